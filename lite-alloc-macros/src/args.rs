@@ -1,0 +1,233 @@
+//! Parsing the attribute's arguments. Every parsed value keeps its tokens, so
+//! that validation can point at the exact one that is wrong.
+
+use proc_macro2::Span;
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Error, Ident, Lit, LitInt, Path, Token, bracketed, parenthesized, token};
+
+/// The arguments of `#[lite_alloc(...)]`, each as written.
+#[derive(Default)]
+pub struct Args {
+    pub bins: Option<Bins>,
+    pub page: Option<Int>,
+    pub memory: Option<MemoryArg>,
+    pub sync: Option<SyncArg>,
+    pub realloc: Option<Ident>,
+    pub krate: Option<Path>,
+}
+
+/// `bins = [..]`.
+pub struct Bins {
+    pub bracket: token::Bracket,
+    pub sizes: Vec<Int>,
+}
+
+/// An unsuffixed (or `usize`) integer literal and its value.
+#[derive(Clone)]
+pub struct Int {
+    pub lit: LitInt,
+    pub value: u64,
+}
+
+/// `memory = ...`.
+pub enum MemoryArg {
+    Wasm(Ident),
+    Arena { keyword: Ident, bytes: Int },
+    Path(Path),
+}
+
+/// `sync = ...`.
+pub enum SyncArg {
+    Spin(Ident),
+    CriticalSection(Ident),
+    None(Ident),
+}
+
+const KEYS: &str = "`bins`, `page`, `memory`, `sync`, `realloc` or `crate`";
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut args = Args::default();
+        while !input.is_empty() {
+            // `Ident::parse_any` also accepts the keyword `crate`.
+            let key = input.call(Ident::parse_any)?;
+            match key.to_string().as_str() {
+                "bins" => set(&mut args.bins, &key, parse_bins(input, &key)?)?,
+                "page" => set(
+                    &mut args.page,
+                    &key,
+                    parse_int(input, &key, "`page = 65536`")?,
+                )?,
+                "memory" => set(&mut args.memory, &key, parse_memory(input, &key)?)?,
+                "sync" => set(&mut args.sync, &key, parse_sync(input, &key)?)?,
+                "realloc" => {
+                    if input.peek(Token![=]) {
+                        return Err(input.error(
+                            "`realloc` is a flag and takes no value: write `realloc` to turn on in-place realloc, or leave it out",
+                        ));
+                    }
+                    set(&mut args.realloc, &key, key.clone())?;
+                }
+                "crate" => {
+                    expect_eq(input, &key, "`crate = my_reexport::lite_alloc`")?;
+                    let path = input.call(Path::parse_mod_style)?;
+                    set(&mut args.krate, &key, path)?;
+                }
+                _ => {
+                    return Err(Error::new(
+                        key.span(),
+                        format!("unknown argument `{key}`: expected {KEYS}"),
+                    ));
+                }
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(args)
+    }
+}
+
+/// Stores an argument, refusing a second one with the same key.
+fn set<T>(slot: &mut Option<T>, key: &Ident, value: T) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(Error::new(
+            key.span(),
+            format!("duplicate `{key}` argument: give it once"),
+        ));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn expect_eq(input: ParseStream, key: &Ident, example: &str) -> syn::Result<()> {
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        Ok(())
+    } else {
+        Err(Error::new(
+            key.span(),
+            format!("`{key}` needs a value, e.g. {example}"),
+        ))
+    }
+}
+
+fn parse_int(input: ParseStream, key: &Ident, example: &str) -> syn::Result<Int> {
+    expect_eq(input, key, example)?;
+    int(
+        input.parse()?,
+        &format!("`{key}` takes an integer number of bytes, e.g. {example}"),
+    )
+}
+
+/// An integer literal's value, or an error at the literal.
+fn int(lit: Lit, wrong_type: &str) -> syn::Result<Int> {
+    let Lit::Int(lit) = lit else {
+        return Err(Error::new(lit.span(), wrong_type));
+    };
+    if !matches!(lit.suffix(), "" | "usize") {
+        return Err(Error::new(
+            lit.span(),
+            format!(
+                "write the size without the `{}` suffix (it is a `usize`)",
+                lit.suffix()
+            ),
+        ));
+    }
+    let value = lit.base10_parse::<u64>()?;
+    Ok(Int { lit, value })
+}
+
+fn parse_bins(input: ParseStream, key: &Ident) -> syn::Result<Bins> {
+    const EXAMPLE: &str = "`bins = [16, 32, 64, 128]`";
+    expect_eq(input, key, EXAMPLE)?;
+    if !input.peek(token::Bracket) {
+        return Err(input.error(format!(
+            "expected a list of block sizes in brackets, e.g. {EXAMPLE}"
+        )));
+    }
+    let content;
+    let bracket = bracketed!(content in input);
+    let lits = Punctuated::<Lit, Token![,]>::parse_terminated(&content)?;
+    let sizes = lits
+        .into_iter()
+        .map(|lit| int(lit, "a bin size is an integer number of bytes, e.g. `32`"))
+        .collect::<syn::Result<Vec<_>>>()?;
+    Ok(Bins { bracket, sizes })
+}
+
+fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
+    const EXPECTED: &str = "expected `wasm`, `arena(BYTES)` or the path of a type implementing `lite_alloc::memory::Memory`";
+    expect_eq(input, key, "`memory = wasm` or `memory = arena(65536)`")?;
+    if input.peek(Ident) && !input.peek2(Token![::]) {
+        let fork = input.fork();
+        let word: Ident = fork.parse()?;
+        if word == "wasm" {
+            input.parse::<Ident>()?;
+            return Ok(MemoryArg::Wasm(word));
+        }
+        if word == "arena" {
+            input.parse::<Ident>()?;
+            if !input.peek(token::Paren) {
+                return Err(Error::new(
+                    word.span(),
+                    "`arena` needs its size in bytes: `arena(65536)`",
+                ));
+            }
+            let content;
+            parenthesized!(content in input);
+            let bytes = int(
+                content.parse()?,
+                "the arena size is an integer number of bytes, e.g. `arena(65536)`",
+            )?;
+            if !content.is_empty() {
+                return Err(content.error("`arena` takes one size in bytes: `arena(65536)`"));
+            }
+            return Ok(MemoryArg::Arena {
+                keyword: word,
+                bytes,
+            });
+        }
+    }
+    if input.peek(Ident)
+        || input.peek(Token![::])
+        || input.peek(Token![crate])
+        || input.peek(Token![self])
+        || input.peek(Token![super])
+    {
+        return Ok(MemoryArg::Path(input.call(Path::parse_mod_style)?));
+    }
+    Err(input.error(EXPECTED))
+}
+
+fn parse_sync(input: ParseStream, key: &Ident) -> syn::Result<SyncArg> {
+    const EXPECTED: &str = "expected `spin`, `critical_section` or `none`";
+    expect_eq(input, key, "`sync = spin`")?;
+    let word = input
+        .call(Ident::parse_any)
+        .map_err(|error| Error::new(error.span(), EXPECTED))?;
+    match word.to_string().as_str() {
+        "spin" => Ok(SyncArg::Spin(word)),
+        "critical_section" => Ok(SyncArg::CriticalSection(word)),
+        "none" => Ok(SyncArg::None(word)),
+        _ => Err(Error::new(
+            word.span(),
+            format!("unknown `sync` choice `{word}`: {EXPECTED}"),
+        )),
+    }
+}
+
+impl Bins {
+    /// The span of the brackets, for errors about the list as a whole.
+    pub fn span(&self) -> Span {
+        self.bracket.span.join()
+    }
+}
+
+impl Int {
+    pub fn span(&self) -> Span {
+        self.lit.span()
+    }
+}

@@ -1,0 +1,229 @@
+//! Validating the parsed arguments into the configuration to expand.
+//!
+//! Checks that do not depend on the target are made here, with an error on the
+//! offending token. Checks that do (pointer width, wasm page when memory is
+//! chosen per target) are emitted as `const` assertions by `expand`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::{Error, Path};
+
+use crate::args::{Args, Int, MemoryArg, SyncArg};
+
+/// The bins of `lite_alloc::Default` and of an attribute without `bins`.
+const DEFAULT_BINS: [u64; 4] = [16, 32, 64, 128];
+/// The growth step of an attribute without `page`.
+const DEFAULT_PAGE: u64 = 65536;
+/// The wasm page: with `memory = wasm`, `page` must be a multiple of it.
+const WASM_PAGE: u64 = 65536;
+/// No target has pointers narrower than this; the exact check is a `const`
+/// assertion on the target.
+const MIN_POINTER_BYTES: u64 = 2;
+/// More bins than this is a typo, not a configuration.
+const MAX_BINS: usize = 64;
+
+/// A validated configuration.
+pub struct Config {
+    /// Block sizes, strictly ascending, with the span to blame for each.
+    pub bins: Vec<(u64, Span)>,
+    pub lookup: Lookup,
+    pub page: (u64, Span),
+    pub memory: Memory,
+    pub lock: Lock,
+    pub realloc: bool,
+    /// The path of the runtime crate, `::lite_alloc` unless `crate = ...`.
+    pub krate: TokenStream,
+}
+
+/// How the size-to-bin lookup is generated.
+pub enum Lookup {
+    /// Bins `b, 2b, 4b, ...` with `b = 1 << shift`: count leading zeros.
+    PowersOfTwo { shift: u32 },
+    /// Any other bins: a chain of comparisons, smallest bin first.
+    Chain,
+}
+
+pub enum Memory {
+    /// Not given: `wasm` on wasm32, a default-sized arena elsewhere.
+    PerTarget,
+    Wasm(Span),
+    Arena {
+        bytes: u64,
+        span: Span,
+    },
+    Path(Path),
+}
+
+pub enum Lock {
+    Spin(Span),
+    CriticalSection(Span),
+    None(Span),
+}
+
+impl Config {
+    pub fn from_args(args: Args) -> syn::Result<Self> {
+        let bins: Vec<(u64, Span)> = match &args.bins {
+            None => DEFAULT_BINS
+                .iter()
+                .map(|&size| (size, Span::call_site()))
+                .collect(),
+            Some(bins) => {
+                if bins.sizes.is_empty() {
+                    return Err(Error::new(
+                        bins.span(),
+                        "`bins` needs at least one block size, e.g. `bins = [16, 32, 64, 128]`",
+                    ));
+                }
+                if bins.sizes.len() > MAX_BINS {
+                    return Err(Error::new(
+                        bins.span(),
+                        format!("at most {MAX_BINS} bins are supported"),
+                    ));
+                }
+                check_bins(&bins.sizes)?;
+                bins.sizes
+                    .iter()
+                    .map(|int| (int.value, int.span()))
+                    .collect()
+            }
+        };
+        let page = match &args.page {
+            None => (DEFAULT_PAGE, Span::call_site()),
+            Some(page) => {
+                if page.value == 0 {
+                    return Err(Error::new(
+                        page.span(),
+                        "`page` must be at least 1 byte (65536 is the wasm page)",
+                    ));
+                }
+                (page.value, page.span())
+            }
+        };
+        let memory = match args.memory {
+            None => Memory::PerTarget,
+            Some(MemoryArg::Wasm(word)) => {
+                if page.0 % WASM_PAGE != 0 {
+                    let span = args.page.as_ref().map_or(word.span(), Int::span);
+                    return Err(Error::new(
+                        span,
+                        format!(
+                            "with `memory = wasm`, `page` must be a multiple of the wasm page (65536 bytes); {} is not",
+                            page.0
+                        ),
+                    ));
+                }
+                Memory::Wasm(word.span())
+            }
+            Some(MemoryArg::Arena { keyword, bytes }) => {
+                if bytes.value == 0 {
+                    return Err(Error::new(
+                        bytes.span(),
+                        "an arena needs at least 1 byte, e.g. `arena(65536)`",
+                    ));
+                }
+                Memory::Arena {
+                    bytes: bytes.value,
+                    span: keyword.span().join(bytes.span()).unwrap_or(keyword.span()),
+                }
+            }
+            Some(MemoryArg::Path(path)) => Memory::Path(path),
+        };
+        let lock = match args.sync {
+            None => Lock::Spin(Span::call_site()),
+            Some(SyncArg::Spin(word)) => Lock::Spin(word.span()),
+            Some(SyncArg::CriticalSection(word)) => Lock::CriticalSection(word.span()),
+            Some(SyncArg::None(word)) => Lock::None(word.span()),
+        };
+        let lookup = lookup_for(bins.iter().map(|&(size, _)| size));
+        let krate = match args.krate {
+            Some(path) => quote!(#path),
+            None => quote!(::lite_alloc),
+        };
+        Ok(Config {
+            bins,
+            lookup,
+            page,
+            memory,
+            lock,
+            realloc: args.realloc.is_some(),
+            krate,
+        })
+    }
+}
+
+/// Every bin holds a pointer (as far as can be known before the target) and
+/// the list is strictly ascending.
+fn check_bins(sizes: &[Int]) -> syn::Result<()> {
+    for (i, bin) in sizes.iter().enumerate() {
+        if bin.value < MIN_POINTER_BYTES {
+            return Err(Error::new(
+                bin.span(),
+                format!(
+                    "bin size {} is too small: a free block holds a pointer (4 bytes on wasm32, 8 on 64-bit targets)",
+                    bin.value
+                ),
+            ));
+        }
+        if let Some(previous) = i.checked_sub(1).map(|j| &sizes[j]) {
+            if bin.value == previous.value {
+                return Err(Error::new(
+                    bin.span(),
+                    format!("bin size {} is listed twice", bin.value),
+                ));
+            }
+            if bin.value < previous.value {
+                return Err(Error::new(
+                    bin.span(),
+                    format!(
+                        "bins must be strictly ascending: {} comes after {}; write them smallest first",
+                        bin.value, previous.value
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The count-leading-zeros form when the bins are consecutive powers of two,
+/// the comparison chain otherwise.
+fn lookup_for(mut sizes: impl Iterator<Item = u64>) -> Lookup {
+    let Some(first) = sizes.next() else {
+        return Lookup::Chain;
+    };
+    if !first.is_power_of_two() {
+        return Lookup::Chain;
+    }
+    let mut expected = first;
+    for size in sizes {
+        match expected.checked_mul(2) {
+            Some(next) if next == size => expected = next,
+            _ => return Lookup::Chain,
+        }
+    }
+    Lookup::PowersOfTwo {
+        shift: first.trailing_zeros(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(sizes: &[u64]) -> Option<u32> {
+        match lookup_for(sizes.iter().copied()) {
+            Lookup::PowersOfTwo { shift } => Some(shift),
+            Lookup::Chain => None,
+        }
+    }
+
+    #[test]
+    fn chooses_the_lookup_form() {
+        assert_eq!(lookup(&[16, 32, 64, 128]), Some(4));
+        assert_eq!(lookup(&[8]), Some(3));
+        assert_eq!(lookup(&[8, 16, 32, 64, 128, 256, 512, 1024]), Some(3));
+        assert_eq!(lookup(&[16, 64]), None, "not consecutive");
+        assert_eq!(lookup(&[24, 48, 96]), None, "not powers of two");
+        assert_eq!(lookup(&[24]), None);
+    }
+}

@@ -1,0 +1,294 @@
+//! Expanding a validated configuration into the allocator type's items.
+//!
+//! ```text
+//! #[attrs] pub struct MyAlloc;          // the user's struct, as written
+//! const _: () = {                       // everything else, out of sight
+//!     struct __LiteAllocConfig;         // bins, page, memory, lock, lookup
+//!     static __LITE_ALLOC_HEAP: Global<__LiteAllocConfig, N> = Global::NEW;
+//!     const _: () = assert!(..);        // checks that depend on the target
+//!     impl MyAlloc { pub const fn new(), pub unsafe fn reset() }
+//!     unsafe impl GlobalAlloc for MyAlloc { .. }
+//! };
+//! ```
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::{Item, ItemStruct};
+
+use crate::config::{Config, Lock, Lookup, Memory};
+
+/// The allocator type for `strukt` configured by `config`.
+pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
+    let ident = &strukt.ident;
+    let vis = &strukt.vis;
+    let krate = &config.krate;
+    let n = config.bins.len();
+    let bins = config
+        .bins
+        .iter()
+        .map(|&(size, span)| usize_lit(size, span));
+    let page = usize_lit(config.page.0, config.page.1);
+    let realloc = config.realloc;
+    let lookup = lookup(config);
+    let (memory_items, memory_type) = memory(config);
+    let lock = match config.lock {
+        Lock::Spin(span) => quote_spanned!(span=> __la::Spin),
+        Lock::CriticalSection(span) => quote_spanned!(span=> __la::CriticalSection),
+        Lock::None(span) => quote_spanned!(span=> __la::Unsynchronized),
+    };
+    let checks = checks(config);
+    let in_place = if realloc {
+        "shrinks in place, and grows in place when the block is the last one carved"
+    } else {
+        "moves the block (enable in-place realloc with the `realloc` flag)"
+    };
+    let realloc_doc = format!(" `realloc` {in_place}.");
+    // The generated items exist exactly when the struct does.
+    let cfgs = strukt
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"));
+
+    quote! {
+        #strukt
+
+        #(#cfgs)*
+        const _: () = {
+            use #krate::__private as __la;
+
+            #[doc(hidden)]
+            pub struct __LiteAllocConfig;
+
+            #memory_items
+
+            // SAFETY: the attribute checked that the bins are strictly
+            // ascending; the assertions below check that each holds a pointer
+            // on this target; the lookup only names bins that fit the size and
+            // the alignment.
+            unsafe impl __la::Config<#n> for __LiteAllocConfig {
+                const BINS: [usize; #n] = [#(#bins),*];
+                const PAGE: usize = #page;
+                const REALLOC_IN_PLACE: bool = #realloc;
+                type Memory = #memory_type;
+                type Lock = #lock;
+                #[inline(always)]
+                fn class(size: usize, align: usize) -> __la::Option<usize> {
+                    #lookup
+                }
+            }
+
+            static __LITE_ALLOC_HEAP: __la::Global<__LiteAllocConfig, #n> = __la::Global::NEW;
+
+            #checks
+
+            impl #ident {
+                /// The allocator. Every value of this type shares the same
+                /// state, in statics of its own.
+                #[inline]
+                #[allow(clippy::new_without_default)]
+                #vis const fn new() -> Self {
+                    Self
+                }
+
+                /// Forgets every block and every region, for tests and
+                /// benchmarks: the next allocation starts from empty bins and
+                /// the start of the memory source (an arena starts over; wasm
+                /// memory cannot shrink, so new pages are grown).
+                ///
+                /// # Safety
+                ///
+                /// No block this type handed out may be used afterwards, since
+                /// it can be handed out again; so the type must not be the
+                /// global allocator of a program that still holds allocations.
+                #vis unsafe fn reset() {
+                    // SAFETY: forwarded from the caller.
+                    unsafe { __LITE_ALLOC_HEAP.reset() }
+                }
+            }
+
+            #[doc = #realloc_doc]
+            unsafe impl __la::GlobalAlloc for #ident {
+                #[inline]
+                unsafe fn alloc(&self, layout: __la::Layout) -> *mut u8 {
+                    // SAFETY: forwarded from the caller.
+                    unsafe { __LITE_ALLOC_HEAP.alloc(layout) }
+                }
+                #[inline]
+                unsafe fn alloc_zeroed(&self, layout: __la::Layout) -> *mut u8 {
+                    // SAFETY: forwarded from the caller.
+                    unsafe { __LITE_ALLOC_HEAP.alloc_zeroed(layout) }
+                }
+                #[inline]
+                unsafe fn dealloc(&self, ptr: *mut u8, layout: __la::Layout) {
+                    // SAFETY: forwarded from the caller.
+                    unsafe { __LITE_ALLOC_HEAP.dealloc(ptr, layout) }
+                }
+                #[inline]
+                unsafe fn realloc(&self, ptr: *mut u8, layout: __la::Layout, new_size: usize) -> *mut u8 {
+                    // SAFETY: forwarded from the caller.
+                    unsafe { __LITE_ALLOC_HEAP.realloc(ptr, layout, new_size) }
+                }
+            }
+        };
+    }
+}
+
+/// An unsuffixed integer literal at `span`, so that a value that does not fit
+/// the target's `usize` is reported on the token that wrote it.
+fn usize_lit(value: u64, span: Span) -> proc_macro2::Literal {
+    let mut lit = proc_macro2::Literal::u64_unsuffixed(value);
+    lit.set_span(span);
+    lit
+}
+
+/// The body of `Config::class`, specialised for the bins.
+fn lookup(config: &Config) -> TokenStream {
+    let smallest = config.bins[0].0;
+    let largest = config.bins[config.bins.len() - 1].0;
+    match config.lookup {
+        Lookup::PowersOfTwo { shift } => {
+            // Bins b, 2b, 4b, ...: round the size up to the smallest bin (and,
+            // below 16, to the alignment, which a power-of-two bin of at
+            // least that size then has), then take log2 of the next power of
+            // two: the bit length of `size - 1`.
+            let smallest = usize_lit(smallest, Span::call_site());
+            let largest = usize_lit(largest, Span::call_site());
+            let at_least_align = (config.bins[0].0 < 16).then(|| {
+                quote! { let size = if size < align { align } else { size }; }
+            });
+            let ignore_align = at_least_align.is_none().then(|| quote! { let _ = align; });
+            quote! {
+                #ignore_align
+                let size = if size < #smallest { #smallest } else { size };
+                #at_least_align
+                if size > #largest {
+                    return __la::None;
+                }
+                __la::Some((usize::BITS - (size - 1).leading_zeros() - #shift) as usize)
+            }
+        }
+        Lookup::Chain => {
+            // Any bins: the first bin that holds the size and whose blocks are
+            // carved aligned enough.
+            let arms = config.bins.iter().enumerate().map(|(i, &(size, _))| {
+                let size = usize_lit(size, Span::call_site());
+                quote! {
+                    if size <= #size && align <= const { __la::carve_align(#size) } {
+                        return __la::Some(#i);
+                    }
+                }
+            });
+            quote! {
+                #(#arms)*
+                __la::None
+            }
+        }
+    }
+}
+
+/// Items defining the memory source, and the type that names it.
+fn memory(config: &Config) -> (TokenStream, TokenStream) {
+    match &config.memory {
+        Memory::Wasm(span) => (TokenStream::new(), quote_spanned!(*span=> __la::Wasm)),
+        Memory::Path(path) => (TokenStream::new(), quote!(#path)),
+        Memory::Arena { bytes, span } => {
+            let bytes = usize_lit(*bytes, *span);
+            (
+                arena(quote!(#bytes), TokenStream::new()),
+                quote!(__LiteAllocMemory),
+            )
+        }
+        Memory::PerTarget => {
+            let on_other_targets = quote!(#[cfg(not(target_arch = "wasm32"))]);
+            let items = arena(quote!(__la::DEFAULT_ARENA_BYTES), on_other_targets);
+            let items = quote! {
+                #items
+                #[cfg(target_arch = "wasm32")]
+                type __LiteAllocMemory = __la::Wasm;
+            };
+            (items, quote!(__LiteAllocMemory))
+        }
+    }
+}
+
+/// A static arena of `bytes` and the memory source handing it out.
+fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
+    quote! {
+        #cfg
+        static __LITE_ALLOC_ARENA: __la::ArenaStorage<{ #bytes }> = __la::ArenaStorage::new();
+
+        #cfg
+        #[doc(hidden)]
+        pub struct __LiteAllocMemory(__la::ArenaCursor);
+
+        #cfg
+        // SAFETY: the cursor hands out each byte of this type's own arena at
+        // most once until `reset`, and nothing else uses the arena.
+        unsafe impl __la::Memory for __LiteAllocMemory {
+            const INIT: Self = Self(__la::ArenaCursor::INIT);
+            #[inline]
+            fn grow(&mut self, min: usize) -> __la::Option<__la::Region> {
+                self.0.take(&__LITE_ALLOC_ARENA, min)
+            }
+            fn reset(&mut self) {
+                self.0 = __la::ArenaCursor::INIT;
+            }
+        }
+    }
+}
+
+/// `const` assertions for what depends on the target.
+fn checks(config: &Config) -> TokenStream {
+    let bins = config.bins.iter().map(|&(size, span)| {
+        let message = format!(
+            "bin size {size} cannot hold a free-list pointer on this target: use at least the pointer size (4 bytes on 32-bit targets, 8 on 64-bit ones)"
+        );
+        let size = usize_lit(size, span);
+        quote_spanned! {span=>
+            const _: () = ::core::assert!(#size >= ::core::mem::size_of::<*mut u8>(), #message);
+        }
+    });
+    let page = matches!(config.memory, Memory::PerTarget).then(|| {
+        let (value, span) = config.page;
+        let message = format!(
+            "on wasm32 memory grows in wasm pages: `page` must be a multiple of 65536, and {value} is not (or choose `memory = arena(BYTES)`)"
+        );
+        let page = usize_lit(value, span);
+        quote_spanned! {span=>
+            #[cfg(target_arch = "wasm32")]
+            const _: () = ::core::assert!(#page % __la::WASM_PAGE == 0, #message);
+        }
+    });
+    quote! {
+        #(#bins)*
+        #page
+    }
+}
+
+/// What to emit when the attribute is wrong: the error, and the item as the
+/// user wrote it with a stand-in `new`, `reset` and `GlobalAlloc`, so that the
+/// rest of the program reports no errors of its own.
+pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
+    let error = error.to_compile_error();
+    let Item::Struct(strukt) = item else {
+        return quote! { #error #item };
+    };
+    let (ident, vis) = (&strukt.ident, &strukt.vis);
+    let (impl_generics, type_generics, where_clause) = strukt.generics.split_for_impl();
+    quote! {
+        #error
+        #item
+        impl #impl_generics #ident #type_generics #where_clause {
+            #vis const fn new() -> Self {
+                ::core::unreachable!()
+            }
+            #vis unsafe fn reset() {}
+        }
+        unsafe impl #impl_generics ::core::alloc::GlobalAlloc for #ident #type_generics #where_clause {
+            unsafe fn alloc(&self, _: ::core::alloc::Layout) -> *mut u8 {
+                ::core::unreachable!()
+            }
+            unsafe fn dealloc(&self, _: *mut u8, _: ::core::alloc::Layout) {}
+        }
+    }
+}

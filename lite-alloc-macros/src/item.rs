@@ -1,0 +1,36 @@
+//! The item under the attribute: it must be a unit struct.
+
+use quote::quote;
+use syn::{Error, Fields, Item, ItemStruct};
+
+const EXPECTED: &str = "#[lite_alloc] applies to a unit struct, e.g. `pub struct MyAlloc;`";
+
+/// The struct, or an error pointing at what makes the item something else.
+pub fn unit_struct(item: &Item) -> syn::Result<&ItemStruct> {
+    let item = match item {
+        Item::Struct(item) => item,
+        Item::Enum(item) => {
+            let (keyword, ident) = (&item.enum_token, &item.ident);
+            return Err(Error::new_spanned(quote!(#keyword #ident), EXPECTED));
+        }
+        Item::Union(item) => {
+            let (keyword, ident) = (&item.union_token, &item.ident);
+            return Err(Error::new_spanned(quote!(#keyword #ident), EXPECTED));
+        }
+        Item::Fn(item) => return Err(Error::new_spanned(&item.sig, EXPECTED)),
+        other => return Err(Error::new_spanned(other, EXPECTED)),
+    };
+    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+        return Err(Error::new_spanned(
+            &item.generics,
+            "an allocator type cannot be generic: its statics are shared by the type as a whole",
+        ));
+    }
+    match &item.fields {
+        Fields::Unit => Ok(item),
+        fields => Err(Error::new_spanned(
+            fields,
+            "an allocator type holds no fields (its state lives in generated statics): write `struct MyAlloc;`",
+        )),
+    }
+}

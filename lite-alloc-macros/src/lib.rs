@@ -1,0 +1,29 @@
+//! The `#[lite_alloc]` attribute. Use it through the `lite-alloc` crate, which
+//! re-exports it and documents it.
+//!
+//! The attribute is parsed (`args`), validated into a configuration
+//! (`config`), and expanded (`expand`) into the per-type items: the struct, its
+//! statics, its size-to-bin lookup and its trait impls. The algorithm itself
+//! lives in the runtime crate.
+
+mod args;
+mod config;
+mod expand;
+mod item;
+
+use proc_macro::TokenStream;
+
+/// Generates an allocator type from a unit struct. Documented in `lite-alloc`.
+#[proc_macro_attribute]
+pub fn lite_alloc(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = syn::parse_macro_input!(item as syn::Item);
+    let result = item::unit_struct(&item).and_then(|strukt| {
+        let args = syn::parse::<args::Args>(attr)?;
+        let config = config::Config::from_args(args)?;
+        Ok(expand::allocator(strukt, &config))
+    });
+    match result {
+        Ok(tokens) => tokens.into(),
+        Err(error) => expand::stand_in(&item, error).into(),
+    }
+}

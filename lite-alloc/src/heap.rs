@@ -1,0 +1,470 @@
+//! The allocation algorithm: segregated bins with LIFO free lists, and a bump
+//! pointer for everything else.
+//!
+//! The algorithm is written once, here, and monomorphised for each type the
+//! `#[lite_alloc]` attribute generates: the attribute supplies a [`Config`]
+//! (bin sizes, growth step, memory source, lock, and a size-to-bin lookup
+//! specialised for those bins) and one static [`Global`] holding the state.
+//!
+//! # Memory layout
+//!
+//! ```text
+//!   region obtained from the memory source (wasm pages, an arena, ...)
+//!   ┌──────┬───┬────────────┬──────┬─────────────┬──────────────────────┐
+//!   │ 16 B │pad│   200 B    │ 32 B │ 64 B (free) │     not yet used     │
+//!   └──────┴───┴────────────┴──────┴─────────────┴──────────────────────┘
+//!                                   ▲             ▲                      ▲
+//!                     bins[2] ──────┘            top                   end
+//! ```
+//!
+//! * A block that fits a bin is carved at the bin's full size, so that when it
+//!   is freed it can serve any later request of that bin.
+//! * A free block's first word holds the address of the next free block of the
+//!   same bin (null at the end of the list); there are no headers.
+//! * Blocks larger than the largest bin, and blocks aligned to more than
+//!   [`MAX_BIN_ALIGN`], are carved at their exact size and are never reused.
+//!
+//! # Invariants
+//!
+//! 1. `top.addr() <= end`, and `[top, end)` lies inside the current region,
+//!    which this heap obtained from its memory source and nothing else uses.
+//! 2. Every block in the list of bin `i` is at least `BINS[i]` bytes, aligned
+//!    to [`carve_align`]`(BINS[i])`, inside memory this heap obtained, and not
+//!    handed out.
+//! 3. `class(size, align)` only names bins that fit `size` and `align`, so a
+//!    block is always pushed to a list whose size it has.
+
+use core::alloc::Layout;
+use core::cell::UnsafeCell;
+use core::ptr::{self, null_mut};
+
+use crate::memory::Memory;
+use crate::sync::Lock;
+
+/// The largest alignment a bin block guarantees; requests aligned to more are
+/// served by the bump pointer and never reused (as in the documented design).
+pub const MAX_BIN_ALIGN: usize = 16;
+
+/// What the attribute generates for one allocator type.
+///
+/// # Safety
+///
+/// The heap trusts these items for memory safety:
+/// * `BINS` is strictly ascending and every size is at least
+///   `size_of::<*mut u8>()`;
+/// * `PAGE` is not zero;
+/// * for `align <= MAX_BIN_ALIGN`, `class(size, align)` returns `Some(i)` only
+///   if `i < N`, `BINS[i] >= size` and `carve_align(BINS[i]) >= align`, and it
+///   gives the same answer every time for the same arguments.
+pub unsafe trait Config<const N: usize>: 'static {
+    /// Block sizes of the bins, strictly ascending.
+    const BINS: [usize; N];
+    /// Bytes asked of the memory source at a time (rounded up to).
+    const PAGE: usize;
+    /// Whether `realloc` shrinks in place and grows in place at the heap top.
+    const REALLOC_IN_PLACE: bool;
+    /// Where memory comes from.
+    type Memory: Memory;
+    /// How calls from several threads are kept apart.
+    type Lock: Lock;
+    /// The bin serving a request of `size` bytes aligned to `align`
+    /// (`align <= MAX_BIN_ALIGN`), or `None` when no bin can.
+    fn class(size: usize, align: usize) -> Option<usize>;
+}
+
+/// The alignment at which blocks of a bin of `size` bytes are carved: the
+/// largest power of two dividing `size`, capped at [`MAX_BIN_ALIGN`], and never
+/// less than a pointer's alignment (a free block holds a pointer).
+pub const fn carve_align(size: usize) -> usize {
+    let lowest_bit = size & size.wrapping_neg();
+    let align = if lowest_bit > MAX_BIN_ALIGN || lowest_bit == 0 {
+        MAX_BIN_ALIGN
+    } else {
+        lowest_bit
+    };
+    let pointer = align_of::<*mut u8>();
+    if align < pointer { pointer } else { align }
+}
+
+/// `addr` rounded up to `align` (a power of two), or `None` on overflow.
+#[inline(always)]
+const fn align_up(addr: usize, align: usize) -> Option<usize> {
+    match addr.checked_add(align - 1) {
+        Some(sum) => Some(sum & !(align - 1)),
+        None => None,
+    }
+}
+
+/// What one attempt to obtain memory did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Growth {
+    /// The memory source had nothing more; nothing changed.
+    Failed,
+    /// The new region continues the current one: `end` moved up.
+    Extended,
+    /// The new region is elsewhere: it replaced the current one, whose unused
+    /// tail is abandoned.
+    Replaced,
+}
+
+/// The mutable state of one allocator type.
+pub struct Heap<C: Config<N>, const N: usize> {
+    /// Head of each bin's free list (null when empty).
+    bins: [*mut u8; N],
+    /// The next unused byte of the current region. Its provenance is the
+    /// region's, so blocks are derived from it.
+    top: *mut u8,
+    /// One past the last byte of the current region (0 before the first).
+    end: usize,
+    /// The memory source.
+    memory: C::Memory,
+}
+
+impl<C: Config<N>, const N: usize> Heap<C, N> {
+    /// A heap that has obtained no memory yet.
+    pub const NEW: Self = Self {
+        bins: [null_mut(); N],
+        top: null_mut(),
+        end: 0,
+        memory: <C::Memory as Memory>::INIT,
+    };
+
+    /// Whether every bin carves at the same alignment, which makes the
+    /// alignment check of in-place `realloc` vanish.
+    const UNIFORM_ALIGN: bool = {
+        let mut i = 1;
+        let mut uniform = true;
+        while i < N {
+            uniform &= carve_align(C::BINS[i]) == carve_align(C::BINS[0]);
+            i += 1;
+        }
+        uniform
+    };
+
+    /// The bin of a request (if any) and the capacity of the block serving it.
+    #[inline(always)]
+    fn capacity(size: usize, align: usize) -> (Option<usize>, usize) {
+        if align <= MAX_BIN_ALIGN {
+            if let Some(i) = C::class(size, align) {
+                // SAFETY: `Config` promises `i < N`.
+                return (Some(i), unsafe { *C::BINS.get_unchecked(i) });
+            }
+        }
+        (None, size)
+    }
+
+    /// Allocates a block for `layout`, or returns null when memory runs out.
+    ///
+    /// # Safety
+    ///
+    /// `layout.size()` is not zero.
+    #[inline]
+    pub unsafe fn alloc(&mut self, layout: Layout) -> *mut u8 {
+        let (size, align) = (layout.size(), layout.align());
+        if align > MAX_BIN_ALIGN {
+            return self.bump(size, align);
+        }
+        let Some(i) = C::class(size, align) else {
+            return self.bump(size, MAX_BIN_ALIGN);
+        };
+        // SAFETY: `Config` promises `i < N`.
+        let head = unsafe { self.bins.get_unchecked_mut(i) };
+        if !head.is_null() {
+            let block = *head;
+            // SAFETY: by invariant 2 `block` is a free block of this heap,
+            // aligned for a pointer, whose first word `dealloc` set to the next
+            // free block.
+            *head = unsafe { block.cast::<*mut u8>().read() };
+            return block;
+        }
+        // SAFETY: `Config` promises `i < N`.
+        let bin = unsafe { *C::BINS.get_unchecked(i) };
+        self.bump(bin, carve_align(bin))
+    }
+
+    /// Like [`alloc`](Self::alloc), with the block's first `layout.size()`
+    /// bytes set to zero.
+    ///
+    /// # Safety
+    ///
+    /// As for [`alloc`](Self::alloc).
+    #[inline]
+    pub unsafe fn alloc_zeroed(&mut self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract.
+        let block = unsafe { self.alloc(layout) };
+        if !block.is_null() {
+            // SAFETY: a non-null block is valid for `layout.size()` bytes.
+            unsafe { ptr::write_bytes(block, 0, layout.size()) };
+        }
+        block
+    }
+
+    /// Returns a block to its bin, or (large or over-aligned) leaks it.
+    ///
+    /// # Safety
+    ///
+    /// `block` was returned by this heap for `layout` (or by `realloc` with
+    /// `layout.size()` as the new size), is not used afterwards, and has not
+    /// been freed since.
+    #[inline]
+    pub unsafe fn dealloc(&mut self, block: *mut u8, layout: Layout) {
+        if layout.align() > MAX_BIN_ALIGN {
+            return;
+        }
+        if let Some(i) = C::class(layout.size(), layout.align()) {
+            // SAFETY: `Config` promises `i < N`.
+            let head = unsafe { self.bins.get_unchecked_mut(i) };
+            // SAFETY: the block was carved for this class (or checked to fit
+            // it by `realloc`), so it holds `BINS[i]` bytes aligned for a
+            // pointer, and the caller gives it up.
+            unsafe { block.cast::<*mut u8>().write(*head) };
+            *head = block;
+        }
+    }
+
+    /// Resizes a block, in place where the configuration allows, otherwise by
+    /// moving it. Returns null (the old block untouched) when memory runs out.
+    ///
+    /// # Safety
+    ///
+    /// `block` is live and was allocated for `layout`; `new_size` is not zero
+    /// and, rounded up to `layout.align()`, does not exceed `isize::MAX`.
+    #[inline]
+    pub unsafe fn realloc(&mut self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let align = layout.align();
+        if C::REALLOC_IN_PLACE {
+            let (_, old_cap) = Self::capacity(layout.size(), align);
+            let (class, new_cap) = Self::capacity(new_size, align);
+            // The block may later be pushed to `class`'s list: it must have
+            // that bin's alignment.
+            let aligned = match class {
+                Some(i) if !Self::UNIFORM_ALIGN => {
+                    // SAFETY: `Config` promises `i < N`.
+                    block.addr() % carve_align(unsafe { *C::BINS.get_unchecked(i) }) == 0
+                }
+                _ => true,
+            };
+            if aligned {
+                if new_cap <= old_cap {
+                    return block;
+                }
+                if self.grow_at_top(block, old_cap, new_cap) {
+                    return block;
+                }
+            }
+        }
+        // SAFETY: the caller guarantees the new layout is valid.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, align) };
+        // SAFETY: `new_size` is not zero.
+        let new_block = unsafe { self.alloc(new_layout) };
+        if !new_block.is_null() {
+            // SAFETY: both blocks are valid for the bytes copied, and a new
+            // block never overlaps a live one.
+            unsafe {
+                ptr::copy_nonoverlapping(block, new_block, layout.size().min(new_size));
+                self.dealloc(block, layout);
+            }
+        }
+        new_block
+    }
+
+    /// Lets the block `[block, block + old_cap)` grow to `new_cap` bytes when
+    /// it is the last block carved, obtaining memory that continues the
+    /// current region if needed.
+    #[inline]
+    fn grow_at_top(&mut self, block: *mut u8, old_cap: usize, new_cap: usize) -> bool {
+        let (Some(old_end), Some(new_end)) = (
+            block.addr().checked_add(old_cap),
+            block.addr().checked_add(new_cap),
+        ) else {
+            return false;
+        };
+        if old_end != self.top.addr() {
+            return false;
+        }
+        if new_end > self.end
+            && (self.grow(new_end - self.end) != Growth::Extended || new_end > self.end)
+        {
+            return false;
+        }
+        self.top = self.top.with_addr(new_end);
+        true
+    }
+
+    /// Carves `size` bytes aligned to `align` from the current region,
+    /// obtaining more memory if needed; null when there is none.
+    #[inline(always)]
+    fn bump(&mut self, size: usize, align: usize) -> *mut u8 {
+        match self.carve(size, align) {
+            Some(block) => block,
+            None => self.bump_slow(size, align),
+        }
+    }
+
+    /// Carves from `[top, end)` without obtaining memory.
+    #[inline(always)]
+    fn carve(&mut self, size: usize, align: usize) -> Option<*mut u8> {
+        let start = align_up(self.top.addr(), align)?;
+        let new_top = start.checked_add(size)?;
+        if new_top > self.end {
+            return None;
+        }
+        // `start..new_top` lies in `[top, end)`, inside the current region,
+        // whose provenance `top` carries.
+        self.top = self.top.with_addr(new_top);
+        Some(self.top.with_addr(start))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bump_slow(&mut self, size: usize, align: usize) -> *mut u8 {
+        // Enough for the block wherever a fresh region starts.
+        let anywhere = size.checked_add(align - 1);
+        // Enough if the next region continues the current one.
+        let continuing = if self.end == 0 {
+            None
+        } else {
+            align_up(self.top.addr(), align)
+                .and_then(|start| start.checked_add(size))
+                .map(|new_top| new_top - self.end)
+        };
+        let Some(first) = continuing.or(anywhere) else {
+            return null_mut();
+        };
+        if self.grow(first) == Growth::Failed {
+            return null_mut();
+        }
+        if let Some(block) = self.carve(size, align) {
+            return block;
+        }
+        // The region was elsewhere and too small for the alignment padding.
+        match anywhere {
+            Some(bytes) if continuing.is_some() && self.grow(bytes) != Growth::Failed => {
+                self.carve(size, align).unwrap_or(null_mut())
+            }
+            _ => null_mut(),
+        }
+    }
+
+    /// Obtains at least `min` more bytes: a whole number of `PAGE`s when the
+    /// memory source has them, otherwise exactly what is needed.
+    fn grow(&mut self, min: usize) -> Growth {
+        let step = min.div_ceil(C::PAGE).checked_mul(C::PAGE).unwrap_or(min);
+        let region = match self.memory.grow(step) {
+            Some(region) => region,
+            None if step > min => match self.memory.grow(min) {
+                Some(region) => region,
+                None => return Growth::Failed,
+            },
+            None => return Growth::Failed,
+        };
+        let start = region.start.as_ptr();
+        let Some(end) = start.addr().checked_add(region.len) else {
+            // The source broke its contract; use nothing of this region.
+            return Growth::Failed;
+        };
+        if self.end != 0 && start.addr() == self.end {
+            self.end = end;
+            Growth::Extended
+        } else {
+            self.top = start;
+            self.end = end;
+            Growth::Replaced
+        }
+    }
+
+    /// Forgets every block and every region, and resets the memory source.
+    pub fn reset(&mut self) {
+        self.bins = [null_mut(); N];
+        self.top = null_mut();
+        self.end = 0;
+        self.memory.reset();
+    }
+}
+
+/// The static that holds one allocator type's state, behind its lock.
+pub struct Global<C: Config<N>, const N: usize> {
+    lock: C::Lock,
+    heap: UnsafeCell<Heap<C, N>>,
+}
+
+// SAFETY: the heap is only reached through `Lock::with`, which by the `Lock`
+// contract never runs two closures at once, so no two threads touch the heap
+// (or the memory source inside it) at the same time.
+unsafe impl<C: Config<N>, const N: usize> Sync for Global<C, N> {}
+
+impl<C: Config<N>, const N: usize> Global<C, N> {
+    /// An allocator that has obtained no memory yet.
+    pub const NEW: Self = Self {
+        lock: <C::Lock as Lock>::NEW,
+        heap: UnsafeCell::new(Heap::NEW),
+    };
+
+    /// Runs `f` on the heap while holding the lock.
+    #[inline(always)]
+    fn with<R>(&self, f: impl FnOnce(&mut Heap<C, N>) -> R) -> R {
+        self.lock.with(|| {
+            // SAFETY: the lock is held, so this is the only reference to the
+            // heap; the heap code never calls back into the allocator.
+            f(unsafe { &mut *self.heap.get() })
+        })
+    }
+
+    /// [`GlobalAlloc::alloc`](core::alloc::GlobalAlloc::alloc).
+    ///
+    /// # Safety
+    ///
+    /// As for `GlobalAlloc::alloc`: `layout.size()` is not zero.
+    #[inline]
+    pub unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        self.with(|heap| unsafe { heap.alloc(layout) })
+    }
+
+    /// [`GlobalAlloc::alloc_zeroed`](core::alloc::GlobalAlloc::alloc_zeroed).
+    ///
+    /// # Safety
+    ///
+    /// As for `GlobalAlloc::alloc_zeroed`: `layout.size()` is not zero.
+    #[inline]
+    pub unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        self.with(|heap| unsafe { heap.alloc_zeroed(layout) })
+    }
+
+    /// [`GlobalAlloc::dealloc`](core::alloc::GlobalAlloc::dealloc).
+    ///
+    /// # Safety
+    ///
+    /// As for `GlobalAlloc::dealloc`: `block` was allocated by this allocator
+    /// with `layout` and is not used afterwards.
+    #[inline]
+    pub unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        self.with(|heap| unsafe { heap.dealloc(block, layout) })
+    }
+
+    /// [`GlobalAlloc::realloc`](core::alloc::GlobalAlloc::realloc).
+    ///
+    /// # Safety
+    ///
+    /// As for `GlobalAlloc::realloc`: `block` was allocated by this allocator
+    /// with `layout`; `new_size` is not zero and, rounded up to
+    /// `layout.align()`, does not exceed `isize::MAX`.
+    #[inline]
+    pub unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        self.with(|heap| unsafe { heap.realloc(block, layout, new_size) })
+    }
+
+    /// Forgets every block and resets the memory source.
+    ///
+    /// # Safety
+    ///
+    /// No block this allocator handed out is used afterwards (they may be
+    /// handed out again), and this allocator is not the global allocator of a
+    /// program that still holds allocations.
+    pub unsafe fn reset(&self) {
+        self.with(Heap::reset)
+    }
+}

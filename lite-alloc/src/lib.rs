@@ -1,0 +1,93 @@
+//! Small, fast, single-threaded allocators for WebAssembly and firmware,
+//! generated per configuration.
+//!
+//! ```
+//! use lite_alloc::lite_alloc;
+//!
+//! /// Four bins, memory grown 64 KiB at a time.
+//! #[lite_alloc(bins = [16, 32, 64, 128], page = 65536)]
+//! pub struct MyAlloc;
+//!
+//! #[global_allocator]
+//! static ALLOC: MyAlloc = MyAlloc::new();
+//! # fn main() { let v = vec![1, 2, 3]; assert_eq!(v.iter().sum::<i32>(), 6); }
+//! ```
+//!
+//! or, with no configuration at all, [`Default`]:
+//!
+//! ```
+//! #[global_allocator]
+//! static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
+//! # fn main() { assert_eq!(String::from("ok").len(), 2); }
+//! ```
+//!
+//! # The design
+//!
+//! Requests up to the largest bin are rounded up to the smallest bin that
+//! holds them. Each bin keeps a LIFO list of freed blocks, threaded through the
+//! blocks themselves (no headers); a miss carves a new block of the bin's size
+//! from a bump pointer. Larger requests, and requests aligned to more than 16
+//! bytes, are carved from the bump pointer at their exact size and never
+//! reused. Allocation and deallocation are O(1); there is no splitting and no
+//! coalescing. It suits short-lived programs (serverless functions, scripts,
+//! plugins) and firmware with a known allocation pattern, where code size and
+//! speed matter more than reuse of large blocks.
+//!
+//! # The attribute
+//!
+//! [`macro@lite_alloc`] turns a unit struct into an allocator type with its
+//! own statics; see its documentation for every argument. The algorithm lives
+//! once in this crate ([`heap`]); the attribute generates the configuration,
+//! the specialised size-to-bin lookup, the statics and the trait impls.
+//!
+//! # Guarantees
+//!
+//! For every configuration: live blocks never overlap; every block lies in
+//! memory the allocator obtained for itself (also when other code grows wasm
+//! memory, and for any alignment); address arithmetic is checked, so a request
+//! that cannot fit gets null; out of memory returns null and the allocator
+//! keeps working; blocks honour `layout.align()` and `alloc_zeroed` memory is
+//! zero; and no data race is reachable from safe code (see [`sync`]).
+#![no_std]
+#![warn(missing_docs)]
+
+// Lets the attribute's absolute paths (`::lite_alloc::...`) resolve inside
+// this crate, for `Default`.
+extern crate self as lite_alloc;
+
+pub mod heap;
+pub mod memory;
+pub mod sync;
+
+pub use lite_alloc_macros::lite_alloc;
+
+/// The documented four-bin design, ready to use.
+///
+/// Bins of 16, 32, 64 and 128 bytes with LIFO free lists, a bump pointer for
+/// misses and for blocks over 128 bytes (never reused), memory grown 64 KiB at
+/// a time: from `memory.grow` on `wasm32`, from a static arena of
+/// [`memory::DEFAULT_ARENA_BYTES`] elsewhere. `realloc` moves the block unless
+/// the crate feature `realloc` is on, which enables the design's in-place
+/// shrink and in-place growth at the heap top.
+///
+/// ```
+/// #[global_allocator]
+/// static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
+/// # fn main() { assert_eq!(vec![7u8; 3].len(), 3); }
+/// ```
+#[cfg_attr(feature = "realloc", lite_alloc(realloc))]
+#[cfg_attr(not(feature = "realloc"), lite_alloc)]
+#[derive(Debug)]
+pub struct Default;
+
+/// Items the generated code uses. Not public API: no semver guarantees.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::heap::{Config, Global, MAX_BIN_ALIGN, carve_align};
+    pub use crate::memory::{
+        ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, Memory, Region, WASM_PAGE, Wasm,
+    };
+    pub use crate::sync::{CriticalSection, Lock, Spin, Unsynchronized};
+    pub use core::alloc::{GlobalAlloc, Layout};
+    pub use core::option::Option::{self, None, Some};
+}

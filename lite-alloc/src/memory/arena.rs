@@ -1,0 +1,67 @@
+//! `memory = arena(BYTES)`: a static array owned by one allocator type.
+
+use core::cell::UnsafeCell;
+use core::ptr::NonNull;
+
+use super::Region;
+
+/// The arena size used when `memory` is not given on a target other than
+/// `wasm32`: 32 KiB on bare-metal targets (`target_os = "none"`), where RAM is
+/// scarce, and 8 MiB elsewhere (hosts, where an untouched `.bss` costs
+/// nothing).
+#[cfg(target_os = "none")]
+pub const DEFAULT_ARENA_BYTES: usize = 32 * 1024;
+/// The arena size used when `memory` is not given on a target other than
+/// `wasm32`: 32 KiB on bare-metal targets (`target_os = "none"`), where RAM is
+/// scarce, and 8 MiB elsewhere (hosts, where an untouched `.bss` costs
+/// nothing).
+#[cfg(not(target_os = "none"))]
+pub const DEFAULT_ARENA_BYTES: usize = 8 * 1024 * 1024;
+
+/// The bytes of an arena: a zero-initialised static array, aligned to 16.
+///
+/// Its bytes are only ever reached through pointers the allocator derives from
+/// [`ArenaCursor::take`], never through references.
+#[repr(C, align(16))]
+pub struct ArenaStorage<const BYTES: usize>(UnsafeCell<[u8; BYTES]>);
+
+// SAFETY: the storage is only accessed through raw pointers handed out by its
+// allocator, whose lock keeps the handing out serialised; the blocks
+// themselves are owned by whoever allocated them.
+unsafe impl<const BYTES: usize> Sync for ArenaStorage<BYTES> {}
+
+impl<const BYTES: usize> ArenaStorage<BYTES> {
+    /// Zeroed storage (placed in `.bss`).
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Self(UnsafeCell::new([0; BYTES]))
+    }
+}
+
+/// How much of an arena has been handed out.
+#[derive(Debug)]
+pub struct ArenaCursor {
+    used: usize,
+}
+
+impl ArenaCursor {
+    /// Nothing handed out yet.
+    pub const INIT: Self = Self { used: 0 };
+
+    /// The next `min` bytes of `storage`, or `None` when fewer remain.
+    #[inline]
+    pub fn take<const BYTES: usize>(
+        &mut self,
+        storage: &'static ArenaStorage<BYTES>,
+        min: usize,
+    ) -> Option<Region> {
+        if min > BYTES - self.used {
+            return None;
+        }
+        let base = storage.0.get().cast::<u8>();
+        // `used + min <= BYTES`, so the region lies inside the array.
+        let start = NonNull::new(base.wrapping_add(self.used))?;
+        self.used += min;
+        Some(Region { start, len: min })
+    }
+}

@@ -1,0 +1,100 @@
+//! Where an allocator's memory comes from.
+//!
+//! The heap asks its [`Memory`] source for a [`Region`] whenever the current
+//! one cannot hold a request. Three sources are built in, chosen with the
+//! attribute's `memory = ...` argument:
+//!
+//! | argument | source | default on |
+//! |---|---|---|
+//! | `memory = wasm` | [`Wasm`]: `memory.grow` on the module's linear memory | `wasm32` |
+//! | `memory = arena(BYTES)` | a static array of `BYTES` bytes owned by the type ([`ArenaStorage`]) | every other target, with [`DEFAULT_ARENA_BYTES`] |
+//! | `memory = some::Path` | your own type implementing [`Memory`] | |
+//!
+//! A region need not continue the previous one: when other code grows wasm
+//! memory between two of ours, the heap starts afresh in the new region and
+//! never touches the pages in between.
+
+mod arena;
+mod wasm;
+
+pub use arena::{ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES};
+pub use wasm::{WASM_PAGE, Wasm};
+
+use core::ptr::NonNull;
+
+/// A range of memory handed to an allocator: `len` bytes from `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// The first byte.
+    pub start: NonNull<u8>,
+    /// How many bytes, at least the number asked for.
+    pub len: usize,
+}
+
+/// A source of memory for a generated allocator (`memory = some::Path`).
+///
+/// The allocator calls [`grow`](Memory::grow) with its lock held, so calls
+/// never overlap, but they may come from any thread that allocates.
+///
+/// # Safety
+///
+/// Every region returned by `grow`:
+/// * is valid for reads and writes of `len` bytes, and `start + len` does not
+///   pass `usize::MAX`;
+/// * belongs to the allocator alone from then on, until [`reset`](Memory::reset)
+///   (it overlaps no earlier region and nothing else reads or writes it);
+/// * if it starts exactly where the previous region ended, lies in the same
+///   allocated object as that region (the allocator then treats the two as one
+///   and may place a block across the boundary).
+///
+/// # Example: a region the linker reserved
+///
+/// ```
+/// use core::ptr::NonNull;
+/// use lite_alloc::memory::{Memory, Region};
+///
+/// /// Hands over one fixed region, once.
+/// pub struct Reserved { given: bool }
+///
+/// static mut RESERVED: [u8; 4096] = [0; 4096];
+///
+/// // SAFETY: the region is handed out once (until `reset`), is valid for
+/// // its length, and nothing else uses `RESERVED`.
+/// unsafe impl Memory for Reserved {
+///     const INIT: Self = Reserved { given: false };
+///     fn grow(&mut self, min: usize) -> Option<Region> {
+///         let len = 4096;
+///         if self.given || min > len {
+///             return None;
+///         }
+///         self.given = true;
+///         let start = NonNull::new((&raw mut RESERVED).cast::<u8>())?;
+///         Some(Region { start, len })
+///     }
+///     fn reset(&mut self) {
+///         self.given = false;
+///     }
+/// }
+///
+/// #[lite_alloc::lite_alloc(memory = Reserved, page = 4096)]
+/// struct BoardAlloc;
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a lite-alloc memory source on this target",
+    label = "not a `lite_alloc::memory::Memory`",
+    note = "`memory = wasm` works only on wasm32; elsewhere use `memory = arena(BYTES)` or a type implementing `lite_alloc::memory::Memory`"
+)]
+pub unsafe trait Memory {
+    /// The source before its first `grow`: this is how the allocator's static
+    /// is initialised.
+    const INIT: Self;
+
+    /// A new region of at least `min` bytes (`min > 0`), or `None` when there
+    /// is no more memory. A source may return more than asked for (a whole
+    /// number of pages, say).
+    fn grow(&mut self, min: usize) -> Option<Region>;
+
+    /// Called by the allocator's `reset()`, when every block it handed out is
+    /// dead: a source may hand its regions out again after this.
+    fn reset(&mut self) {}
+}

@@ -1,0 +1,155 @@
+//! How a generated allocator keeps calls from several threads apart
+//! (`sync = ...`).
+//!
+//! | argument | lock | where |
+//! |---|---|---|
+//! | `sync = spin` (default) | [`Spin`]: a spin lock on an atomic flag | any target with atomic compare-and-swap |
+//! | `sync = critical_section` | [`CriticalSection`]: the `critical-section` crate (enable the `critical-section` feature) | firmware with interrupts |
+//! | `sync = none` | [`Unsynchronized`]: no lock | only `wasm32` without the `atomics` feature |
+//!
+//! On `wasm32` without the `atomics` target feature there is one thread, so
+//! every choice compiles to no lock at all: the type is `Sync` at zero cost.
+//! `sync = none` elsewhere is a compile error, not a warning in prose.
+
+/// Mutual exclusion for one allocator's state.
+///
+/// # Safety
+///
+/// While one call of [`with`](Lock::with) runs its closure, no other call of
+/// `with` on the same lock, from any thread or interrupt handler, runs its
+/// closure.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot guard a lite-alloc allocator on this target",
+    label = "no lock for this target",
+    note = "`sync = none` is only sound on wasm32 without the `atomics` target feature (one thread); `sync = critical_section` needs lite-alloc's `critical-section` feature; `sync = spin` works wherever atomics do"
+)]
+pub unsafe trait Lock {
+    /// The unlocked state.
+    const NEW: Self;
+    /// Runs `f` with the lock held.
+    fn with<R>(&self, f: impl FnOnce() -> R) -> R;
+}
+
+/// Whether the target is single-threaded wasm, where no lock is needed.
+macro_rules! single_threaded_wasm {
+    ($($item:item)*) => {
+        $(#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))] $item)*
+    };
+}
+macro_rules! not_single_threaded_wasm {
+    ($($item:item)*) => {
+        $(#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))] $item)*
+    };
+}
+
+/// No lock: for targets with a single thread and no interrupts that allocate.
+///
+/// It implements [`Lock`] only on `wasm32` without the `atomics` target
+/// feature.
+#[derive(Debug)]
+pub struct Unsynchronized {
+    _private: (),
+}
+
+single_threaded_wasm! {
+    // SAFETY: without the `atomics` feature a wasm module runs on one thread
+    // and has no interrupts, so two closures never run at once.
+    unsafe impl Lock for Unsynchronized {
+        const NEW: Self = Unsynchronized { _private: () };
+        #[inline(always)]
+        fn with<R>(&self, f: impl FnOnce() -> R) -> R {
+            f()
+        }
+    }
+}
+
+/// The lock of `sync = spin`: a spin lock on hosts and multi-threaded targets;
+/// no lock at all on single-threaded wasm.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+pub type Spin = Unsynchronized;
+/// The lock of `sync = spin`: a spin lock on hosts and multi-threaded targets;
+/// no lock at all on single-threaded wasm.
+#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+pub type Spin = SpinLock;
+
+/// The lock of `sync = critical_section`: the `critical-section` crate's
+/// critical section; no lock at all on single-threaded wasm.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+pub type CriticalSection = Unsynchronized;
+/// The lock of `sync = critical_section`: the `critical-section` crate's
+/// critical section; no lock at all on single-threaded wasm.
+#[cfg(all(
+    feature = "critical-section",
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
+pub type CriticalSection = CsLock;
+/// The lock of `sync = critical_section`. Enable the `critical-section`
+/// feature of lite-alloc to use it on this target.
+#[cfg(all(
+    not(feature = "critical-section"),
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
+pub type CriticalSection = CriticalSectionFeatureDisabled;
+
+/// Stands in for [`CriticalSection`] when the `critical-section` feature is
+/// off; it is no [`Lock`], so `sync = critical_section` fails to compile.
+#[derive(Debug)]
+pub struct CriticalSectionFeatureDisabled {
+    _private: (),
+}
+
+not_single_threaded_wasm! {
+    /// A spin lock on an atomic flag.
+    ///
+    /// Never use it on a target where an interrupt handler allocates: the
+    /// handler would spin forever on a lock its own core holds. Use
+    /// `sync = critical_section` there.
+    #[derive(Debug)]
+    pub struct SpinLock {
+        locked: core::sync::atomic::AtomicBool,
+    }
+
+    // SAFETY: `with` runs its closure only after swapping the flag from false
+    // to true with Acquire ordering, and sets it back with Release ordering
+    // afterwards, so closures never overlap and each sees the previous one's
+    // writes. The allocator's closures never unwind.
+    unsafe impl Lock for SpinLock {
+        const NEW: Self = SpinLock { locked: core::sync::atomic::AtomicBool::new(false) };
+        #[inline]
+        fn with<R>(&self, f: impl FnOnce() -> R) -> R {
+            use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+            while self.locked.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
+                while self.locked.load(Relaxed) {
+                    core::hint::spin_loop();
+                }
+            }
+            let result = f();
+            self.locked.store(false, Release);
+            result
+        }
+    }
+}
+
+/// A lock that runs its closure inside `critical_section::with`.
+#[cfg(all(
+    feature = "critical-section",
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
+#[derive(Debug)]
+pub struct CsLock {
+    _private: (),
+}
+
+#[cfg(all(
+    feature = "critical-section",
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
+// SAFETY: the `critical-section` crate guarantees that critical sections never
+// overlap, across threads, cores and interrupt handlers.
+unsafe impl Lock for CsLock {
+    const NEW: Self = CsLock { _private: () };
+    #[inline]
+    fn with<R>(&self, f: impl FnOnce() -> R) -> R {
+        critical_section::with(|_| f())
+    }
+}
