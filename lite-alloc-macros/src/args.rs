@@ -34,8 +34,15 @@ pub struct Int {
 /// `memory = ...`.
 pub enum MemoryArg {
     Wasm(Ident),
-    Arena { keyword: Ident, bytes: Int },
+    Arena(ArenaBytes),
     Path(Path),
+}
+
+/// The size in `arena(...)`: a literal (checked here) or a constant
+/// expression such as `64 * 1024` or `HEAP_BYTES` (checked on the target).
+pub enum ArenaBytes {
+    Literal(Int),
+    Expr(syn::Expr),
 }
 
 /// `sync = ...`.
@@ -178,17 +185,20 @@ fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
             }
             let content;
             parenthesized!(content in input);
-            let bytes = int(
-                content.parse()?,
-                "the arena size is an integer number of bytes, e.g. `arena(65536)`",
-            )?;
+            let bytes = if content.peek(Lit) && content.peek2(syn::parse::End) {
+                ArenaBytes::Literal(int(
+                    content.parse()?,
+                    "the arena size is a number of bytes, e.g. `arena(65536)`",
+                )?)
+            } else {
+                ArenaBytes::Expr(content.parse()?)
+            };
             if !content.is_empty() {
-                return Err(content.error("`arena` takes one size in bytes: `arena(65536)`"));
+                return Err(content.error(
+                    "`arena` takes one size in bytes, e.g. `arena(65536)` or `arena(64 * 1024)`",
+                ));
             }
-            return Ok(MemoryArg::Arena {
-                keyword: word,
-                bytes,
-            });
+            return Ok(MemoryArg::Arena(bytes));
         }
     }
     if input.peek(Ident)

@@ -8,7 +8,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{Error, Path};
 
-use crate::args::{Args, Int, MemoryArg, SyncArg};
+use crate::args::{ArenaBytes, Args, Int, MemoryArg, SyncArg};
 
 /// The bins of `lite_alloc::Default` and of an attribute without `bins`.
 const DEFAULT_BINS: [u64; 4] = [16, 32, 64, 128];
@@ -47,8 +47,11 @@ pub enum Memory {
     /// Not given: `wasm` on wasm32, a default-sized arena elsewhere.
     PerTarget,
     Wasm(Span),
+    /// A static arena; its size is a literal (already checked not to be
+    /// zero) or a constant expression (checked on the target).
     Arena {
-        bytes: u64,
+        bytes: TokenStream,
+        checked: bool,
         span: Span,
     },
     Path(Path),
@@ -114,18 +117,25 @@ impl Config {
                 }
                 Memory::Wasm(word.span())
             }
-            Some(MemoryArg::Arena { keyword, bytes }) => {
+            Some(MemoryArg::Arena(ArenaBytes::Literal(bytes))) => {
                 if bytes.value == 0 {
                     return Err(Error::new(
                         bytes.span(),
                         "an arena needs at least 1 byte, e.g. `arena(65536)`",
                     ));
                 }
+                let lit = crate::expand::usize_lit(bytes.value, bytes.span());
                 Memory::Arena {
-                    bytes: bytes.value,
-                    span: keyword.span().join(bytes.span()).unwrap_or(keyword.span()),
+                    bytes: quote!(#lit),
+                    checked: true,
+                    span: bytes.span(),
                 }
             }
+            Some(MemoryArg::Arena(ArenaBytes::Expr(expr))) => Memory::Arena {
+                span: syn::spanned::Spanned::span(&expr),
+                bytes: quote!(#expr),
+                checked: false,
+            },
             Some(MemoryArg::Path(path)) => Memory::Path(path),
         };
         let lock = match args.sync {

@@ -57,7 +57,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
             use #krate::__private as __la;
 
             #[doc(hidden)]
-            pub struct __LiteAllocConfig;
+            struct __LiteAllocConfig;
 
             #memory_items
 
@@ -135,7 +135,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
 
 /// An unsuffixed integer literal at `span`, so that a value that does not fit
 /// the target's `usize` is reported on the token that wrote it.
-fn usize_lit(value: u64, span: Span) -> proc_macro2::Literal {
+pub fn usize_lit(value: u64, span: Span) -> proc_macro2::Literal {
     let mut lit = proc_macro2::Literal::u64_unsuffixed(value);
     lit.set_span(span);
     lit
@@ -191,12 +191,18 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
     match &config.memory {
         Memory::Wasm(span) => (TokenStream::new(), quote_spanned!(*span=> __la::Wasm)),
         Memory::Path(path) => (TokenStream::new(), quote!(#path)),
-        Memory::Arena { bytes, span } => {
-            let bytes = usize_lit(*bytes, *span);
-            (
-                arena(quote!(#bytes), TokenStream::new()),
-                quote!(__LiteAllocMemory),
-            )
+        Memory::Arena {
+            bytes,
+            checked,
+            span,
+        } => {
+            let mut items = arena(bytes.clone(), TokenStream::new());
+            if !checked {
+                items.extend(quote_spanned! {*span=>
+                    const _: () = ::core::assert!(#bytes > 0, "an arena needs at least 1 byte");
+                });
+            }
+            (items, quote!(__LiteAllocMemory))
         }
         Memory::PerTarget => {
             let on_other_targets = quote!(#[cfg(not(target_arch = "wasm32"))]);
@@ -219,7 +225,7 @@ fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
 
         #cfg
         #[doc(hidden)]
-        pub struct __LiteAllocMemory(__la::ArenaCursor);
+        struct __LiteAllocMemory(__la::ArenaCursor);
 
         #cfg
         // SAFETY: the cursor hands out each byte of this type's own arena at

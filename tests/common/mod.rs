@@ -1,1 +1,238 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: a simulated wasm memory that other
+//! code can grow too, and a checker that drives an allocator through random
+//! operations while tracking every live block.
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::collections::BTreeMap;
+
+pub mod sim;
+
+/// A small deterministic generator (xorshift64*), so failures replay.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// A value in `0..bound`.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+/// What a run of [`check_random_ops`] saw.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub allocations: usize,
+    pub nulls: usize,
+    pub in_place_reallocs: usize,
+    pub peak_live: usize,
+}
+
+/// Limits of a random run.
+pub struct Plan {
+    pub seed: u64,
+    pub ops: usize,
+    /// Sizes are drawn up to this (log-uniformly).
+    pub max_size: usize,
+    /// Alignments are `1 << k` for `k <= max_align_log2`.
+    pub max_align_log2: u32,
+    /// Live blocks kept at most (older ones are freed first when full).
+    pub max_live: usize,
+}
+
+struct Live {
+    layout: Layout,
+    fill: u8,
+}
+
+fn fill_byte(rng: &mut Rng) -> u8 {
+    (rng.below(254) + 1) as u8
+}
+
+/// Drives `alloc` through random alloc / alloc_zeroed / realloc / dealloc and
+/// checks, after every step: non-overlap of live blocks, alignment, that every
+/// block lies where `inside(addr, len)` says the allocator may place it, that
+/// contents survive until free and across realloc, and that zeroed memory is
+/// zero. `between` runs before every step (to grow memory behind the
+/// allocator's back, say). Null is allowed (out of memory) and the run goes on after it.
+///
+/// # Safety
+///
+/// `alloc` is not used by anyone else during the run; every block is freed
+/// before the function returns.
+pub unsafe fn check_random_ops<A: GlobalAlloc>(
+    alloc: &A,
+    plan: &Plan,
+    inside: &dyn Fn(usize, usize) -> bool,
+    between: &mut dyn FnMut(&mut Rng),
+) -> Report {
+    let mut rng = Rng::new(plan.seed);
+    let mut live: BTreeMap<usize, Live> = BTreeMap::new();
+    let mut report = Report::default();
+    let max_log = usize::BITS - plan.max_size.leading_zeros();
+    // The block placed last: growing it is what `Vec::push` does, and it is
+    // the block in-place realloc can extend.
+    let mut newest = None;
+    for step in 0..plan.ops {
+        between(&mut rng);
+        let choice = rng.below(10);
+        if (choice < 3 || live.len() >= plan.max_live) && !live.is_empty() {
+            // Free a random live block.
+            let nth = rng.below(live.len() as u64) as usize;
+            let addr = *live.keys().nth(nth).unwrap();
+            let block = live.remove(&addr).unwrap();
+            unsafe {
+                verify(addr, &block, step);
+                alloc.dealloc(addr as *mut u8, block.layout);
+            }
+            continue;
+        }
+        if choice < 5 && !live.is_empty() {
+            // Realloc the newest block half the time, otherwise a random one.
+            let addr = match newest.filter(|addr| rng.below(2) == 0 && live.contains_key(addr)) {
+                Some(addr) => addr,
+                None => *live
+                    .keys()
+                    .nth(rng.below(live.len() as u64) as usize)
+                    .unwrap(),
+            };
+            let new_size = random_size(&mut rng, max_log, plan.max_size);
+            let block = live.remove(&addr).unwrap();
+            unsafe { verify(addr, &block, step) };
+            let new = unsafe { alloc.realloc(addr as *mut u8, block.layout, new_size) };
+            if new.is_null() {
+                report.nulls += 1;
+                live.insert(addr, block);
+                continue;
+            }
+            if new as usize == addr {
+                report.in_place_reallocs += 1;
+            }
+            let layout = Layout::from_size_align(new_size, block.layout.align()).unwrap();
+            let kept = block.layout.size().min(new_size);
+            let slice = unsafe { std::slice::from_raw_parts(new, kept) };
+            assert!(
+                slice.iter().all(|&b| b == block.fill),
+                "step {step}: realloc lost contents ({addr:#x} -> {new:p}, {} -> {new_size} bytes)",
+                block.layout.size()
+            );
+            let fill = fill_byte(&mut rng);
+            unsafe { place(&mut live, new, layout, fill, inside, step) };
+            newest = Some(new as usize);
+            continue;
+        }
+        // Allocate.
+        let size = random_size(&mut rng, max_log, plan.max_size);
+        let align = 1usize << rng.below(plan.max_align_log2 as u64 + 1);
+        let layout = Layout::from_size_align(size, align).unwrap();
+        let zeroed = rng.below(4) == 0;
+        let block = unsafe {
+            if zeroed {
+                alloc.alloc_zeroed(layout)
+            } else {
+                alloc.alloc(layout)
+            }
+        };
+        report.allocations += 1;
+        if block.is_null() {
+            report.nulls += 1;
+            continue;
+        }
+        if zeroed {
+            let slice = unsafe { std::slice::from_raw_parts(block, size) };
+            assert!(
+                slice.iter().all(|&b| b == 0),
+                "step {step}: alloc_zeroed gave non-zero bytes"
+            );
+        }
+        let fill = fill_byte(&mut rng);
+        unsafe { place(&mut live, block, layout, fill, inside, step) };
+        newest = Some(block as usize);
+        report.peak_live = report.peak_live.max(live.len());
+    }
+    for (addr, block) in std::mem::take(&mut live) {
+        unsafe {
+            verify(addr, &block, plan.ops);
+            alloc.dealloc(addr as *mut u8, block.layout);
+        }
+    }
+    report
+}
+
+fn random_size(rng: &mut Rng, max_log: u32, max: usize) -> usize {
+    let log = rng.below(max_log as u64 + 1) as u32;
+    let high = (1usize << log).min(max);
+    (rng.below(high as u64) as usize + 1).min(max)
+}
+
+/// Checks a new block against the live ones and fills it.
+unsafe fn place(
+    live: &mut BTreeMap<usize, Live>,
+    block: *mut u8,
+    layout: Layout,
+    fill: u8,
+    inside: &dyn Fn(usize, usize) -> bool,
+    step: usize,
+) {
+    let addr = block as usize;
+    let end = addr
+        .checked_add(layout.size())
+        .expect("block wraps the address space");
+    assert_eq!(
+        addr % layout.align(),
+        0,
+        "step {step}: {addr:#x} is not aligned to {}",
+        layout.align()
+    );
+    assert!(
+        inside(addr, layout.size()),
+        "step {step}: block {addr:#x}+{} outside the allocator's memory",
+        layout.size()
+    );
+    if let Some((&before, other)) = live.range(..=addr).next_back() {
+        assert!(
+            before + other.layout.size() <= addr,
+            "step {step}: new block {addr:#x}+{} overlaps live {before:#x}+{}",
+            layout.size(),
+            other.layout.size()
+        );
+    }
+    if let Some((&after, other)) = live.range(addr..).next() {
+        assert!(
+            end <= after,
+            "step {step}: new block {addr:#x}+{} overlaps live {after:#x}+{}",
+            layout.size(),
+            other.layout.size()
+        );
+    }
+    unsafe { std::ptr::write_bytes(block, fill, layout.size()) };
+    live.insert(addr, Live { layout, fill });
+}
+
+/// Checks that a live block still holds its fill.
+unsafe fn verify(addr: usize, block: &Live, step: usize) {
+    let slice = unsafe { std::slice::from_raw_parts(addr as *const u8, block.layout.size()) };
+    if let Some(i) = slice.iter().position(|&b| b != block.fill) {
+        panic!(
+            "step {step}: live block {addr:#x}+{} was overwritten at offset {i} ({:#x} instead of {:#x})",
+            block.layout.size(),
+            slice[i],
+            block.fill
+        );
+    }
+}
+
+/// Any address range will do.
+pub fn anywhere(_: usize, _: usize) -> bool {
+    true
+}
+
+/// Nothing to do between steps.
+pub fn nothing(_: &mut Rng) {}

@@ -1,0 +1,161 @@
+//! A simulated wasm linear memory: a static array grown a page at a time, by
+//! the allocator under test and by "foreign" code (another allocator, a
+//! runtime) between its calls. Foreign pages are filled with a canary so a
+//! test can prove the allocator never wrote to them.
+
+use std::cell::UnsafeCell;
+use std::ptr::NonNull;
+use std::sync::Mutex;
+
+use lite_alloc::memory::Region;
+
+/// The simulated page size: the wasm page.
+pub const PAGE: usize = 65536;
+/// What foreign pages are filled with.
+pub const CANARY: u8 = 0xF0;
+
+#[repr(C, align(65536))]
+struct Storage<const BYTES: usize>(UnsafeCell<[u8; BYTES]>);
+
+/// One simulated memory of `BYTES` bytes.
+pub struct Sim<const BYTES: usize> {
+    storage: Storage<BYTES>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    pages: usize,
+    ours: Vec<(usize, usize)>,
+    foreign: Vec<(usize, usize)>,
+}
+
+// SAFETY: the storage is only reached through raw pointers: regions handed to
+// the allocator (used under its lock) and foreign pages written here while the
+// state mutex is held.
+unsafe impl<const BYTES: usize> Sync for Sim<BYTES> {}
+
+impl<const BYTES: usize> Sim<BYTES> {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Sim {
+            storage: Storage(UnsafeCell::new([0; BYTES])),
+            state: Mutex::new(State {
+                pages: 0,
+                ours: Vec::new(),
+                foreign: Vec::new(),
+            }),
+        }
+    }
+
+    fn base(&self) -> *mut u8 {
+        self.storage.0.get().cast()
+    }
+
+    /// Takes `pages` pages from the end; returns their start.
+    fn take(&self, state: &mut State, pages: usize) -> Option<*mut u8> {
+        if pages == 0 || (state.pages + pages) * PAGE > BYTES {
+            return None;
+        }
+        let start = self.base().wrapping_add(state.pages * PAGE);
+        state.pages += pages;
+        Some(start)
+    }
+
+    /// `memory.grow` by the allocator: whole pages, at least `min` bytes.
+    pub fn grow(&self, min: usize) -> Option<Region> {
+        let mut state = self.state.lock().unwrap();
+        let pages = min.div_ceil(PAGE);
+        let start = self.take(&mut state, pages)?;
+        state.ours.push((start as usize, pages * PAGE));
+        Some(Region {
+            start: NonNull::new(start)?,
+            len: pages * PAGE,
+        })
+    }
+
+    /// `memory.grow` by someone else: the pages get the canary.
+    pub fn grow_foreign(&self, pages: usize) -> bool {
+        let mut state = self.state.lock().unwrap();
+        let Some(start) = self.take(&mut state, pages) else {
+            return false;
+        };
+        // SAFETY: the pages were just taken and belong to no one else.
+        unsafe { start.write_bytes(CANARY, pages * PAGE) };
+        state.foreign.push((start as usize, pages * PAGE));
+        true
+    }
+
+    /// Whether `[addr, addr + len)` lies in pages the allocator grew.
+    pub fn owned_by_allocator(&self, addr: usize, len: usize) -> bool {
+        let state = self.state.lock().unwrap();
+        let end = addr + len;
+        // Adjacent regions of ours form one range.
+        let mut ours = state.ours.clone();
+        ours.sort();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (start, len) in ours {
+            match merged.last_mut() {
+                Some(last) if last.1 == start => last.1 = start + len,
+                _ => merged.push((start, start + len)),
+            }
+        }
+        merged
+            .iter()
+            .any(|&(start, stop)| start <= addr && end <= stop)
+    }
+
+    /// Whether every foreign page still holds only the canary.
+    pub fn foreign_intact(&self) -> bool {
+        let state = self.state.lock().unwrap();
+        state.foreign.iter().all(|&(start, len)| {
+            // SAFETY: foreign pages lie in the storage and nothing writes them
+            // while the state mutex is held (unless the allocator is broken,
+            // which is what this checks).
+            unsafe { std::slice::from_raw_parts(start as *const u8, len) }
+                .iter()
+                .all(|&b| b == CANARY)
+        })
+    }
+
+    /// Pages grown so far, by anyone.
+    pub fn pages(&self) -> usize {
+        self.state.lock().unwrap().pages
+    }
+
+    /// Pages the allocator grew.
+    pub fn pages_of_allocator(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .ours
+            .iter()
+            .map(|&(_, len)| len / PAGE)
+            .sum()
+    }
+}
+
+/// Defines a memory source type backed by its own [`Sim`] of `$bytes` bytes.
+#[macro_export]
+macro_rules! sim_memory {
+    ($vis:vis $name:ident, $bytes:expr) => {
+        $vis struct $name;
+
+        impl $name {
+            /// This type's simulated memory.
+            pub fn sim() -> &'static $crate::sim::Sim<{ $bytes }> {
+                static SIM: $crate::sim::Sim<{ $bytes }> = $crate::sim::Sim::new();
+                &SIM
+            }
+        }
+
+        // SAFETY: `Sim::grow` hands out fresh pages of its own static array,
+        // each once, and never wraps; adjacent regions lie in the same array.
+        unsafe impl ::lite_alloc::memory::Memory for $name {
+            const INIT: Self = $name;
+            fn grow(&mut self, min: usize) -> Option<::lite_alloc::memory::Region> {
+                Self::sim().grow(min)
+            }
+        }
+    };
+}

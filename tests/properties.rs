@@ -1,0 +1,431 @@
+//! The six properties every configuration must have, each tested where it can
+//! break: random operation sequences on several configurations, memory grown
+//! behind the allocator's back, addresses at the top of the address space, out
+//! of memory, alignment and zeroing, and threads.
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::ptr::NonNull;
+
+use lite_alloc::lite_alloc;
+use lite_alloc::memory::{Memory, Region};
+use lite_alloc_tests::sim::PAGE;
+use lite_alloc_tests::{Plan, Report, anywhere, check_random_ops, nothing, sim_memory};
+
+const SIM_BYTES: usize = 32 << 20;
+
+fn layout(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+/// Random operations on one configuration over its own simulated wasm memory,
+/// with foreign `memory.grow`s between them: no overlap, every block in pages
+/// the allocator grew, no foreign page touched, contents and zeroing kept.
+macro_rules! random_ops_on_sim {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            sim_memory!(Mem, SIM_BYTES);
+            #[lite_alloc(memory = Mem, $($args)*)]
+            struct A;
+            let sim = Mem::sim();
+            // Blocks over the largest bin and over-aligned ones are never
+            // reused: sizes and alignments are kept so that 32 MiB suffices.
+            let plan = Plan { seed: 0x5EED, ops: 20_000, max_size: 6_000, max_align_log2: 10, max_live: 200 };
+            let mut between = |rng: &mut lite_alloc_tests::Rng| {
+                if rng.below(500) == 0 {
+                    sim.grow_foreign(1);
+                }
+            };
+            // SAFETY: `A` is used by this test alone.
+            let report = unsafe { check_random_ops(&A::new(), &plan, &|addr, len| sim.owned_by_allocator(addr, len), &mut between) };
+            assert!(sim.foreign_intact(), "the allocator wrote to pages grown by someone else");
+            assert!(report.allocations > 5_000, "{report:?}");
+            assert_eq!(report.nulls, 0, "32 MiB is enough for this run: {report:?}");
+            assert!(sim.pages() > sim.pages_of_allocator(), "foreign growth happened");
+            report_in_place(&report, stringify!($($args)*));
+        }
+    };
+}
+
+/// With `realloc` on, some reallocations must have stayed in place; without,
+/// none may have.
+fn report_in_place(report: &Report, args: &str) {
+    if args.contains("realloc") {
+        assert!(
+            report.in_place_reallocs > 0,
+            "in-place realloc never happened: {report:?}"
+        );
+    } else {
+        assert_eq!(
+            report.in_place_reallocs, 0,
+            "realloc must move without the flag: {report:?}"
+        );
+    }
+}
+
+random_ops_on_sim!(defaults_moving,);
+random_ops_on_sim!(defaults_in_place, realloc);
+random_ops_on_sim!(non_power_of_two_bins_moving, bins = [24, 48, 96, 4096]);
+random_ops_on_sim!(
+    non_power_of_two_bins_in_place,
+    bins = [24, 48, 96, 4096],
+    realloc
+);
+random_ops_on_sim!(one_bin_in_place, bins = [64], realloc);
+random_ops_on_sim!(
+    sixteen_bins_in_place,
+    bins = [
+        8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144
+    ],
+    realloc
+);
+random_ops_on_sim!(
+    mixed_alignment_bins_in_place,
+    bins = [8, 12, 16, 24, 40, 48, 80, 96, 160, 192],
+    realloc
+);
+random_ops_on_sim!(
+    alignment_not_ascending_in_place,
+    bins = [16, 24, 32, 40],
+    realloc
+);
+random_ops_on_sim!(two_page_step_in_place, page = 131072, realloc);
+
+/// Random operations on a small arena: many requests fail, and the
+/// allocator keeps working (property 4) without ever breaking the others.
+#[test]
+fn small_arena_random_ops_survive_out_of_memory() {
+    #[lite_alloc(memory = arena(65536), page = 4096, realloc)]
+    struct Small;
+    let plan = Plan {
+        seed: 7,
+        ops: 20_000,
+        max_size: 8192,
+        max_align_log2: 8,
+        max_live: 64,
+    };
+    // SAFETY: `Small` is used by this test alone.
+    let report = unsafe { check_random_ops(&Small::new(), &plan, &anywhere, &mut nothing) };
+    assert!(report.nulls > 0, "the arena should run out: {report:?}");
+    assert!(
+        report.allocations - report.nulls > 1000,
+        "and still serve requests: {report:?}"
+    );
+}
+
+/// Property 2: the very first allocation, aligned to more than a page, lies
+/// wholly in memory the allocator grew (the documented design carves it past
+/// the end of what it grew).
+#[test]
+fn alignment_above_a_page_stays_inside_grown_memory() {
+    sim_memory!(Mem, SIM_BYTES);
+    #[lite_alloc(memory = Mem)]
+    struct A;
+    let sim = Mem::sim();
+    // Misalign the next page to 1 MiB, as an arbitrary memory size would.
+    assert!(sim.grow_foreign(1));
+    for (size, align) in [
+        (100, 1 << 20),
+        (1, 1 << 21),
+        (70_000, 1 << 17),
+        (16, 1 << 20),
+    ] {
+        let block = unsafe { A.alloc(layout(size, align)) };
+        assert!(!block.is_null());
+        assert_eq!(block as usize % align, 0);
+        assert!(
+            sim.owned_by_allocator(block as usize, size),
+            "{size} bytes aligned to {align} outside grown memory"
+        );
+        unsafe { block.write_bytes(0x11, size) };
+    }
+    assert!(sim.foreign_intact());
+}
+
+/// Property 2: when someone else grows memory between two of our calls, the
+/// new pages do not continue ours: neither a new block nor an in-place
+/// realloc may reach into the foreign pages.
+#[test]
+fn foreign_growth_is_never_used() {
+    sim_memory!(Mem, SIM_BYTES);
+    #[lite_alloc(memory = Mem, realloc)]
+    struct A;
+    let sim = Mem::sim();
+    unsafe {
+        // Nearly fill our first page with one block at the top.
+        let l = layout(PAGE - 64, 16);
+        let top_block = A.alloc(l);
+        assert!(!top_block.is_null());
+        assert!(sim.grow_foreign(2));
+        // Growing the top block in place would need the foreign pages.
+        let grown = A.realloc(top_block, l, 3 * PAGE);
+        assert!(!grown.is_null());
+        assert_ne!(grown, top_block, "in-place growth into foreign pages");
+        assert!(sim.owned_by_allocator(grown as usize, 3 * PAGE));
+        grown.write_bytes(0x22, 3 * PAGE);
+        // Fresh blocks past the old end.
+        for _ in 0..64 {
+            assert!(sim.grow_foreign(1));
+            let b = A.alloc(layout(1000, 8));
+            assert!(sim.owned_by_allocator(b as usize, 1000));
+            b.write_bytes(0x33, 1000);
+        }
+    }
+    assert!(sim.foreign_intact(), "a foreign page was written");
+}
+
+/// Property 1, a defect of the documented design: growing the block at the
+/// top in place to a size inside a larger bin must give it that bin's whole
+/// capacity, or once freed into that bin and handed out again it overlaps the
+/// block carved after it.
+#[test]
+fn in_place_growth_takes_the_whole_bin() {
+    #[lite_alloc(memory = arena(65536), realloc)]
+    struct A;
+    unsafe {
+        let small = layout(16, 8);
+        let a = A.alloc(small);
+        let grown = A.realloc(a, small, 100);
+        assert_eq!(grown, a, "the top block grows in place");
+        let b = A.alloc(small);
+        b.write_bytes(0xBB, 16);
+        A.dealloc(grown, layout(100, 8));
+        let c = A.alloc(layout(128, 8));
+        assert!(
+            c as usize + 128 <= b as usize || b as usize + 16 <= c as usize,
+            "{c:p}+128 overlaps {b:p}+16"
+        );
+        c.write_bytes(0xCC, 128);
+        assert!(std::slice::from_raw_parts(b, 16).iter().all(|&x| x == 0xBB));
+    }
+}
+
+/// A memory source whose only region ends at the very top of the address
+/// space. Its bytes are never touched: these tests only look at addresses.
+struct NearTop {
+    given: bool,
+}
+const NEAR_TOP_LEN: usize = 1 << 16;
+const NEAR_TOP_START: usize = (usize::MAX - NEAR_TOP_LEN) & !0xFFFF;
+
+// SAFETY (for this test only): the region is not real memory; the tests below
+// never read or write the blocks, and free nothing (freeing writes a link).
+unsafe impl Memory for NearTop {
+    const INIT: Self = NearTop { given: false };
+    fn grow(&mut self, _: usize) -> Option<Region> {
+        if std::mem::replace(&mut self.given, true) {
+            return None;
+        }
+        let start = NonNull::new(std::ptr::without_provenance_mut(NEAR_TOP_START))?;
+        Some(Region {
+            start,
+            len: NEAR_TOP_LEN,
+        })
+    }
+}
+
+/// Property 3: near the top of the address space, requests that would wrap
+/// get null, never a wrapped pointer; the ones that fit get a block inside the
+/// region.
+#[test]
+fn address_arithmetic_never_wraps() {
+    #[lite_alloc(memory = NearTop, page = 65536, realloc)]
+    struct Top;
+    let inside = |p: *mut u8, size: usize| {
+        let addr = p as usize;
+        addr >= NEAR_TOP_START
+            && addr
+                .checked_add(size)
+                .is_some_and(|end| end <= NEAR_TOP_START + NEAR_TOP_LEN)
+    };
+    unsafe {
+        let first = Top.alloc(layout(1024, 16));
+        assert!(inside(first, 1024));
+        for (size, align) in [
+            (NEAR_TOP_LEN, 16),
+            (usize::MAX / 4, 16),
+            (isize::MAX as usize - (1 << 20), 1 << 20),
+            (16, 1 << 40),
+            (1, 1 << 62),
+            (100_000, 1 << 16),
+        ] {
+            let p = Top.alloc(layout(size, align));
+            assert!(
+                p.is_null(),
+                "{size} bytes aligned to {align}: got {p:p} past the top"
+            );
+            let p = Top.alloc_zeroed(layout(size, align));
+            assert!(p.is_null());
+        }
+        // Growing the top block in place past the end of the address space.
+        let p = Top.realloc(first, layout(1024, 16), isize::MAX as usize - 15);
+        assert!(p.is_null(), "realloc wrapped: {p:p}");
+        // What fits still comes from the region.
+        let small = Top.alloc(layout(64, 16));
+        assert!(inside(small, 64));
+        let aligned = Top.alloc(layout(4096, 4096));
+        assert!(inside(aligned, 4096));
+    }
+}
+
+/// Property 4: out of memory returns null, and afterwards frees and reuse
+/// still work, in every bin and for realloc.
+#[test]
+fn out_of_memory_returns_null_and_recovers() {
+    #[lite_alloc(memory = arena(4096), page = 1024, realloc)]
+    struct Tiny;
+    unsafe {
+        let l = layout(32, 8);
+        let mut blocks = Vec::new();
+        loop {
+            let b = Tiny.alloc(l);
+            if b.is_null() {
+                break;
+            }
+            b.write_bytes(blocks.len() as u8, 32);
+            blocks.push(b);
+            assert!(
+                blocks.len() <= 4096 / 32,
+                "more blocks than the arena holds"
+            );
+        }
+        assert_eq!(
+            blocks.len(),
+            4096 / 32,
+            "the whole arena is used before null"
+        );
+        assert!(Tiny.alloc(layout(200, 16)).is_null());
+        assert!(Tiny.alloc(layout(16, 64)).is_null());
+        assert!(Tiny.alloc_zeroed(layout(64, 8)).is_null());
+        // A failed realloc keeps the block and its contents.
+        let last = *blocks.last().unwrap();
+        assert!(Tiny.realloc(last, l, 1000).is_null());
+        assert!(
+            std::slice::from_raw_parts(last, 32)
+                .iter()
+                .all(|&b| b == (blocks.len() - 1) as u8)
+        );
+        // Freeing makes room again, in LIFO order.
+        let freed = blocks.pop().unwrap();
+        Tiny.dealloc(freed, l);
+        assert_eq!(Tiny.alloc(l), freed);
+        for b in blocks.drain(..) {
+            Tiny.dealloc(b, l);
+        }
+        Tiny.dealloc(freed, l);
+        let again: Vec<_> = (0..4096 / 32).map(|_| Tiny.alloc(l)).collect();
+        assert!(
+            again.iter().all(|b| !b.is_null()),
+            "every freed block is served again"
+        );
+    }
+}
+
+/// Property 5: blocks honour every alignment a bin or the bump pointer can
+/// serve, and zeroed memory is zero also when the block is recycled.
+#[test]
+fn alignment_and_zeroing() {
+    // Blocks aligned to more than 16 are never reused: room for all of them.
+    #[lite_alloc(bins = [8, 24, 48, 96], memory = arena(16 << 20))]
+    struct A;
+    unsafe {
+        for shift in 0..=16 {
+            let align = 1usize << shift;
+            for size in [1, 7, 8, 9, 23, 24, 25, 47, 95, 96, 97, 300] {
+                let l = layout(size, align);
+                let p = A.alloc(l);
+                assert!(!p.is_null());
+                assert_eq!(p as usize % align, 0, "{size} bytes aligned to {align}");
+                p.write_bytes(0xFF, size);
+                A.dealloc(p, l);
+                let z = A.alloc_zeroed(l);
+                assert!(!z.is_null());
+                assert_eq!(z as usize % align, 0);
+                assert!(
+                    std::slice::from_raw_parts(z, size).iter().all(|&b| b == 0),
+                    "recycled block not zeroed"
+                );
+                A.dealloc(z, l);
+            }
+        }
+    }
+}
+
+/// Two generated types never share state.
+#[test]
+fn each_type_has_its_own_state() {
+    #[lite_alloc(memory = arena(4096))]
+    struct First;
+    #[lite_alloc(memory = arena(4096))]
+    struct Second;
+    unsafe {
+        let l = layout(16, 16);
+        let a = First.alloc(l);
+        let b = Second.alloc(l);
+        assert!(!a.is_null() && !b.is_null());
+        // Both are the first block of their arena, so they are an arena apart.
+        assert!(
+            (a as usize).abs_diff(b as usize) >= 4096,
+            "the arenas are distinct"
+        );
+        First.dealloc(a, l);
+        assert_ne!(
+            Second.alloc(l),
+            a,
+            "a block freed to First is not in Second's bins"
+        );
+        First::reset();
+        let c = Second.alloc(l);
+        assert!(!c.is_null() && c != a && c != b);
+        assert!(
+            (c as usize).abs_diff(b as usize) < 4096,
+            "Second still carves from its own arena"
+        );
+    }
+}
+
+/// Property 6: every host configuration is `Sync` through a real lock, and the
+/// lock keeps threads apart (a race would corrupt the free lists or the
+/// blocks' contents, which the random checker detects).
+#[test]
+fn threads_are_kept_apart() {
+    #[lite_alloc(sync = spin, memory = arena(64 << 20), realloc)]
+    struct Shared;
+    fn assert_sync<T: Sync>() {}
+    assert_sync::<Shared>();
+    assert_sync::<lite_alloc::Default>();
+    std::thread::scope(|scope| {
+        for seed in 0..4 {
+            scope.spawn(move || {
+                let plan = Plan {
+                    seed,
+                    ops: 20_000,
+                    max_size: 512,
+                    max_align_log2: 5,
+                    max_live: 100,
+                };
+                // SAFETY: the threads share `Shared` only through its lock,
+                // and each frees only its own blocks.
+                let report = unsafe { check_random_ops(&Shared, &plan, &anywhere, &mut nothing) };
+                assert_eq!(report.nulls, 0);
+            });
+        }
+    });
+}
+
+/// `sync = critical_section` locks through the `critical-section` crate.
+#[test]
+fn critical_section_lock_works() {
+    #[lite_alloc(sync = critical_section, memory = arena(1 << 20))]
+    struct Guarded;
+    let plan = Plan {
+        seed: 3,
+        ops: 5_000,
+        max_size: 300,
+        max_align_log2: 4,
+        max_live: 50,
+    };
+    // SAFETY: `Guarded` is used by this test alone.
+    let report = unsafe { check_random_ops(&Guarded, &plan, &anywhere, &mut nothing) };
+    assert_eq!(report.nulls, 0);
+}
