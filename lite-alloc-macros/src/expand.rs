@@ -272,27 +272,31 @@ fn checks(config: &Config) -> TokenStream {
 }
 
 /// What to emit when the attribute is wrong: the error, and the item as the
-/// user wrote it with a stand-in `new`, `reset` and `GlobalAlloc`, so that the
-/// rest of the program reports no errors of its own.
+/// user wrote it. A unit struct also gets a stand-in `new`, `reset` and
+/// `GlobalAlloc`, so that the rest of the program reports no errors of its own.
 pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
     let error = error.to_compile_error();
-    let Item::Struct(strukt) = item else {
-        return quote! { #error #item };
+    let strukt = match item {
+        Item::Struct(strukt)
+            if strukt.generics.params.is_empty() && matches!(strukt.fields, syn::Fields::Unit) =>
+        {
+            strukt
+        }
+        _ => return quote! { #error #item },
     };
     let (ident, vis) = (&strukt.ident, &strukt.vis);
-    let (impl_generics, type_generics, where_clause) = strukt.generics.split_for_impl();
     quote! {
         #error
         #item
-        impl #impl_generics #ident #type_generics #where_clause {
+        impl #ident {
             #vis const fn new() -> Self {
-                ::core::unreachable!()
+                Self
             }
             #vis unsafe fn reset() {}
         }
-        unsafe impl #impl_generics ::core::alloc::GlobalAlloc for #ident #type_generics #where_clause {
+        unsafe impl ::core::alloc::GlobalAlloc for #ident {
             unsafe fn alloc(&self, _: ::core::alloc::Layout) -> *mut u8 {
-                ::core::unreachable!()
+                ::core::ptr::null_mut()
             }
             unsafe fn dealloc(&self, _: *mut u8, _: ::core::alloc::Layout) {}
         }

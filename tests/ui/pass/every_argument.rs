@@ -1,0 +1,16 @@
+//! Every argument at once, in an unusual order, trailing comma included.
+use lite_alloc::lite_alloc;
+
+#[lite_alloc(realloc, sync = spin, memory = arena(1048576), page = 4096, bins = [16, 32, 64, 128],)]
+pub struct MyAlloc;
+
+#[global_allocator]
+static ALLOC: MyAlloc = MyAlloc::new();
+
+fn main() {
+    let mut s = String::new();
+    for i in 0..100 {
+        s.push_str(&i.to_string());
+    }
+    assert!(s.starts_with("0123"));
+}

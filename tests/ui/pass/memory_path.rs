@@ -1,0 +1,38 @@
+//! A memory source of the user's own, named by a path.
+use core::ptr::NonNull;
+
+use lite_alloc::lite_alloc;
+use lite_alloc::memory::{Memory, Region};
+
+mod board {
+    use super::*;
+
+    static mut RESERVED: [u8; 1 << 20] = [0; 1 << 20];
+
+    /// Hands over one reserved region, once.
+    pub struct Reserved {
+        given: bool,
+    }
+
+    // SAFETY: the region is handed out once and nothing else uses it.
+    unsafe impl Memory for Reserved {
+        const INIT: Self = Reserved { given: false };
+        fn grow(&mut self, min: usize) -> Option<Region> {
+            if self.given || min > 1 << 20 {
+                return None;
+            }
+            self.given = true;
+            Some(Region { start: NonNull::new((&raw mut RESERVED).cast())?, len: 1 << 20 })
+        }
+    }
+}
+
+#[lite_alloc(memory = board::Reserved)]
+pub struct MyAlloc;
+
+#[global_allocator]
+static ALLOC: MyAlloc = MyAlloc::new();
+
+fn main() {
+    assert_eq!(vec![3u16; 4].iter().sum::<u16>(), 12);
+}

@@ -1,0 +1,114 @@
+//! The wasm smoke test: builds the demo for `wasm32-unknown-unknown` with
+//! `lite_alloc::Default` as its global allocator (with in-place realloc off and
+//! on), runs it under Node, and checks every workload's result against the
+//! same function run on the host.
+//!
+//! Needs `node` and the `wasm32-unknown-unknown` target; a missing tool is a
+//! failure, not a skip. `scripts/test.sh` installs the target.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds the demo and returns the path of its `.wasm`.
+fn build_demo(features: &[&str], dir: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target_dir = workspace().join("target").join(dir);
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "wasm-demo",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for feature in features {
+        command.args(["--features", feature]);
+    }
+    let status = command.status().expect("cannot run cargo");
+    assert!(
+        status.success(),
+        "building the wasm demo failed; is the target installed? (`rustup target add wasm32-unknown-unknown`)"
+    );
+    target_dir.join("wasm32-unknown-unknown/release/wasm_demo.wasm")
+}
+
+/// Runs the demo under Node and returns its `name args = result` lines.
+fn run_demo(wasm: &Path) -> String {
+    let output = Command::new("node")
+        .arg(workspace().join("examples/wasm-demo/run.mjs"))
+        .arg(wasm)
+        .arg("--check")
+        .output()
+        .expect("`node` not found: install Node.js (18 or later) to run the wasm tests");
+    assert!(
+        output.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Checks each line against the host, and that the workloads all ran.
+fn check(output: &str) {
+    let mut ran = Vec::new();
+    for line in output.lines() {
+        let (call, result) = line
+            .split_once(" = ")
+            .unwrap_or_else(|| panic!("bad line {line:?}"));
+        let result: u64 = result.parse().unwrap();
+        let mut words = call.split(' ');
+        let name = words.next().unwrap();
+        let args: Vec<u32> = words.map(|w| w.parse().unwrap()).collect();
+        let expected = match (name, args.as_slice()) {
+            ("vec_push", &[n]) => wasm_demo::vec_push(n),
+            ("string_build", &[n]) => wasm_demo::string_build(n),
+            ("btree_churn", &[n]) => wasm_demo::btree_churn(n),
+            ("box_trees", &[depth, rounds]) => wasm_demo::box_trees(depth, rounds),
+            ("pages", &[]) => {
+                assert!(
+                    result > 0 && result < 1024,
+                    "the demo should need little memory: {result} pages"
+                );
+                continue;
+            }
+            _ => panic!("unknown workload {line:?}"),
+        };
+        assert_eq!(
+            result, expected,
+            "{name}{args:?} gave a different result on wasm"
+        );
+        ran.push(name);
+    }
+    assert_eq!(
+        ran,
+        ["vec_push", "string_build", "btree_churn", "box_trees"]
+    );
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo and node")]
+fn demo_runs_on_wasm_with_default() {
+    check(&run_demo(&build_demo(&[], "wasm-smoke")));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo and node")]
+fn demo_runs_on_wasm_with_default_in_place_realloc() {
+    check(&run_demo(&build_demo(
+        &["lite-alloc/realloc"],
+        "wasm-smoke-realloc",
+    )));
+}
