@@ -4,8 +4,8 @@
 //! #[attrs] pub struct MyAlloc;          // the user's struct, as written
 //! const _: () = {                       // everything else, out of sight
 //!     struct __LiteAllocConfig;         // bins, page, memory, lock, lookup
-//!     static __LITE_ALLOC_HEAP: Global<__LiteAllocConfig, N> = Global::NEW;
-//!     const _: () = assert!(..);        // checks that depend on the target
+//!     static __LITE_ALLOC_HEAP: Global<__LiteAllocConfig, N> = Global::new();
+//!     const _: () = if .. { panic!(..) }; // checks that depend on the target
 //!     impl MyAlloc { pub const fn new(), pub unsafe fn reset() }
 //!     unsafe impl GlobalAlloc for MyAlloc { .. }
 //! };
@@ -77,7 +77,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                 }
             }
 
-            static __LITE_ALLOC_HEAP: __la::Global<__LiteAllocConfig, #n> = __la::Global::NEW;
+            static __LITE_ALLOC_HEAP: __la::Global<__LiteAllocConfig, #n> = __la::Global::new();
 
             #checks
 
@@ -199,7 +199,9 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
             let mut items = arena(bytes.clone(), TokenStream::new());
             if !checked {
                 items.extend(quote_spanned! {*span=>
-                    const _: () = ::core::assert!(#bytes > 0, "an arena needs at least 1 byte");
+                    const _: () = if #bytes == 0 {
+                        ::core::panic!("an arena needs at least 1 byte")
+                    };
                 });
             }
             (items, quote!(__LiteAllocMemory))
@@ -251,7 +253,9 @@ fn checks(config: &Config) -> TokenStream {
         );
         let size = usize_lit(size, span);
         quote_spanned! {span=>
-            const _: () = ::core::assert!(#size >= ::core::mem::size_of::<*mut u8>(), #message);
+            const _: () = if #size < ::core::mem::size_of::<*mut u8>() {
+                ::core::panic!(#message)
+            };
         }
     });
     let page = matches!(config.memory, Memory::PerTarget).then(|| {
@@ -262,7 +266,9 @@ fn checks(config: &Config) -> TokenStream {
         let page = usize_lit(value, span);
         quote_spanned! {span=>
             #[cfg(target_arch = "wasm32")]
-            const _: () = ::core::assert!(#page % __la::WASM_PAGE == 0, #message);
+            const _: () = if #page % __la::WASM_PAGE != 0 {
+                ::core::panic!(#message)
+            };
         }
     });
     quote! {

@@ -144,11 +144,11 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// The bin of a request (if any) and the capacity of the block serving it.
     #[inline(always)]
     fn capacity(size: usize, align: usize) -> (Option<usize>, usize) {
-        if align <= MAX_BIN_ALIGN {
-            if let Some(i) = C::class(size, align) {
-                // SAFETY: `Config` promises `i < N`.
-                return (Some(i), unsafe { *C::BINS.get_unchecked(i) });
-            }
+        if align <= MAX_BIN_ALIGN
+            && let Some(i) = C::class(size, align)
+        {
+            // SAFETY: `Config` promises `i < N`.
+            return (Some(i), unsafe { *C::BINS.get_unchecked(i) });
         }
         (None, size)
     }
@@ -240,7 +240,9 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             let aligned = match class {
                 Some(i) if !Self::UNIFORM_ALIGN => {
                     // SAFETY: `Config` promises `i < N`.
-                    block.addr() % carve_align(unsafe { *C::BINS.get_unchecked(i) }) == 0
+                    block
+                        .addr()
+                        .is_multiple_of(carve_align(unsafe { *C::BINS.get_unchecked(i) }))
                 }
                 _ => true,
             };
@@ -282,10 +284,12 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         if old_end != self.top.addr() {
             return false;
         }
-        if new_end > self.end
-            && (self.grow(new_end - self.end) != Growth::Extended || new_end > self.end)
-        {
-            return false;
+        if new_end > self.end {
+            // Only memory that continues the current region can extend it.
+            let extended = self.grow(new_end - self.end) == Growth::Extended;
+            if !extended || new_end > self.end {
+                return false;
+            }
         }
         self.top = self.top.with_addr(new_end);
         true
@@ -395,10 +399,13 @@ unsafe impl<C: Config<N>, const N: usize> Sync for Global<C, N> {}
 
 impl<C: Config<N>, const N: usize> Global<C, N> {
     /// An allocator that has obtained no memory yet.
-    pub const NEW: Self = Self {
-        lock: <C::Lock as Lock>::NEW,
-        heap: UnsafeCell::new(Heap::NEW),
-    };
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Self {
+            lock: <C::Lock as Lock>::NEW,
+            heap: UnsafeCell::new(Heap::NEW),
+        }
+    }
 
     /// Runs `f` on the heap while holding the lock.
     #[inline(always)]

@@ -34,10 +34,7 @@ unsafe impl super::Memory for Wasm {
         let start = old_pages.checked_mul(WASM_PAGE)?;
         // `pages * WASM_PAGE` can be 4 GiB; give up the very last byte rather
         // than wrap.
-        let len = pages
-            .checked_mul(WASM_PAGE)
-            .unwrap_or(usize::MAX)
-            .min(usize::MAX - start);
+        let len = pages.saturating_mul(WASM_PAGE).min(usize::MAX - start);
         let start = core::ptr::NonNull::new(core::ptr::with_exposed_provenance_mut(start))?;
         Some(super::Region { start, len })
     }
