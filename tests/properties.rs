@@ -429,3 +429,46 @@ fn critical_section_lock_works() {
     let report = unsafe { check_random_ops(&Guarded, &plan, &anywhere, &mut nothing) };
     assert_eq!(report.nulls, 0);
 }
+
+/// The specialised lookups round every size up to the smallest bin that holds
+/// it: a block freed after a request of `size` bytes is exactly the one a
+/// request of that bin's full size gets next (LIFO), for every size up to the
+/// largest bin; bigger requests never reach a bin.
+macro_rules! rounds_to_the_smallest_bin {
+    ($test:ident, [$($bin:literal),*]) => {
+        #[test]
+        fn $test() {
+            #[lite_alloc(bins = [$($bin),*], memory = arena(1 << 20))]
+            struct A;
+            let bins = [$($bin),*];
+            let largest = *bins.last().unwrap();
+            unsafe {
+                for size in 1..=largest + 64 {
+                    let l = layout(size, 1);
+                    let p = A.alloc(l);
+                    assert!(!p.is_null());
+                    A.dealloc(p, l);
+                    match bins.iter().find(|&&bin| bin >= size) {
+                        Some(&bin) => {
+                            let full = layout(bin, 1);
+                            let q = A.alloc(full);
+                            assert_eq!(p, q, "{size} bytes should use the {bin}-byte bin");
+                            A.dealloc(q, full);
+                        }
+                        None => {
+                            let q = A.alloc(l);
+                            assert_ne!(p, q, "{size} bytes is over every bin and never reused");
+                        }
+                    }
+                }
+                A::reset();
+            }
+        }
+    };
+}
+
+rounds_to_the_smallest_bin!(power_of_two_lookup, [16, 32, 64, 128]);
+rounds_to_the_smallest_bin!(power_of_two_lookup_from_8, [8, 16, 32, 64, 128, 256]);
+rounds_to_the_smallest_bin!(single_bin_lookup, [48]);
+rounds_to_the_smallest_bin!(chain_lookup, [24, 48, 96, 4096]);
+rounds_to_the_smallest_bin!(chain_lookup_odd_sizes, [8, 12, 20, 36, 100, 1000]);

@@ -13,7 +13,7 @@
 //! # fn main() { let v = vec![1, 2, 3]; assert_eq!(v.iter().sum::<i32>(), 6); }
 //! ```
 //!
-//! or, with no configuration at all, [`Default`]:
+//! or, with no configuration at all, [`Default`](struct@Default):
 //!
 //! ```
 //! #[global_allocator]

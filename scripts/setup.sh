@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need, and fails loudly when something
+# cannot be had: the pinned Rust toolchain with its components and targets
+# (from rust-toolchain.toml), and Node.js to run wasm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v rustup >/dev/null; then
+    echo "error: rustup is required (https://rustup.rs); it installs the toolchain pinned in rust-toolchain.toml" >&2
+    exit 1
+fi
+# Installs the toolchain of rust-toolchain.toml with its components and targets.
+rustup toolchain install
+rustup component add rust-src clippy rustfmt
+rustup target add wasm32-unknown-unknown thumbv7em-none-eabihf
+
+if ! command -v node >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        echo "node not found: installing Debian's nodejs" >&2
+        apt-get update -qq && apt-get install -y -qq nodejs >/dev/null
+    fi
+fi
+if ! command -v node >/dev/null; then
+    echo "error: Node.js (18 or later) is required to run the wasm demo and tests" >&2
+    exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 18 ]; then
+    echo "error: Node.js 18 or later is required, found $(node --version)" >&2
+    exit 1
+fi
