@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::ptr::NonNull;
 
 use lite_alloc::lite_alloc;
-use lite_alloc::memory::{Memory, Region};
+use lite_alloc::memory::Memory;
 use lite_alloc_tests::sim::PAGE;
 use lite_alloc_tests::{Plan, Report, anywhere, check_random_ops, nothing, sim_memory};
 
@@ -212,15 +212,11 @@ const NEAR_TOP_START: usize = (usize::MAX - NEAR_TOP_LEN) & !0xFFFF;
 // never read or write the blocks, and free nothing (freeing writes a link).
 unsafe impl Memory for NearTop {
     const INIT: Self = NearTop { given: false };
-    fn grow(&mut self, _: usize) -> Option<Region> {
-        if std::mem::replace(&mut self.given, true) {
+    fn grow(&mut self, bytes: usize) -> Option<NonNull<u8>> {
+        if std::mem::replace(&mut self.given, true) || bytes > NEAR_TOP_LEN {
             return None;
         }
-        let start = NonNull::new(std::ptr::without_provenance_mut(NEAR_TOP_START))?;
-        Some(Region {
-            start,
-            len: NEAR_TOP_LEN,
-        })
+        NonNull::new(std::ptr::without_provenance_mut(NEAR_TOP_START))
     }
 }
 

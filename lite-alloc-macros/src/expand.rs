@@ -235,8 +235,8 @@ fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
         unsafe impl __la::Memory for __LiteAllocMemory {
             const INIT: Self = Self(__la::ArenaCursor::INIT);
             #[inline]
-            fn grow(&mut self, min: usize) -> __la::Option<__la::Region> {
-                self.0.take(&__LITE_ALLOC_ARENA, min)
+            fn grow(&mut self, bytes: usize) -> __la::Option<__la::NonNull<u8>> {
+                self.0.take(&__LITE_ALLOC_ARENA, bytes)
             }
             fn reset(&mut self) {
                 self.0 = __la::ArenaCursor::INIT;
@@ -248,13 +248,16 @@ fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
 /// `const` assertions for what depends on the target.
 fn checks(config: &Config) -> TokenStream {
     let bins = config.bins.iter().map(|&(size, span)| {
-        let message = format!(
+        let too_small = format!(
             "bin size {size} cannot hold a free-list pointer on this target: use at least the pointer size (4 bytes on 32-bit targets, 8 on 64-bit ones)"
         );
+        let too_large = format!("bin size {size} is larger than `isize::MAX` on this target");
         let size = usize_lit(size, span);
         quote_spanned! {span=>
             const _: () = if #size < ::core::mem::size_of::<*mut u8>() {
-                ::core::panic!(#message)
+                ::core::panic!(#too_small)
+            } else if #size > isize::MAX as usize {
+                ::core::panic!(#too_large)
             };
         }
     });

@@ -51,7 +51,7 @@ pub const MAX_BIN_ALIGN: usize = 16;
 ///
 /// The heap trusts these items for memory safety:
 /// * `BINS` is strictly ascending and every size is at least
-///   `size_of::<*mut u8>()`;
+///   `size_of::<*mut u8>()` and at most `isize::MAX`;
 /// * `PAGE` is not zero;
 /// * for `align <= MAX_BIN_ALIGN`, `class(size, align)` returns `Some(i)` only
 ///   if `i < N`, `BINS[i] >= size` and `carve_align(BINS[i]) >= align`, and it
@@ -84,15 +84,6 @@ pub const fn carve_align(size: usize) -> usize {
     };
     let pointer = align_of::<*mut u8>();
     if align < pointer { pointer } else { align }
-}
-
-/// `addr` rounded up to `align` (a power of two), or `None` on overflow.
-#[inline(always)]
-const fn align_up(addr: usize, align: usize) -> Option<usize> {
-    match addr.checked_add(align - 1) {
-        Some(sum) => Some(sum & !(align - 1)),
-        None => None,
-    }
 }
 
 /// What one attempt to obtain memory did.
@@ -153,6 +144,17 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         (None, size)
     }
 
+    /// The alignment at which blocks of bin `i` are carved.
+    #[inline(always)]
+    fn bin_align(i: usize) -> usize {
+        if Self::UNIFORM_ALIGN {
+            carve_align(C::BINS[0])
+        } else {
+            // SAFETY: `Config` promises `i < N` for every bin it names.
+            carve_align(unsafe { *C::BINS.get_unchecked(i) })
+        }
+    }
+
     /// Allocates a block for `layout`, or returns null when memory runs out.
     ///
     /// # Safety
@@ -160,26 +162,30 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// `layout.size()` is not zero.
     #[inline]
     pub unsafe fn alloc(&mut self, layout: Layout) -> *mut u8 {
-        let (size, align) = (layout.size(), layout.align());
-        if align > MAX_BIN_ALIGN {
-            return self.bump(size, align);
+        let (mut size, mut align) = (layout.size(), layout.align());
+        if align <= MAX_BIN_ALIGN {
+            match C::class(size, align) {
+                Some(i) => {
+                    // SAFETY: `Config` promises `i < N`.
+                    let head = unsafe { self.bins.get_unchecked_mut(i) };
+                    let block = *head;
+                    if !block.is_null() {
+                        // SAFETY: by invariant 2 `block` is a free block of
+                        // this heap, aligned for a pointer, whose first word
+                        // `dealloc` set to the next free block.
+                        *head = unsafe { block.cast::<*mut u8>().read() };
+                        return block;
+                    }
+                    // A miss: carve a whole block of the bin.
+                    // SAFETY: `Config` promises `i < N`.
+                    size = unsafe { *C::BINS.get_unchecked(i) };
+                    align = Self::bin_align(i);
+                }
+                // Larger than every bin: carved at its size, never reused.
+                None => align = MAX_BIN_ALIGN,
+            }
         }
-        let Some(i) = C::class(size, align) else {
-            return self.bump(size, MAX_BIN_ALIGN);
-        };
-        // SAFETY: `Config` promises `i < N`.
-        let head = unsafe { self.bins.get_unchecked_mut(i) };
-        if !head.is_null() {
-            let block = *head;
-            // SAFETY: by invariant 2 `block` is a free block of this heap,
-            // aligned for a pointer, whose first word `dealloc` set to the next
-            // free block.
-            *head = unsafe { block.cast::<*mut u8>().read() };
-            return block;
-        }
-        // SAFETY: `Config` promises `i < N`.
-        let bin = unsafe { *C::BINS.get_unchecked(i) };
-        self.bump(bin, carve_align(bin))
+        self.bump(size, align)
     }
 
     /// Like [`alloc`](Self::alloc), with the block's first `layout.size()`
@@ -238,13 +244,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             // The block may later be pushed to `class`'s list: it must have
             // that bin's alignment.
             let aligned = match class {
-                Some(i) if !Self::UNIFORM_ALIGN => {
-                    // SAFETY: `Config` promises `i < N`.
-                    block
-                        .addr()
-                        .is_multiple_of(carve_align(unsafe { *C::BINS.get_unchecked(i) }))
-                }
-                _ => true,
+                Some(i) => block.addr().is_multiple_of(Self::bin_align(i)),
+                None => true,
             };
             if aligned {
                 if new_cap <= old_cap {
@@ -305,66 +306,78 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         }
     }
 
+    /// Bytes from `top` to the end of a block of `size` bytes aligned to
+    /// `align`: the padding, then the block.
+    ///
+    /// The sum cannot overflow: the padding is below `align`, at most
+    /// `isize::MAX + 1` (the `Layout` limit, and bins align to 16), and `size`
+    /// is at most `isize::MAX` (the `Layout` limit, and `Config` keeps bins
+    /// below it).
+    #[inline(always)]
+    fn span(&self, size: usize, align: usize) -> usize {
+        (self.top.addr().wrapping_neg() & (align - 1)) + size
+    }
+
     /// Carves from `[top, end)` without obtaining memory.
     #[inline(always)]
     fn carve(&mut self, size: usize, align: usize) -> Option<*mut u8> {
-        let start = align_up(self.top.addr(), align)?;
-        let new_top = start.checked_add(size)?;
-        if new_top > self.end {
+        let span = self.span(size, align);
+        // By invariant 1, `top <= end`: no overflow.
+        if span > self.end - self.top.addr() {
             return None;
         }
-        // `start..new_top` lies in `[top, end)`, inside the current region,
-        // whose provenance `top` carries.
-        self.top = self.top.with_addr(new_top);
-        Some(self.top.with_addr(start))
+        // The block and its padding lie in `[top, end)`, inside the current
+        // region, whose provenance `top` carries.
+        let block = self.top.wrapping_add(span - size);
+        self.top = self.top.wrapping_add(span);
+        Some(block)
     }
 
     #[cold]
     #[inline(never)]
     fn bump_slow(&mut self, size: usize, align: usize) -> *mut u8 {
-        // Enough for the block wherever a fresh region starts.
-        let anywhere = size.checked_add(align - 1);
-        // Enough if the next region continues the current one.
-        let continuing = if self.end == 0 {
-            None
-        } else {
-            align_up(self.top.addr(), align)
-                .and_then(|start| start.checked_add(size))
-                .map(|new_top| new_top - self.end)
-        };
-        let Some(first) = continuing.or(anywhere) else {
-            return null_mut();
-        };
-        if self.grow(first) == Growth::Failed {
-            return null_mut();
-        }
-        if let Some(block) = self.carve(size, align) {
-            return block;
-        }
-        // The region was elsewhere and too small for the alignment padding.
-        match anywhere {
-            Some(bytes) if continuing.is_some() && self.grow(bytes) != Growth::Failed => {
-                self.carve(size, align).unwrap_or(null_mut())
+        // First ask for what is missing if the next region continues the
+        // current one (the usual case; `carve` failed, so something is).
+        if self.end != 0 {
+            let missing = self.span(size, align) - (self.end - self.top.addr());
+            let block = self.grow_and_carve(missing, size, align);
+            if !block.is_null() {
+                return block;
             }
-            _ => null_mut(),
         }
+        // A region elsewhere may need up to `align - 1` bytes of padding.
+        // No overflow: both terms are at most `isize::MAX` (see `span`).
+        self.grow_and_carve(size + (align - 1), size, align)
+    }
+
+    /// Obtains `bytes` more bytes, then carves; null when either fails.
+    #[inline(never)]
+    fn grow_and_carve(&mut self, bytes: usize, size: usize, align: usize) -> *mut u8 {
+        if self.grow(bytes) == Growth::Failed {
+            return null_mut();
+        }
+        self.carve(size, align).unwrap_or(null_mut())
     }
 
     /// Obtains at least `min` more bytes: a whole number of `PAGE`s when the
     /// memory source has them, otherwise exactly what is needed.
     fn grow(&mut self, min: usize) -> Growth {
-        let step = min.div_ceil(C::PAGE).checked_mul(C::PAGE).unwrap_or(min);
-        let region = match self.memory.grow(step) {
-            Some(region) => region,
-            None if step > min => match self.memory.grow(min) {
-                Some(region) => region,
-                None => return Growth::Failed,
-            },
+        let mut bytes = min.div_ceil(C::PAGE).checked_mul(C::PAGE).unwrap_or(min);
+        let start = match self.memory.grow(bytes) {
+            Some(start) => start,
+            None if bytes > min => {
+                bytes = min;
+                match self.memory.grow(min) {
+                    Some(start) => start,
+                    None => return Growth::Failed,
+                }
+            }
             None => return Growth::Failed,
         };
-        let start = region.start.as_ptr();
-        let Some(end) = start.addr().checked_add(region.len) else {
-            // The source broke its contract; use nothing of this region.
+        let start = start.as_ptr();
+        let Some(end) = start.addr().checked_add(bytes) else {
+            // A region that ends at the very top of the address space (the
+            // last wasm page below 4 GiB): give it up rather than wrap.
             return Growth::Failed;
         };
         if self.end != 0 && start.addr() == self.end {

@@ -85,9 +85,10 @@ pub struct Default;
 pub mod __private {
     pub use crate::heap::{Config, Global, MAX_BIN_ALIGN, carve_align};
     pub use crate::memory::{
-        ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, Memory, Region, WASM_PAGE, Wasm,
+        ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, Memory, WASM_PAGE, Wasm,
     };
     pub use crate::sync::{CriticalSection, Lock, Spin, Unsynchronized};
     pub use core::alloc::{GlobalAlloc, Layout};
     pub use core::option::Option::{self, None, Some};
+    pub use core::ptr::NonNull;
 }

@@ -7,8 +7,6 @@ use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::Mutex;
 
-use lite_alloc::memory::Region;
-
 /// The simulated page size: the wasm page.
 pub const PAGE: usize = 65536;
 /// What foreign pages are filled with.
@@ -63,15 +61,12 @@ impl<const BYTES: usize> Sim<BYTES> {
     }
 
     /// `memory.grow` by the allocator: whole pages, at least `min` bytes.
-    pub fn grow(&self, min: usize) -> Option<Region> {
+    pub fn grow(&self, bytes: usize) -> Option<NonNull<u8>> {
         let mut state = self.state.lock().unwrap();
-        let pages = min.div_ceil(PAGE);
+        let pages = bytes.div_ceil(PAGE);
         let start = self.take(&mut state, pages)?;
         state.ours.push((start as usize, pages * PAGE));
-        Some(Region {
-            start: NonNull::new(start)?,
-            len: pages * PAGE,
-        })
+        NonNull::new(start)
     }
 
     /// `memory.grow` by someone else: the pages get the canary.
@@ -153,8 +148,8 @@ macro_rules! sim_memory {
         // each once, and never wraps; adjacent regions lie in the same array.
         unsafe impl ::lite_alloc::memory::Memory for $name {
             const INIT: Self = $name;
-            fn grow(&mut self, min: usize) -> Option<::lite_alloc::memory::Region> {
-                Self::sim().grow(min)
+            fn grow(&mut self, bytes: usize) -> Option<::std::ptr::NonNull<u8>> {
+                Self::sim().grow(bytes)
             }
         }
     };

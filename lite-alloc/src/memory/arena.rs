@@ -3,8 +3,6 @@
 use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 
-use super::Region;
-
 /// The arena size used when `memory` is not given on a target other than
 /// `wasm32`: 32 KiB on bare-metal targets (`target_os = "none"`), where RAM is
 /// scarce, and 8 MiB elsewhere (hosts, where an untouched `.bss` costs
@@ -48,20 +46,21 @@ impl ArenaCursor {
     /// Nothing handed out yet.
     pub const INIT: Self = Self { used: 0 };
 
-    /// The next `min` bytes of `storage`, or `None` when fewer remain.
+    /// The start of the next `bytes` bytes of `storage`, or `None` when
+    /// fewer remain.
     #[inline]
     pub fn take<const BYTES: usize>(
         &mut self,
         storage: &'static ArenaStorage<BYTES>,
-        min: usize,
-    ) -> Option<Region> {
-        if min > BYTES - self.used {
+        bytes: usize,
+    ) -> Option<NonNull<u8>> {
+        if bytes > BYTES - self.used {
             return None;
         }
         let base = storage.0.get().cast::<u8>();
-        // `used + min <= BYTES`, so the region lies inside the array.
-        let start = NonNull::new(base.wrapping_add(self.used))?;
-        self.used += min;
-        Some(Region { start, len: min })
+        // `used + bytes <= BYTES`, so the region lies inside the array.
+        let start = NonNull::new(base.wrapping_add(self.used));
+        self.used += bytes;
+        start
     }
 }

@@ -1,6 +1,6 @@
 //! Where an allocator's memory comes from.
 //!
-//! The heap asks its [`Memory`] source for a [`Region`] whenever the current
+//! The heap asks its [`Memory`] source for a new region whenever the current
 //! one cannot hold a request. Three sources are built in, chosen with the
 //! attribute's `memory = ...` argument:
 //!
@@ -22,15 +22,6 @@ pub use wasm::{WASM_PAGE, Wasm};
 
 use core::ptr::NonNull;
 
-/// A range of memory handed to an allocator: `len` bytes from `start`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Region {
-    /// The first byte.
-    pub start: NonNull<u8>,
-    /// How many bytes, at least the number asked for.
-    pub len: usize,
-}
-
 /// A source of memory for a generated allocator (`memory = some::Path`).
 ///
 /// The allocator calls [`grow`](Memory::grow) with its lock held, so calls
@@ -38,9 +29,10 @@ pub struct Region {
 ///
 /// # Safety
 ///
-/// Every region returned by `grow`:
-/// * is valid for reads and writes of `len` bytes, and `start + len` does not
-///   pass `usize::MAX`;
+/// Every region returned by `grow` (the `bytes` bytes from the returned
+/// address):
+/// * is valid for reads and writes (the allocator itself checks that its end
+///   does not pass `usize::MAX`, and treats a region that would as none);
 /// * belongs to the allocator alone from then on, until [`reset`](Memory::reset)
 ///   (it overlaps no earlier region and nothing else reads or writes it);
 /// * if it starts exactly where the previous region ended, lies in the same
@@ -51,7 +43,7 @@ pub struct Region {
 ///
 /// ```
 /// use core::ptr::NonNull;
-/// use lite_alloc::memory::{Memory, Region};
+/// use lite_alloc::memory::Memory;
 ///
 /// /// Hands over one fixed region, once.
 /// pub struct Reserved { given: bool }
@@ -62,14 +54,12 @@ pub struct Region {
 /// // its length, and nothing else uses `RESERVED`.
 /// unsafe impl Memory for Reserved {
 ///     const INIT: Self = Reserved { given: false };
-///     fn grow(&mut self, min: usize) -> Option<Region> {
-///         let len = 4096;
-///         if self.given || min > len {
+///     fn grow(&mut self, bytes: usize) -> Option<NonNull<u8>> {
+///         if self.given || bytes > 4096 {
 ///             return None;
 ///         }
 ///         self.given = true;
-///         let start = NonNull::new((&raw mut RESERVED).cast::<u8>())?;
-///         Some(Region { start, len })
+///         NonNull::new((&raw mut RESERVED).cast::<u8>())
 ///     }
 ///     fn reset(&mut self) {
 ///         self.given = false;
@@ -89,10 +79,10 @@ pub unsafe trait Memory {
     /// is initialised.
     const INIT: Self;
 
-    /// A new region of at least `min` bytes (`min > 0`), or `None` when there
-    /// is no more memory. A source may return more than asked for (a whole
-    /// number of pages, say).
-    fn grow(&mut self, min: usize) -> Option<Region>;
+    /// The start of a new region of `bytes` bytes (`bytes > 0`), or `None`
+    /// when there is no more memory. A source may set aside more than asked
+    /// for (a whole number of pages, say), but the allocator uses `bytes`.
+    fn grow(&mut self, bytes: usize) -> Option<NonNull<u8>>;
 
     /// Called by the allocator's `reset()`, when every block it handed out is
     /// dead: a source may hand its regions out again after this.

@@ -15,27 +15,20 @@ pub struct Wasm {
 }
 
 #[cfg(target_arch = "wasm32")]
-// SAFETY: `memory.grow` adds fresh pages that no one else has seen; the range
-// it returns lies in linear memory (one allocated object, all exposed), and its
-// end is clamped so that `start + len` does not pass `usize::MAX`.
+// SAFETY: `memory.grow` adds fresh pages that no one else has seen, at least
+// `bytes` of them; they lie in linear memory (one allocated object, all
+// exposed).
 unsafe impl super::Memory for Wasm {
     const INIT: Self = Wasm { _private: () };
 
     #[inline]
-    fn grow(&mut self, min: usize) -> Option<super::Region> {
-        let pages = min.div_ceil(WASM_PAGE);
-        let old_pages = core::arch::wasm32::memory_grow(0, pages);
+    fn grow(&mut self, bytes: usize) -> Option<core::ptr::NonNull<u8>> {
+        let old_pages = core::arch::wasm32::memory_grow(0, bytes.div_ceil(WASM_PAGE));
         if old_pages == usize::MAX {
             return None;
         }
-        // The first added byte is below 4 GiB, so it fits; it is not zero,
-        // because `memory.grow` only returns 0 old pages for an empty memory,
-        // which a Rust program (whose stack is in memory) never has.
-        let start = old_pages.checked_mul(WASM_PAGE)?;
-        // `pages * WASM_PAGE` can be 4 GiB; give up the very last byte rather
-        // than wrap.
-        let len = pages.saturating_mul(WASM_PAGE).min(usize::MAX - start);
-        let start = core::ptr::NonNull::new(core::ptr::with_exposed_provenance_mut(start))?;
-        Some(super::Region { start, len })
+        // Below 65536 pages, so the shift does not overflow; not null, since
+        // a Rust program's memory (which holds its stack) is never empty.
+        core::ptr::NonNull::new(core::ptr::with_exposed_provenance_mut(old_pages << 16))
     }
 }

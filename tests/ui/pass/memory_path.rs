@@ -2,7 +2,7 @@
 use core::ptr::NonNull;
 
 use lite_alloc::lite_alloc;
-use lite_alloc::memory::{Memory, Region};
+use lite_alloc::memory::Memory;
 
 mod board {
     use super::*;
@@ -17,12 +17,12 @@ mod board {
     // SAFETY: the region is handed out once and nothing else uses it.
     unsafe impl Memory for Reserved {
         const INIT: Self = Reserved { given: false };
-        fn grow(&mut self, min: usize) -> Option<Region> {
-            if self.given || min > 1 << 20 {
+        fn grow(&mut self, bytes: usize) -> Option<NonNull<u8>> {
+            if self.given || bytes > 1 << 20 {
                 return None;
             }
             self.given = true;
-            Some(Region { start: NonNull::new((&raw mut RESERVED).cast())?, len: 1 << 20 })
+            NonNull::new((&raw mut RESERVED).cast())
         }
     }
 }
