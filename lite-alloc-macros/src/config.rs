@@ -39,7 +39,8 @@ pub struct Config {
 pub enum Lookup {
     /// Bins `b, 2b, 4b, ...` with `b = 1 << shift`: count leading zeros.
     PowersOfTwo { shift: u32 },
-    /// Any other bins: a chain of comparisons, smallest bin first.
+    /// Any other bins: the count of bins smaller than the size (branchless),
+    /// with a chain of comparisons for unusual alignments.
     Chain,
 }
 

@@ -168,10 +168,19 @@ fn lookup(config: &Config) -> TokenStream {
             }
         }
         Lookup::Chain => {
-            // Any bins: the first bin that holds the size and whose blocks are
-            // carved aligned enough.
-            let arms = config.bins.iter().enumerate().map(|(i, &(size, _))| {
-                let size = usize_lit(size, Span::call_site());
+            // Any bins. For the usual alignments (up to the smallest carve
+            // alignment of all bins), the bin is the number of bins smaller
+            // than the size: a branchless sum of comparisons, which stays fast
+            // when sizes vary unpredictably. Otherwise, the first bin that
+            // holds the size and whose blocks are carved aligned enough.
+            let sizes: Vec<_> = config
+                .bins
+                .iter()
+                .map(|&(size, _)| usize_lit(size, Span::call_site()))
+                .collect();
+            let smaller = &sizes[..sizes.len() - 1];
+            let largest = &sizes[sizes.len() - 1];
+            let arms = sizes.iter().enumerate().map(|(i, size)| {
                 quote! {
                     if size <= #size && align <= const { __la::carve_align(#size) } {
                         return __la::Some(#i);
@@ -179,6 +188,9 @@ fn lookup(config: &Config) -> TokenStream {
                 }
             });
             quote! {
+                if size <= #largest && align <= const { __la::min_carve_align(&[#(#sizes),*]) } {
+                    return __la::Some(0 #(+ (size > #smaller) as usize)*);
+                }
                 #(#arms)*
                 __la::None
             }

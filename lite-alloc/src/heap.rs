@@ -86,6 +86,21 @@ pub const fn carve_align(size: usize) -> usize {
     if align < pointer { pointer } else { align }
 }
 
+/// The smallest [`carve_align`] of `bins`: every bin serves requests aligned
+/// to at most this.
+pub const fn min_carve_align(bins: &[usize]) -> usize {
+    let mut min = MAX_BIN_ALIGN;
+    let mut i = 0;
+    while i < bins.len() {
+        let align = carve_align(bins[i]);
+        if align < min {
+            min = align;
+        }
+        i += 1;
+    }
+    min
+}
+
 /// What one attempt to obtain memory did.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Growth {
