@@ -12,7 +12,7 @@ fi
 # Installs the toolchain of rust-toolchain.toml with its components and targets.
 rustup toolchain install
 rustup component add rust-src clippy rustfmt
-rustup target add wasm32-unknown-unknown thumbv7em-none-eabihf
+rustup target add wasm32-unknown-unknown thumbv7em-none-eabihf thumbv6m-none-eabi
 
 if ! command -v node >/dev/null; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -75,6 +75,14 @@ pub use lite_alloc_macros::lite_alloc;
 /// static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
 /// # fn main() { assert_eq!(vec![7u8; 3].len(), 3); }
 /// ```
+///
+/// It locks with `sync = spin`, so it exists on every target with atomic
+/// compare-and-swap and on single-threaded wasm. Elsewhere (`thumbv6m`, say),
+/// generate your own with `sync = critical_section`.
+#[cfg(any(
+    target_has_atomic = "8",
+    all(target_arch = "wasm32", not(target_feature = "atomics"))
+))]
 #[cfg_attr(feature = "realloc", lite_alloc(realloc))]
 #[cfg_attr(not(feature = "realloc"), lite_alloc)]
 #[derive(Debug)]

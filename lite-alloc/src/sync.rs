@@ -21,25 +21,13 @@
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot guard a lite-alloc allocator on this target",
     label = "no lock for this target",
-    note = "`sync = none` is only sound on wasm32 without the `atomics` target feature (one thread); `sync = critical_section` needs lite-alloc's `critical-section` feature; `sync = spin` works wherever atomics do"
+    note = "`sync = none` is only sound on wasm32 without the `atomics` target feature (one thread); `sync = critical_section` needs lite-alloc's `critical-section` feature; `sync = spin` works wherever atomic compare-and-swap does"
 )]
 pub unsafe trait Lock {
     /// The unlocked state.
     const NEW: Self;
     /// Runs `f` with the lock held.
     fn with<R>(&self, f: impl FnOnce() -> R) -> R;
-}
-
-/// Whether the target is single-threaded wasm, where no lock is needed.
-macro_rules! single_threaded_wasm {
-    ($($item:item)*) => {
-        $(#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))] $item)*
-    };
-}
-macro_rules! not_single_threaded_wasm {
-    ($($item:item)*) => {
-        $(#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))] $item)*
-    };
 }
 
 /// No lock: for targets with a single thread and no interrupts that allocate.
@@ -51,15 +39,14 @@ pub struct Unsynchronized {
     _private: (),
 }
 
-single_threaded_wasm! {
-    // SAFETY: without the `atomics` feature a wasm module runs on one thread
-    // and has no interrupts, so two closures never run at once.
-    unsafe impl Lock for Unsynchronized {
-        const NEW: Self = Unsynchronized { _private: () };
-        #[inline(always)]
-        fn with<R>(&self, f: impl FnOnce() -> R) -> R {
-            f()
-        }
+// SAFETY: without the `atomics` feature a wasm module runs on one thread and
+// has no interrupts, so two closures never run at once.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+unsafe impl Lock for Unsynchronized {
+    const NEW: Self = Unsynchronized { _private: () };
+    #[inline(always)]
+    fn with<R>(&self, f: impl FnOnce() -> R) -> R {
+        f()
     }
 }
 
@@ -69,8 +56,25 @@ single_threaded_wasm! {
 pub type Spin = Unsynchronized;
 /// The lock of `sync = spin`: a spin lock on hosts and multi-threaded targets;
 /// no lock at all on single-threaded wasm.
-#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+#[cfg(all(
+    target_has_atomic = "8",
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
 pub type Spin = SpinLock;
+/// The lock of `sync = spin`. This target has no atomic compare-and-swap
+/// (`thumbv6m`, say): use `sync = critical_section` here.
+#[cfg(all(
+    not(target_has_atomic = "8"),
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
+pub type Spin = NoCompareAndSwap;
+
+/// Stands in for [`Spin`] on targets without atomic compare-and-swap; it is
+/// no [`Lock`], so `sync = spin` fails to compile there.
+#[derive(Debug)]
+pub struct NoCompareAndSwap {
+    _private: (),
+}
 
 /// The lock of `sync = critical_section`: the `critical-section` crate's
 /// critical section; no lock at all on single-threaded wasm.
@@ -98,7 +102,21 @@ pub struct CriticalSectionFeatureDisabled {
     _private: (),
 }
 
-not_single_threaded_wasm! {
+#[cfg(all(
+    target_has_atomic = "8",
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
+pub use spin::SpinLock;
+
+#[cfg(all(
+    target_has_atomic = "8",
+    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
+))]
+mod spin {
+    use super::Lock;
+    use core::sync::atomic::AtomicBool;
+    use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
     /// A spin lock on an atomic flag.
     ///
     /// Never use it on a target where an interrupt handler allocates: the
@@ -106,7 +124,7 @@ not_single_threaded_wasm! {
     /// `sync = critical_section` there.
     #[derive(Debug)]
     pub struct SpinLock {
-        locked: core::sync::atomic::AtomicBool,
+        locked: AtomicBool,
     }
 
     // SAFETY: `with` runs its closure only after swapping the flag from false
@@ -114,11 +132,16 @@ not_single_threaded_wasm! {
     // afterwards, so closures never overlap and each sees the previous one's
     // writes. The allocator's closures never unwind.
     unsafe impl Lock for SpinLock {
-        const NEW: Self = SpinLock { locked: core::sync::atomic::AtomicBool::new(false) };
+        const NEW: Self = SpinLock {
+            locked: AtomicBool::new(false),
+        };
         #[inline]
         fn with<R>(&self, f: impl FnOnce() -> R) -> R {
-            use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-            while self.locked.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
+            while self
+                .locked
+                .compare_exchange_weak(false, true, Acquire, Relaxed)
+                .is_err()
+            {
                 while self.locked.load(Relaxed) {
                     core::hint::spin_loop();
                 }
