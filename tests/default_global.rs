@@ -27,6 +27,12 @@ fn ordinary_std_code_runs() {
     }
     assert_eq!(map.len(), 2_000 - 667);
 
+    // Blocks smaller than a free-list link, freed and handed out again.
+    let bytes: Vec<Box<u8>> = (0..100).map(Box::new).collect();
+    drop(bytes);
+    let shorts: Vec<Box<u16>> = (0..100).map(Box::new).collect();
+    assert_eq!(shorts.iter().map(|b| **b as u32).sum::<u32>(), 4950);
+
     let boxes: Vec<Box<[u8; 40]>> = (0..5_000).map(|i| Box::new([i as u8; 40])).collect();
     assert_eq!(
         boxes.iter().map(|b| b[39] as u64).sum::<u64>(),

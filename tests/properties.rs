@@ -9,108 +9,12 @@ use std::ptr::NonNull;
 use lite_alloc::lite_alloc;
 use lite_alloc::memory::Memory;
 use lite_alloc_tests::sim::PAGE;
-use lite_alloc_tests::{Plan, Report, anywhere, check_random_ops, nothing, sim_memory};
+use lite_alloc_tests::{Opaque, Plan, check_random_ops, scaled, sim_memory};
 
 const SIM_BYTES: usize = 32 << 20;
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
-}
-
-/// Random operations on one configuration over its own simulated wasm memory,
-/// with foreign `memory.grow`s between them: no overlap, every block in pages
-/// the allocator grew, no foreign page touched, contents and zeroing kept.
-macro_rules! random_ops_on_sim {
-    ($test:ident, $($args:tt)*) => {
-        #[test]
-        fn $test() {
-            sim_memory!(Mem, SIM_BYTES);
-            #[lite_alloc(memory = Mem, $($args)*)]
-            struct A;
-            let sim = Mem::sim();
-            // Blocks over the largest bin and over-aligned ones are never
-            // reused: sizes and alignments are kept so that 32 MiB suffices.
-            let plan = Plan { seed: 0x5EED, ops: 20_000, max_size: 6_000, max_align_log2: 10, max_live: 200 };
-            let mut between = |rng: &mut lite_alloc_tests::Rng| {
-                if rng.below(500) == 0 {
-                    sim.grow_foreign(1);
-                }
-            };
-            // SAFETY: `A` is used by this test alone.
-            let report = unsafe { check_random_ops(&A::new(), &plan, &|addr, len| sim.owned_by_allocator(addr, len), &mut between) };
-            assert!(sim.foreign_intact(), "the allocator wrote to pages grown by someone else");
-            assert!(report.allocations > 5_000, "{report:?}");
-            assert_eq!(report.nulls, 0, "32 MiB is enough for this run: {report:?}");
-            assert!(sim.pages() > sim.pages_of_allocator(), "foreign growth happened");
-            report_in_place(&report, stringify!($($args)*));
-        }
-    };
-}
-
-/// With `realloc` on, some reallocations must have stayed in place; without,
-/// none may have.
-fn report_in_place(report: &Report, args: &str) {
-    if args.contains("realloc") {
-        assert!(
-            report.in_place_reallocs > 0,
-            "in-place realloc never happened: {report:?}"
-        );
-    } else {
-        assert_eq!(
-            report.in_place_reallocs, 0,
-            "realloc must move without the flag: {report:?}"
-        );
-    }
-}
-
-random_ops_on_sim!(defaults_moving,);
-random_ops_on_sim!(defaults_in_place, realloc);
-random_ops_on_sim!(non_power_of_two_bins_moving, bins = [24, 48, 96, 4096]);
-random_ops_on_sim!(
-    non_power_of_two_bins_in_place,
-    bins = [24, 48, 96, 4096],
-    realloc
-);
-random_ops_on_sim!(one_bin_in_place, bins = [64], realloc);
-random_ops_on_sim!(
-    sixteen_bins_in_place,
-    bins = [
-        8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144
-    ],
-    realloc
-);
-random_ops_on_sim!(
-    mixed_alignment_bins_in_place,
-    bins = [8, 12, 16, 24, 40, 48, 80, 96, 160, 192],
-    realloc
-);
-random_ops_on_sim!(
-    alignment_not_ascending_in_place,
-    bins = [16, 24, 32, 40],
-    realloc
-);
-random_ops_on_sim!(two_page_step_in_place, page = 131072, realloc);
-
-/// Random operations on a small arena: many requests fail, and the
-/// allocator keeps working (property 4) without ever breaking the others.
-#[test]
-fn small_arena_random_ops_survive_out_of_memory() {
-    #[lite_alloc(memory = arena(65536), page = 4096, realloc)]
-    struct Small;
-    let plan = Plan {
-        seed: 7,
-        ops: 20_000,
-        max_size: 8192,
-        max_align_log2: 8,
-        max_live: 64,
-    };
-    // SAFETY: `Small` is used by this test alone.
-    let report = unsafe { check_random_ops(&Small::new(), &plan, &anywhere, &mut nothing) };
-    assert!(report.nulls > 0, "the arena should run out: {report:?}");
-    assert!(
-        report.allocations - report.nulls > 1000,
-        "and still serve requests: {report:?}"
-    );
 }
 
 /// Property 2: the very first allocation, aligned to more than a page, lies
@@ -395,14 +299,14 @@ fn threads_are_kept_apart() {
             scope.spawn(move || {
                 let plan = Plan {
                     seed,
-                    ops: 20_000,
+                    ops: scaled(20_000),
                     max_size: 512,
                     max_align_log2: 5,
                     max_live: 100,
                 };
                 // SAFETY: the threads share `Shared` only through its lock,
                 // and each frees only its own blocks.
-                let report = unsafe { check_random_ops(&Shared, &plan, &anywhere, &mut nothing) };
+                let report = unsafe { check_random_ops(&Shared, &plan, &Opaque) };
                 assert_eq!(report.nulls, 0);
             });
         }
@@ -416,13 +320,13 @@ fn critical_section_lock_works() {
     struct Guarded;
     let plan = Plan {
         seed: 3,
-        ops: 5_000,
+        ops: scaled(5_000),
         max_size: 300,
         max_align_log2: 4,
         max_live: 50,
     };
     // SAFETY: `Guarded` is used by this test alone.
-    let report = unsafe { check_random_ops(&Guarded, &plan, &anywhere, &mut nothing) };
+    let report = unsafe { check_random_ops(&Guarded, &plan, &Opaque) };
     assert_eq!(report.nulls, 0);
 }
 

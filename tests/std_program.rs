@@ -7,8 +7,13 @@ use lite_alloc::lite_alloc;
 
 /// Non-power-of-two bins, in-place realloc, a spin lock (the harness runs
 /// tests on threads) and an arena large enough for a run that never reuses
-/// blocks over 4096 bytes.
-#[lite_alloc(bins = [16, 24, 48, 96, 192, 4096], memory = arena(512 << 20), sync = spin, realloc)]
+/// blocks over 4096 bytes. Under Miri the workloads are smaller.
+#[lite_alloc(
+    bins = [16, 24, 48, 96, 192, 4096],
+    memory = arena(if cfg!(miri) { 64 << 20 } else { 512 << 20 }),
+    sync = spin,
+    realloc
+)]
 struct ProgramAlloc;
 
 #[global_allocator]
@@ -42,11 +47,12 @@ fn sum(tree: &Tree) -> u64 {
 
 #[test]
 fn vec_growth() {
+    let n: u64 = if cfg!(miri) { 2_000 } else { 200_000 };
     let mut v = Vec::new();
-    for i in 0..200_000u64 {
+    for i in 0..n {
         v.push(i);
     }
-    assert_eq!(v.iter().sum::<u64>(), 199_999 * 200_000 / 2);
+    assert_eq!(v.iter().sum::<u64>(), (n - 1) * n / 2);
     v.truncate(10);
     v.shrink_to_fit();
     assert_eq!(v, (0..10).collect::<Vec<_>>());
@@ -70,41 +76,44 @@ fn strings() {
 
 #[test]
 fn btree_map_churn() {
+    let n: u64 = if cfg!(miri) { 1_000 } else { 50_000 };
     let mut map = BTreeMap::new();
-    for i in 0..50_000u64 {
-        map.insert(format!("key{:08}", (i * 7919) % 50_000), i);
+    for i in 0..n {
+        map.insert(format!("key{:08}", (i * 7919) % n), i);
     }
-    for i in (0..50_000u64).step_by(2) {
+    for i in (0..n).step_by(2) {
         map.remove(&format!("key{i:08}"));
     }
-    assert_eq!(map.len(), 25_000);
+    assert_eq!(map.len() as u64, n / 2);
     let total: u64 = map.values().sum();
-    // Every odd key survives; key k was inserted with the i where i*7919 % 50000 == k.
-    let expected: u64 = (0..50_000u64)
-        .filter(|i| (i * 7919) % 50_000 % 2 == 1)
-        .sum();
+    // Every odd key survives; key k was inserted with the i where i*7919 % n == k.
+    let expected: u64 = (0..n).filter(|i| (i * 7919) % n % 2 == 1).sum();
     assert_eq!(total, expected);
 }
 
 #[test]
 fn box_trees() {
+    let depth: u32 = if cfg!(miri) { 8 } else { 14 };
     for round in 0..5 {
-        let tree = build(14, round);
-        let leaves: u64 = (0..1u64 << 14)
-            .map(|i| (round as u64) * (1 << 14) + i)
+        let tree = build(depth, round);
+        let leaves: u64 = (0..1u64 << depth)
+            .map(|i| (round as u64) * (1 << depth) + i)
             .sum();
-        let tags: u64 = (1..=14u64).map(|depth| depth * (1 << (14 - depth))).sum();
+        let tags: u64 = (1..=depth as u64)
+            .map(|d| d * (1 << (depth as u64 - d)))
+            .sum();
         assert_eq!(sum(&tree), leaves + tags);
     }
 }
 
 #[test]
 fn threads_share_the_allocator() {
+    const ROUNDS: u64 = if cfg!(miri) { 100 } else { 5_000 };
     let handles: Vec<_> = (0..4)
         .map(|t| {
             std::thread::spawn(move || {
                 let mut total = 0u64;
-                for i in 0..5_000u64 {
+                for i in 0..ROUNDS {
                     let v: Vec<u64> = (0..(i % 50)).map(|x| x + t).collect();
                     total += v.iter().sum::<u64>();
                 }
@@ -114,7 +123,7 @@ fn threads_share_the_allocator() {
         .collect();
     let totals: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     for (t, total) in totals.iter().enumerate() {
-        let expected: u64 = (0..5_000u64)
+        let expected: u64 = (0..ROUNDS)
             .map(|i| (0..(i % 50)).map(|x| x + t as u64).sum::<u64>())
             .sum();
         assert_eq!(*total, expected);

@@ -233,13 +233,26 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             return;
         }
         if let Some(i) = C::class(layout.size(), layout.align()) {
+            let reclaimed = self.reclaim(block);
             // SAFETY: `Config` promises `i < N`.
             let head = unsafe { self.bins.get_unchecked_mut(i) };
+            // The link goes through the caller's pointer, which may still be
+            // protected in the caller (a `Box` being dropped), unless the
+            // caller's block is too small for a link: its pointer may then
+            // not reach past the block's first bytes.
+            let link = if layout.size() >= size_of::<*mut u8>() {
+                block
+            } else {
+                reclaimed
+            };
             // SAFETY: the block was carved for this class (or checked to fit
             // it by `realloc`), so it holds `BINS[i]` bytes aligned for a
             // pointer, and the caller gives it up.
-            unsafe { block.cast::<*mut u8>().write(*head) };
-            *head = block;
+            unsafe { link.cast::<*mut u8>().write(*head) };
+            // The list keeps a pointer with the heap's own provenance: the
+            // caller's may be narrower than the block, which will be handed
+            // out whole.
+            *head = reclaimed;
         }
     }
 
@@ -262,13 +275,9 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
                 Some(i) => block.addr().is_multiple_of(Self::bin_align(i)),
                 None => true,
             };
-            if aligned {
-                if new_cap <= old_cap {
-                    return block;
-                }
-                if self.grow_at_top(block, old_cap, new_cap) {
-                    return block;
-                }
+            if aligned && (new_cap <= old_cap || self.grow_at_top(block, old_cap, new_cap)) {
+                // Handed out anew: with the heap's provenance, as in `dealloc`.
+                return self.reclaim(block);
             }
         }
         // SAFETY: the caller guarantees the new layout is valid.
@@ -284,6 +293,14 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             }
         }
         new_block
+    }
+
+    /// `block` with the provenance of the heap's own memory. Every region
+    /// lies in one allocated object (the `Memory` contract), and `top` was
+    /// derived from one of them.
+    #[inline(always)]
+    fn reclaim(&self, block: *mut u8) -> *mut u8 {
+        self.top.with_addr(block.addr())
     }
 
     /// Lets the block `[block, block + old_cap)` grow to `new_cap` bytes when

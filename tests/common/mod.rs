@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: a simulated wasm memory that other
-//! code can grow too, and a checker that drives an allocator through random
-//! operations while tracking every live block.
+//! code can grow too, and a shadow model that drives an allocator through
+//! random operations while tracking every live block.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::collections::BTreeMap;
@@ -43,11 +43,56 @@ pub struct Plan {
     pub max_size: usize,
     /// Alignments are `1 << k` for `k <= max_align_log2`.
     pub max_align_log2: u32,
-    /// Live blocks kept at most (older ones are freed first when full).
+    /// Live blocks kept at most (random ones are freed first when full).
     pub max_live: usize,
 }
 
+/// How many operations a run does: `ops` normally, a fiftieth under Miri,
+/// and `ops` times `LITE_ALLOC_MODEL_SCALE` when that is set (the long run).
+pub fn scaled(ops: usize) -> usize {
+    if cfg!(miri) {
+        return (ops / 50).max(100);
+    }
+    match std::env::var("LITE_ALLOC_MODEL_SCALE") {
+        Ok(scale) => {
+            ops * scale
+                .parse::<usize>()
+                .expect("LITE_ALLOC_MODEL_SCALE is a whole number")
+        }
+        Err(_) => ops,
+    }
+}
+
+/// Extra seeds for the long run: `LITE_ALLOC_MODEL_SEEDS=N` runs seeds
+/// `base..base + N` (one by default).
+pub fn seeds(base: u64) -> std::ops::Range<u64> {
+    let count =
+        std::env::var("LITE_ALLOC_MODEL_SEEDS").map_or(1, |n| n.parse().expect("a whole number"));
+    base..base + count
+}
+
+/// What the model knows of the allocator's memory.
+pub trait Env {
+    /// Whether `[block, block + len)` lies in memory the allocator obtained.
+    fn owns(&self, _block: *const u8, _len: usize) -> bool {
+        true
+    }
+    /// Asked when the allocator returned null: whether its memory source
+    /// refused a request since the last time (null is only allowed then).
+    fn refused(&self) -> bool {
+        true
+    }
+    /// Runs before every step (to grow memory behind the allocator's back).
+    fn between(&self, _rng: &mut Rng) {}
+}
+
+/// An allocator whose memory the model cannot see: any placement and any
+/// null are accepted (the other checks still apply).
+pub struct Opaque;
+impl Env for Opaque {}
+
 struct Live {
+    block: *mut u8,
     layout: Layout,
     fill: u8,
 }
@@ -56,32 +101,35 @@ fn fill_byte(rng: &mut Rng) -> u8 {
     (rng.below(254) + 1) as u8
 }
 
-/// Drives `alloc` through random alloc / alloc_zeroed / realloc / dealloc and
-/// checks, after every step: non-overlap of live blocks, alignment, that every
-/// block lies where `inside(addr, len)` says the allocator may place it, that
-/// contents survive until free and across realloc, and that zeroed memory is
-/// zero. `between` runs before every step (to grow memory behind the
-/// allocator's back, say). Null is allowed (out of memory) and the run goes on after it.
+/// The shadow model: drives `alloc` through random alloc / alloc_zeroed /
+/// realloc / dealloc and checks after every step that live blocks never
+/// overlap, are aligned, lie in memory the allocator obtained, keep their
+/// contents until freed and across realloc, that zeroed memory is zero, and
+/// that null comes only when the memory source refused memory. The run goes
+/// on after a null.
 ///
 /// # Safety
 ///
 /// `alloc` is not used by anyone else during the run; every block is freed
 /// before the function returns.
-pub unsafe fn check_random_ops<A: GlobalAlloc>(
-    alloc: &A,
-    plan: &Plan,
-    inside: &dyn Fn(usize, usize) -> bool,
-    between: &mut dyn FnMut(&mut Rng),
-) -> Report {
+pub unsafe fn check_random_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn Env) -> Report {
     let mut rng = Rng::new(plan.seed);
+    // Keyed by address; the pointer keeps its provenance.
     let mut live: BTreeMap<usize, Live> = BTreeMap::new();
     let mut report = Report::default();
     let max_log = usize::BITS - plan.max_size.leading_zeros();
     // The block placed last: growing it is what `Vec::push` does, and it is
     // the block in-place realloc can extend.
     let mut newest = None;
+    let null = |report: &mut Report, step: usize, what: &str| {
+        report.nulls += 1;
+        assert!(
+            env.refused(),
+            "step {step}: {what} returned null while memory was still available"
+        );
+    };
     for step in 0..plan.ops {
-        between(&mut rng);
+        env.between(&mut rng);
         let choice = rng.below(10);
         if (choice < 3 || live.len() >= plan.max_live) && !live.is_empty() {
             // Free a random live block.
@@ -89,8 +137,8 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(
             let addr = *live.keys().nth(nth).unwrap();
             let block = live.remove(&addr).unwrap();
             unsafe {
-                verify(addr, &block, step);
-                alloc.dealloc(addr as *mut u8, block.layout);
+                verify(&block, step);
+                alloc.dealloc(block.block, block.layout);
             }
             continue;
         }
@@ -105,14 +153,15 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(
             };
             let new_size = random_size(&mut rng, max_log, plan.max_size);
             let block = live.remove(&addr).unwrap();
-            unsafe { verify(addr, &block, step) };
-            let new = unsafe { alloc.realloc(addr as *mut u8, block.layout, new_size) };
+            unsafe { verify(&block, step) };
+            let new = unsafe { alloc.realloc(block.block, block.layout, new_size) };
             if new.is_null() {
-                report.nulls += 1;
+                null(&mut report, step, "realloc");
+                unsafe { verify(&block, step) };
                 live.insert(addr, block);
                 continue;
             }
-            if new as usize == addr {
+            if new == block.block {
                 report.in_place_reallocs += 1;
             }
             let layout = Layout::from_size_align(new_size, block.layout.align()).unwrap();
@@ -124,7 +173,7 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(
                 block.layout.size()
             );
             let fill = fill_byte(&mut rng);
-            unsafe { place(&mut live, new, layout, fill, inside, step) };
+            unsafe { place(&mut live, new, layout, fill, env, step) };
             newest = Some(new as usize);
             continue;
         }
@@ -142,7 +191,7 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(
         };
         report.allocations += 1;
         if block.is_null() {
-            report.nulls += 1;
+            null(&mut report, step, "alloc");
             continue;
         }
         if zeroed {
@@ -153,14 +202,14 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(
             );
         }
         let fill = fill_byte(&mut rng);
-        unsafe { place(&mut live, block, layout, fill, inside, step) };
+        unsafe { place(&mut live, block, layout, fill, env, step) };
         newest = Some(block as usize);
         report.peak_live = report.peak_live.max(live.len());
     }
-    for (addr, block) in std::mem::take(&mut live) {
+    for (_, block) in std::mem::take(&mut live) {
         unsafe {
-            verify(addr, &block, plan.ops);
-            alloc.dealloc(addr as *mut u8, block.layout);
+            verify(&block, plan.ops);
+            alloc.dealloc(block.block, block.layout);
         }
     }
     report
@@ -178,7 +227,7 @@ unsafe fn place(
     block: *mut u8,
     layout: Layout,
     fill: u8,
-    inside: &dyn Fn(usize, usize) -> bool,
+    env: &dyn Env,
     step: usize,
 ) {
     let addr = block as usize;
@@ -192,7 +241,7 @@ unsafe fn place(
         layout.align()
     );
     assert!(
-        inside(addr, layout.size()),
+        env.owns(block, layout.size()),
         "step {step}: block {addr:#x}+{} outside the allocator's memory",
         layout.size()
     );
@@ -213,26 +262,26 @@ unsafe fn place(
         );
     }
     unsafe { std::ptr::write_bytes(block, fill, layout.size()) };
-    live.insert(addr, Live { layout, fill });
+    live.insert(
+        addr,
+        Live {
+            block,
+            layout,
+            fill,
+        },
+    );
 }
 
 /// Checks that a live block still holds its fill.
-unsafe fn verify(addr: usize, block: &Live, step: usize) {
-    let slice = unsafe { std::slice::from_raw_parts(addr as *const u8, block.layout.size()) };
+unsafe fn verify(block: &Live, step: usize) {
+    let slice = unsafe { std::slice::from_raw_parts(block.block, block.layout.size()) };
     if let Some(i) = slice.iter().position(|&b| b != block.fill) {
         panic!(
-            "step {step}: live block {addr:#x}+{} was overwritten at offset {i} ({:#x} instead of {:#x})",
+            "step {step}: live block {:p}+{} was overwritten at offset {i} ({:#x} instead of {:#x})",
+            block.block,
             block.layout.size(),
             slice[i],
             block.fill
         );
     }
 }
-
-/// Any address range will do.
-pub fn anywhere(_: usize, _: usize) -> bool {
-    true
-}
-
-/// Nothing to do between steps.
-pub fn nothing(_: &mut Rng) {}

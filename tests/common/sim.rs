@@ -21,12 +21,19 @@ pub struct Sim<const BYTES: usize> {
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
     pages: usize,
+    /// Address and length of each region the allocator grew.
     ours: Vec<(usize, usize)>,
-    foreign: Vec<(usize, usize)>,
+    /// Each region foreign code grew, as a pointer (to read its canary).
+    foreign: Vec<(*mut u8, usize)>,
+    /// Whether a grow by the allocator was refused since the last look.
+    refused: bool,
 }
+
+// SAFETY: the pointers only locate foreign pages of the static storage; the
+// state is only touched with the mutex held.
+unsafe impl Send for State {}
 
 // SAFETY: the storage is only reached through raw pointers: regions handed to
 // the allocator (used under its lock) and foreign pages written here while the
@@ -42,6 +49,7 @@ impl<const BYTES: usize> Sim<BYTES> {
                 pages: 0,
                 ours: Vec::new(),
                 foreign: Vec::new(),
+                refused: false,
             }),
         }
     }
@@ -64,7 +72,10 @@ impl<const BYTES: usize> Sim<BYTES> {
     pub fn grow(&self, bytes: usize) -> Option<NonNull<u8>> {
         let mut state = self.state.lock().unwrap();
         let pages = bytes.div_ceil(PAGE);
-        let start = self.take(&mut state, pages)?;
+        let Some(start) = self.take(&mut state, pages) else {
+            state.refused = true;
+            return None;
+        };
         state.ours.push((start as usize, pages * PAGE));
         NonNull::new(start)
     }
@@ -77,7 +88,7 @@ impl<const BYTES: usize> Sim<BYTES> {
         };
         // SAFETY: the pages were just taken and belong to no one else.
         unsafe { start.write_bytes(CANARY, pages * PAGE) };
-        state.foreign.push((start as usize, pages * PAGE));
+        state.foreign.push((start, pages * PAGE));
         true
     }
 
@@ -111,6 +122,11 @@ impl<const BYTES: usize> Sim<BYTES> {
                 .iter()
                 .all(|&b| b == CANARY)
         })
+    }
+
+    /// Whether a grow by the allocator was refused since the last call.
+    pub fn take_refused(&self) -> bool {
+        std::mem::replace(&mut self.state.lock().unwrap().refused, false)
     }
 
     /// Pages grown so far, by anyone.
@@ -153,4 +169,28 @@ macro_rules! sim_memory {
             }
         }
     };
+}
+
+/// The model's view of an allocator on a [`Sim`]: blocks must lie in pages it
+/// grew, null only after a refused grow, and foreign code grows a page before
+/// a step with probability `1 / foreign_every` (never when it is 0).
+pub struct SimEnv<const BYTES: usize> {
+    pub sim: &'static Sim<BYTES>,
+    pub foreign_every: u64,
+}
+
+impl<const BYTES: usize> crate::Env for SimEnv<BYTES> {
+    fn owns(&self, block: *const u8, len: usize) -> bool {
+        self.sim.owned_by_allocator(block as usize, len)
+    }
+    fn refused(&self) -> bool {
+        self.sim.take_refused()
+    }
+    fn between(&self, rng: &mut crate::Rng) {
+        // A refusal counts for the step it happens in, not for later ones.
+        self.sim.take_refused();
+        if self.foreign_every != 0 && rng.below(self.foreign_every) == 0 {
+            self.sim.grow_foreign(1);
+        }
+    }
 }

@@ -35,9 +35,11 @@ use core::ptr::NonNull;
 ///   does not pass `usize::MAX`, and treats a region that would as none);
 /// * belongs to the allocator alone from then on, until [`reset`](Memory::reset)
 ///   (it overlaps no earlier region and nothing else reads or writes it);
-/// * if it starts exactly where the previous region ended, lies in the same
-///   allocated object as that region (the allocator then treats the two as one
-///   and may place a block across the boundary).
+/// * lies in the same allocated object as every other region of this source
+///   (one static array, the wasm linear memory, one block the linker
+///   reserved): the allocator derives the pointers it hands out, and the ones
+///   it takes back, from its latest region, and treats a region that starts
+///   where the previous one ended as its continuation.
 ///
 /// # Example: a region the linker reserved
 ///

@@ -1,0 +1,149 @@
+//! The shadow model across a dozen configurations: every shape the attribute
+//! accepts (default bins, in-place realloc on and off, bins that are not
+//! powers of two, one bin, sixteen bins, bins whose alignments differ and do
+//! not ascend, a two-page growth step, a memory that runs out, the
+//! `critical-section` lock), each over its own simulated wasm memory that
+//! foreign code grows between operations.
+//!
+//! Every run has two phases: everyday sizes and alignments, where memory
+//! suffices and no null is allowed; then extreme ones (sizes up to 1 MiB,
+//! alignments up to 128 KiB), where the memory runs out and null is allowed
+//! only when the memory source refused to grow. See `common::check_random_ops`
+//! for what is checked after every step.
+//!
+//! Fixed seeds by default; the long run is
+//! `LITE_ALLOC_MODEL_SCALE=20 LITE_ALLOC_MODEL_SEEDS=10 cargo test --release -p lite-alloc-tests --test model`.
+
+use lite_alloc::lite_alloc;
+use lite_alloc_tests::sim::SimEnv;
+use lite_alloc_tests::{Plan, check_random_ops, scaled, seeds, sim_memory};
+
+const SIM_BYTES: usize = 32 << 20;
+
+macro_rules! model {
+    ($test:ident, sim = $bytes:expr, in_place = $in_place:expr, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            sim_memory!(Mem, $bytes);
+            #[lite_alloc(memory = Mem, $($args)*)]
+            struct A;
+            let env = SimEnv { sim: Mem::sim(), foreign_every: 400 };
+            for seed in seeds(0x5EED) {
+                // Everyday: blocks over the largest bin and over-aligned ones
+                // are never reused, so sizes are kept such that memory lasts.
+                let everyday = Plan { seed, ops: scaled(20_000), max_size: 6_000, max_align_log2: 10, max_live: 200 };
+                // SAFETY: `A` is used by this test alone.
+                let report = unsafe { check_random_ops(&A::new(), &everyday, &env) };
+                assert!(report.allocations > everyday.ops / 3, "{report:?}");
+                if $bytes >= SIM_BYTES && !cfg!(miri) {
+                    assert_eq!(report.nulls, 0, "memory lasts for everyday sizes: {report:?}");
+                }
+                if $in_place {
+                    assert!(report.in_place_reallocs > 0, "in-place realloc never happened: {report:?}");
+                } else {
+                    assert_eq!(report.in_place_reallocs, 0, "realloc must move without the flag: {report:?}");
+                }
+                // Extreme: the memory runs out.
+                let extreme = Plan { seed, ops: scaled(3_000), max_size: 1 << 20, max_align_log2: 17, max_live: 64 };
+                // SAFETY: as above.
+                let report = unsafe { check_random_ops(&A::new(), &extreme, &env) };
+                assert!(report.allocations > extreme.ops / 3, "{report:?}");
+            }
+            assert!(env.sim.foreign_intact(), "the allocator wrote to pages grown by someone else");
+            assert!(env.sim.pages() > env.sim.pages_of_allocator(), "foreign growth happened");
+        }
+    };
+}
+
+model!(defaults_moving, sim = SIM_BYTES, in_place = false,);
+model!(defaults_in_place, sim = SIM_BYTES, in_place = true, realloc);
+model!(
+    non_power_of_two_moving,
+    sim = SIM_BYTES,
+    in_place = false,
+    bins = [24, 48, 96, 4096]
+);
+model!(
+    non_power_of_two_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    bins = [24, 48, 96, 4096],
+    realloc
+);
+model!(
+    one_bin_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    bins = [64],
+    realloc
+);
+model!(
+    one_odd_bin_moving,
+    sim = SIM_BYTES,
+    in_place = false,
+    bins = [40]
+);
+model!(
+    sixteen_bins_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    bins = [
+        8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144
+    ],
+    realloc
+);
+model!(
+    mixed_alignment_bins_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    bins = [8, 12, 16, 24, 40, 48, 80, 96, 160, 192],
+    realloc
+);
+model!(
+    alignment_not_ascending_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    bins = [16, 24, 32, 40],
+    realloc
+);
+model!(
+    two_page_step_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    page = 131072,
+    realloc
+);
+model!(
+    small_memory_runs_out_in_place,
+    sim = 1 << 20,
+    in_place = true,
+    realloc
+);
+model!(
+    critical_section_lock,
+    sim = SIM_BYTES,
+    in_place = false,
+    sync = critical_section,
+    bins = [32, 64, 96]
+);
+
+/// An arena that runs out: many requests fail, the allocator keeps working.
+#[test]
+fn small_arena_survives_out_of_memory() {
+    #[lite_alloc(memory = arena(65536), page = 4096, realloc)]
+    struct Small;
+    let plan = Plan {
+        seed: 7,
+        ops: scaled(20_000),
+        max_size: 8192,
+        max_align_log2: 8,
+        max_live: 64,
+    };
+    // SAFETY: `Small` is used by this test alone.
+    let report = unsafe { check_random_ops(&Small::new(), &plan, &lite_alloc_tests::Opaque) };
+    assert!(report.nulls > 0, "the arena should run out: {report:?}");
+    assert!(
+        report.allocations - report.nulls > plan.ops / 20,
+        "and still serve requests: {report:?}"
+    );
+}
