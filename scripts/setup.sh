@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, and fails loudly when something
 # cannot be had: the pinned Rust toolchain with its components and targets
-# (from rust-toolchain.toml), and Node.js to run wasm.
+# (from rust-toolchain.toml), QEMU for the firmware, and Node.js for wasm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,18 @@ fi
 rustup toolchain install
 rustup component add rust-src clippy rustfmt
 rustup target add wasm32-unknown-unknown thumbv7em-none-eabihf thumbv6m-none-eabi
+
+# QEMU runs the firmware example (tests/firmware.rs).
+if ! command -v qemu-system-arm >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        echo "qemu-system-arm not found: installing Debian's qemu-system-arm" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm >/dev/null
+    fi
+fi
+if ! command -v qemu-system-arm >/dev/null; then
+    echo "error: qemu-system-arm is required to run the firmware example" >&2
+    exit 1
+fi
 
 if ! command -v node >/dev/null; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
