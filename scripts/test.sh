@@ -12,6 +12,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "formatting"
 cargo fmt --all --check
+(cd examples/firmware && cargo fmt --check)
 
 step "clippy: host, wasm32, firmware (thumbv7em, thumbv6m)"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -19,6 +20,7 @@ cargo clippy -p lite-alloc -p wasm-demo --target wasm32-unknown-unknown -- -D wa
 cargo clippy -p lite-alloc --target thumbv7em-none-eabihf --features critical-section -- -D warnings
 # No atomic compare-and-swap here: `Default` and `sync = spin` are left out.
 cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-section -- -D warnings
+(cd examples/firmware && cargo clippy --release --locked -- -D warnings)
 
 step "docs (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet
