@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, and fails loudly when something
 # cannot be had: the pinned Rust toolchain with its components and targets
-# (from rust-toolchain.toml), QEMU for the firmware, and Node.js for wasm.
+# (from rust-toolchain.toml), nightly with Miri and cargo-fuzz, QEMU for the
+# firmware, and Node.js for wasm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,12 @@ fi
 rustup toolchain install
 rustup component add rust-src clippy rustfmt
 rustup target add wasm32-unknown-unknown thumbv7em-none-eabihf thumbv6m-none-eabi
+
+# Nightly, for Miri, AddressSanitizer and cargo-fuzz (libFuzzer).
+rustup toolchain install nightly --profile minimal --component miri,rust-src
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --version 0.13.2
+fi
 
 # QEMU runs the firmware example (tests/firmware.rs).
 if ! command -v qemu-system-arm >/dev/null; then

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints on every target,
-# the firmware build, and the tests (host behaviour and properties, trybuild
-# compile tests, std programs on generated allocators, the wasm demo under
-# Node), once with `lite_alloc::Default` moving on realloc and once with its
-# in-place realloc.
+# The whole test suite, as CI runs it: formatting, lints on every target, and
+# the tests (host behaviour, properties and the shadow model, trybuild compile
+# tests, std programs on generated allocators, the wasm suite under Node, the
+# firmware under QEMU), once with `lite_alloc::Default` moving on realloc and
+# once with its in-place realloc; then the host suite under Miri (Stacked and
+# Tree Borrows, strict provenance) and AddressSanitizer, and each fuzz target
+# for a short, bounded time (`scripts/fuzz.sh` runs them longer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -30,6 +32,20 @@ cargo test --workspace
 
 step "tests, lite_alloc::Default with in-place realloc (crate feature realloc)"
 cargo test -p lite-alloc-tests -p lite-alloc --features lite-alloc-tests/realloc,lite-alloc/realloc
+
+step "Miri: Stacked Borrows, strict provenance"
+MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests --tests
+
+step "Miri: Tree Borrows, strict provenance"
+MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-tree-borrows" cargo +nightly miri test -p lite-alloc-tests --tests
+
+step "AddressSanitizer"
+RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
+    cargo +nightly test --target x86_64-unknown-linux-gnu -p lite-alloc-tests \
+    --test seed --test properties --test model --test std_program --test default_global
+
+step "fuzzing, ${FUZZ_SECONDS:=30} s per target"
+scripts/fuzz.sh "$FUZZ_SECONDS"
 
 echo
 echo "all checks passed"

@@ -7,19 +7,44 @@ use std::collections::BTreeMap;
 
 pub mod sim;
 
-/// A small deterministic generator (xorshift64*), so failures replay.
-pub struct Rng(u64);
+/// Where the model's choices come from: a small deterministic generator
+/// (xorshift64*), so failures replay, or a fuzzer's bytes.
+pub struct Rng<'a> {
+    state: u64,
+    /// The fuzzer's input not yet used, when choices come from one.
+    bytes: Option<&'a [u8]>,
+}
 
-impl Rng {
+impl Rng<'static> {
     pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        Rng { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1, bytes: None }
     }
+}
+
+impl<'a> Rng<'a> {
+    /// Choices read from `bytes`, two at a time; once they run out, every
+    /// choice is 0 and [`exhausted`](Self::exhausted) is true.
+    pub fn from_bytes(bytes: &'a [u8]) -> Self {
+        Rng { state: 0, bytes: Some(bytes) }
+    }
+
+    /// Whether a fuzzer's input is used up.
+    pub fn exhausted(&self) -> bool {
+        self.bytes.is_some_and(|bytes| bytes.is_empty())
+    }
+
     pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        if let Some(bytes) = &mut self.bytes {
+            let (word, rest) = bytes.split_at(bytes.len().min(2));
+            *bytes = rest;
+            return word.iter().fold(0, |acc, &b| acc << 8 | b as u64);
+        }
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
+
     /// A value in `0..bound`.
     pub fn below(&mut self, bound: u64) -> u64 {
         self.next_u64() % bound
@@ -83,7 +108,7 @@ pub trait Env {
         true
     }
     /// Runs before every step (to grow memory behind the allocator's back).
-    fn between(&self, _rng: &mut Rng) {}
+    fn between(&self, _rng: &mut Rng<'_>) {}
 }
 
 /// An allocator whose memory the model cannot see: any placement and any
@@ -97,7 +122,7 @@ struct Live {
     fill: u8,
 }
 
-fn fill_byte(rng: &mut Rng) -> u8 {
+fn fill_byte(rng: &mut Rng<'_>) -> u8 {
     (rng.below(254) + 1) as u8
 }
 
@@ -113,7 +138,17 @@ fn fill_byte(rng: &mut Rng) -> u8 {
 /// `alloc` is not used by anyone else during the run; every block is freed
 /// before the function returns.
 pub unsafe fn check_random_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn Env) -> Report {
-    let mut rng = Rng::new(plan.seed);
+    // SAFETY: forwarded from the caller.
+    unsafe { check_ops(alloc, plan, env, &mut Rng::new(plan.seed)) }
+}
+
+/// [`check_random_ops`] with the choices taken from `rng` (a fuzzer's bytes,
+/// say); the run ends after `plan.ops` steps or when `rng` is exhausted.
+///
+/// # Safety
+///
+/// As for [`check_random_ops`].
+pub unsafe fn check_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn Env, rng: &mut Rng<'_>) -> Report {
     // Keyed by address; the pointer keeps its provenance.
     let mut live: BTreeMap<usize, Live> = BTreeMap::new();
     let mut report = Report::default();
@@ -129,7 +164,10 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn
         );
     };
     for step in 0..plan.ops {
-        env.between(&mut rng);
+        if rng.exhausted() {
+            break;
+        }
+        env.between(rng);
         let choice = rng.below(10);
         if (choice < 3 || live.len() >= plan.max_live) && !live.is_empty() {
             // Free a random live block.
@@ -151,7 +189,7 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn
                     .nth(rng.below(live.len() as u64) as usize)
                     .unwrap(),
             };
-            let new_size = random_size(&mut rng, max_log, plan.max_size);
+            let new_size = random_size(rng, max_log, plan.max_size);
             let block = live.remove(&addr).unwrap();
             unsafe { verify(&block, step) };
             let new = unsafe { alloc.realloc(block.block, block.layout, new_size) };
@@ -172,13 +210,13 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn
                 "step {step}: realloc lost contents ({addr:#x} -> {new:p}, {} -> {new_size} bytes)",
                 block.layout.size()
             );
-            let fill = fill_byte(&mut rng);
+            let fill = fill_byte(rng);
             unsafe { place(&mut live, new, layout, fill, env, step) };
             newest = Some(new as usize);
             continue;
         }
         // Allocate.
-        let size = random_size(&mut rng, max_log, plan.max_size);
+        let size = random_size(rng, max_log, plan.max_size);
         let align = 1usize << rng.below(plan.max_align_log2 as u64 + 1);
         let layout = Layout::from_size_align(size, align).unwrap();
         let zeroed = rng.below(4) == 0;
@@ -201,7 +239,7 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn
                 "step {step}: alloc_zeroed gave non-zero bytes"
             );
         }
-        let fill = fill_byte(&mut rng);
+        let fill = fill_byte(rng);
         unsafe { place(&mut live, block, layout, fill, env, step) };
         newest = Some(block as usize);
         report.peak_live = report.peak_live.max(live.len());
@@ -215,7 +253,7 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn
     report
 }
 
-fn random_size(rng: &mut Rng, max_log: u32, max: usize) -> usize {
+fn random_size(rng: &mut Rng<'_>, max_log: u32, max: usize) -> usize {
     let log = rng.below(max_log as u64 + 1) as u32;
     let high = (1usize << log).min(max);
     (rng.below(high as u64) as usize + 1).min(max)

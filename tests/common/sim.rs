@@ -124,6 +124,16 @@ impl<const BYTES: usize> Sim<BYTES> {
         })
     }
 
+    /// Forgets every page, as a fresh memory (for fuzzing, after the
+    /// allocator's own `reset`).
+    pub fn reset(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.pages = 0;
+        state.ours.clear();
+        state.foreign.clear();
+        state.refused = false;
+    }
+
     /// Whether a grow by the allocator was refused since the last call.
     pub fn take_refused(&self) -> bool {
         std::mem::replace(&mut self.state.lock().unwrap().refused, false)
@@ -186,7 +196,7 @@ impl<const BYTES: usize> crate::Env for SimEnv<BYTES> {
     fn refused(&self) -> bool {
         self.sim.take_refused()
     }
-    fn between(&self, rng: &mut crate::Rng) {
+    fn between(&self, rng: &mut crate::Rng<'_>) {
         // A refusal counts for the step it happens in, not for later ones.
         self.sim.take_refused();
         if self.foreign_every != 0 && rng.below(self.foreign_every) == 0 {

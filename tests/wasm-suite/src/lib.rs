@@ -115,7 +115,7 @@ impl Env for WasmEnv {
         let end = (block as usize).checked_add(len);
         end.is_some_and(|end| end <= memory_size(0) * PAGE) && !foreign_overlaps(block, len)
     }
-    fn between(&self, rng: &mut Rng) {
+    fn between(&self, rng: &mut Rng<'_>) {
         if rng.below(self.foreign_every) == 0 {
             assert!(grow_foreign(1), "foreign memory.grow failed");
         }
