@@ -18,7 +18,9 @@ use lite_alloc::lite_alloc;
 use lite_alloc_tests::sim::SimEnv;
 use lite_alloc_tests::{Plan, check_random_ops, scaled, seeds, sim_memory};
 
-const SIM_BYTES: usize = 32 << 20;
+// Under Miri, which is slow, smaller memories and blocks (see also `scaled`).
+const SIM_BYTES: usize = if cfg!(miri) { 4 << 20 } else { 32 << 20 };
+const EXTREME_SIZE: usize = if cfg!(miri) { 4 << 10 } else { 1 << 20 };
 
 macro_rules! model {
     ($test:ident, sim = $bytes:expr, in_place = $in_place:expr, $($args:tt)*) => {
@@ -27,7 +29,7 @@ macro_rules! model {
             sim_memory!(Mem, $bytes);
             #[lite_alloc(memory = Mem, $($args)*)]
             struct A;
-            let env = SimEnv { sim: Mem::sim(), foreign_every: 400 };
+            let env = SimEnv { sim: Mem::sim(), foreign_every: if cfg!(miri) { 20 } else { 400 } };
             for seed in seeds(0x5EED) {
                 // Everyday: blocks over the largest bin and over-aligned ones
                 // are never reused, so sizes are kept such that memory lasts.
@@ -44,7 +46,7 @@ macro_rules! model {
                     assert_eq!(report.in_place_reallocs, 0, "realloc must move without the flag: {report:?}");
                 }
                 // Extreme: the memory runs out.
-                let extreme = Plan { seed, ops: scaled(3_000), max_size: 1 << 20, max_align_log2: 17, max_live: 64 };
+                let extreme = Plan { seed, ops: scaled(3_000), max_size: EXTREME_SIZE, max_align_log2: 17, max_live: 64 };
                 // SAFETY: as above.
                 let report = unsafe { check_random_ops(&A::new(), &extreme, &env) };
                 assert!(report.allocations > extreme.ops / 3, "{report:?}");

@@ -248,7 +248,9 @@ fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
             const INIT: Self = Self(__la::ArenaCursor::INIT);
             #[inline]
             fn grow(&mut self, bytes: usize) -> __la::Option<__la::NonNull<u8>> {
-                self.0.take(&__LITE_ALLOC_ARENA, bytes)
+                // SAFETY: the arena is this type's own, and only this
+                // cursor hands it out.
+                unsafe { self.0.take(&raw const __LITE_ALLOC_ARENA, bytes) }
             }
             fn reset(&mut self) {
                 self.0 = __la::ArenaCursor::INIT;

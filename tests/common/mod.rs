@@ -17,7 +17,10 @@ pub struct Rng<'a> {
 
 impl Rng<'static> {
     pub fn new(seed: u64) -> Self {
-        Rng { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1, bytes: None }
+        Rng {
+            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            bytes: None,
+        }
     }
 }
 
@@ -25,7 +28,10 @@ impl<'a> Rng<'a> {
     /// Choices read from `bytes`, two at a time; once they run out, every
     /// choice is 0 and [`exhausted`](Self::exhausted) is true.
     pub fn from_bytes(bytes: &'a [u8]) -> Self {
-        Rng { state: 0, bytes: Some(bytes) }
+        Rng {
+            state: 0,
+            bytes: Some(bytes),
+        }
     }
 
     /// Whether a fuzzer's input is used up.
@@ -72,11 +78,12 @@ pub struct Plan {
     pub max_live: usize,
 }
 
-/// How many operations a run does: `ops` normally, a fiftieth under Miri,
-/// and `ops` times `LITE_ALLOC_MODEL_SCALE` when that is set (the long run).
+/// How many operations a run does: `ops` normally, a two-hundredth (at least
+/// 50) under Miri, which is slow, and `ops` times `LITE_ALLOC_MODEL_SCALE`
+/// when that is set (the long run).
 pub fn scaled(ops: usize) -> usize {
     if cfg!(miri) {
-        return (ops / 50).max(100);
+        return (ops / 200).max(50);
     }
     match std::env::var("LITE_ALLOC_MODEL_SCALE") {
         Ok(scale) => {
@@ -94,6 +101,16 @@ pub fn seeds(base: u64) -> std::ops::Range<u64> {
     let count =
         std::env::var("LITE_ALLOC_MODEL_SEEDS").map_or(1, |n| n.parse().expect("a whole number"));
     base..base + count
+}
+
+/// Whether every byte of `bytes` is `byte`. Compares a page at a time, which
+/// Miri does as one operation rather than byte by byte.
+pub fn all_equal(bytes: &[u8], byte: u8) -> bool {
+    const CHUNK: usize = 4096;
+    let pattern = [byte; CHUNK];
+    bytes
+        .chunks(CHUNK)
+        .all(|chunk| chunk == &pattern[..chunk.len()])
 }
 
 /// What the model knows of the allocator's memory.
@@ -148,7 +165,12 @@ pub unsafe fn check_random_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn
 /// # Safety
 ///
 /// As for [`check_random_ops`].
-pub unsafe fn check_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn Env, rng: &mut Rng<'_>) -> Report {
+pub unsafe fn check_ops<A: GlobalAlloc>(
+    alloc: &A,
+    plan: &Plan,
+    env: &dyn Env,
+    rng: &mut Rng<'_>,
+) -> Report {
     // Keyed by address; the pointer keeps its provenance.
     let mut live: BTreeMap<usize, Live> = BTreeMap::new();
     let mut report = Report::default();
@@ -206,7 +228,7 @@ pub unsafe fn check_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn Env, r
             let kept = block.layout.size().min(new_size);
             let slice = unsafe { std::slice::from_raw_parts(new, kept) };
             assert!(
-                slice.iter().all(|&b| b == block.fill),
+                all_equal(slice, block.fill),
                 "step {step}: realloc lost contents ({addr:#x} -> {new:p}, {} -> {new_size} bytes)",
                 block.layout.size()
             );
@@ -235,7 +257,7 @@ pub unsafe fn check_ops<A: GlobalAlloc>(alloc: &A, plan: &Plan, env: &dyn Env, r
         if zeroed {
             let slice = unsafe { std::slice::from_raw_parts(block, size) };
             assert!(
-                slice.iter().all(|&b| b == 0),
+                all_equal(slice, 0),
                 "step {step}: alloc_zeroed gave non-zero bytes"
             );
         }
@@ -313,6 +335,9 @@ unsafe fn place(
 /// Checks that a live block still holds its fill.
 unsafe fn verify(block: &Live, step: usize) {
     let slice = unsafe { std::slice::from_raw_parts(block.block, block.layout.size()) };
+    if all_equal(slice, block.fill) {
+        return;
+    }
     if let Some(i) = slice.iter().position(|&b| b != block.fill) {
         panic!(
             "step {step}: live block {:p}+{} was overwritten at offset {i} ({:#x} instead of {:#x})",

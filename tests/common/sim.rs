@@ -12,12 +12,25 @@ pub const PAGE: usize = 65536;
 /// What foreign pages are filled with.
 pub const CANARY: u8 = 0xF0;
 
+/// The bytes of a simulated memory: a static of their own, reached only
+/// through a raw pointer (a reference to them all would be retagged by Miri on
+/// every use, which makes Miri very slow).
 #[repr(C, align(65536))]
-struct Storage<const BYTES: usize>(UnsafeCell<[u8; BYTES]>);
+pub struct Storage<const BYTES: usize>(UnsafeCell<[u8; BYTES]>);
+
+// SAFETY: only reached through the raw pointer a `Sim` keeps; see `Sim`.
+unsafe impl<const BYTES: usize> Sync for Storage<BYTES> {}
+
+impl<const BYTES: usize> Storage<BYTES> {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Storage(UnsafeCell::new([0; BYTES]))
+    }
+}
 
 /// One simulated memory of `BYTES` bytes.
 pub struct Sim<const BYTES: usize> {
-    storage: Storage<BYTES>,
+    base: *mut u8,
     state: Mutex<State>,
 }
 
@@ -41,10 +54,11 @@ unsafe impl Send for State {}
 unsafe impl<const BYTES: usize> Sync for Sim<BYTES> {}
 
 impl<const BYTES: usize> Sim<BYTES> {
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
+    /// A memory over `storage`, which nothing else uses.
+    pub const fn new(storage: *const Storage<BYTES>) -> Self {
         Sim {
-            storage: Storage(UnsafeCell::new([0; BYTES])),
+            // SAFETY: `storage` points to a static; no reference is made.
+            base: UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>(),
             state: Mutex::new(State {
                 pages: 0,
                 ours: Vec::new(),
@@ -55,7 +69,7 @@ impl<const BYTES: usize> Sim<BYTES> {
     }
 
     fn base(&self) -> *mut u8 {
-        self.storage.0.get().cast()
+        self.base
     }
 
     /// Takes `pages` pages from the end; returns their start.
@@ -118,9 +132,7 @@ impl<const BYTES: usize> Sim<BYTES> {
             // SAFETY: foreign pages lie in the storage and nothing writes them
             // while the state mutex is held (unless the allocator is broken,
             // which is what this checks).
-            unsafe { std::slice::from_raw_parts(start as *const u8, len) }
-                .iter()
-                .all(|&b| b == CANARY)
+            crate::all_equal(unsafe { std::slice::from_raw_parts(start, len) }, CANARY)
         })
     }
 
@@ -165,7 +177,8 @@ macro_rules! sim_memory {
         impl $name {
             /// This type's simulated memory.
             pub fn sim() -> &'static $crate::sim::Sim<{ $bytes }> {
-                static SIM: $crate::sim::Sim<{ $bytes }> = $crate::sim::Sim::new();
+                static STORAGE: $crate::sim::Storage<{ $bytes }> = $crate::sim::Storage::new();
+                static SIM: $crate::sim::Sim<{ $bytes }> = $crate::sim::Sim::new(&raw const STORAGE);
                 &SIM
             }
         }

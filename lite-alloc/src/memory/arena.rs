@@ -19,7 +19,7 @@ pub const DEFAULT_ARENA_BYTES: usize = 8 * 1024 * 1024;
 /// The bytes of an arena: a zero-initialised static array, aligned to 16.
 ///
 /// Its bytes are only ever reached through pointers the allocator derives from
-/// [`ArenaCursor::take`], never through references.
+/// [`ArenaCursor::take`], never through references to the whole array.
 #[repr(C, align(16))]
 pub struct ArenaStorage<const BYTES: usize>(UnsafeCell<[u8; BYTES]>);
 
@@ -48,16 +48,26 @@ impl ArenaCursor {
 
     /// The start of the next `bytes` bytes of `storage`, or `None` when
     /// fewer remain.
+    ///
+    /// `storage` is a raw pointer (`&raw const ARENA`), so that no reference
+    /// to the whole arena is ever made: blocks in it are owned by others.
+    ///
+    /// # Safety
+    ///
+    /// `storage` points to a static `ArenaStorage` that only this cursor
+    /// hands out.
     #[inline]
-    pub fn take<const BYTES: usize>(
+    pub unsafe fn take<const BYTES: usize>(
         &mut self,
-        storage: &'static ArenaStorage<BYTES>,
+        storage: *const ArenaStorage<BYTES>,
         bytes: usize,
     ) -> Option<NonNull<u8>> {
         if bytes > BYTES - self.used {
             return None;
         }
-        let base = storage.0.get().cast::<u8>();
+        // SAFETY: `storage` is valid (the caller's promise); `raw_get` makes
+        // no reference.
+        let base = UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>();
         // `used + bytes <= BYTES`, so the region lies inside the array.
         let start = NonNull::new(base.wrapping_add(self.used));
         self.used += bytes;
