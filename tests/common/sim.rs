@@ -54,10 +54,15 @@ unsafe impl Send for State {}
 unsafe impl<const BYTES: usize> Sync for Sim<BYTES> {}
 
 impl<const BYTES: usize> Sim<BYTES> {
-    /// A memory over `storage`, which nothing else uses.
-    pub const fn new(storage: *const Storage<BYTES>) -> Self {
+    /// A memory over `storage`.
+    ///
+    /// # Safety
+    ///
+    /// `storage` points to a static `Storage` that nothing else uses.
+    pub const unsafe fn new(storage: *const Storage<BYTES>) -> Self {
         Sim {
-            // SAFETY: `storage` points to a static; no reference is made.
+            // SAFETY: `storage` points to a static (the caller's promise); no
+            // reference is made.
             base: UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>(),
             state: Mutex::new(State {
                 pages: 0,
@@ -178,7 +183,8 @@ macro_rules! sim_memory {
             /// This type's simulated memory.
             pub fn sim() -> &'static $crate::sim::Sim<{ $bytes }> {
                 static STORAGE: $crate::sim::Storage<{ $bytes }> = $crate::sim::Storage::new();
-                static SIM: $crate::sim::Sim<{ $bytes }> = $crate::sim::Sim::new(&raw const STORAGE);
+                // SAFETY: `STORAGE` is this memory's alone.
+                static SIM: $crate::sim::Sim<{ $bytes }> = unsafe { $crate::sim::Sim::new(&raw const STORAGE) };
                 &SIM
             }
         }

@@ -68,8 +68,9 @@ extern "C" fn suite_message_len() -> usize {
 // ---------------------------------------------------------------------------
 // Memory grown by someone else.
 
-/// Pages this module grew behind the allocator's back, filled with a canary.
-static mut FOREIGN: Vec<(*mut u8, usize)> = Vec::new();
+/// Pages this module grew behind the allocator's back (address and length),
+/// filled with a canary.
+static FOREIGN: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
 const CANARY: u8 = 0xF0;
 
 /// Grows memory by `pages` as other code would, and fills the new pages.
@@ -80,27 +81,27 @@ fn grow_foreign(pages: usize) -> bool {
     }
     let start = core::ptr::with_exposed_provenance_mut::<u8>(old * PAGE);
     // SAFETY: the pages were just added and belong to this test alone.
-    unsafe {
-        start.write_bytes(CANARY, pages * PAGE);
-        (*(&raw mut FOREIGN)).push((start, pages * PAGE));
-    }
+    unsafe { start.write_bytes(CANARY, pages * PAGE) };
+    FOREIGN.lock().unwrap().push((old * PAGE, pages * PAGE));
     true
 }
 
 fn foreign_overlaps(block: *const u8, len: usize) -> bool {
     let (start, end) = (block as usize, block as usize + len);
-    // SAFETY: single-threaded module.
-    unsafe { &*(&raw const FOREIGN) }
+    FOREIGN
+        .lock()
+        .unwrap()
         .iter()
-        .any(|&(f, flen)| start < (f as usize) + flen && (f as usize) < end)
+        .any(|&(f, flen)| start < f + flen && f < end)
 }
 
 fn foreign_intact() -> bool {
-    // SAFETY: the foreign pages are ours to read.
-    unsafe { &*(&raw const FOREIGN) }.iter().all(|&(f, len)| {
-        unsafe { std::slice::from_raw_parts(f, len) }
-            .iter()
-            .all(|&b| b == CANARY)
+    FOREIGN.lock().unwrap().iter().all(|&(f, len)| {
+        // SAFETY: the foreign pages are this test's to read (linear memory
+        // is all exposed).
+        let bytes =
+            unsafe { std::slice::from_raw_parts(core::ptr::with_exposed_provenance::<u8>(f), len) };
+        lite_alloc_tests::all_equal(bytes, CANARY)
     })
 }
 
@@ -266,7 +267,7 @@ extern "C" fn test_alignments_from_the_first_allocation() {
             // SAFETY: a valid, non-zero layout.
             let block = unsafe { ALLOC.alloc(layout) };
             if block.is_null()
-                || block as usize % align != 0
+                || !(block as usize).is_multiple_of(align)
                 || block as usize + layout.size() > memory_size(0) * PAGE
             {
                 record("a block was null, misaligned or outside memory");
