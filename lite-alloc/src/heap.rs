@@ -33,6 +33,9 @@
 //!    handed out.
 //! 3. `class(size, align)` only names bins that fit `size` and `align`, so a
 //!    block is always pushed to a list whose size it has.
+//! 4. Every pointer the heap keeps or hands out (`top`, list heads and links,
+//!    blocks) is derived from a region's pointer, never from a caller's: a
+//!    caller's pointer may only cover part of its block.
 
 use core::alloc::Layout;
 use core::cell::UnsafeCell;
