@@ -265,16 +265,30 @@ fn checks(config: &Config) -> TokenStream {
         let too_small = format!(
             "bin size {size} cannot hold a free-list pointer on this target: use at least the pointer size (4 bytes on 32-bit targets, 8 on 64-bit ones)"
         );
-        let too_large = format!("bin size {size} is larger than `isize::MAX` on this target");
+        let too_large = format!(
+            "bin size {size} is too large for this target: bins hold at most a quarter of the address space (`lite_alloc::heap::MAX_BIN`)"
+        );
         let size = usize_lit(size, span);
         quote_spanned! {span=>
             const _: () = if #size < ::core::mem::size_of::<*mut u8>() {
                 ::core::panic!(#too_small)
-            } else if #size > isize::MAX as usize {
+            } else if #size > __la::MAX_BIN {
                 ::core::panic!(#too_large)
             };
         }
     });
+    let page_bound = {
+        let (value, span) = config.page;
+        let message = format!(
+            "`page = {value}` is too large for this target: memory grows by at most a quarter of the address space at a time (`lite_alloc::heap::MAX_PAGE`)"
+        );
+        let page = usize_lit(value, span);
+        quote_spanned! {span=>
+            const _: () = if #page > __la::MAX_PAGE {
+                ::core::panic!(#message)
+            };
+        }
+    };
     let page = matches!(config.memory, Memory::PerTarget).then(|| {
         let (value, span) = config.page;
         let message = format!(
@@ -290,6 +304,7 @@ fn checks(config: &Config) -> TokenStream {
     });
     quote! {
         #(#bins)*
+        #page_bound
         #page
     }
 }

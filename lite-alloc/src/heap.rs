@@ -54,11 +54,13 @@ pub const MAX_BIN_ALIGN: usize = 16;
 ///
 /// The heap trusts these items for memory safety:
 /// * `BINS` is strictly ascending and every size is at least
-///   `size_of::<*mut u8>()` and at most `isize::MAX`;
-/// * `PAGE` is not zero;
+///   `size_of::<*mut u8>()` and at most [`MAX_BIN`];
+/// * `PAGE` is at least 1 and at most [`MAX_PAGE`];
 /// * for `align <= MAX_BIN_ALIGN`, `class(size, align)` returns `Some(i)` only
 ///   if `i < N`, `BINS[i] >= size` and `carve_align(BINS[i]) >= align`, and it
 ///   gives the same answer every time for the same arguments.
+///
+/// The attribute checks the bounds with `const` assertions on the target.
 pub unsafe trait Config<const N: usize>: 'static {
     /// Block sizes of the bins, strictly ascending.
     const BINS: [usize; N];
@@ -74,6 +76,15 @@ pub unsafe trait Config<const N: usize>: 'static {
     /// (`align <= MAX_BIN_ALIGN`), or `None` when no bin can.
     fn class(size: usize, align: usize) -> Option<usize>;
 }
+
+/// The largest bin size: a quarter of the address space (1 GiB on wasm32).
+///
+/// With bins and growth steps this small, the heap's sums of a padding, a
+/// size and a page can never overflow (see [`Heap::grow`]).
+pub const MAX_BIN: usize = 1 << (usize::BITS - 2);
+
+/// The largest `page`: a quarter of the address space (1 GiB on wasm32).
+pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
 
 /// The alignment at which blocks of a bin of `size` bytes are carved: the
 /// largest power of two dividing `size`, capped at [`MAX_BIN_ALIGN`], and never
@@ -104,18 +115,6 @@ pub const fn min_carve_align(bins: &[usize]) -> usize {
     min
 }
 
-/// What one attempt to obtain memory did.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Growth {
-    /// The memory source had nothing more; nothing changed.
-    Failed,
-    /// The new region continues the current one: `end` moved up.
-    Extended,
-    /// The new region is elsewhere: it replaced the current one, whose unused
-    /// tail is abandoned.
-    Replaced,
-}
-
 /// The mutable state of one allocator type.
 pub struct Heap<C: Config<N>, const N: usize> {
     /// Head of each bin's free list (null when empty).
@@ -138,8 +137,9 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         memory: <C::Memory as Memory>::INIT,
     };
 
-    /// Whether every bin carves at the same alignment, which makes the
-    /// alignment check of in-place `realloc` vanish.
+    /// Whether every bin carves at the same alignment. Then every block the
+    /// heap hands out is aligned for every bin (large blocks are carved at
+    /// `MAX_BIN_ALIGN`), and in-place `realloc` needs no alignment check.
     const UNIFORM_ALIGN: bool = {
         let mut i = 1;
         let mut uniform = true;
@@ -150,16 +150,43 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         uniform
     };
 
-    /// The bin of a request (if any) and the capacity of the block serving it.
-    #[inline(always)]
-    fn capacity(size: usize, align: usize) -> (Option<usize>, usize) {
-        if align <= MAX_BIN_ALIGN
-            && let Some(i) = C::class(size, align)
-        {
-            // SAFETY: `Config` promises `i < N`.
-            return (Some(i), unsafe { *C::BINS.get_unchecked(i) });
+    /// Whether the bins are `b, 2b, 4b, ...`: then bin `i` holds `b << i`
+    /// bytes, computed rather than looked up in a table.
+    const DOUBLING: bool = {
+        let mut i = 1;
+        let mut doubling = true;
+        while i < N {
+            doubling &= matches!(C::BINS[i - 1].checked_mul(2), Some(next) if next == C::BINS[i]);
+            i += 1;
         }
-        (None, size)
+        doubling
+    };
+
+    /// The bounds the arithmetic relies on, checked when the heap is
+    /// monomorphised (the attribute also checks them, with better messages).
+    const BOUNDS: () = {
+        assert!(C::PAGE >= 1 && C::PAGE <= MAX_PAGE, "page out of range");
+        let granule = <C::Memory as Memory>::GRANULE;
+        assert!(
+            granule.is_power_of_two() && granule <= MAX_PAGE,
+            "granule out of range"
+        );
+        let mut i = 0;
+        while i < N {
+            assert!(C::BINS[i] <= MAX_BIN, "bin too large");
+            i += 1;
+        }
+    };
+
+    /// The size of bin `i`'s blocks.
+    #[inline(always)]
+    fn bin_size(i: usize) -> usize {
+        if Self::DOUBLING {
+            C::BINS[0] << i
+        } else {
+            // SAFETY: `Config` promises `i < N` for every bin it names.
+            unsafe { *C::BINS.get_unchecked(i) }
+        }
     }
 
     /// The alignment at which blocks of bin `i` are carved.
@@ -170,6 +197,31 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         } else {
             // SAFETY: `Config` promises `i < N` for every bin it names.
             carve_align(unsafe { *C::BINS.get_unchecked(i) })
+        }
+    }
+
+    /// The capacity of the block serving a request: its bin's size, or the
+    /// request's own size when no bin serves it.
+    #[inline(never)]
+    fn capacity(size: usize, align: usize) -> usize {
+        if align <= MAX_BIN_ALIGN
+            && let Some(i) = C::class(size, align)
+        {
+            return Self::bin_size(i);
+        }
+        size
+    }
+
+    /// Whether `block` may be pushed, once freed with `size` and `align`, to
+    /// the list of the bin that serves them: it has that bin's alignment.
+    #[inline(always)]
+    fn aligned_for(block: *mut u8, size: usize, align: usize) -> bool {
+        if Self::UNIFORM_ALIGN || align > MAX_BIN_ALIGN {
+            return true;
+        }
+        match C::class(size, align) {
+            Some(i) => block.addr().is_multiple_of(Self::bin_align(i)),
+            None => true,
         }
     }
 
@@ -195,15 +247,19 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
                         return block;
                     }
                     // A miss: carve a whole block of the bin.
-                    // SAFETY: `Config` promises `i < N`.
-                    size = unsafe { *C::BINS.get_unchecked(i) };
+                    size = Self::bin_size(i);
                     align = Self::bin_align(i);
                 }
                 // Larger than every bin: carved at its size, never reused.
                 None => align = MAX_BIN_ALIGN,
             }
         }
-        self.bump(size, align)
+        if C::REALLOC_IN_PLACE {
+            // In-place growth carves too: one copy of the code serves both.
+            self.bump_shared(size, align)
+        } else {
+            self.bump(size, align)
+        }
     }
 
     /// Like [`alloc`](Self::alloc), with the block's first `layout.size()`
@@ -270,15 +326,17 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     pub unsafe fn realloc(&mut self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let align = layout.align();
         if C::REALLOC_IN_PLACE {
-            let (_, old_cap) = Self::capacity(layout.size(), align);
-            let (class, new_cap) = Self::capacity(new_size, align);
-            // The block may later be pushed to `class`'s list: it must have
-            // that bin's alignment.
-            let aligned = match class {
-                Some(i) => block.addr().is_multiple_of(Self::bin_align(i)),
-                None => true,
-            };
-            if aligned && (new_cap <= old_cap || self.grow_at_top(block, old_cap, new_cap)) {
+            // Within the block's capacity, the block serves as it is: a
+            // smaller or equal request never maps to a larger bin. Beyond
+            // it, the block grows to the full capacity of the new request's
+            // bin (it may later be freed into that bin), if it is the last
+            // block carved. Either way it may later be freed into the new
+            // request's bin, so it must have that bin's alignment.
+            let old_cap = Self::capacity(layout.size(), align);
+            if Self::aligned_for(block, new_size, align)
+                && (new_size <= old_cap
+                    || self.grow_at_top(block, old_cap, Self::capacity(new_size, align)))
+            {
                 // Handed out anew: with the heap's provenance, as in `dealloc`.
                 return self.reclaim(block);
             }
@@ -306,123 +364,96 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         self.top.with_addr(block.addr())
     }
 
-    /// Lets the block `[block, block + old_cap)` grow to `new_cap` bytes when
-    /// it is the last block carved, obtaining memory that continues the
-    /// current region if needed.
+    /// Lets the block `[block, block + old_cap)` grow to `new_cap` bytes
+    /// (`new_cap > old_cap`) when it is the last block carved: the bytes
+    /// after it are carved from the bump pointer.
+    ///
+    /// When the memory source has to be asked and its new region does not
+    /// continue the current one, those bytes are carved there instead, the
+    /// growth fails, and they are lost (only when other code grew memory in
+    /// between, and at most `new_cap - old_cap` bytes).
     #[inline]
     fn grow_at_top(&mut self, block: *mut u8, old_cap: usize, new_cap: usize) -> bool {
-        let (Some(old_end), Some(new_end)) = (
-            block.addr().checked_add(old_cap),
-            block.addr().checked_add(new_cap),
-        ) else {
-            return false;
-        };
-        if old_end != self.top.addr() {
-            return false;
-        }
-        if new_end > self.end {
-            // Only memory that continues the current region can extend it.
-            let extended = self.grow(new_end - self.end) == Growth::Extended;
-            if !extended || new_end > self.end {
-                return false;
-            }
-        }
-        self.top = self.top.with_addr(new_end);
-        true
+        // No overflow: the block lies in memory the heap obtained.
+        let old_end = block.addr() + old_cap;
+        old_end == self.top.addr() && self.bump_shared(new_cap - old_cap, 1).addr() == old_end
+    }
+
+    /// [`bump`](Self::bump), not inlined.
+    #[inline(never)]
+    fn bump_shared(&mut self, size: usize, align: usize) -> *mut u8 {
+        self.bump(size, align)
     }
 
     /// Carves `size` bytes aligned to `align` from the current region,
-    /// obtaining more memory if needed; null when there is none.
+    /// obtaining more memory when it is too small; null when there is none.
+    ///
+    /// `size + align - 1` is at most `isize::MAX + MAX_BIN_ALIGN`: `Layout`
+    /// bounds a size rounded up to its alignment by `isize::MAX`, bins are at
+    /// most [`MAX_BIN`], and large blocks align to at most `MAX_BIN_ALIGN`.
     #[inline(always)]
     fn bump(&mut self, size: usize, align: usize) -> *mut u8 {
-        match self.carve(size, align) {
-            Some(block) => block,
-            None => self.bump_slow(size, align),
+        loop {
+            // The padding that aligns `top`, then the block: no overflow, by
+            // the bound above.
+            let span = (self.top.addr().wrapping_neg() & (align - 1)) + size;
+            // By invariant 1, `top <= end`: no overflow.
+            let room = self.end - self.top.addr();
+            if span <= room {
+                // The padding and the block lie in `[top, end)`, inside the
+                // current region, whose provenance `top` carries.
+                self.top = self.top.wrapping_add(span);
+                return self.top.wrapping_sub(size);
+            }
+            if !self.grow(span - room) {
+                return null_mut();
+            }
         }
     }
 
-    /// Bytes from `top` to the end of a block of `size` bytes aligned to
-    /// `align`: the padding, then the block.
+    /// Obtains at least `missing` more bytes: a whole number of `PAGE`s when
+    /// the memory source has them, otherwise a whole number of its
+    /// granules. A region that continues the current one extends it; one
+    /// elsewhere replaces it (the current region's unused tail is abandoned,
+    /// and the next `bump` starts afresh there). False when the source has
+    /// nothing more.
     ///
-    /// The sum cannot overflow: the padding is below `align`, at most
-    /// `isize::MAX + 1` (the `Layout` limit, and bins align to 16), and `size`
-    /// is at most `isize::MAX` (the `Layout` limit, and `Config` keeps bins
-    /// below it).
-    #[inline(always)]
-    fn span(&self, size: usize, align: usize) -> usize {
-        (self.top.addr().wrapping_neg() & (align - 1)) + size
-    }
-
-    /// Carves from `[top, end)` without obtaining memory.
-    #[inline(always)]
-    fn carve(&mut self, size: usize, align: usize) -> Option<*mut u8> {
-        let span = self.span(size, align);
-        // By invariant 1, `top <= end`: no overflow.
-        if span > self.end - self.top.addr() {
-            return None;
-        }
-        // The block and its padding lie in `[top, end)`, inside the current
-        // region, whose provenance `top` carries.
-        let block = self.top.wrapping_add(span - size);
-        self.top = self.top.wrapping_add(span);
-        Some(block)
-    }
-
+    /// No overflow: `missing` is at most `isize::MAX + MAX_BIN_ALIGN` (see
+    /// `bump`), and `PAGE` and the granule are at most a quarter of the
+    /// address space (`BOUNDS`).
     #[cold]
     #[inline(never)]
-    fn bump_slow(&mut self, size: usize, align: usize) -> *mut u8 {
-        // First ask for what is missing if the next region continues the
-        // current one (the usual case; `carve` failed, so something is).
-        if self.end != 0 {
-            let missing = self.span(size, align) - (self.end - self.top.addr());
-            let block = self.grow_and_carve(missing, size, align);
-            if !block.is_null() {
-                return block;
-            }
-        }
-        // A region elsewhere may need up to `align - 1` bytes of padding.
-        // No overflow: both terms are at most `isize::MAX` (see `span`).
-        self.grow_and_carve(size + (align - 1), size, align)
-    }
-
-    /// Obtains `bytes` more bytes, then carves; null when either fails.
-    #[inline(never)]
-    fn grow_and_carve(&mut self, bytes: usize, size: usize, align: usize) -> *mut u8 {
-        if self.grow(bytes) == Growth::Failed {
-            return null_mut();
-        }
-        self.carve(size, align).unwrap_or(null_mut())
-    }
-
-    /// Obtains at least `min` more bytes: a whole number of `PAGE`s when the
-    /// memory source has them, otherwise exactly what is needed.
-    fn grow(&mut self, min: usize) -> Growth {
-        let mut bytes = min.div_ceil(C::PAGE).checked_mul(C::PAGE).unwrap_or(min);
+    fn grow(&mut self, missing: usize) -> bool {
+        let () = Self::BOUNDS;
+        let granule = <C::Memory as Memory>::GRANULE;
+        // Not `div_ceil`, which guards against an overflow that cannot happen
+        // here, and costs code.
+        #[allow(clippy::manual_div_ceil)]
+        let mut bytes = (missing + (C::PAGE - 1)) / C::PAGE * C::PAGE;
         let start = match self.memory.grow(bytes) {
             Some(start) => start,
-            None if bytes > min => {
-                bytes = min;
-                match self.memory.grow(min) {
+            // A smaller request may still be granted (the end of an arena,
+            // the last pages below a wasm memory's maximum).
+            None if C::PAGE > granule => {
+                bytes = (missing + (granule - 1)) & !(granule - 1);
+                match self.memory.grow(bytes) {
                     Some(start) => start,
-                    None => return Growth::Failed,
+                    None => return false,
                 }
             }
-            None => return Growth::Failed,
+            None => return false,
         };
         let start = start.as_ptr();
         let Some(end) = start.addr().checked_add(bytes) else {
             // A region that ends at the very top of the address space (the
             // last wasm page below 4 GiB): give it up rather than wrap.
-            return Growth::Failed;
+            return false;
         };
-        if self.end != 0 && start.addr() == self.end {
-            self.end = end;
-            Growth::Extended
-        } else {
+        if start.addr() != self.end {
             self.top = start;
-            self.end = end;
-            Growth::Replaced
         }
+        self.end = end;
+        true
     }
 
     /// Forgets every block and every region, and resets the memory source.

@@ -91,7 +91,9 @@ pub struct Default;
 /// Items the generated code uses. Not public API: no semver guarantees.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::heap::{Config, Global, MAX_BIN_ALIGN, carve_align, min_carve_align};
+    pub use crate::heap::{
+        Config, Global, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE, carve_align, min_carve_align,
+    };
     pub use crate::memory::{
         ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, Memory, WASM_PAGE, Wasm,
     };

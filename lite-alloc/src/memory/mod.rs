@@ -81,6 +81,13 @@ pub unsafe trait Memory {
     /// is initialised.
     const INIT: Self;
 
+    /// The unit in which the source hands out memory: a power of two, at
+    /// most a quarter of the address space. `grow` asked for `bytes` sets
+    /// aside `bytes` rounded up to it anyway, so the allocator asks for whole
+    /// granules (and never retries with a request that rounds to the same).
+    /// 1 unless the source says otherwise; 65536 for wasm memory.
+    const GRANULE: usize = 1;
+
     /// The start of a new region of `bytes` bytes (`bytes > 0`), or `None`
     /// when there is no more memory. A source may set aside more than asked
     /// for (a whole number of pages, say), but the allocator uses `bytes`.

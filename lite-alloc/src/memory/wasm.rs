@@ -20,15 +20,24 @@ pub struct Wasm {
 // exposed).
 unsafe impl super::Memory for Wasm {
     const INIT: Self = Wasm { _private: () };
+    const GRANULE: usize = WASM_PAGE;
 
     #[inline]
     fn grow(&mut self, bytes: usize) -> Option<core::ptr::NonNull<u8>> {
-        let old_pages = core::arch::wasm32::memory_grow(0, bytes.div_ceil(WASM_PAGE));
-        if old_pages == usize::MAX {
+        // The heap asks for whole pages (`GRANULE`), at most a quarter of
+        // the address space: no overflow (`div_ceil` would guard against one
+        // in code).
+        #[allow(clippy::manual_div_ceil)]
+        let old_pages = core::arch::wasm32::memory_grow(0, (bytes + (WASM_PAGE - 1)) / WASM_PAGE);
+        // `usize::MAX` is failure; 0 old pages would put the region at
+        // address 0 (a memory that started empty): refused too, as a null
+        // block cannot be handed out. One comparison tests both.
+        if old_pages.wrapping_add(1) < 2 {
             return None;
         }
-        // Below 65536 pages, so the shift does not overflow; not null, since
-        // a Rust program's memory (which holds its stack) is never empty.
-        core::ptr::NonNull::new(core::ptr::with_exposed_provenance_mut(old_pages << 16))
+        // Below 65536 pages, so the shift does not overflow, and not null.
+        let start = core::ptr::with_exposed_provenance_mut(old_pages << 16);
+        // SAFETY: `old_pages` is at least 1.
+        Some(unsafe { core::ptr::NonNull::new_unchecked(start) })
     }
 }
