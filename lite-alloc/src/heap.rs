@@ -232,34 +232,28 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// `layout.size()` is not zero.
     #[inline]
     pub unsafe fn alloc(&mut self, layout: Layout) -> *mut u8 {
-        let (mut size, mut align) = (layout.size(), layout.align());
+        let (size, mut align) = (layout.size(), layout.align());
         if align <= MAX_BIN_ALIGN {
             match C::class(size, align) {
                 Some(i) => {
                     // SAFETY: `Config` promises `i < N`.
                     let head = unsafe { self.bins.get_unchecked_mut(i) };
                     let block = *head;
-                    if !block.is_null() {
-                        // SAFETY: by invariant 2 `block` is a free block of
-                        // this heap, aligned for a pointer, whose first word
-                        // `dealloc` set to the next free block.
-                        *head = unsafe { block.cast::<*mut u8>().read() };
-                        return block;
+                    if block.is_null() {
+                        // A miss: carve a whole block of the bin.
+                        return self.bump(Self::bin_size(i), Self::bin_align(i));
                     }
-                    // A miss: carve a whole block of the bin.
-                    size = Self::bin_size(i);
-                    align = Self::bin_align(i);
+                    // SAFETY: by invariant 2 `block` is a free block of
+                    // this heap, aligned for a pointer, whose first word
+                    // `dealloc` set to the next free block.
+                    *head = unsafe { block.cast::<*mut u8>().read() };
+                    return block;
                 }
                 // Larger than every bin: carved at its size, never reused.
                 None => align = MAX_BIN_ALIGN,
             }
         }
-        if C::REALLOC_IN_PLACE {
-            // In-place growth carves too: one copy of the code serves both.
-            self.bump_shared(size, align)
-        } else {
-            self.bump(size, align)
-        }
+        self.bump(size, align)
     }
 
     /// Like [`alloc`](Self::alloc), with the block's first `layout.size()`
@@ -376,13 +370,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     fn grow_at_top(&mut self, block: *mut u8, old_cap: usize, new_cap: usize) -> bool {
         // No overflow: the block lies in memory the heap obtained.
         let old_end = block.addr() + old_cap;
-        old_end == self.top.addr() && self.bump_shared(new_cap - old_cap, 1).addr() == old_end
-    }
-
-    /// [`bump`](Self::bump), not inlined.
-    #[inline(never)]
-    fn bump_shared(&mut self, size: usize, align: usize) -> *mut u8 {
-        self.bump(size, align)
+        old_end == self.top.addr() && self.bump(new_cap - old_cap, 1).addr() == old_end
     }
 
     /// Carves `size` bytes aligned to `align` from the current region,
@@ -391,7 +379,14 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// `size + align - 1` is at most `isize::MAX + MAX_BIN_ALIGN`: `Layout`
     /// bounds a size rounded up to its alignment by `isize::MAX`, bins are at
     /// most [`MAX_BIN`], and large blocks align to at most `MAX_BIN_ALIGN`.
-    #[inline(always)]
+    ///
+    /// Not inlined: every bin miss, every large block and in-place growth
+    /// share one copy, and `alloc` keeps only a lookup and a pop, small
+    /// enough to be inlined into its callers even when optimising for size.
+    /// Cold, so that callers lay out the free-list hit as their straight
+    /// path.
+    #[cold]
+    #[inline(never)]
     fn bump(&mut self, size: usize, align: usize) -> *mut u8 {
         loop {
             // The padding that aligns `top`, then the block: no overflow, by
