@@ -1,48 +1,58 @@
-//! The size probe: with an allocator feature, the module exports
+//! The size probe. With the `exports` feature the module exports
 //! `probe_alloc`, `probe_dealloc` and `probe_realloc`, which call the global
-//! allocator; without one it is empty, and its size is the baseline that
-//! `scripts/size.sh` subtracts.
-#![no_std]
+//! allocator; without it the module is empty, and its size is the baseline
+//! that the benchmark subtracts. The global allocator is chosen by the
+//! features of `lite-alloc-bench-allocators`.
 
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    core::arch::wasm32::unreachable()
-}
+// Links the crate that declares the global allocator.
+use lite_alloc_bench_allocators as _;
 
-#[cfg(any(feature = "default-alloc", feature = "default-realloc"))]
-#[global_allocator]
-static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
-
-#[cfg(any(feature = "published", feature = "published-realloc"))]
-#[global_allocator]
-static ALLOC: lite_alloc_published::single_threaded::SegregatedBumpAllocator =
-    lite_alloc_published::single_threaded::SegregatedBumpAllocator::new();
-
-#[cfg(any(
-    feature = "default-alloc",
-    feature = "default-realloc",
-    feature = "published",
-    feature = "published-realloc"
-))]
+#[cfg(feature = "exports")]
 mod exports {
-    extern crate alloc;
-    use core::alloc::Layout;
+    use std::alloc::Layout;
 
+    /// `alloc` through the global allocator.
+    ///
+    /// # Safety
+    ///
+    /// `size` and `align` make a valid, non-zero-sized layout.
     #[unsafe(no_mangle)]
-    unsafe extern "C" fn probe_alloc(size: usize, align: usize) -> *mut u8 {
+    pub unsafe extern "C" fn probe_alloc(size: usize, align: usize) -> *mut u8 {
         // SAFETY: the caller passes a valid layout.
-        unsafe { alloc::alloc::alloc(Layout::from_size_align_unchecked(size, align)) }
+        unsafe { std::alloc::alloc(Layout::from_size_align_unchecked(size, align)) }
     }
 
+    /// `dealloc` through the global allocator.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of the global allocator allocated with this
+    /// layout.
     #[unsafe(no_mangle)]
-    unsafe extern "C" fn probe_dealloc(ptr: *mut u8, size: usize, align: usize) {
-        // SAFETY: the caller passes a block of this allocator and its layout.
-        unsafe { alloc::alloc::dealloc(ptr, Layout::from_size_align_unchecked(size, align)) }
+    pub unsafe extern "C" fn probe_dealloc(ptr: *mut u8, size: usize, align: usize) {
+        // SAFETY: forwarded from the caller.
+        unsafe { std::alloc::dealloc(ptr, Layout::from_size_align_unchecked(size, align)) }
     }
 
+    /// `realloc` through the global allocator.
+    ///
+    /// # Safety
+    ///
+    /// As for `probe_dealloc`, and `new_size` is valid for the alignment.
     #[unsafe(no_mangle)]
-    unsafe extern "C" fn probe_realloc(ptr: *mut u8, size: usize, align: usize, new_size: usize) -> *mut u8 {
-        // SAFETY: as above, and a valid new size.
-        unsafe { alloc::alloc::realloc(ptr, Layout::from_size_align_unchecked(size, align), new_size) }
+    pub unsafe extern "C" fn probe_realloc(
+        ptr: *mut u8,
+        size: usize,
+        align: usize,
+        new_size: usize,
+    ) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            std::alloc::realloc(
+                ptr,
+                Layout::from_size_align_unchecked(size, align),
+                new_size,
+            )
+        }
     }
 }

@@ -1,0 +1,52 @@
+// What the benchmark compares: each allocator is one feature of the crate
+// `lite-alloc-bench-allocators` (bench/allocators), which declares the module's
+// global allocator. No feature: Rust's default, dlmalloc.
+
+/// `leaks`: never frees, so only a lower bound, not a contender. `ancestor`:
+/// the documented design as published, ours, so not counted as a peer.
+export const ALLOCATORS = [
+  { id: 'lite-default', label: 'lite_alloc::Default', features: ['lite-default'], ours: true },
+  { id: 'lite-default-realloc', label: 'lite_alloc::Default, `realloc`', features: ['lite-default-realloc'], ours: true },
+  { id: 'lite-tuned', label: 'lite-alloc, tuned', features: ['lite-tuned'], ours: true },
+  { id: 'dlmalloc', label: 'dlmalloc (Rust default)', features: [] },
+  { id: 'talc', label: 'talc 5.1', features: ['talc'] },
+  { id: 'rlsf', label: 'rlsf 0.2 GlobalTlsf', features: ['rlsf'] },
+  { id: 'rlsf-small', label: 'rlsf 0.2 SmallGlobalTlsf', features: ['rlsf-small'] },
+  { id: 'wee-alloc', label: 'wee_alloc 0.4.5', features: ['wee-alloc'] },
+  { id: 'lol-free-list', label: 'lol_alloc 0.4 FreeList', features: ['lol-free-list'] },
+  { id: 'published', label: 'lite-alloc 0.1.0 (published)', features: ['published'], ancestor: true },
+  { id: 'published-realloc', label: 'lite-alloc 0.1.0, `realloc`', features: ['published-realloc'], ancestor: true },
+  { id: 'lol-leaking', label: 'lol_alloc 0.4 Leaking', features: ['lol-leaking'], leaks: true },
+  { id: 'bump', label: 'bump pointer (lower bound)', features: ['bump'], leaks: true },
+];
+
+/// Must match the exports of bench/wasm (`run_<name>`, `ops_<name>`).
+export const WORKLOADS = ['cycle', 'sequential', 'fragmentation', 'vec_push', 'btree', 'small_objects'];
+
+/// The firmware probe's features (bench/firmware-probe).
+export const FIRMWARE_ALLOCATORS = [
+  { id: 'lite-default', label: 'lite_alloc::Default (spin lock)', feature: 'lite-default', ours: true },
+  { id: 'lite-cs', label: 'lite-alloc, `sync = critical_section`', feature: 'lite-cs', ours: true },
+  { id: 'lite-cs-realloc', label: 'lite-alloc, `sync = critical_section, realloc`', feature: 'lite-cs-realloc', ours: true },
+  { id: 'llff', label: 'embedded-alloc 0.7 LlffHeap', feature: 'llff' },
+  { id: 'tlsf', label: 'embedded-alloc 0.7 TlsfHeap', feature: 'tlsf' },
+  { id: 'talc', label: 'talc 5.1 (spin lock)', feature: 'talc' },
+  { id: 'linked-list', label: 'linked_list_allocator 0.10 LockedHeap', feature: 'linked-list' },
+];
+
+/// The targets of issue 4, checked from this run's numbers.
+export const TARGETS = {
+  /// Allocator code (after wasm-opt -Oz) of `Default` at most the published design's.
+  defaultSizeAtMost: 'published',
+  /// With in-place realloc, smaller than this peer's.
+  reallocSizeBelow: 'lol-free-list',
+  /// Geometric mean of time ratios to dlmalloc at most this.
+  geomeanAtMost: 0.5,
+  /// Workloads on which one of ours must be the fastest of all that free.
+  fastestOn: ['cycle', 'sequential', 'small_objects'],
+  /// In-place realloc at least as fast as this peer on vec_push.
+  vecPushAtLeastAsFastAs: 'talc',
+  /// Peak pages within this factor of dlmalloc's on every workload (with
+  /// large-block reuse).
+  pagesWithin: 1.5,
+};

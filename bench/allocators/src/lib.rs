@@ -1,0 +1,126 @@
+//! The global allocator of a benchmark module (wasm32), chosen by exactly one
+//! feature of this crate. With none, the module keeps Rust's default global
+//! allocator: dlmalloc on wasm32.
+//!
+//! Every peer is set up the way its documentation tells wasm users to.
+#![no_std]
+
+/// The features that choose an allocator; at most one may be on.
+const CHOSEN: usize = cfg!(feature = "lite-default") as usize
+    + cfg!(feature = "lite-default-realloc") as usize
+    + cfg!(feature = "lite-tuned") as usize
+    + cfg!(feature = "published") as usize
+    + cfg!(feature = "published-realloc") as usize
+    + cfg!(feature = "wee-alloc") as usize
+    + cfg!(feature = "lol-free-list") as usize
+    + cfg!(feature = "lol-leaking") as usize
+    + cfg!(feature = "talc") as usize
+    + cfg!(feature = "rlsf") as usize
+    + cfg!(feature = "rlsf-small") as usize
+    + cfg!(feature = "bump") as usize;
+const _: () = assert!(
+    matches!(CHOSEN, 0 | 1),
+    "choose at most one allocator feature"
+);
+
+#[cfg(any(feature = "lite-default", feature = "lite-default-realloc"))]
+#[global_allocator]
+static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
+
+/// The tuned configuration: bins chosen for the workloads' sizes (8-byte
+/// boxes, 16-48 byte nodes, B-tree nodes of 200-300 bytes), in-place realloc,
+/// and growth four wasm pages at a time.
+#[cfg(feature = "lite-tuned")]
+#[lite_alloc::lite_alloc(bins = [8, 16, 32, 48, 64, 128, 256, 320], page = 262144, realloc)]
+pub struct Tuned;
+
+#[cfg(feature = "lite-tuned")]
+#[global_allocator]
+static ALLOC: Tuned = Tuned::new();
+
+#[cfg(any(feature = "published", feature = "published-realloc"))]
+#[global_allocator]
+static ALLOC: lite_alloc_published::single_threaded::SegregatedBumpAllocator =
+    lite_alloc_published::single_threaded::SegregatedBumpAllocator::new();
+
+#[cfg(feature = "wee-alloc")]
+#[global_allocator]
+static ALLOC: wee_alloc::WeeAlloc = wee_alloc::WeeAlloc::INIT;
+
+#[cfg(feature = "lol-free-list")]
+#[global_allocator]
+// SAFETY: a wasm32 module without the atomics feature has one thread.
+static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+#[cfg(feature = "lol-leaking")]
+#[global_allocator]
+// SAFETY: a wasm32 module without the atomics feature has one thread.
+static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::LeakingAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::LeakingAllocator::new()) };
+
+#[cfg(feature = "talc")]
+#[global_allocator]
+static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+#[cfg(feature = "rlsf")]
+#[global_allocator]
+static ALLOC: rlsf::GlobalTlsf = rlsf::GlobalTlsf::new();
+
+#[cfg(feature = "rlsf-small")]
+#[global_allocator]
+static ALLOC: rlsf::SmallGlobalTlsf = rlsf::SmallGlobalTlsf::new();
+
+#[cfg(feature = "bump")]
+#[global_allocator]
+static ALLOC: bump::Bump = bump::Bump;
+
+/// The lower bound: a bump pointer that never frees, grown a wasm page at a
+/// time. Not an allocator anyone should ship (it never reuses memory).
+#[cfg(feature = "bump")]
+mod bump {
+    use core::alloc::{GlobalAlloc, Layout};
+    use core::cell::Cell;
+
+    pub struct Bump;
+
+    /// The next free address and the end of the memory grown so far.
+    struct State {
+        top: Cell<usize>,
+        end: Cell<usize>,
+    }
+
+    // SAFETY: a wasm32 module without the atomics feature has one thread.
+    unsafe impl Sync for State {}
+
+    static STATE: State = State {
+        top: Cell::new(0),
+        end: Cell::new(0),
+    };
+
+    // SAFETY: blocks are carved from pages this allocator grew, never twice;
+    // out of memory (or address-space overflow) gives null.
+    unsafe impl GlobalAlloc for Bump {
+        #[inline]
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let (size, align) = (layout.size(), layout.align());
+            let mut start = (STATE.top.get() + align - 1) & !(align - 1);
+            if start + size > STATE.end.get() {
+                let pages = (size + align).div_ceil(65536);
+                let old = core::arch::wasm32::memory_grow(0, pages);
+                if old == usize::MAX {
+                    return core::ptr::null_mut();
+                }
+                if old * 65536 != STATE.end.get() {
+                    start = (old * 65536 + align - 1) & !(align - 1);
+                }
+                STATE.end.set((old + pages) * 65536);
+            }
+            STATE.top.set(start + size);
+            start as *mut u8
+        }
+
+        #[inline]
+        unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
+    }
+}

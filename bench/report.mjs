@@ -1,0 +1,189 @@
+// Turns one benchmark run into markdown tables and an SVG chart.
+
+import { WORKLOADS } from './allocators.mjs';
+
+const fmt = (v, digits = 3) => {
+  if (v === undefined || Number.isNaN(v)) return 'n/a';
+  if (v >= 100) return v.toFixed(0);
+  return v.toPrecision(digits);
+};
+const pct = (v) => `${(v * 100).toFixed(0)}%`;
+const name = (a) => (a.ours ? `**${a.label}**` : a.label);
+
+export function report(result, chartPath = 'bench/results/chart.svg') {
+  const { allocators, firmware } = result;
+  const lines = [];
+  const table = (head, rows, align) => {
+    lines.push(`| ${head.join(' | ')} |`);
+    lines.push(`|${head.map((_, i) => (align?.[i] === 'l' ? '---' : '---:')).join('|')}|`);
+    for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+    lines.push('');
+  };
+  const left = (n) => ['l', ...Array(n).fill('r')];
+
+  lines.push(
+    `Measured ${result.date} on ${result.machine}; ${result.rustc}; ${result.node}; ${result.binaryen}. ` +
+      `Speed: the median of ${result.rounds} rounds after ${result.warmup} warm-up rounds, a fresh instance for every run, allocators interleaved. ` +
+      'Regenerate with `bash scripts/bench.sh`.',
+  );
+  lines.push('');
+
+  lines.push('**Code size on wasm32** (bytes). Allocator code: a module exporting only alloc, dealloc and realloc through the global allocator, minus an empty module (opt-level "z", LTO, one codegen unit, panic=abort, stripped). Benchmark module: the module that runs the workloads below, built the same way.');
+  lines.push('');
+  table(
+    ['allocator', 'allocator code', 'after `wasm-opt -Oz`', 'benchmark module', 'after `wasm-opt -Oz`'],
+    allocators.map((a) => [name(a), a.code.raw, a.code.oz, a.module.raw, a.module.oz]),
+    left(4),
+  );
+
+  const hasRatios = allocators.some((a) => a.geomean !== undefined);
+  lines.push('**Speed on wasm32** (median ns per operation, ± the median absolute deviation over the rounds; last column: geometric mean over the six workloads of the time relative to dlmalloc, lower is faster). The modules are built with opt-level 3 and LTO; each workload is one call from Node, timed around the call.');
+  lines.push('');
+  table(
+    ['allocator', ...WORKLOADS.map((w) => `\`${w}\``), ...(hasRatios ? ['vs dlmalloc'] : [])],
+    allocators.map((a) => [
+      name(a) + (a.leaks ? ' (never frees)' : ''),
+      ...a.speed.map((s) => `${fmt(s.median)} ±${pct(s.spread)}`),
+      ...(hasRatios ? [a.geomean === undefined ? 'n/a' : fmt(a.geomean, 2)] : []),
+    ]),
+    left(WORKLOADS.length + (hasRatios ? 1 : 0)),
+  );
+
+  lines.push('**Peak memory on wasm32** (64 KiB wasm pages after each workload in a fresh instance, the module\'s own 17 pages of stack and data included).');
+  lines.push('');
+  table(
+    ['allocator', ...WORKLOADS.map((w) => `\`${w}\``)],
+    allocators.map((a) => [name(a), ...a.pages.map(String)]),
+    left(WORKLOADS.length),
+  );
+
+  if (firmware.length) {
+    lines.push('**Code size on firmware** (`thumbv7em-none-eabihf`, bytes: a program calling alloc, realloc and dealloc through the global allocator, heap set-up included, minus the same program without them; opt-level "z", LTO). Ours use a static arena; the peers are handed a static array at start-up.');
+    lines.push('');
+    table(['allocator', '`.text`', '`.rodata`'], firmware.map((a) => [name(a), a.text, a.rodata]), left(2));
+  }
+
+  const targets = checkTargets(result);
+  if (targets.length) {
+    lines.push('**Targets** (issue 4), checked against the numbers above:');
+    lines.push('');
+    table(['target', 'measured', 'met'], targets.map((t) => [t.what, t.measured, t.met ? 'yes' : '**no**']), ['l', 'l', 'l']);
+  }
+
+  lines.push(`![Code size against speed, per allocator](${chartPath})`);
+  return { markdown: lines.join('\n'), svg: chart(result), targets };
+}
+
+function checkTargets(result) {
+  const byId = new Map(result.allocators.map((a) => [a.id, a]));
+  const t = result.targets;
+  const out = [];
+  const def = byId.get('lite-default');
+  const defRealloc = byId.get('lite-default-realloc');
+  const published = byId.get(t.defaultSizeAtMost);
+  if (def && published) {
+    out.push({
+      what: `\`Default\` code (-Oz) no bigger than ${published.label}'s`,
+      measured: `${def.code.oz} B vs ${published.code.oz} B`,
+      met: def.code.oz <= published.code.oz,
+    });
+  }
+  const lol = byId.get(t.reallocSizeBelow);
+  if (defRealloc && lol) {
+    out.push({
+      what: `\`Default\` with in-place realloc (-Oz) smaller than ${lol.label}'s`,
+      measured: `${defRealloc.code.oz} B vs ${lol.code.oz} B`,
+      met: defRealloc.code.oz < lol.code.oz,
+    });
+  }
+  const ours = result.allocators.filter((a) => a.ours && a.geomean !== undefined);
+  if (ours.length) {
+    const best = ours.reduce((x, y) => (y.geomean < x.geomean ? y : x));
+    out.push({
+      what: `geometric mean at most ${t.geomeanAtMost} of dlmalloc's`,
+      measured: ours.map((a) => `${a.label} ${fmt(a.geomean, 2)}`).join('; '),
+      met: best.geomean <= t.geomeanAtMost,
+    });
+  }
+  const peers = result.allocators.filter((a) => !a.leaks && !a.ours && !a.ancestor);
+  for (const w of t.fastestOn) {
+    const i = WORKLOADS.indexOf(w);
+    if (!ours.length || !peers.length || i < 0) continue;
+    const fastest = (list) => list.reduce((x, y) => (y.speed[i].median < x.speed[i].median ? y : x));
+    const us = fastest(result.allocators.filter((a) => a.ours));
+    const them = fastest(peers);
+    out.push({
+      what: `fastest of all peers on \`${w}\``,
+      measured: `${us.label} ${fmt(us.speed[i].median)} ns; fastest peer ${them.label} ${fmt(them.speed[i].median)} ns`,
+      met: us.speed[i].median < them.speed[i].median,
+    });
+  }
+  const talc = byId.get(t.vecPushAtLeastAsFastAs);
+  const v = WORKLOADS.indexOf('vec_push');
+  if (defRealloc && talc) {
+    out.push({
+      what: `in-place realloc at least as fast as ${talc.label} on \`vec_push\``,
+      measured: `${fmt(defRealloc.speed[v].median)} ns vs ${fmt(talc.speed[v].median)} ns`,
+      met: defRealloc.speed[v].median <= talc.speed[v].median,
+    });
+  }
+  const reuse = result.allocators.filter((a) => a.largeReuse);
+  const dl = byId.get('dlmalloc');
+  if (dl) {
+    for (const a of reuse) {
+      const worst = Math.max(...a.pageRatios);
+      out.push({
+        what: `${a.label}: peak pages within ${t.pagesWithin}x of dlmalloc on every workload`,
+        measured: `worst ${worst.toFixed(2)}x (${WORKLOADS[a.pageRatios.indexOf(worst)]})`,
+        met: worst <= t.pagesWithin,
+      });
+    }
+  }
+  return out;
+}
+
+/// Code size (x, log scale) against the geometric mean of time ratios (y).
+function chart(result) {
+  const points = result.allocators.filter((a) => a.geomean !== undefined);
+  const W = 760;
+  const H = 470;
+  const m = { left: 70, right: 30, top: 40, bottom: 60 };
+  const xs = points.map((a) => Math.max(a.code.oz, 1));
+  const xMin = 2 ** Math.floor(Math.log2(Math.min(...xs, 128)));
+  const xMax = 2 ** Math.ceil(Math.log2(Math.max(...xs, 1024)));
+  const yMax = Math.ceil(Math.max(...points.map((a) => a.geomean), 1) * 4) / 4;
+  const x = (v) => m.left + ((Math.log2(v) - Math.log2(xMin)) / (Math.log2(xMax) - Math.log2(xMin))) * (W - m.left - m.right);
+  const y = (v) => H - m.bottom - (v / yMax) * (H - m.top - m.bottom);
+  const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/`/g, '');
+  const parts = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">Allocator code size against speed on wasm32 (lower left is better)</text>`);
+  for (let v = xMin; v <= xMax; v *= 2) {
+    parts.push(`<line x1="${x(v)}" y1="${m.top}" x2="${x(v)}" y2="${H - m.bottom}" stroke="#ddd"/>`);
+    parts.push(`<text x="${x(v)}" y="${H - m.bottom + 16}" text-anchor="middle">${v >= 1024 ? `${v / 1024} KiB` : `${v} B`}</text>`);
+  }
+  for (let v = 0; v <= yMax + 1e-9; v += 0.25) {
+    parts.push(`<line x1="${m.left}" y1="${y(v)}" x2="${W - m.right}" y2="${y(v)}" stroke="${v === 1 ? '#999' : '#ddd'}"/>`);
+    parts.push(`<text x="${m.left - 8}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`);
+  }
+  parts.push(`<text x="${W / 2}" y="${H - 18}" text-anchor="middle">allocator code after wasm-opt -Oz (bytes, log scale)</text>`);
+  parts.push(`<text transform="translate(18 ${H / 2}) rotate(-90)" text-anchor="middle">time relative to dlmalloc (geometric mean of 6 workloads)</text>`);
+  // Labels: placed right of their point, nudged down when they would overlap.
+  const placed = [];
+  for (const a of [...points].sort((p, q) => p.geomean - q.geomean)) {
+    const px = x(Math.max(a.code.oz, 1));
+    const py = y(a.geomean);
+    const label = esc(a.label);
+    const width = label.length * 6.5;
+    let ly = py + 4;
+    while (placed.some((p) => Math.abs(p.y - ly) < 13 && p.x < px + 8 + width && px + 8 < p.x + p.w)) ly += 13;
+    placed.push({ x: px + 8, y: ly, w: width });
+    const colour = a.ours ? '#c0392b' : a.leaks ? '#999' : '#2c6fbb';
+    parts.push(`<circle cx="${px}" cy="${py}" r="5" fill="${a.leaks ? 'white' : colour}" stroke="${colour}" stroke-width="2"/>`);
+    parts.push(`<text x="${px + 8}" y="${ly}" fill="${colour}">${label}</text>`);
+  }
+  parts.push(`<text x="${W - m.right}" y="${H - 4}" text-anchor="end" fill="#666" font-size="10">${esc(result.date)}, ${esc(result.node)}, ${esc(result.rustc)}; red: lite-alloc; hollow: never frees</text>`);
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}

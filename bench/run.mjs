@@ -1,0 +1,231 @@
+// The benchmark: builds one wasm module per allocator, measures code size,
+// speed and peak memory side by side in this one Node process, measures
+// firmware code size, and writes the report (markdown tables and an SVG
+// chart) into bench/results/ and the README.
+//
+//   node bench/run.mjs [--rounds N] [--warmup N] [--no-write] [--only a,b,c]
+//
+// `bash scripts/bench.sh` installs what it needs and runs it. Every number
+// printed comes from this run: nothing is copied from elsewhere.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { ALLOCATORS, FIRMWARE_ALLOCATORS, WORKLOADS, TARGETS } from './allocators.mjs';
+import { report } from './report.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, 'target', 'bench');
+const wasmOpt = path.join(root, 'bench', 'node_modules', '.bin', 'wasm-opt');
+
+const options = parseArgs(process.argv.slice(2));
+
+function parseArgs(args) {
+  const options = { rounds: 11, warmup: 2, write: true, only: null };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const value = () => {
+      if (i + 1 >= args.length) throw new Error(`${arg} needs a value`);
+      return args[++i];
+    };
+    if (arg === '--rounds') options.rounds = positive(value(), arg);
+    else if (arg === '--warmup') options.warmup = Number(value());
+    else if (arg === '--no-write') options.write = false;
+    else if (arg === '--only') options.only = value().split(',');
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  return options;
+}
+
+function positive(text, name) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a whole number >= 1`);
+  return n;
+}
+
+function run(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], ...opts }).toString();
+}
+
+/// Builds `pkg` for wasm32 with the allocator's features and a cargo profile
+/// (`wasm`: opt-level "z"; `wasm-speed`: opt-level 3); returns the module's path.
+function buildWasm(pkg, artifact, profile, allocator, extraFeatures = []) {
+  const features = [...allocator.features.map((f) => `lite-alloc-bench-allocators/${f}`), ...extraFeatures];
+  const args = ['build', '--quiet', '--locked', '--profile', profile, '--target', 'wasm32-unknown-unknown', '-p', pkg];
+  if (features.length) args.push('--features', features.join(','));
+  run('cargo', args);
+  const built = path.join(root, 'target', 'wasm32-unknown-unknown', profile, `${artifact}.wasm`);
+  const copy = path.join(out, `${artifact}-${profile}-${allocator.id}.wasm`);
+  fs.copyFileSync(built, copy);
+  return copy;
+}
+
+/// Raw and `wasm-opt -Oz` sizes of a module.
+function sizes(file) {
+  const optimised = file.replace(/\.wasm$/, '.oz.wasm');
+  run(wasmOpt, ['-Oz', '--all-features', file, '-o', optimised]);
+  return { raw: fs.statSync(file).size, oz: fs.statSync(optimised).size };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function geomean(values) {
+  return Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
+}
+
+/// Section sizes of a 32-bit little-endian ELF file.
+function elfSections(file) {
+  const elf = fs.readFileSync(file);
+  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 1) throw new Error(`${file}: not a 32-bit ELF file`);
+  const shoff = elf.readUInt32LE(0x20);
+  const shentsize = elf.readUInt16LE(0x2e);
+  const shnum = elf.readUInt16LE(0x30);
+  const shstrndx = elf.readUInt16LE(0x32);
+  const header = (i) => shoff + i * shentsize;
+  const names = elf.readUInt32LE(header(shstrndx) + 0x10);
+  const sections = {};
+  for (let i = 0; i < shnum; i++) {
+    const at = names + elf.readUInt32LE(header(i));
+    const name = elf.toString('latin1', at, elf.indexOf(0, at));
+    sections[name] = (sections[name] ?? 0) + elf.readUInt32LE(header(i) + 0x14);
+  }
+  return sections;
+}
+
+function firmwareSizes() {
+  const dir = path.join(root, 'bench', 'firmware-probe');
+  const measure = (features) => {
+    const args = ['build', '--quiet', '--locked', '--release'];
+    if (features.length) args.push('--features', features.join(','));
+    run('cargo', args, { cwd: dir });
+    const elf = path.join(dir, 'target', 'thumbv7em-none-eabihf', 'release', 'firmware-probe');
+    const sections = elfSections(elf);
+    return { text: sections['.text'] ?? 0, rodata: sections['.rodata'] ?? 0 };
+  };
+  const base = measure([]);
+  return FIRMWARE_ALLOCATORS.map((a) => {
+    const probe = measure(['exports', a.feature]);
+    return { ...a, text: probe.text - base.text, rodata: probe.rodata - base.rodata };
+  });
+}
+
+function main() {
+  fs.mkdirSync(out, { recursive: true });
+  const allocators = ALLOCATORS.filter((a) => !options.only || options.only.includes(a.id));
+  const rustc = run('rustc', ['--version']).trim();
+  const node = process.version;
+  const binaryen = run(wasmOpt, ['--version']).trim();
+
+  console.error(`building ${allocators.length} allocators' modules ...`);
+  const probe = (a, extra) => sizes(buildWasm('lite-alloc-size-probe', 'lite_alloc_size_probe', 'wasm', a, extra));
+  const baseline = probe({ id: 'empty', features: [] }, []);
+  for (const a of allocators) {
+    const code = probe(a, ['lite-alloc-size-probe/exports']);
+    a.code = { raw: code.raw - baseline.raw, oz: code.oz - baseline.oz };
+    a.module = sizes(buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm', a));
+    const fast = buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm-speed', a);
+    a.compiled = new WebAssembly.Module(fs.readFileSync(fast));
+  }
+
+  // Speed and memory: a fresh instance for every run; rounds interleave the
+  // allocators, and each round starts with a different one, so that a burst
+  // of load on this shared machine spreads over all of them.
+  const samples = new Map(allocators.map((a) => [a.id, WORKLOADS.map(() => [])]));
+  const pages = new Map(allocators.map((a) => [a.id, WORKLOADS.map(() => 0)]));
+  const checksums = WORKLOADS.map(() => new Map());
+  const failures = [];
+  const total = options.warmup + options.rounds;
+  for (let round = 0; round < total; round++) {
+    console.error(`round ${round + 1}/${total}${round < options.warmup ? ' (warm-up)' : ''}`);
+    for (let k = 0; k < allocators.length; k++) {
+      const a = allocators[(k + round) % allocators.length];
+      WORKLOADS.forEach((w, i) => {
+        const instance = new WebAssembly.Instance(a.compiled, {});
+        const runIt = instance.exports[`run_${w}`];
+        let sum;
+        const start = process.hrtime.bigint();
+        try {
+          sum = runIt();
+        } catch (error) {
+          failures.push(`${a.id} ${w}: ${error.message}`);
+          return;
+        }
+        const ns = Number(process.hrtime.bigint() - start);
+        const ops = Number(instance.exports[`ops_${w}`]());
+        pages.get(a.id)[i] = Math.max(pages.get(a.id)[i], instance.exports.memory.buffer.byteLength / 65536);
+        checksums[i].set(a.id, sum);
+        if (round >= options.warmup) samples.get(a.id)[i].push(ns / ops);
+      });
+    }
+  }
+  if (failures.length) {
+    throw new Error(`workloads failed:\n  ${[...new Set(failures)].join('\n  ')}`);
+  }
+  WORKLOADS.forEach((w, i) => {
+    const distinct = new Set([...checksums[i].values()].map(String));
+    if (distinct.size !== 1) {
+      const all = [...checksums[i]].map(([id, sum]) => `${id}=${sum}`).join(', ');
+      throw new Error(`checksums of ${w} differ between allocators: ${all}`);
+    }
+  });
+
+  const reference = allocators.find((a) => a.id === 'dlmalloc');
+  for (const a of allocators) {
+    const s = samples.get(a.id);
+    a.speed = s.map((values) => {
+      const m = median(values);
+      const deviation = median(values.map((v) => Math.abs(v - m)));
+      return { median: m, spread: m ? deviation / m : 0 };
+    });
+    a.pages = pages.get(a.id);
+  }
+  for (const a of allocators) {
+    if (!reference) break;
+    a.ratios = a.speed.map((s, i) => s.median / reference.speed[i].median);
+    a.geomean = geomean(a.ratios);
+    a.pageRatios = a.pages.map((p, i) => p / reference.pages[i]);
+  }
+
+  console.error('firmware probe (thumbv7em-none-eabihf) ...');
+  const firmware = options.only ? [] : firmwareSizes();
+
+  const result = {
+    date: new Date().toISOString().slice(0, 10),
+    machine: `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
+    rustc,
+    node: `Node ${node} (V8 ${process.versions.v8})`,
+    binaryen,
+    rounds: options.rounds,
+    warmup: options.warmup,
+    allocators,
+    firmware,
+    targets: TARGETS,
+  };
+  const { markdown, svg } = report(result, 'bench/results/chart.svg');
+  console.log(markdown);
+  if (options.write) {
+    const dir = path.join(root, 'bench', 'results');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'report.md'), report(result, 'chart.svg').markdown + '\n');
+    fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(result, (k, v) => (k === 'compiled' ? undefined : typeof v === 'bigint' ? String(v) : v), 2) + '\n');
+    fs.writeFileSync(path.join(dir, 'chart.svg'), svg);
+    const readmePath = path.join(root, 'README.md');
+    const readme = fs.readFileSync(readmePath, 'utf8');
+    const begin = '<!-- bench:begin -->';
+    const end = '<!-- bench:end -->';
+    const from = readme.indexOf(begin);
+    const to = readme.indexOf(end);
+    if (from < 0 || to < from) throw new Error(`README.md has no ${begin} ... ${end} section`);
+    fs.writeFileSync(readmePath, readme.slice(0, from + begin.length) + '\n' + markdown + '\n' + readme.slice(to));
+    console.error('wrote bench/results/report.md, bench/results/chart.svg and the README section');
+  }
+}
+
+main();

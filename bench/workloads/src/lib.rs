@@ -1,0 +1,284 @@
+//! The benchmark workloads. Each runs through the global allocator and returns
+//! a checksum computed from the data only (never from addresses), so every
+//! allocator must produce the same value.
+//!
+//! | workload | what it does | operations counted |
+//! |---|---|---|
+//! | [`cycle`] | allocate and free one 8-byte box, 1,000,000 times | 1,000,000 alloc+free pairs |
+//! | [`sequential`] | allocate 1000 boxes of 8 bytes, then free them all; 1000 rounds | 1,000,000 alloc+free pairs |
+//! | [`fragmentation`] | 512 blocks of 8..=256 bytes, free every other, 200 more of 8..=128 bytes, free all; 1000 rounds | 712,000 alloc+free pairs |
+//! | [`vec_push`] | push 1,000,000 `u32`s into an empty `Vec`; 10 rounds | 10,000,000 pushes |
+//! | [`btree`] | 20,000 inserts of `String` keys into a `BTreeMap<String, u64>`, then 10,000 removes | 30,000 map operations |
+//! | [`small_objects`] | build a binary tree of 100,000 boxed nodes of 16, 32 and 48 bytes (on wasm32), then drop it | 100,000 nodes |
+#![no_std]
+
+extern crate alloc;
+
+use alloc::alloc::{Layout, alloc, dealloc, handle_alloc_error};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::hint::black_box;
+
+/// A workload: its name, the number of operations its time is divided by,
+/// and the function that runs it.
+pub struct Workload {
+    pub name: &'static str,
+    pub ops: u64,
+    pub run: fn() -> u64,
+}
+
+/// Every workload, in the order the report lists them.
+pub const ALL: [Workload; 6] = [
+    Workload {
+        name: "cycle",
+        ops: CYCLES,
+        run: cycle,
+    },
+    Workload {
+        name: "sequential",
+        ops: SEQUENTIAL_ROUNDS * SEQUENTIAL_LIVE,
+        run: sequential,
+    },
+    Workload {
+        name: "fragmentation",
+        ops: FRAGMENTATION_ROUNDS * (FRAGMENTATION_FIRST + FRAGMENTATION_MORE),
+        run: fragmentation,
+    },
+    Workload {
+        name: "vec_push",
+        ops: VEC_ROUNDS * VEC_PUSHES,
+        run: vec_push,
+    },
+    Workload {
+        name: "btree",
+        ops: BTREE_INSERTS + BTREE_REMOVES,
+        run: btree,
+    },
+    Workload {
+        name: "small_objects",
+        ops: TREE_NODES,
+        run: small_objects,
+    },
+];
+
+const CYCLES: u64 = 1_000_000;
+const SEQUENTIAL_ROUNDS: u64 = 1000;
+const SEQUENTIAL_LIVE: u64 = 1000;
+const FRAGMENTATION_ROUNDS: u64 = 1000;
+const FRAGMENTATION_FIRST: u64 = 512;
+const FRAGMENTATION_MORE: u64 = 200;
+const VEC_ROUNDS: u64 = 10;
+const VEC_PUSHES: u64 = 1_000_000;
+const BTREE_INSERTS: u64 = 20_000;
+const BTREE_REMOVES: u64 = 10_000;
+const TREE_NODES: u64 = 100_000;
+
+/// A linear congruential generator (Knuth's MMIX constants): the same
+/// sequence on every target.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    /// A value in `low..=high`.
+    fn between(&mut self, low: u64, high: u64) -> u64 {
+        low + self.next() % (high - low + 1)
+    }
+}
+
+/// Allocate and free one 8-byte box, over and over: the free-list fast path.
+pub fn cycle() -> u64 {
+    let mut sum = 0u64;
+    for i in 0..CYCLES {
+        // `black_box` keeps the compiler from removing the allocation.
+        let boxed = black_box(Box::new(i));
+        sum = sum.wrapping_add(*boxed);
+    }
+    sum
+}
+
+/// Many small blocks live at once, then all freed.
+pub fn sequential() -> u64 {
+    // The holder is allocated once, so that only 8-byte blocks come and go.
+    let mut live: Vec<Box<u64>> = Vec::with_capacity(SEQUENTIAL_LIVE as usize);
+    let mut sum = 0u64;
+    for round in 0..SEQUENTIAL_ROUNDS {
+        for i in 0..SEQUENTIAL_LIVE {
+            live.push(black_box(Box::new(round ^ i)));
+        }
+        for boxed in live.drain(..) {
+            sum = sum.wrapping_add(*boxed);
+        }
+    }
+    sum
+}
+
+/// Mixed sizes freed out of order, then refilled with smaller ones.
+pub fn fragmentation() -> u64 {
+    let mut lcg = Lcg(42);
+    let capacity = (FRAGMENTATION_FIRST + FRAGMENTATION_MORE) as usize;
+    let mut blocks: Vec<Option<(*mut u8, Layout)>> = Vec::with_capacity(capacity);
+    let mut sum = 0u64;
+    for _ in 0..FRAGMENTATION_ROUNDS {
+        for _ in 0..FRAGMENTATION_FIRST {
+            blocks.push(Some(raw_block(lcg.between(8, 256) as usize, &mut sum)));
+        }
+        for block in blocks.iter_mut().step_by(2) {
+            free_block(block.take().unwrap(), &mut sum);
+        }
+        for _ in 0..FRAGMENTATION_MORE {
+            blocks.push(Some(raw_block(lcg.between(8, 128) as usize, &mut sum)));
+        }
+        for block in blocks.drain(..).flatten() {
+            free_block(block, &mut sum);
+        }
+    }
+    sum
+}
+
+/// A block of `size` bytes aligned to 8, its first and last bytes written.
+fn raw_block(size: usize, sum: &mut u64) -> (*mut u8, Layout) {
+    let layout = Layout::from_size_align(size, 8).unwrap();
+    // SAFETY: `size` is at least 8, so the layout is not zero-sized.
+    let block = unsafe { alloc(layout) };
+    if block.is_null() {
+        handle_alloc_error(layout);
+    }
+    // SAFETY: the block is valid for `size` bytes.
+    unsafe {
+        block.write(size as u8);
+        block.add(size - 1).write(size as u8 ^ 0x5A);
+    }
+    *sum = sum.wrapping_add(size as u64);
+    (block, layout)
+}
+
+/// Reads back what `raw_block` wrote, then frees the block.
+fn free_block((block, layout): (*mut u8, Layout), sum: &mut u64) {
+    // SAFETY: the block is live, was allocated with `layout`, and its first
+    // and last bytes were written.
+    unsafe {
+        let (first, last) = (block.read(), block.add(layout.size() - 1).read());
+        *sum = sum.wrapping_mul(31).wrapping_add((first ^ last) as u64);
+        dealloc(block, layout);
+    }
+}
+
+/// A vector grown one element at a time: `realloc` at every doubling.
+pub fn vec_push() -> u64 {
+    let mut sum = 0u64;
+    for round in 0..VEC_ROUNDS {
+        let mut values = Vec::new();
+        for i in 0..VEC_PUSHES {
+            values.push(black_box((i ^ round) as u32));
+        }
+        let values = black_box(values);
+        let last = values.len() - 1;
+        sum = sum.wrapping_add(values.len() as u64 + values[last] as u64 + values[last / 3] as u64);
+    }
+    sum
+}
+
+/// An ordered map with string keys: many small and medium blocks of mixed
+/// lifetimes (the keys, and the map's nodes).
+pub fn btree() -> u64 {
+    let mut lcg = Lcg(7);
+    let mut map = BTreeMap::new();
+    let mut numbers = Vec::with_capacity(BTREE_INSERTS as usize);
+    for i in 0..BTREE_INSERTS {
+        let number = lcg.next();
+        numbers.push(number);
+        let mut key = String::new();
+        write!(key, "key-{number}").unwrap();
+        map.insert(key, i);
+    }
+    // Remove half of the keys in a scattered order: 7919 is prime, so the
+    // indices `i * 7919 mod BTREE_INSERTS` are all different.
+    let mut key = String::new();
+    for i in 0..BTREE_REMOVES {
+        key.clear();
+        write!(key, "key-{}", numbers[(i * 7919 % BTREE_INSERTS) as usize]).unwrap();
+        map.remove(key.as_str());
+    }
+    let mut sum = map.len() as u64;
+    for (key, value) in &map {
+        sum = sum.wrapping_mul(31).wrapping_add(key.len() as u64 ^ value);
+    }
+    sum
+}
+
+/// A node of the tree in [`small_objects`]: two children and `K` words of
+/// payload, so 16, 32 or 48 bytes on wasm32.
+struct Node<const K: usize> {
+    left: Tree,
+    right: Tree,
+    payload: [u32; K],
+}
+
+enum Tree {
+    Empty,
+    Small(Box<Node<0>>),
+    Medium(Box<Node<4>>),
+    Large(Box<Node<8>>),
+}
+
+impl Tree {
+    /// A balanced tree of `count` nodes, of sizes chosen by `lcg`.
+    fn build(count: u64, lcg: &mut Lcg) -> Tree {
+        if count == 0 {
+            return Tree::Empty;
+        }
+        let left_count = (count - 1) / 2;
+        let left = Tree::build(left_count, lcg);
+        let right = Tree::build(count - 1 - left_count, lcg);
+        let value = lcg.next() as u32;
+        match value % 3 {
+            0 => Tree::Small(Box::new(Node {
+                left,
+                right,
+                payload: [],
+            })),
+            1 => Tree::Medium(Box::new(Node {
+                left,
+                right,
+                payload: [value; 4],
+            })),
+            _ => Tree::Large(Box::new(Node {
+                left,
+                right,
+                payload: [value; 8],
+            })),
+        }
+    }
+
+    /// Nodes and payload, folded into one number.
+    fn checksum(&self) -> u64 {
+        fn fold<const K: usize>(node: &Node<K>) -> u64 {
+            let payload = node.payload.iter().map(|&v| v as u64).sum::<u64>();
+            1 + payload + node.left.checksum() + node.right.checksum()
+        }
+        match self {
+            Tree::Empty => 0,
+            Tree::Small(node) => fold(node),
+            Tree::Medium(node) => fold(node),
+            Tree::Large(node) => fold(node),
+        }
+    }
+}
+
+/// A tree of boxed nodes built, walked and dropped.
+pub fn small_objects() -> u64 {
+    let tree = black_box(Tree::build(TREE_NODES, &mut Lcg(3)));
+    let sum = tree.checksum();
+    drop(tree);
+    sum
+}
