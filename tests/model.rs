@@ -1,9 +1,12 @@
-//! The shadow model across a dozen configurations: every shape the attribute
+//! The shadow model across eighteen configurations: every shape the attribute
 //! accepts (default bins, in-place realloc on and off, bins that are not
 //! powers of two, one bin, sixteen bins, bins whose alignments differ and do
 //! not ascend, a two-page growth step, a memory that runs out, the
-//! `critical-section` lock), each over its own simulated wasm memory that
-//! foreign code grows between operations.
+//! `critical-section` lock, large blocks reused, statistics), each over its
+//! own simulated wasm memory that foreign code grows between operations. The
+//! memory hands over zeroed pages and says so, so `alloc_zeroed` skips
+//! clearing fresh memory: the model's zero check covers that. With `stats`,
+//! the bytes in use and the failures counted are checked after every step.
 //!
 //! Every run has two phases: everyday sizes and alignments, where memory
 //! suffices and no null is allowed; then extreme ones (sizes up to 1 MiB,
@@ -23,13 +26,34 @@ const SIM_BYTES: usize = if cfg!(miri) { 4 << 20 } else { 32 << 20 };
 const EXTREME_SIZE: usize = if cfg!(miri) { 4 << 10 } else { 1 << 20 };
 
 macro_rules! model {
+    // With `stats`: after every step, the bytes in use are the bytes the
+    // live blocks requested; after every phase, every null was counted.
+    ($test:ident, sim = $bytes:expr, in_place = $in_place:expr, check_stats, $($args:tt)*) => {
+        model!(
+            @run $test, $bytes, $in_place,
+            Some(|step, live_bytes, _| {
+                let in_use = A::stats().in_use;
+                assert_eq!(in_use, live_bytes, "step {step}: stats count {in_use} bytes in use");
+            }),
+            |nulls: usize| assert_eq!(A::stats().failed, nulls as u64, "every null counted"),
+            stats, $($args)*
+        );
+    };
     ($test:ident, sim = $bytes:expr, in_place = $in_place:expr, $($args:tt)*) => {
+        model!(@run $test, $bytes, $in_place, None, |_nulls: usize| {}, $($args)*);
+    };
+    (@run $test:ident, $bytes:expr, $in_place:expr, $check:expr, $after_phase:expr, $($args:tt)*) => {
         #[test]
         fn $test() {
             sim_memory!(Mem, $bytes);
             #[lite_alloc(memory = Mem, $($args)*)]
             struct A;
-            let env = SimEnv { sim: Mem::sim(), foreign_every: if cfg!(miri) { 20 } else { 400 } };
+            let env = SimEnv {
+                sim: Mem::sim(),
+                foreign_every: if cfg!(miri) { 20 } else { 400 },
+                check: $check,
+            };
+            let mut nulls = 0;
             for seed in seeds(0x5EED) {
                 // Everyday: blocks over the largest bin and over-aligned ones
                 // are never reused, so sizes are kept such that memory lasts.
@@ -45,11 +69,15 @@ macro_rules! model {
                 } else {
                     assert_eq!(report.in_place_reallocs, 0, "realloc must move without the flag: {report:?}");
                 }
+                nulls += report.nulls;
+                ($after_phase)(nulls);
                 // Extreme: the memory runs out.
                 let extreme = Plan { seed, ops: scaled(3_000), max_size: EXTREME_SIZE, max_align_log2: 17, max_live: 64 };
                 // SAFETY: as above.
                 let report = unsafe { check_random_ops(&A::new(), &extreme, &env) };
                 assert!(report.allocations > extreme.ops / 3, "{report:?}");
+                nulls += report.nulls;
+                ($after_phase)(nulls);
             }
             assert!(env.sim.foreign_intact(), "the allocator wrote to pages grown by someone else");
             assert!(env.sim.pages() > env.sim.pages_of_allocator(), "foreign growth happened");
@@ -127,6 +155,50 @@ model!(
     in_place = false,
     sync = critical_section,
     bins = [32, 64, 96]
+);
+
+model!(
+    large_reuse_moving,
+    sim = SIM_BYTES,
+    in_place = false,
+    large = reuse
+);
+model!(
+    large_reuse_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    large = reuse,
+    realloc
+);
+model!(
+    large_reuse_mixed_alignment_bins,
+    sim = SIM_BYTES,
+    in_place = true,
+    large = reuse,
+    bins = [8, 12, 16, 24, 40],
+    realloc
+);
+model!(
+    large_reuse_memory_runs_out,
+    sim = 1 << 20,
+    in_place = true,
+    large = reuse,
+    realloc
+);
+model!(
+    stats_default_bins,
+    sim = SIM_BYTES,
+    in_place = false,
+    check_stats,
+);
+model!(
+    stats_large_reuse_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    check_stats,
+    large = reuse,
+    bins = [24, 48, 96, 4096],
+    realloc
 );
 
 /// An arena that runs out: many requests fail, the allocator keeps working.

@@ -116,11 +116,12 @@ const NEAR_TOP_START: usize = (usize::MAX - NEAR_TOP_LEN) & !0xFFFF;
 // never read or write the blocks, and free nothing (freeing writes a link).
 unsafe impl Memory for NearTop {
     const INIT: Self = NearTop { given: false };
-    fn grow(&mut self, bytes: usize) -> Option<NonNull<u8>> {
+    fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
         if std::mem::replace(&mut self.given, true) || bytes > NEAR_TOP_LEN {
             return None;
         }
-        NonNull::new(std::ptr::without_provenance_mut(NEAR_TOP_START))
+        let start = NonNull::new(std::ptr::without_provenance_mut(NEAR_TOP_START))?;
+        Some(NonNull::slice_from_raw_parts(start, bytes))
     }
 }
 

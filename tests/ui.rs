@@ -9,7 +9,17 @@
 fn ui() {
     let t = trybuild::TestCases::new();
     t.pass("ui/pass/*.rs");
-    for group in ["args", "bins", "page", "memory", "sync", "item"] {
+    for group in [
+        "args",
+        "bins",
+        "page",
+        "memory",
+        "sync",
+        "large",
+        "stats",
+        "heap_base",
+        "item",
+    ] {
         t.compile_fail(format!("ui/{group}/*.rs"));
     }
 }

@@ -1,7 +1,8 @@
-//! The wasm smoke test: builds the demo for `wasm32-unknown-unknown` with
-//! `lite_alloc::Default` as its global allocator (with in-place realloc off and
-//! on), runs it under Node, and checks every workload's result against the
-//! same function run on the host.
+//! The wasm smoke test: builds the demo for `wasm32-unknown-unknown` with its
+//! two global allocators (`lite_alloc::Default`'s configuration with
+//! statistics; with large blocks reused and in-place realloc), runs it under
+//! Node, and checks every workload's result against the same function run on
+//! the host.
 //!
 //! Needs `node` and the `wasm32-unknown-unknown` target; a missing tool is a
 //! failure, not a skip. `scripts/test.sh` installs the target.
@@ -100,15 +101,59 @@ fn check(output: &str) {
 
 #[test]
 #[cfg_attr(miri, ignore = "spawns cargo and node")]
-fn demo_runs_on_wasm_with_default() {
+fn demo_runs_on_wasm_with_the_documented_design() {
     check(&run_demo(&build_demo(&[], "wasm-smoke")));
 }
 
 #[test]
 #[cfg_attr(miri, ignore = "spawns cargo and node")]
-fn demo_runs_on_wasm_with_default_in_place_realloc() {
-    check(&run_demo(&build_demo(
-        &["lite-alloc/realloc"],
-        "wasm-smoke-realloc",
-    )));
+fn demo_runs_on_wasm_with_large_blocks_reused() {
+    check(&run_demo(&build_demo(&["reuse"], "wasm-smoke-reuse")));
+}
+
+/// The demo prints the allocator's statistics, and they show what reuse
+/// changes: large blocks leaked without it, reused with it.
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo and node")]
+fn demo_prints_statistics() {
+    let human = |dir: &str, features: &[&str]| {
+        let output = Command::new("node")
+            .arg(workspace().join("examples/wasm-demo/run.mjs"))
+            .arg(build_demo(features, dir))
+            .output()
+            .expect("`node` not found");
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let documented = human("wasm-smoke", &[]);
+    let reuse = human("wasm-smoke-reuse", &["reuse"]);
+    let last_stats = |text: &str| {
+        text.lines()
+            .rev()
+            .find(|l| l.contains("in use"))
+            .unwrap()
+            .to_string()
+    };
+    let number_after = |line: &str, what: &str| -> u64 {
+        let rest = &line[line
+            .find(what)
+            .unwrap_or_else(|| panic!("{what} in {line}"))
+            + what.len()..];
+        rest.split(|c: char| !c.is_ascii_digit())
+            .find(|w| !w.is_empty())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (d, r) = (last_stats(&documented), last_stats(&reuse));
+    assert!(
+        number_after(&d, "leaked ") > 100_000,
+        "the documented design leaks large blocks: {d}"
+    );
+    assert_eq!(number_after(&r, "leaked "), 0, "{r}");
+    assert!(number_after(&r, "reused ") > 0, "{r}");
+    assert!(
+        number_after(&r, "obtained ") < number_after(&d, "obtained "),
+        "{d}\n{r}"
+    );
 }

@@ -1,15 +1,18 @@
 //! The wasm suite: `tests/wasm-suite` built for `wasm32-unknown-unknown` with
-//! four global allocators (`lite_alloc::Default`; `Default` with in-place
-//! realloc; bins that are not powers of two; one bin), each run under Node:
-//! std workloads, foreign `memory.grow` between allocations, the shadow
-//! model, alignments up to 1 MiB from the first allocation, addresses near
-//! 4 GiB, and (in a module with a 64 MiB maximum) real out-of-memory.
+//! five global allocators (`lite_alloc::Default`; `Default` with in-place
+//! realloc; bins that are not powers of two; one bin; every option beyond
+//! the documented design: `large = reuse, realloc, stats, heap_base`), each
+//! run under Node: std workloads, foreign `memory.grow` between allocations,
+//! the shadow model, alignments up to 1 MiB from the first allocation,
+//! addresses near 4 GiB, and (in a module with a 64 MiB maximum) real
+//! out-of-memory; with the options, the module's initial free memory.
 //!
 //! Needs `node` and the `wasm32-unknown-unknown` target: a missing tool is a
 //! failure, not a skip. `scripts/test.sh` installs both.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const TESTS: [&str; 5] = [
     "test_std_workloads",
@@ -61,13 +64,27 @@ fn build(features: &[&str]) -> PathBuf {
     kept
 }
 
+/// How long one module's tests may take: a broken allocator can loop.
+const DEADLINE: Duration = Duration::from_secs(180);
+
 fn run(module: &Path, tests: &[&str]) {
-    let output = Command::new("node")
+    let mut child = Command::new("node")
         .arg(workspace().join("tests/wasm-suite/run.mjs"))
         .arg(module)
         .args(tests)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("`node` not found: install Node.js (18 or later) to run the wasm tests");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > DEADLINE {
+            child.kill().unwrap();
+            panic!("{} did not finish in {DEADLINE:?}", module.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     print!("{stdout}");
     assert!(
@@ -85,6 +102,9 @@ fn run(module: &Path, tests: &[&str]) {
 
 fn suite(variant: &[&str]) {
     run(&build(variant), &TESTS);
+    if variant.contains(&"options") {
+        run(&build(variant), &["test_heap_base"]);
+    }
     let mut oom = variant.to_vec();
     oom.push("max-memory");
     run(&build(&oom), &["test_out_of_memory"]);
@@ -98,4 +118,5 @@ fn wasm_suite_under_node() {
     suite(&["default-realloc"]);
     suite(&["non-power-of-two"]);
     suite(&["one-bin"]);
+    suite(&["options"]);
 }

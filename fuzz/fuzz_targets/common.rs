@@ -14,7 +14,7 @@ macro_rules! fuzz_model {
             // run is used again.
             unsafe { $alloc::reset() };
             Mem::sim().reset();
-            let env = SimEnv { sim: Mem::sim(), foreign_every: 64 };
+            let env = SimEnv { sim: Mem::sim(), foreign_every: 64, check: None };
             let plan = Plan { seed: 0, ops: 10_000, max_size: 1 << 20, max_align_log2: 17, max_live: 64 };
             // SAFETY: the fuzzer is single-threaded and the model frees every
             // block it allocated.

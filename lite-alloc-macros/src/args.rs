@@ -15,6 +15,10 @@ pub struct Args {
     pub memory: Option<MemoryArg>,
     pub sync: Option<SyncArg>,
     pub realloc: Option<Ident>,
+    pub stats: Option<Ident>,
+    pub heap_base: Option<Ident>,
+    /// `large = reuse` (true) or `large = leak` (false).
+    pub large: Option<bool>,
     pub krate: Option<Path>,
 }
 
@@ -52,7 +56,8 @@ pub enum SyncArg {
     None(Ident),
 }
 
-const KEYS: &str = "`bins`, `page`, `memory`, `sync`, `realloc` or `crate`";
+const KEYS: &str =
+    "`bins`, `page`, `memory`, `sync`, `large`, `realloc`, `stats`, `heap_base` or `crate`";
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -69,14 +74,26 @@ impl Parse for Args {
                 )?,
                 "memory" => set(&mut args.memory, &key, parse_memory(input, &key)?)?,
                 "sync" => set(&mut args.sync, &key, parse_sync(input, &key)?)?,
-                "realloc" => {
-                    if input.peek(Token![=]) {
-                        return Err(input.error(
-                            "`realloc` is a flag and takes no value: write `realloc` to turn on in-place realloc, or leave it out",
-                        ));
-                    }
-                    set(&mut args.realloc, &key, key.clone())?;
-                }
+                "large" => set(&mut args.large, &key, parse_large(input, &key)?)?,
+                "realloc" => set(
+                    &mut args.realloc,
+                    &key,
+                    flag(input, &key, "turn on in-place realloc")?,
+                )?,
+                "stats" => set(
+                    &mut args.stats,
+                    &key,
+                    flag(input, &key, "keep statistics (`MyAlloc::stats()`)")?,
+                )?,
+                "heap_base" => set(
+                    &mut args.heap_base,
+                    &key,
+                    flag(
+                        input,
+                        &key,
+                        "start with the wasm module's free memory above `__heap_base`",
+                    )?,
+                )?,
                 "crate" => {
                     expect_eq(input, &key, "`crate = my_reexport::lite_alloc`")?;
                     let path = input.call(Path::parse_mod_style)?;
@@ -107,6 +124,16 @@ fn set<T>(slot: &mut Option<T>, key: &Ident, value: T) -> syn::Result<()> {
     }
     *slot = Some(value);
     Ok(())
+}
+
+/// A flag: its key, which takes no value.
+fn flag(input: ParseStream, key: &Ident, what: &str) -> syn::Result<Ident> {
+    if input.peek(Token![=]) {
+        return Err(input.error(format!(
+            "`{key}` is a flag and takes no value: write `{key}` to {what}, or leave it out"
+        )));
+    }
+    Ok(key.clone())
 }
 
 fn expect_eq(input: ParseStream, key: &Ident, example: &str) -> syn::Result<()> {
@@ -210,6 +237,23 @@ fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
         return Ok(MemoryArg::Path(input.call(Path::parse_mod_style)?));
     }
     Err(input.error(EXPECTED))
+}
+
+/// `large = reuse` (true) or `large = leak` (false).
+fn parse_large(input: ParseStream, key: &Ident) -> syn::Result<bool> {
+    const EXPECTED: &str = "expected `reuse` (freed large blocks serve later requests) or `leak` (never reused, as in the documented design)";
+    expect_eq(input, key, "`large = reuse`")?;
+    let word = input
+        .call(Ident::parse_any)
+        .map_err(|error| Error::new(error.span(), EXPECTED))?;
+    match word.to_string().as_str() {
+        "reuse" => Ok(true),
+        "leak" => Ok(false),
+        _ => Err(Error::new(
+            word.span(),
+            format!("unknown `large` choice `{word}`: {EXPECTED}"),
+        )),
+    }
 }
 
 fn parse_sync(input: ParseStream, key: &Ident) -> syn::Result<SyncArg> {

@@ -31,6 +31,12 @@ pub struct Config {
     pub memory: Memory,
     pub lock: Lock,
     pub realloc: bool,
+    /// Statistics kept (`stats`).
+    pub stats: bool,
+    /// Freed large blocks reused (`large = reuse`).
+    pub large_reuse: bool,
+    /// Wasm memory starts with the module's free memory (`heap_base`).
+    pub heap_base: bool,
     /// The path of the runtime crate, `::lite_alloc` unless `crate = ...`.
     pub krate: TokenStream,
 }
@@ -139,6 +145,21 @@ impl Config {
             },
             Some(MemoryArg::Path(path)) => Memory::Path(path),
         };
+        if let Some(flag) = &args.heap_base {
+            let other = match &memory {
+                Memory::Arena { .. } => Some("an arena"),
+                Memory::Path(_) => Some("your own memory source"),
+                Memory::PerTarget | Memory::Wasm(_) => None,
+            };
+            if let Some(other) = other {
+                return Err(Error::new(
+                    flag.span(),
+                    format!(
+                        "`heap_base` starts wasm memory with the module's free memory, and this type's memory is {other}: remove `heap_base`, or use `memory = wasm`"
+                    ),
+                ));
+            }
+        }
         let lock = match args.sync {
             None => Lock::Spin(Span::call_site()),
             Some(SyncArg::Spin(word)) => Lock::Spin(word.span()),
@@ -157,6 +178,9 @@ impl Config {
             memory,
             lock,
             realloc: args.realloc.is_some(),
+            stats: args.stats.is_some(),
+            large_reuse: args.large == Some(true),
+            heap_base: args.heap_base.is_some(),
             krate,
         })
     }

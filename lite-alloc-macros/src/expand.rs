@@ -3,10 +3,10 @@
 //! ```text
 //! #[attrs] pub struct MyAlloc;          // the user's struct, as written
 //! const _: () = {                       // everything else, out of sight
-//!     struct __LiteAllocConfig;         // bins, page, memory, lock, lookup
-//!     static __LITE_ALLOC_HEAP: Global<__LiteAllocConfig, N> = Global::new();
+//!     struct __LiteAllocConfig;         // bins, page, memory, lock, stats, lookup
+//!     static __LITE_ALLOC_HEAP: Global<__LiteAllocConfig, N, L> = Global::new();
 //!     const _: () = if .. { panic!(..) }; // checks that depend on the target
-//!     impl MyAlloc { pub const fn new(), pub unsafe fn reset() }
+//!     impl MyAlloc { pub const fn new(), pub unsafe fn reset(), pub fn stats() }
 //!     unsafe impl GlobalAlloc for MyAlloc { .. }
 //! };
 //! ```
@@ -29,7 +29,35 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
         .map(|&(size, span)| usize_lit(size, span));
     let page = usize_lit(config.page.0, config.page.1);
     let realloc = config.realloc;
+    let largest = usize_lit(config.bins[n - 1].0, Span::call_site());
+    let large = if config.large_reuse {
+        quote!(__la::large_classes(#largest))
+    } else {
+        quote!(0)
+    };
+    let stats_type = if config.stats {
+        quote!(__la::Counters<#n>)
+    } else {
+        quote!(__la::NoStats)
+    };
+    let stats_fn = config.stats.then(|| {
+        quote! {
+            /// What this allocator has done so far: bytes in use and their
+            /// peak, bytes obtained from memory, each bin's free blocks,
+            /// hits and misses, and more (see `lite_alloc::Stats`).
+            #vis fn stats() -> __la::Stats {
+                __LITE_ALLOC_HEAP.stats()
+            }
+        }
+    });
     let lookup = lookup(config);
+    // The doubling lookup is a few instructions: always inlined. A chain
+    // of comparisons is left to the compiler, which keeps one copy when
+    // optimising for size.
+    let inline = match config.lookup {
+        Lookup::PowersOfTwo { .. } => quote!(#[inline(always)]),
+        Lookup::Chain => quote!(#[inline]),
+    };
     let (memory_items, memory_type) = memory(config);
     let lock = match config.lock {
         Lock::Spin(span) => quote_spanned!(span=> __la::Spin),
@@ -65,19 +93,24 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
             // ascending; the assertions below check that each holds a pointer
             // on this target; the lookup only names bins that fit the size and
             // the alignment.
-            unsafe impl __la::Config<#n> for __LiteAllocConfig {
+            unsafe impl __la::Config<#n, __LITE_ALLOC_LARGE> for __LiteAllocConfig {
                 const BINS: [usize; #n] = [#(#bins),*];
                 const PAGE: usize = #page;
                 const REALLOC_IN_PLACE: bool = #realloc;
                 type Memory = #memory_type;
                 type Lock = #lock;
-                #[inline(always)]
-                fn class(size: usize, align: usize) -> __la::Option<usize> {
+                type Stats = #stats_type;
+                #inline
+                fn class(size: usize, align: usize) -> usize {
                     #lookup
                 }
             }
 
-            static __LITE_ALLOC_HEAP: __la::Global<__LiteAllocConfig, #n> = __la::Global::new();
+            /// Large classes: 0 when large blocks are never reused.
+            const __LITE_ALLOC_LARGE: usize = #large;
+
+            static __LITE_ALLOC_HEAP: __la::Global<__LiteAllocConfig, #n, __LITE_ALLOC_LARGE> =
+                __la::Global::new();
 
             #checks
 
@@ -104,6 +137,8 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                     // SAFETY: forwarded from the caller.
                     unsafe { __LITE_ALLOC_HEAP.reset() }
                 }
+
+                #stats_fn
             }
 
             #[doc = #realloc_doc]
@@ -143,6 +178,7 @@ pub fn usize_lit(value: u64, span: Span) -> proc_macro2::Literal {
 
 /// The body of `Config::class`, specialised for the bins.
 fn lookup(config: &Config) -> TokenStream {
+    let n = config.bins.len();
     let smallest = config.bins[0].0;
     let largest = config.bins[config.bins.len() - 1].0;
     match config.lookup {
@@ -162,17 +198,18 @@ fn lookup(config: &Config) -> TokenStream {
                 let size = if size < #smallest { #smallest } else { size };
                 #at_least_align
                 if size > #largest {
-                    return __la::None;
+                    return #n;
                 }
-                __la::Some((usize::BITS - (size - 1).leading_zeros() - #shift) as usize)
+                (usize::BITS - (size - 1).leading_zeros() - #shift) as usize
             }
         }
         Lookup::Chain => {
-            // Any bins. For the usual alignments (up to the smallest carve
-            // alignment of all bins), the bin is the number of bins smaller
-            // than the size: a branchless sum of comparisons, which stays fast
-            // when sizes vary unpredictably. Otherwise, the first bin that
-            // holds the size and whose blocks are carved aligned enough.
+            // Any bins. The bin holding the size is the number of bins
+            // smaller than it: a branchless sum of comparisons, which stays
+            // fast when sizes vary unpredictably. For alignments above what
+            // every bin guarantees (rare), the first bin from there whose
+            // blocks are carved aligned enough: a short loop over their
+            // alignments, compiled away when every bin carves alike.
             let sizes: Vec<_> = config
                 .bins
                 .iter()
@@ -180,19 +217,22 @@ fn lookup(config: &Config) -> TokenStream {
                 .collect();
             let smaller = &sizes[..sizes.len() - 1];
             let largest = &sizes[sizes.len() - 1];
-            let arms = sizes.iter().enumerate().map(|(i, size)| {
-                quote! {
-                    if size <= #size && align <= const { __la::carve_align(#size) } {
-                        return __la::Some(#i);
+            quote! {
+                if size > #largest {
+                    return #n;
+                }
+                let mut bin = 0 #(+ (size > #smaller) as usize)*;
+                if align > const { __la::min_carve_align(&[#(#sizes),*]) } {
+                    const ALIGNS: [usize; #n] = [#(__la::carve_align(#sizes)),*];
+                    // Past the last bin, `bin` is `N`: no bin.
+                    while let __la::Some(&carved) = ALIGNS.get(bin) {
+                        if align <= carved {
+                            break;
+                        }
+                        bin += 1;
                     }
                 }
-            });
-            quote! {
-                if size <= #largest && align <= const { __la::min_carve_align(&[#(#sizes),*]) } {
-                    return __la::Some(0 #(+ (size > #smaller) as usize)*);
-                }
-                #(#arms)*
-                __la::None
+                bin
             }
         }
     }
@@ -201,6 +241,10 @@ fn lookup(config: &Config) -> TokenStream {
 /// Items defining the memory source, and the type that names it.
 fn memory(config: &Config) -> (TokenStream, TokenStream) {
     match &config.memory {
+        Memory::Wasm(span) if config.heap_base => (
+            TokenStream::new(),
+            quote_spanned!(*span=> __la::WasmHeapBase),
+        ),
         Memory::Wasm(span) => (TokenStream::new(), quote_spanned!(*span=> __la::Wasm)),
         Memory::Path(path) => (TokenStream::new(), quote!(#path)),
         Memory::Arena {
@@ -221,10 +265,15 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
         Memory::PerTarget => {
             let on_other_targets = quote!(#[cfg(not(target_arch = "wasm32"))]);
             let items = arena(quote!(__la::DEFAULT_ARENA_BYTES), on_other_targets);
+            let wasm = if config.heap_base {
+                quote!(__la::WasmHeapBase)
+            } else {
+                quote!(__la::Wasm)
+            };
             let items = quote! {
                 #items
                 #[cfg(target_arch = "wasm32")]
-                type __LiteAllocMemory = __la::Wasm;
+                type __LiteAllocMemory = #wasm;
             };
             (items, quote!(__LiteAllocMemory))
         }
@@ -244,16 +293,20 @@ fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
         #cfg
         // SAFETY: the cursor hands out each byte of this type's own arena at
         // most once until `reset`, and nothing else uses the arena.
+        // The arena is zeroed at start (`.bss`) and again on `reset`.
         unsafe impl __la::Memory for __LiteAllocMemory {
             const INIT: Self = Self(__la::ArenaCursor::INIT);
+            const ZEROED: bool = true;
             #[inline]
-            fn grow(&mut self, bytes: usize) -> __la::Option<__la::NonNull<u8>> {
+            fn grow(&mut self, bytes: usize) -> __la::Option<__la::NonNull<[u8]>> {
                 // SAFETY: the arena is this type's own, and only this
                 // cursor hands it out.
                 unsafe { self.0.take(&raw const __LITE_ALLOC_ARENA, bytes) }
             }
             fn reset(&mut self) {
-                self.0 = __la::ArenaCursor::INIT;
+                // SAFETY: as above; `reset` is called when nothing uses the
+                // blocks handed out.
+                unsafe { self.0.reset(&raw const __LITE_ALLOC_ARENA) }
             }
         }
     }

@@ -3,8 +3,9 @@
 //!
 //! The algorithm is written once, here, and monomorphised for each type the
 //! `#[lite_alloc]` attribute generates: the attribute supplies a [`Config`]
-//! (bin sizes, growth step, memory source, lock, and a size-to-bin lookup
-//! specialised for those bins) and one static [`Global`] holding the state.
+//! (bin sizes, growth step, memory source, lock, statistics, and a
+//! size-to-bin lookup specialised for those bins) and one static [`Global`]
+//! holding the state.
 //!
 //! # Memory layout
 //!
@@ -20,9 +21,14 @@
 //! * A block that fits a bin is carved at the bin's full size, so that when it
 //!   is freed it can serve any later request of that bin.
 //! * A free block's first word holds the address of the next free block of the
-//!   same bin (null at the end of the list); there are no headers.
+//!   same list (null at the end of the list); there are no headers.
 //! * Blocks larger than the largest bin, and blocks aligned to more than
-//!   [`MAX_BIN_ALIGN`], are carved at their exact size and are never reused.
+//!   [`MAX_BIN_ALIGN`], are "large". As in the documented design they are
+//!   carved at their exact size and never reused, unless the configuration
+//!   has large classes (`large = reuse`, `L > 0`): then a large block is
+//!   carved at the full size of its class (four classes per power of two,
+//!   see [`large_class`]), a freed one goes into its class's free list, or
+//!   back to the bump pointer when it is the last block carved.
 //!
 //! # Invariants
 //!
@@ -30,38 +36,57 @@
 //!    which this heap obtained from its memory source and nothing else uses.
 //! 2. Every block in the list of bin `i` is at least `BINS[i]` bytes, aligned
 //!    to [`carve_align`]`(BINS[i])`, inside memory this heap obtained, and not
-//!    handed out.
+//!    handed out. Every block in the list of large class `c` is at least the
+//!    class's size, aligned for a pointer, likewise.
 //! 3. `class(size, align)` only names bins that fit `size` and `align`, so a
 //!    block is always pushed to a list whose size it has.
 //! 4. Every pointer the heap keeps or hands out (`top`, list heads and links,
 //!    blocks) is derived from a region's pointer, never from a caller's: a
 //!    caller's pointer may only cover part of its block.
+//! 5. With large classes, every byte of `[fresh, end)` is as the memory
+//!    source handed it over (zero, for a source that promises
+//!    [`Memory::ZEROED`]), and `top <= fresh`; without them, `top` plays the
+//!    part of `fresh`, since nothing is ever given back to the bump pointer.
 
 use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::ptr::{self, null_mut};
 
 use crate::memory::Memory;
+use crate::stats::{Counters, Record, Stats};
 use crate::sync::Lock;
 
 /// The largest alignment a bin block guarantees; requests aligned to more are
-/// served by the bump pointer and never reused (as in the documented design).
+/// large (see the [module documentation](self)).
 pub const MAX_BIN_ALIGN: usize = 16;
 
-/// What the attribute generates for one allocator type.
+/// The largest bin size: a quarter of the address space (1 GiB on wasm32).
+///
+/// With bins and growth steps this small, the heap's sums of a padding, a
+/// size and a page can never overflow (see `Heap::grow`).
+pub const MAX_BIN: usize = 1 << (usize::BITS - 2);
+
+/// The largest `page`: a quarter of the address space (1 GiB on wasm32).
+pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
+
+/// What the attribute generates for one allocator type: `N` bins, and `L`
+/// large classes (0: large blocks are never reused, as in the documented
+/// design; [`large_classes`]`(BINS[N - 1])`: `large = reuse`).
 ///
 /// # Safety
 ///
 /// The heap trusts these items for memory safety:
-/// * `BINS` is strictly ascending and every size is at least
+/// * `N >= 1`; `BINS` is strictly ascending and every size is at least
 ///   `size_of::<*mut u8>()` and at most [`MAX_BIN`];
 /// * `PAGE` is at least 1 and at most [`MAX_PAGE`];
-/// * for `align <= MAX_BIN_ALIGN`, `class(size, align)` returns `Some(i)` only
-///   if `i < N`, `BINS[i] >= size` and `carve_align(BINS[i]) >= align`, and it
+/// * `L` is 0 or `large_classes(BINS[N - 1])`;
+/// * for `align <= MAX_BIN_ALIGN`, `class(size, align)` returns an `i < N`
+///   only if `BINS[i] >= size` and `carve_align(BINS[i]) >= align`, and it
 ///   gives the same answer every time for the same arguments.
 ///
-/// The attribute checks the bounds with `const` assertions on the target.
-pub unsafe trait Config<const N: usize>: 'static {
+/// The attribute checks the bounds with `const` assertions on the target, and
+/// the heap checks them again when it is monomorphised.
+pub unsafe trait Config<const N: usize, const L: usize>: 'static {
     /// Block sizes of the bins, strictly ascending.
     const BINS: [usize; N];
     /// Bytes asked of the memory source at a time (rounded up to).
@@ -72,19 +97,15 @@ pub unsafe trait Config<const N: usize>: 'static {
     type Memory: Memory;
     /// How calls from several threads are kept apart.
     type Lock: Lock;
+    /// Where statistics go: [`NoStats`](crate::stats::NoStats) (none, and
+    /// no code) or [`Counters`].
+    type Stats: Record;
     /// The bin serving a request of `size` bytes aligned to `align`
-    /// (`align <= MAX_BIN_ALIGN`), or `None` when no bin can.
-    fn class(size: usize, align: usize) -> Option<usize>;
+    /// (`align <= MAX_BIN_ALIGN`), or `N` (or more) when no bin can. A plain
+    /// index rather than an `Option`, which wasm32 would return through
+    /// memory when the lookup is not inlined.
+    fn class(size: usize, align: usize) -> usize;
 }
-
-/// The largest bin size: a quarter of the address space (1 GiB on wasm32).
-///
-/// With bins and growth steps this small, the heap's sums of a padding, a
-/// size and a page can never overflow (see [`Heap::grow`]).
-pub const MAX_BIN: usize = 1 << (usize::BITS - 2);
-
-/// The largest `page`: a quarter of the address space (1 GiB on wasm32).
-pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
 
 /// The alignment at which blocks of a bin of `size` bytes are carved: the
 /// largest power of two dividing `size`, capped at [`MAX_BIN_ALIGN`], and never
@@ -115,40 +136,85 @@ pub const fn min_carve_align(bins: &[usize]) -> usize {
     min
 }
 
+/// The number of large classes above a largest bin of `largest` bytes:
+/// four for each power of two from the one below `largest` to the top of
+/// the address space.
+pub const fn large_classes(largest: usize) -> usize {
+    4 * (usize::BITS - log2(largest)) as usize
+}
+
+/// The base-2 logarithm of `x` (at least 1), rounded down. Unlike
+/// `usize::ilog2`, it has no panic path, which allocator code must not have.
+#[inline(always)]
+const fn log2(x: usize) -> u32 {
+    usize::BITS - 1 - x.leading_zeros()
+}
+
+/// The large class serving `size` bytes, above a largest bin of `largest`
+/// bytes (`largest < size <= isize::MAX + 1`): its index, below
+/// [`large_classes`]`(largest)`, and its size.
+///
+/// Sizes round up to `m << k` with `m` in `5..=8`: four classes per power of
+/// two, so a block is less than a quarter larger than its request.
+///
+/// ```text
+///   request   129..=160  161..=192  193..=224  225..=256  257..=320 ...
+///   class        160        192        224        256        320
+/// ```
+#[inline(always)]
+pub const fn large_class(size: usize, largest: usize) -> (usize, usize) {
+    // `size - 1 >= largest >= 4`, so `e >= 2` and `e >= log2(largest)`.
+    let s = size - 1;
+    let e = log2(s);
+    let shift = e - 2;
+    // The top three bits of `s`: 4..=7.
+    let m = s >> shift;
+    let index = ((e - log2(largest)) as usize) * 4 + (m - 4);
+    // At most `8 << (BITS - 4) = 2^(BITS - 1)`: no overflow.
+    (index, (m + 1) << shift)
+}
+
 /// The mutable state of one allocator type.
-pub struct Heap<C: Config<N>, const N: usize> {
+pub struct Heap<C: Config<N, L>, const N: usize, const L: usize> {
     /// Head of each bin's free list (null when empty).
     bins: [*mut u8; N],
+    /// Head of each large class's free list (no lists when `L` is 0).
+    large: [*mut u8; L],
     /// The next unused byte of the current region. Its provenance is the
     /// region's, so blocks are derived from it.
     top: *mut u8,
     /// One past the last byte of the current region (0 before the first).
     end: usize,
+    /// With large classes: where the memory never handed out begins
+    /// (invariant 5). Unused without them.
+    fresh: usize,
     /// The memory source.
     memory: C::Memory,
+    /// What the heap has done, if the type keeps statistics.
+    stats: C::Stats,
 }
 
-impl<C: Config<N>, const N: usize> Heap<C, N> {
+impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// A heap that has obtained no memory yet.
     pub const NEW: Self = Self {
         bins: [null_mut(); N],
+        large: [null_mut(); L],
         top: null_mut(),
         end: 0,
+        fresh: 0,
         memory: <C::Memory as Memory>::INIT,
+        stats: <C::Stats as Record>::INIT,
     };
 
-    /// Whether every bin carves at the same alignment. Then every block the
-    /// heap hands out is aligned for every bin (large blocks are carved at
-    /// `MAX_BIN_ALIGN`), and in-place `realloc` needs no alignment check.
-    const UNIFORM_ALIGN: bool = {
-        let mut i = 1;
-        let mut uniform = true;
-        while i < N {
-            uniform &= carve_align(C::BINS[i]) == carve_align(C::BINS[0]);
-            i += 1;
-        }
-        uniform
-    };
+    /// The largest bin's size.
+    const LARGEST: usize = C::BINS[N - 1];
+
+    /// Whether freed large blocks are reused (`large = reuse`).
+    const REUSE: bool = L > 0;
+
+    /// Whether every block the heap hands out is aligned to `MAX_BIN_ALIGN`:
+    /// every bin carves at it, and large blocks always are.
+    const ALL_ALIGNED: bool = min_carve_align(&C::BINS) == MAX_BIN_ALIGN;
 
     /// Whether the bins are `b, 2b, 4b, ...`: then bin `i` holds `b << i`
     /// bytes, computed rather than looked up in a table.
@@ -165,6 +231,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// The bounds the arithmetic relies on, checked when the heap is
     /// monomorphised (the attribute also checks them, with better messages).
     const BOUNDS: () = {
+        assert!(N >= 1, "no bins");
         assert!(C::PAGE >= 1 && C::PAGE <= MAX_PAGE, "page out of range");
         let granule = <C::Memory as Memory>::GRANULE;
         assert!(
@@ -174,8 +241,14 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         let mut i = 0;
         while i < N {
             assert!(C::BINS[i] <= MAX_BIN, "bin too large");
+            assert!(C::BINS[i] >= size_of::<*mut u8>(), "bin too small");
+            assert!(i == 0 || C::BINS[i - 1] < C::BINS[i], "bins not ascending");
             i += 1;
         }
+        assert!(
+            L == 0 || L == large_classes(C::BINS[N - 1]),
+            "wrong number of large classes"
+        );
     };
 
     /// The size of bin `i`'s blocks.
@@ -192,36 +265,45 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// The alignment at which blocks of bin `i` are carved.
     #[inline(always)]
     fn bin_align(i: usize) -> usize {
-        if Self::UNIFORM_ALIGN {
-            carve_align(C::BINS[0])
+        if Self::ALL_ALIGNED {
+            MAX_BIN_ALIGN
         } else {
             // SAFETY: `Config` promises `i < N` for every bin it names.
             carve_align(unsafe { *C::BINS.get_unchecked(i) })
         }
     }
 
-    /// The capacity of the block serving a request: its bin's size, or the
-    /// request's own size when no bin serves it.
-    #[inline(never)]
-    fn capacity(size: usize, align: usize) -> usize {
-        if align <= MAX_BIN_ALIGN
-            && let Some(i) = C::class(size, align)
-        {
-            return Self::bin_size(i);
+    /// The bin serving `size` and `align`, if any.
+    #[inline(always)]
+    fn bin(size: usize, align: usize) -> Option<usize> {
+        if align > MAX_BIN_ALIGN {
+            return None;
         }
-        size
+        let i = C::class(size, align);
+        if i < N { Some(i) } else { None }
     }
 
-    /// Whether `block` may be pushed, once freed with `size` and `align`, to
-    /// the list of the bin that serves them: it has that bin's alignment.
+    /// The large class of a request no bin serves (with large classes): its
+    /// index and size. Small over-aligned requests count as just above the
+    /// largest bin.
     #[inline(always)]
-    fn aligned_for(block: *mut u8, size: usize, align: usize) -> bool {
-        if Self::UNIFORM_ALIGN || align > MAX_BIN_ALIGN {
-            return true;
-        }
-        match C::class(size, align) {
-            Some(i) => block.addr().is_multiple_of(Self::bin_align(i)),
-            None => true,
+    fn large(size: usize) -> (usize, usize) {
+        let size = if size > Self::LARGEST {
+            size
+        } else {
+            Self::LARGEST + 1
+        };
+        large_class(size, Self::LARGEST)
+    }
+
+    /// The capacity of the block serving a request: its bin's size, its
+    /// large class's size, or (large blocks never reused) its own size.
+    #[inline(never)]
+    fn capacity(size: usize, align: usize) -> usize {
+        match Self::bin(size, align) {
+            Some(i) => Self::bin_size(i),
+            None if Self::REUSE => Self::large(size).1,
+            None => size,
         }
     }
 
@@ -232,48 +314,137 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// `layout.size()` is not zero.
     #[inline]
     pub unsafe fn alloc(&mut self, layout: Layout) -> *mut u8 {
-        let (size, mut align) = (layout.size(), layout.align());
-        if align <= MAX_BIN_ALIGN {
-            match C::class(size, align) {
-                Some(i) => {
-                    // SAFETY: `Config` promises `i < N`.
-                    let head = unsafe { self.bins.get_unchecked_mut(i) };
-                    let block = *head;
-                    if block.is_null() {
-                        // A miss: carve a whole block of the bin.
-                        return self.bump(Self::bin_size(i), Self::bin_align(i));
-                    }
-                    // SAFETY: by invariant 2 `block` is a free block of
-                    // this heap, aligned for a pointer, whose first word
-                    // `dealloc` set to the next free block.
-                    *head = unsafe { block.cast::<*mut u8>().read() };
-                    return block;
-                }
-                // Larger than every bin: carved at its size, never reused.
-                None => align = MAX_BIN_ALIGN,
-            }
-        }
-        self.bump(size, align)
+        // SAFETY: forwarded from the caller.
+        let block = unsafe { self.alloc_plain(layout.size(), layout.align()) };
+        self.account(block, layout.size())
+    }
+
+    /// [`alloc_inner`](Self::alloc_inner) without zeroing: one function for
+    /// `alloc` and `realloc`, which the compiler inlines or not as one.
+    ///
+    /// # Safety
+    ///
+    /// As for [`alloc_inner`](Self::alloc_inner).
+    #[inline]
+    unsafe fn alloc_plain(&mut self, size: usize, align: usize) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.alloc_inner::<false>(size, align) }
     }
 
     /// Like [`alloc`](Self::alloc), with the block's first `layout.size()`
-    /// bytes set to zero.
+    /// bytes set to zero. Memory the source handed over zeroed
+    /// ([`Memory::ZEROED`]) and never handed out since is not cleared again:
+    /// only recycled blocks are.
     ///
     /// # Safety
     ///
     /// As for [`alloc`](Self::alloc).
     #[inline]
     pub unsafe fn alloc_zeroed(&mut self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract.
-        let block = unsafe { self.alloc(layout) };
-        if !block.is_null() {
-            // SAFETY: a non-null block is valid for `layout.size()` bytes.
-            unsafe { ptr::write_bytes(block, 0, layout.size()) };
+        let size = layout.size();
+        let block = if <C::Memory as Memory>::ZEROED {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.alloc_inner::<true>(size, layout.align()) }
+        } else {
+            // SAFETY: forwarded from the caller.
+            let block = unsafe { self.alloc_plain(size, layout.align()) };
+            if !block.is_null() {
+                // SAFETY: a non-null block is valid for `size` bytes.
+                unsafe { ptr::write_bytes(block, 0, size) };
+            }
+            block
+        };
+        self.account(block, size)
+    }
+
+    /// Records an allocation of `size` bytes that gave `block`.
+    #[inline(always)]
+    fn account(&mut self, block: *mut u8, size: usize) -> *mut u8 {
+        if block.is_null() {
+            self.stats.failed();
+        } else {
+            self.stats.allocated(size);
         }
         block
     }
 
-    /// Returns a block to its bin, or (large or over-aligned) leaks it.
+    /// A block for `size` bytes aligned to `align`; with `ZERO`, its first
+    /// `size` bytes read as zero (the source hands over zeroed memory).
+    ///
+    /// # Safety
+    ///
+    /// `size` is not zero, and `size` rounded up to `align` is at most
+    /// `isize::MAX` (a `Layout`'s).
+    #[inline(always)]
+    unsafe fn alloc_inner<const ZERO: bool>(&mut self, size: usize, align: usize) -> *mut u8 {
+        let Some(i) = Self::bin(size, align) else {
+            return self.alloc_large(size, align, if ZERO { size } else { 0 });
+        };
+        // SAFETY: `Config` promises `i < N`.
+        let head = unsafe { self.bins.get_unchecked_mut(i) };
+        let block = *head;
+        if block.is_null() {
+            // A miss: carve a whole block of the bin.
+            self.stats.miss(i);
+            return self.bump(
+                Self::bin_size(i),
+                Self::bin_align(i),
+                if ZERO { size } else { 0 },
+            );
+        }
+        // SAFETY: by invariant 2 `block` is a free block of this heap,
+        // aligned for a pointer, whose first word `dealloc` set to the next
+        // free block.
+        *head = unsafe { block.cast::<*mut u8>().read() };
+        self.stats.hit(i);
+        if ZERO {
+            // SAFETY: the block holds at least `BINS[i] >= size` bytes.
+            unsafe { ptr::write_bytes(block, 0, size) };
+        }
+        block
+    }
+
+    /// A large block; its first `zero` bytes cleared where they may have
+    /// been used before.
+    #[inline(always)]
+    fn alloc_large(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
+        let align = if align > MAX_BIN_ALIGN {
+            align
+        } else {
+            MAX_BIN_ALIGN
+        };
+        if Self::REUSE {
+            self.alloc_reused(size, align, zero)
+        } else {
+            self.bump(size, align, zero)
+        }
+    }
+
+    /// A large block from its class's free list, else carved at the class's
+    /// size (with large classes).
+    #[inline(never)]
+    fn alloc_reused(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
+        let (class, capacity) = Self::large(size);
+        // SAFETY: `large` gives an index below `large_classes(LARGEST)`,
+        // which is `L` (`Config`).
+        let head = unsafe { self.large.get_unchecked_mut(class) };
+        let block = *head;
+        // Over-aligned requests take the head only when it happens to be
+        // aligned enough (it usually is when they free and allocate in turn).
+        if block.is_null() || !block.addr().is_multiple_of(align) {
+            return self.bump(capacity, align, zero);
+        }
+        // SAFETY: by invariant 2 the head is a free block of this class whose
+        // first word holds the next one.
+        *head = unsafe { block.cast::<*mut u8>().read() };
+        self.stats.large_hit(capacity);
+        // SAFETY: the block holds the class's size, at least `size >= zero`.
+        unsafe { ptr::write_bytes(block, 0, zero) };
+        block
+    }
+
+    /// Returns a block to its bin or its large class, or (large blocks never
+    /// reused) leaks it.
     ///
     /// # Safety
     ///
@@ -282,31 +453,84 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// been freed since.
     #[inline]
     pub unsafe fn dealloc(&mut self, block: *mut u8, layout: Layout) {
-        if layout.align() > MAX_BIN_ALIGN {
+        self.stats.freed(layout.size());
+        // SAFETY: forwarded from the caller.
+        unsafe { self.dealloc_inner(block, layout.size(), layout.align()) }
+    }
+
+    /// [`dealloc`](Self::dealloc) without the accounting: one function for
+    /// `dealloc` and `realloc`, which the compiler inlines or not as one.
+    ///
+    /// # Safety
+    ///
+    /// As for [`dealloc`](Self::dealloc).
+    #[inline]
+    unsafe fn dealloc_inner(&mut self, block: *mut u8, size: usize, align: usize) {
+        match Self::bin(size, align) {
+            Some(i) => {
+                // SAFETY: `Config` promises `i < N`.
+                let head = unsafe { self.bins.get_unchecked_mut(i) };
+                // SAFETY: the block was carved for this bin (or checked to
+                // fit it by `realloc`): it holds `BINS[i]` bytes aligned for
+                // a pointer, and the caller gives it up.
+                unsafe { Self::push(head, block, size, self.top) };
+                self.stats.pushed(i);
+            }
+            None if Self::REUSE => self.free_large(block, size),
+            None => self.stats.leaked(size),
+        }
+    }
+
+    /// Puts `block` at the head of the list `head`, with the heap's
+    /// provenance (taken from `top`).
+    ///
+    /// # Safety
+    ///
+    /// `block` is a free block of this heap, at least a pointer in size and
+    /// aligned for one, that belongs in this list; the caller's pointer to it
+    /// covers `size` bytes.
+    #[inline(always)]
+    unsafe fn push(head: &mut *mut u8, block: *mut u8, size: usize, top: *mut u8) {
+        // The list keeps a pointer with the heap's own provenance: the
+        // caller's may be narrower than the block, which will be handed out
+        // whole (invariant 4).
+        let reclaimed = top.with_addr(block.addr());
+        // The link goes through the caller's pointer, which may still be
+        // protected in the caller (a `Box` being dropped), unless the
+        // caller's block is too small for a link: its pointer may then not
+        // reach past the block's first bytes.
+        let link = if size >= size_of::<*mut u8>() {
+            block
+        } else {
+            reclaimed
+        };
+        // SAFETY: the block holds a pointer and is aligned for one (the
+        // caller's promise), and is free.
+        unsafe { link.cast::<*mut u8>().write(*head) };
+        *head = reclaimed;
+    }
+
+    /// Frees a large block (with large classes): back to the bump pointer
+    /// when it is the last block carved, else into its class's list.
+    #[inline(never)]
+    fn free_large(&mut self, block: *mut u8, size: usize) {
+        let (class, capacity) = Self::large(size);
+        // No overflow: the block lies in memory the heap obtained, and holds
+        // its class's size.
+        if block.addr() + capacity == self.top.addr() {
+            // `[block, top)` is the block: it joins the unused memory. The
+            // bytes it covered are no longer fresh; `fresh` stays above them.
+            self.top = self.reclaim(block);
+            self.stats.large_to_top(capacity);
             return;
         }
-        if let Some(i) = C::class(layout.size(), layout.align()) {
-            let reclaimed = self.reclaim(block);
-            // SAFETY: `Config` promises `i < N`.
-            let head = unsafe { self.bins.get_unchecked_mut(i) };
-            // The link goes through the caller's pointer, which may still be
-            // protected in the caller (a `Box` being dropped), unless the
-            // caller's block is too small for a link: its pointer may then
-            // not reach past the block's first bytes.
-            let link = if layout.size() >= size_of::<*mut u8>() {
-                block
-            } else {
-                reclaimed
-            };
-            // SAFETY: the block was carved for this class (or checked to fit
-            // it by `realloc`), so it holds `BINS[i]` bytes aligned for a
-            // pointer, and the caller gives it up.
-            unsafe { link.cast::<*mut u8>().write(*head) };
-            // The list keeps a pointer with the heap's own provenance: the
-            // caller's may be narrower than the block, which will be handed
-            // out whole.
-            *head = reclaimed;
-        }
+        // SAFETY: `large` gives an index below `L` (`Config`).
+        let head = unsafe { self.large.get_unchecked_mut(class) };
+        // SAFETY: the block holds its class's size (more than a pointer) and
+        // was carved aligned to `MAX_BIN_ALIGN` (or checked to be by
+        // `realloc`); the caller gives it up.
+        unsafe { Self::push(head, block, size, self.top) };
+        self.stats.large_pushed(capacity);
     }
 
     /// Resizes a block, in place where the configuration allows, otherwise by
@@ -318,34 +542,49 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// and, rounded up to `layout.align()`, does not exceed `isize::MAX`.
     #[inline]
     pub unsafe fn realloc(&mut self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let align = layout.align();
+        let (old_size, align) = (layout.size(), layout.align());
         if C::REALLOC_IN_PLACE {
             // Within the block's capacity, the block serves as it is: a
-            // smaller or equal request never maps to a larger bin. Beyond
-            // it, the block grows to the full capacity of the new request's
-            // bin (it may later be freed into that bin), if it is the last
-            // block carved. Either way it may later be freed into the new
-            // request's bin, so it must have that bin's alignment.
-            let old_cap = Self::capacity(layout.size(), align);
-            if Self::aligned_for(block, new_size, align)
+            // smaller or equal request never maps to a larger bin or class.
+            // Beyond it, the block grows to the full capacity of the new
+            // request's bin or class (it may later be freed into it), if it
+            // is the last block carved. Either way it may later be freed with
+            // the new size, so it must have the alignment that list needs.
+            //
+            // The list a block of capacity `c` goes to needs
+            // `carve_align(c)`: a bin's own, and `MAX_BIN_ALIGN` for a large
+            // class (their sizes are multiples of 32); for a large block
+            // never reused it asks more than needed, which only makes the
+            // block move.
+            let old_cap = Self::capacity(old_size, align);
+            let aligned = Self::ALL_ALIGNED
+                || block
+                    .addr()
+                    .is_multiple_of(carve_align(Self::capacity(new_size, align)));
+            if aligned
                 && (new_size <= old_cap
                     || self.grow_at_top(block, old_cap, Self::capacity(new_size, align)))
             {
+                self.stats.freed(old_size);
+                self.stats.allocated(new_size);
                 // Handed out anew: with the heap's provenance, as in `dealloc`.
                 return self.reclaim(block);
             }
         }
         // SAFETY: the caller guarantees the new layout is valid.
-        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, align) };
-        // SAFETY: `new_size` is not zero.
-        let new_block = unsafe { self.alloc(new_layout) };
-        if !new_block.is_null() {
+        let new_block = unsafe { self.alloc_plain(new_size, align) };
+        if new_block.is_null() {
+            self.stats.failed();
+        } else {
             // SAFETY: both blocks are valid for the bytes copied, and a new
-            // block never overlaps a live one.
+            // block never overlaps a live one; the old block is the caller's
+            // to give up.
             unsafe {
-                ptr::copy_nonoverlapping(block, new_block, layout.size().min(new_size));
-                self.dealloc(block, layout);
+                ptr::copy_nonoverlapping(block, new_block, old_size.min(new_size));
+                self.dealloc_inner(block, old_size, align);
             }
+            self.stats.freed(old_size);
+            self.stats.allocated(new_size);
         }
         new_block
     }
@@ -370,15 +609,20 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     fn grow_at_top(&mut self, block: *mut u8, old_cap: usize, new_cap: usize) -> bool {
         // No overflow: the block lies in memory the heap obtained.
         let old_end = block.addr() + old_cap;
-        old_end == self.top.addr() && self.bump(new_cap - old_cap, 1).addr() == old_end
+        old_end == self.top.addr() && self.bump(new_cap - old_cap, 1, 0).addr() == old_end
     }
 
     /// Carves `size` bytes aligned to `align` from the current region,
     /// obtaining more memory when it is too small; null when there is none.
+    /// The block's first `zero` bytes (`zero <= size`) read as zero: they are
+    /// cleared where they may have been handed out before (only with large
+    /// classes, whose blocks can go back to the bump pointer).
     ///
-    /// `size + align - 1` is at most `isize::MAX + MAX_BIN_ALIGN`: `Layout`
-    /// bounds a size rounded up to its alignment by `isize::MAX`, bins are at
-    /// most [`MAX_BIN`], and large blocks align to at most `MAX_BIN_ALIGN`.
+    /// `size + align - 1` is less than `isize::MAX + isize::MAX / 4`: a
+    /// `Layout` bounds its size rounded up to its alignment by `isize::MAX`,
+    /// bins are at most [`MAX_BIN`], large blocks align to at least
+    /// `MAX_BIN_ALIGN`, and a large class is less than a quarter larger than
+    /// its request.
     ///
     /// Not inlined: every bin miss, every large block and in-place growth
     /// share one copy, and `alloc` keeps only a lookup and a pop, small
@@ -387,7 +631,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// path.
     #[cold]
     #[inline(never)]
-    fn bump(&mut self, size: usize, align: usize) -> *mut u8 {
+    fn bump(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
         loop {
             // The padding that aligns `top`, then the block: no overflow, by
             // the bound above.
@@ -398,7 +642,19 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
                 // The padding and the block lie in `[top, end)`, inside the
                 // current region, whose provenance `top` carries.
                 self.top = self.top.wrapping_add(span);
-                return self.top.wrapping_sub(size);
+                let block = self.top.wrapping_sub(size);
+                self.stats.bumped(span);
+                if Self::REUSE {
+                    if zero != 0 && block.addr() < self.fresh {
+                        // Part of the block was handed out before.
+                        let used = (self.fresh - block.addr()).min(zero);
+                        // SAFETY: the block was just carved and holds `size
+                        // >= zero >= used` bytes.
+                        unsafe { ptr::write_bytes(block, 0, used) };
+                    }
+                    self.fresh = self.fresh.max(self.top.addr());
+                }
+                return block;
             }
             if !self.grow(span - room) {
                 return null_mut();
@@ -410,11 +666,12 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// the memory source has them, otherwise a whole number of its
     /// granules. A region that continues the current one extends it; one
     /// elsewhere replaces it (the current region's unused tail is abandoned,
-    /// and the next `bump` starts afresh there). False when the source has
-    /// nothing more.
+    /// and the next `bump` starts afresh there). A source may hand over less
+    /// than asked (memory it already had): `bump` then asks again. False when
+    /// the source has nothing more.
     ///
-    /// No overflow: `missing` is at most `isize::MAX + MAX_BIN_ALIGN` (see
-    /// `bump`), and `PAGE` and the granule are at most a quarter of the
+    /// No overflow: `missing` is less than `isize::MAX + isize::MAX / 4`
+    /// (see `bump`), and `PAGE` and the granule are at most a quarter of the
     /// address space (`BOUNDS`).
     #[cold]
     #[inline(never)]
@@ -424,54 +681,61 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         // Not `div_ceil`, which guards against an overflow that cannot happen
         // here, and costs code.
         #[allow(clippy::manual_div_ceil)]
-        let mut bytes = (missing + (C::PAGE - 1)) / C::PAGE * C::PAGE;
-        let start = match self.memory.grow(bytes) {
-            Some(start) => start,
+        let bytes = (missing + (C::PAGE - 1)) / C::PAGE * C::PAGE;
+        let region = match self.memory.grow(bytes) {
+            Some(region) => region,
             // A smaller request may still be granted (the end of an arena,
             // the last pages below a wasm memory's maximum).
             None if C::PAGE > granule => {
-                bytes = (missing + (granule - 1)) & !(granule - 1);
-                match self.memory.grow(bytes) {
-                    Some(start) => start,
+                match self.memory.grow((missing + (granule - 1)) & !(granule - 1)) {
+                    Some(region) => region,
                     None => return false,
                 }
             }
             None => return false,
         };
-        let start = start.as_ptr();
-        let Some(end) = start.addr().checked_add(bytes) else {
+        let (start, len) = (region.cast::<u8>().as_ptr(), region.len());
+        let Some(end) = start.addr().checked_add(len) else {
             // A region that ends at the very top of the address space (the
             // last wasm page below 4 GiB): give it up rather than wrap.
             return false;
         };
+        self.stats.obtained(len);
         if start.addr() != self.end {
             self.top = start;
+            if Self::REUSE {
+                self.fresh = start.addr();
+            }
         }
         self.end = end;
         true
     }
 
-    /// Forgets every block and every region, and resets the memory source.
+    /// Forgets every block and every region, and resets the memory source
+    /// and the statistics.
     pub fn reset(&mut self) {
+        self.memory.reset();
         self.bins = [null_mut(); N];
+        self.large = [null_mut(); L];
         self.top = null_mut();
         self.end = 0;
-        self.memory.reset();
+        self.fresh = 0;
+        self.stats = <C::Stats as Record>::INIT;
     }
 }
 
 /// The static that holds one allocator type's state, behind its lock.
-pub struct Global<C: Config<N>, const N: usize> {
+pub struct Global<C: Config<N, L>, const N: usize, const L: usize> {
     lock: C::Lock,
-    heap: UnsafeCell<Heap<C, N>>,
+    heap: UnsafeCell<Heap<C, N, L>>,
 }
 
 // SAFETY: the heap is only reached through `Lock::with`, which by the `Lock`
 // contract never runs two closures at once, so no two threads touch the heap
 // (or the memory source inside it) at the same time.
-unsafe impl<C: Config<N>, const N: usize> Sync for Global<C, N> {}
+unsafe impl<C: Config<N, L>, const N: usize, const L: usize> Sync for Global<C, N, L> {}
 
-impl<C: Config<N>, const N: usize> Global<C, N> {
+impl<C: Config<N, L>, const N: usize, const L: usize> Global<C, N, L> {
     /// An allocator that has obtained no memory yet.
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
@@ -483,7 +747,7 @@ impl<C: Config<N>, const N: usize> Global<C, N> {
 
     /// Runs `f` on the heap while holding the lock.
     #[inline(always)]
-    fn with<R>(&self, f: impl FnOnce(&mut Heap<C, N>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Heap<C, N, L>) -> R) -> R {
         self.lock.with(|| {
             // SAFETY: the lock is held, so this is the only reference to the
             // heap; the heap code never calls back into the allocator.
@@ -547,5 +811,15 @@ impl<C: Config<N>, const N: usize> Global<C, N> {
     /// program that still holds allocations.
     pub unsafe fn reset(&self) {
         self.with(Heap::reset)
+    }
+}
+
+impl<C, const N: usize, const L: usize> Global<C, N, L>
+where
+    C: Config<N, L, Stats = Counters<N>>,
+{
+    /// What the allocator has done so far (`#[lite_alloc(stats)]`).
+    pub fn stats(&self) -> Stats {
+        self.with(|heap| heap.stats.snapshot(&C::BINS))
     }
 }

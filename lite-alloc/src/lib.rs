@@ -57,9 +57,11 @@ extern crate self as lite_alloc;
 
 pub mod heap;
 pub mod memory;
+pub mod stats;
 pub mod sync;
 
 pub use lite_alloc_macros::lite_alloc;
+pub use stats::Stats;
 
 /// The documented four-bin design, ready to use.
 ///
@@ -92,11 +94,13 @@ pub struct Default;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::heap::{
-        Config, Global, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE, carve_align, min_carve_align,
+        Config, Global, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE, carve_align, large_classes,
+        min_carve_align,
     };
     pub use crate::memory::{
-        ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, Memory, WASM_PAGE, Wasm,
+        ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, Memory, WASM_PAGE, Wasm, WasmHeapBase,
     };
+    pub use crate::stats::{Counters, NoStats, Stats};
     pub use crate::sync::{CriticalSection, Lock, Spin, Unsynchronized};
     pub use core::alloc::{GlobalAlloc, Layout};
     pub use core::option::Option::{self, None, Some};

@@ -126,6 +126,9 @@ pub trait Env {
     }
     /// Runs before every step (to grow memory behind the allocator's back).
     fn between(&self, _rng: &mut Rng<'_>) {}
+    /// Runs after every step, with the bytes requested by the live blocks
+    /// and the nulls so far (to check the allocator's statistics).
+    fn after(&self, _step: usize, _live_bytes: usize, _nulls: usize) {}
 }
 
 /// An allocator whose memory the model cannot see: any placement and any
@@ -173,6 +176,7 @@ pub unsafe fn check_ops<A: GlobalAlloc>(
 ) -> Report {
     // Keyed by address; the pointer keeps its provenance.
     let mut live: BTreeMap<usize, Live> = BTreeMap::new();
+    let mut live_bytes = 0;
     let mut report = Report::default();
     let max_log = usize::BITS - plan.max_size.leading_zeros();
     // The block placed last: growing it is what `Vec::push` does, and it is
@@ -189,6 +193,9 @@ pub unsafe fn check_ops<A: GlobalAlloc>(
         if rng.exhausted() {
             break;
         }
+        if step > 0 {
+            env.after(step - 1, live_bytes, report.nulls);
+        }
         env.between(rng);
         let choice = rng.below(10);
         if (choice < 3 || live.len() >= plan.max_live) && !live.is_empty() {
@@ -196,6 +203,7 @@ pub unsafe fn check_ops<A: GlobalAlloc>(
             let nth = rng.below(live.len() as u64) as usize;
             let addr = *live.keys().nth(nth).unwrap();
             let block = live.remove(&addr).unwrap();
+            live_bytes -= block.layout.size();
             unsafe {
                 verify(&block, step);
                 alloc.dealloc(block.block, block.layout);
@@ -233,6 +241,7 @@ pub unsafe fn check_ops<A: GlobalAlloc>(
                 block.layout.size()
             );
             let fill = fill_byte(rng);
+            live_bytes = live_bytes - block.layout.size() + new_size;
             unsafe { place(&mut live, new, layout, fill, env, step) };
             newest = Some(new as usize);
             continue;
@@ -262,10 +271,12 @@ pub unsafe fn check_ops<A: GlobalAlloc>(
             );
         }
         let fill = fill_byte(rng);
+        live_bytes += size;
         unsafe { place(&mut live, block, layout, fill, env, step) };
         newest = Some(block as usize);
         report.peak_live = report.peak_live.max(live.len());
     }
+    env.after(plan.ops, live_bytes, report.nulls);
     for (_, block) in std::mem::take(&mut live) {
         unsafe {
             verify(&block, plan.ops);

@@ -87,16 +87,22 @@ impl<const BYTES: usize> Sim<BYTES> {
         Some(start)
     }
 
-    /// `memory.grow` by the allocator: whole pages, at least `min` bytes.
-    pub fn grow(&self, bytes: usize) -> Option<NonNull<u8>> {
+    /// `memory.grow` by the allocator: whole pages, at least `bytes`, zeroed
+    /// as fresh wasm pages are (the storage is reused after `reset`).
+    pub fn grow(&self, bytes: usize) -> Option<NonNull<[u8]>> {
         let mut state = self.state.lock().unwrap();
         let pages = bytes.div_ceil(PAGE);
         let Some(start) = self.take(&mut state, pages) else {
             state.refused = true;
             return None;
         };
+        // SAFETY: the pages were just taken and belong to no one else.
+        unsafe { start.write_bytes(0, pages * PAGE) };
         state.ours.push((start as usize, pages * PAGE));
-        NonNull::new(start)
+        Some(NonNull::slice_from_raw_parts(
+            NonNull::new(start)?,
+            pages * PAGE,
+        ))
     }
 
     /// `memory.grow` by someone else: the pages get the canary.
@@ -189,11 +195,14 @@ macro_rules! sim_memory {
             }
         }
 
-        // SAFETY: `Sim::grow` hands out fresh pages of its own static array,
-        // each once, and never wraps; adjacent regions lie in the same array.
+        // SAFETY: `Sim::grow` hands out fresh, zeroed pages of its own static
+        // array, each once, and never wraps; adjacent regions lie in the same
+        // array.
         unsafe impl ::lite_alloc::memory::Memory for $name {
             const INIT: Self = $name;
-            fn grow(&mut self, bytes: usize) -> Option<::std::ptr::NonNull<u8>> {
+            const GRANULE: usize = $crate::sim::PAGE;
+            const ZEROED: bool = true;
+            fn grow(&mut self, bytes: usize) -> Option<::std::ptr::NonNull<[u8]>> {
                 Self::sim().grow(bytes)
             }
         }
@@ -206,9 +215,17 @@ macro_rules! sim_memory {
 pub struct SimEnv<const BYTES: usize> {
     pub sim: &'static Sim<BYTES>,
     pub foreign_every: u64,
+    /// Run after every step with the step, the bytes the live blocks
+    /// requested and the nulls so far (to check statistics).
+    pub check: Option<fn(usize, usize, usize)>,
 }
 
 impl<const BYTES: usize> crate::Env for SimEnv<BYTES> {
+    fn after(&self, step: usize, live_bytes: usize, nulls: usize) {
+        if let Some(check) = self.check {
+            check(step, live_bytes, nulls);
+        }
+    }
     fn owns(&self, block: *const u8, len: usize) -> bool {
         self.sim.owned_by_allocator(block as usize, len)
     }

@@ -46,8 +46,7 @@ impl ArenaCursor {
     /// Nothing handed out yet.
     pub const INIT: Self = Self { used: 0 };
 
-    /// The start of the next `bytes` bytes of `storage`, or `None` when
-    /// fewer remain.
+    /// The next `bytes` bytes of `storage`, or `None` when fewer remain.
     ///
     /// `storage` is a raw pointer (`&raw const ARENA`), so that no reference
     /// to the whole arena is ever made: blocks in it are owned by others.
@@ -61,7 +60,7 @@ impl ArenaCursor {
         &mut self,
         storage: *const ArenaStorage<BYTES>,
         bytes: usize,
-    ) -> Option<NonNull<u8>> {
+    ) -> Option<NonNull<[u8]>> {
         if bytes > BYTES - self.used {
             return None;
         }
@@ -69,8 +68,25 @@ impl ArenaCursor {
         // no reference.
         let base = UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>();
         // `used + bytes <= BYTES`, so the region lies inside the array.
-        let start = NonNull::new(base.wrapping_add(self.used));
+        let start = NonNull::new(base.wrapping_add(self.used))?;
         self.used += bytes;
-        start
+        Some(NonNull::slice_from_raw_parts(start, bytes))
+    }
+
+    /// Makes the whole arena available again, zeroed as it was at start (so
+    /// that the arena keeps its [`ZEROED`](super::Memory::ZEROED) promise).
+    ///
+    /// # Safety
+    ///
+    /// As for [`take`](Self::take), and nothing uses what was handed out.
+    pub unsafe fn reset<const BYTES: usize>(&mut self, storage: *const ArenaStorage<BYTES>) {
+        // SAFETY: `storage` is valid and nothing uses its first `used`
+        // bytes any more (the caller's promise); `raw_get` makes no
+        // reference.
+        unsafe {
+            let base = UnsafeCell::raw_get(&raw const (*storage).0).cast::<u8>();
+            core::ptr::write_bytes(base, 0, self.used);
+        }
+        self.used = 0;
     }
 }

@@ -1,12 +1,13 @@
 //! Where an allocator's memory comes from.
 //!
 //! The heap asks its [`Memory`] source for a new region whenever the current
-//! one cannot hold a request. Three sources are built in, chosen with the
-//! attribute's `memory = ...` argument:
+//! one cannot hold a request. These sources are built in, chosen with the
+//! attribute's `memory = ...` argument and `heap_base` flag:
 //!
 //! | argument | source | default on |
 //! |---|---|---|
 //! | `memory = wasm` | [`Wasm`]: `memory.grow` on the module's linear memory | `wasm32` |
+//! | `memory = wasm` and `heap_base` | [`WasmHeapBase`]: first the free memory the module starts with (above `__heap_base`), then `memory.grow` | |
 //! | `memory = arena(BYTES)` | a static array of `BYTES` bytes owned by the type ([`ArenaStorage`]) | every other target, with [`DEFAULT_ARENA_BYTES`] |
 //! | `memory = some::Path` | your own type implementing [`Memory`] | |
 //!
@@ -18,7 +19,7 @@ mod arena;
 mod wasm;
 
 pub use arena::{ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES};
-pub use wasm::{WASM_PAGE, Wasm};
+pub use wasm::{WASM_PAGE, Wasm, WasmHeapBase};
 
 use core::ptr::NonNull;
 
@@ -29,17 +30,21 @@ use core::ptr::NonNull;
 ///
 /// # Safety
 ///
-/// Every region returned by `grow` (the `bytes` bytes from the returned
-/// address):
-/// * is valid for reads and writes (the allocator itself checks that its end
-///   does not pass `usize::MAX`, and treats a region that would as none);
+/// Every region returned by `grow`:
+/// * is at least one byte long and valid for reads and writes (the
+///   allocator itself checks that its end does not pass `usize::MAX`, and
+///   treats a region that would as none);
 /// * belongs to the allocator alone from then on, until [`reset`](Memory::reset)
 ///   (it overlaps no earlier region and nothing else reads or writes it);
 /// * lies in the same allocated object as every other region of this source
 ///   (one static array, the wasm linear memory, one block the linker
 ///   reserved): the allocator derives the pointers it hands out, and the ones
 ///   it takes back, from its latest region, and treats a region that starts
-///   where the previous one ended as its continuation.
+///   where the previous one ended as its continuation;
+/// * reads as zero, if the source sets [`ZEROED`](Memory::ZEROED).
+///
+/// [`GRANULE`](Memory::GRANULE) is a power of two, at most a quarter of the
+/// address space.
 ///
 /// # Example: a region the linker reserved
 ///
@@ -56,12 +61,13 @@ use core::ptr::NonNull;
 /// // its length, and nothing else uses `RESERVED`.
 /// unsafe impl Memory for Reserved {
 ///     const INIT: Self = Reserved { given: false };
-///     fn grow(&mut self, bytes: usize) -> Option<NonNull<u8>> {
+///     fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
 ///         if self.given || bytes > 4096 {
 ///             return None;
 ///         }
 ///         self.given = true;
-///         NonNull::new((&raw mut RESERVED).cast::<u8>())
+///         let start = NonNull::new((&raw mut RESERVED).cast::<u8>())?;
+///         Some(NonNull::slice_from_raw_parts(start, 4096))
 ///     }
 ///     fn reset(&mut self) {
 ///         self.given = false;
@@ -88,12 +94,20 @@ pub unsafe trait Memory {
     /// 1 unless the source says otherwise; 65536 for wasm memory.
     const GRANULE: usize = 1;
 
-    /// The start of a new region of `bytes` bytes (`bytes > 0`), or `None`
-    /// when there is no more memory. A source may set aside more than asked
-    /// for (a whole number of pages, say), but the allocator uses `bytes`.
-    fn grow(&mut self, bytes: usize) -> Option<NonNull<u8>>;
+    /// Whether every region reads as zero when it is handed over (fresh wasm
+    /// pages do; a static array does until it is used). `alloc_zeroed` then
+    /// clears only blocks that were handed out before. False unless the
+    /// source says otherwise.
+    const ZEROED: bool = false;
+
+    /// A new region: usually at least `bytes` bytes (`bytes > 0`), whole
+    /// granules; or `None` when there is no more memory. A shorter region is
+    /// accepted too (the allocator asks again for the rest), as is a longer
+    /// one, which the allocator uses whole.
+    fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>>;
 
     /// Called by the allocator's `reset()`, when every block it handed out is
-    /// dead: a source may hand its regions out again after this.
+    /// dead: a source may hand its regions out again after this (a `ZEROED`
+    /// source zeroed again).
     fn reset(&mut self) {}
 }

@@ -1,4 +1,5 @@
-//! `memory = wasm`: the module's linear memory, grown with `memory.grow`.
+//! `memory = wasm`: the module's linear memory, grown with `memory.grow`; with
+//! `heap_base`, first the free memory the module starts with.
 
 /// Bytes in one WebAssembly page.
 pub const WASM_PAGE: usize = 65536;
@@ -14,30 +15,119 @@ pub struct Wasm {
     _private: (),
 }
 
+/// Like [`Wasm`], but the first region is the free memory the module already
+/// has: from `__heap_base` (where the linker put the end of the stack and the
+/// static data) to `__heap_end` (the end of the memory the module starts
+/// with), as dlmalloc 0.2.14 does. The module's first `memory.grow` comes
+/// only when that is used up, so a small program may never grow memory.
+///
+/// `__heap_base` and `__heap_end` are defined by the wasm linker on
+/// `wasm32-unknown-unknown`. On other wasm targets (WASI, Emscripten) the C
+/// library's `malloc` owns that memory, so this source takes none of it and
+/// behaves exactly like [`Wasm`].
+///
+/// The initial memory is handed out at most once per module: if several
+/// lite-alloc types in one module use `heap_base`, only the first to
+/// allocate gets it. Another allocator in the module that also takes it
+/// (dlmalloc 0.2.14 or later, if it is the global allocator while a lite-alloc
+/// type serves elsewhere) would overlap: use `heap_base` for the global
+/// allocator.
+#[derive(Debug)]
+pub struct WasmHeapBase {
+    _private: (),
+}
+
+/// `memory.grow` by whole pages; the new pages as a region.
 #[cfg(target_arch = "wasm32")]
-// SAFETY: `memory.grow` adds fresh pages that no one else has seen, at least
-// `bytes` of them; they lie in linear memory (one allocated object, all
-// exposed).
+#[inline]
+fn grow_pages(bytes: usize) -> Option<core::ptr::NonNull<[u8]>> {
+    // The heap asks for whole pages (`GRANULE`), at most a quarter of the
+    // address space: no overflow (`div_ceil` would guard against one in
+    // code).
+    #[allow(clippy::manual_div_ceil)]
+    let pages = (bytes + (WASM_PAGE - 1)) / WASM_PAGE;
+    let old_pages = core::arch::wasm32::memory_grow(0, pages);
+    // `usize::MAX` is failure; 0 old pages would put the region at address 0
+    // (a memory that started empty): refused too, as a null block cannot be
+    // handed out. One comparison tests both.
+    if old_pages.wrapping_add(1) < 2 {
+        return None;
+    }
+    // The grow succeeded, so `old_pages + pages <= 65536`: the shifts do not
+    // overflow (`pages < 65536`, as `old_pages >= 1`), and the start is not
+    // null.
+    let start = core::ptr::with_exposed_provenance_mut(old_pages << 16);
+    // SAFETY: `old_pages` is at least 1.
+    let start = unsafe { core::ptr::NonNull::new_unchecked(start) };
+    Some(core::ptr::NonNull::slice_from_raw_parts(start, pages << 16))
+}
+
+#[cfg(target_arch = "wasm32")]
+// SAFETY: `memory.grow` adds fresh, zeroed pages that no one else has seen;
+// they lie in linear memory (one allocated object, all exposed).
 unsafe impl super::Memory for Wasm {
     const INIT: Self = Wasm { _private: () };
     const GRANULE: usize = WASM_PAGE;
+    const ZEROED: bool = true;
 
     #[inline]
-    fn grow(&mut self, bytes: usize) -> Option<core::ptr::NonNull<u8>> {
-        // The heap asks for whole pages (`GRANULE`), at most a quarter of
-        // the address space: no overflow (`div_ceil` would guard against one
-        // in code).
-        #[allow(clippy::manual_div_ceil)]
-        let old_pages = core::arch::wasm32::memory_grow(0, (bytes + (WASM_PAGE - 1)) / WASM_PAGE);
-        // `usize::MAX` is failure; 0 old pages would put the region at
-        // address 0 (a memory that started empty): refused too, as a null
-        // block cannot be handed out. One comparison tests both.
-        if old_pages.wrapping_add(1) < 2 {
+    fn grow(&mut self, bytes: usize) -> Option<core::ptr::NonNull<[u8]>> {
+        grow_pages(bytes)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+// SAFETY: as for `Wasm`; the initial region lies between the module's data
+// and the end of its initial memory, which nothing else uses (see the type's
+// documentation), is handed out once, and reads as zero until then.
+unsafe impl super::Memory for WasmHeapBase {
+    const INIT: Self = WasmHeapBase { _private: () };
+    const GRANULE: usize = WASM_PAGE;
+    const ZEROED: bool = true;
+
+    #[inline]
+    fn grow(&mut self, bytes: usize) -> Option<core::ptr::NonNull<[u8]>> {
+        #[cfg(target_os = "unknown")]
+        if let Some(region) = initial::take() {
+            return Some(region);
+        }
+        grow_pages(bytes)
+    }
+}
+
+/// The free memory a `wasm32-unknown-unknown` module starts with.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod initial {
+    use core::ptr::NonNull;
+    use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+    // SAFETY: both are symbols the wasm linker defines; only their addresses
+    // are used.
+    unsafe extern "C" {
+        static __heap_base: u8;
+        static __heap_end: u8;
+    }
+
+    /// Whether the initial memory was handed out (once per module).
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+
+    /// `[__heap_base, __heap_end)` aligned to 16, the first time it is asked
+    /// for and if it is not empty.
+    #[cold]
+    pub(super) fn take() -> Option<NonNull<[u8]>> {
+        if TAKEN.swap(true, Relaxed) {
             return None;
         }
-        // Below 65536 pages, so the shift does not overflow, and not null.
-        let start = core::ptr::with_exposed_provenance_mut(old_pages << 16);
-        // SAFETY: `old_pages` is at least 1.
-        Some(unsafe { core::ptr::NonNull::new_unchecked(start) })
+        let base = (&raw const __heap_base).addr();
+        let end = (&raw const __heap_end).addr();
+        let start = base.checked_add(15)? & !15;
+        if start >= end {
+            return None;
+        }
+        let start = NonNull::new(core::ptr::with_exposed_provenance_mut(start))?;
+        Some(NonNull::slice_from_raw_parts(
+            start,
+            end - start.addr().get(),
+        ))
     }
 }

@@ -1,7 +1,7 @@
 //! Every argument at once, in an unusual order, trailing comma included.
 use lite_alloc::lite_alloc;
 
-#[lite_alloc(realloc, sync = spin, memory = arena(1048576), page = 4096, bins = [16, 32, 64, 128],)]
+#[lite_alloc(stats, large = reuse, realloc, sync = spin, heap_base, page = 65536, bins = [16, 32, 64, 128],)]
 pub struct MyAlloc;
 
 #[global_allocator]
@@ -13,4 +13,6 @@ fn main() {
         s.push_str(&i.to_string());
     }
     assert!(s.starts_with("0123"));
+    let stats = MyAlloc::stats();
+    assert!(stats.in_use > 0 && stats.obtained > 0);
 }

@@ -17,12 +17,13 @@ mod board {
     // SAFETY: the region is handed out once and nothing else uses it.
     unsafe impl Memory for Reserved {
         const INIT: Self = Reserved { given: false };
-        fn grow(&mut self, bytes: usize) -> Option<NonNull<u8>> {
+        fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
             if self.given || bytes > 1 << 20 {
                 return None;
             }
             self.given = true;
-            NonNull::new((&raw mut RESERVED).cast())
+            let start = NonNull::new((&raw mut RESERVED).cast::<u8>())?;
+            Some(NonNull::slice_from_raw_parts(start, 1 << 20))
         }
     }
 }

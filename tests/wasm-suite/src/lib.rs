@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use core::arch::wasm32::{memory_grow, memory_size};
 use lite_alloc_tests::{Env, Plan, Rng, check_random_ops};
 
-#[cfg(not(any(feature = "non-power-of-two", feature = "one-bin")))]
+#[cfg(not(any(feature = "non-power-of-two", feature = "one-bin", feature = "options")))]
 type Under = lite_alloc::Default;
 
 /// Bins that are not powers of two, with in-place realloc.
@@ -23,6 +23,11 @@ struct Under;
 /// One bin.
 #[cfg(feature = "one-bin")]
 #[lite_alloc::lite_alloc(bins = [64])]
+struct Under;
+
+/// Every option beyond the documented design.
+#[cfg(feature = "options")]
+#[lite_alloc::lite_alloc(large = reuse, realloc, stats, heap_base)]
 struct Under;
 
 #[global_allocator]
@@ -344,6 +349,58 @@ extern "C" fn test_near_the_top_of_memory() {
         }
     }
     assert!(got >= 3, "small requests near the top still succeed");
+}
+
+/// `heap_base`: the module's first allocation comes from the free memory it
+/// starts with (`[__heap_base, __heap_end)`), without growing memory; when
+/// that is used up, memory grows and continues it; a second type with
+/// `heap_base` in the same module does not get the same memory. (Makes the
+/// module's first allocation itself, so no panic hook until then.)
+#[cfg(feature = "options")]
+#[unsafe(no_mangle)]
+extern "C" fn test_heap_base() {
+    // SAFETY: symbols the wasm linker defines; only their addresses are used.
+    unsafe extern "C" {
+        static __heap_base: u8;
+        static __heap_end: u8;
+    }
+    let base = (&raw const __heap_base) as usize;
+    let end = (&raw const __heap_end) as usize;
+    let pages = memory_size(0);
+    let fail = |what: &str| -> ! {
+        record(what);
+        core::arch::wasm32::unreachable()
+    };
+    if end != pages * PAGE || base >= end {
+        fail("the module starts with free memory above __heap_base");
+    }
+    let small = Layout::from_size_align(24, 8).unwrap();
+    // SAFETY: a valid, non-zero layout.
+    let first = unsafe { ALLOC.alloc(small) } as usize;
+    if first < base || first + 24 > end || memory_size(0) != pages {
+        fail("the first block lies in the initial free memory, with no growth");
+    }
+    report_panics();
+    let stats = Under::stats();
+    assert_eq!(stats.obtained, end - ((base + 15) & !15), "{stats:?}");
+
+    /// Another type with `heap_base`: the initial memory is taken.
+    #[lite_alloc::lite_alloc(heap_base)]
+    struct Second;
+    // SAFETY: a valid, non-zero layout.
+    let other = unsafe { Second.alloc(small) } as usize;
+    assert!(
+        other >= end,
+        "the initial memory is handed out once: {other:#x}"
+    );
+
+    // Use up the initial memory: memory grows, and the heap continues
+    // into the new pages.
+    let big = Layout::from_size_align(end - first, 16).unwrap();
+    // SAFETY: a valid, non-zero layout.
+    let block = unsafe { ALLOC.alloc(big) } as usize;
+    assert!(block != 0 && block + big.size() <= memory_size(0) * PAGE);
+    assert!(memory_size(0) > pages, "memory grew");
 }
 
 /// With a declared maximum, memory really runs out: null, then frees and

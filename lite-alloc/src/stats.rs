@@ -1,0 +1,277 @@
+//! Heap statistics (`#[lite_alloc(stats)]`).
+//!
+//! With the `stats` flag the generated type keeps counters and gains an
+//! associated `stats()` returning a [`Stats`]; without it the heap records
+//! into [`NoStats`], whose methods are empty, so there is no code and no
+//! state at all.
+//!
+//! ```
+//! #[lite_alloc::lite_alloc(stats, memory = arena(65536))]
+//! struct Counted;
+//!
+//! use core::alloc::{GlobalAlloc, Layout};
+//! let layout = Layout::from_size_align(24, 8).unwrap();
+//! unsafe {
+//!     let block = Counted.alloc(layout);
+//!     Counted.dealloc(block, layout);
+//!     let again = Counted.alloc(layout);
+//!     let stats = Counted::stats();
+//!     assert_eq!(stats.in_use, 24);
+//!     assert_eq!(stats.bin(32).unwrap().hits, 1);
+//!     Counted.dealloc(again, layout);
+//! }
+//! ```
+
+use core::fmt;
+
+/// The most bins a configuration may have.
+pub const MAX_BINS: usize = 64;
+
+/// What one allocator type has done so far (a snapshot).
+///
+/// Byte counts are of the requests as made (`Layout::size`) where they say
+/// "requested", and of memory as carved otherwise.
+#[derive(Clone, Copy)]
+pub struct Stats {
+    /// Bytes requested by the blocks that are live now.
+    pub in_use: usize,
+    /// The most `in_use` has been.
+    pub peak_in_use: usize,
+    /// Bytes obtained from the memory source (wasm pages, an arena, ...).
+    pub obtained: usize,
+    /// Bytes carved from the bump pointer and not given back (blocks at their
+    /// bin's or class's full size, and alignment padding).
+    pub bumped: usize,
+    /// Bytes of freed blocks larger than every bin (or aligned beyond what a
+    /// bin guarantees) that are never reused: the documented design leaks
+    /// them; `large = reuse` does not.
+    pub leaked: usize,
+    /// With `large = reuse`: bytes of large blocks waiting in their classes'
+    /// free lists.
+    pub large_free: usize,
+    /// With `large = reuse`: large allocations served from a free list.
+    pub large_hits: u64,
+    /// With `large = reuse`: large blocks given back to the bump pointer
+    /// because they were the last carved.
+    pub large_to_top: u64,
+    /// Allocations (and reallocations) that returned null.
+    pub failed: u64,
+    bins: [BinStats; MAX_BINS],
+    bin_count: usize,
+}
+
+/// One bin's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BinStats {
+    /// The bin's block size.
+    pub size: usize,
+    /// Blocks in its free list now.
+    pub free: usize,
+    /// Allocations served from its free list.
+    pub hits: u64,
+    /// Allocations that found its list empty and carved a new block.
+    pub misses: u64,
+}
+
+impl Stats {
+    /// Each bin's counters, smallest bin first.
+    pub fn bins(&self) -> &[BinStats] {
+        &self.bins[..self.bin_count]
+    }
+
+    /// The counters of the bin whose blocks are `size` bytes, if there is one.
+    pub fn bin(&self, size: usize) -> Option<&BinStats> {
+        self.bins().iter().find(|bin| bin.size == size)
+    }
+}
+
+impl fmt::Debug for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stats")
+            .field("in_use", &self.in_use)
+            .field("peak_in_use", &self.peak_in_use)
+            .field("obtained", &self.obtained)
+            .field("bumped", &self.bumped)
+            .field("leaked", &self.leaked)
+            .field("large_free", &self.large_free)
+            .field("large_hits", &self.large_hits)
+            .field("large_to_top", &self.large_to_top)
+            .field("failed", &self.failed)
+            .field("bins", &self.bins())
+            .finish()
+    }
+}
+
+/// Where a heap records what it does. Every method does nothing unless the
+/// implementation says otherwise: [`NoStats`] leaves them all empty.
+pub trait Record: 'static {
+    /// The state before anything happened.
+    const INIT: Self;
+    /// `bytes` were requested and handed out.
+    #[inline(always)]
+    fn allocated(&mut self, _bytes: usize) {}
+    /// A block requested with `bytes` was freed.
+    #[inline(always)]
+    fn freed(&mut self, _bytes: usize) {}
+    /// An allocation returned null.
+    #[inline(always)]
+    fn failed(&mut self) {}
+    /// Bin `bin` served an allocation from its free list.
+    #[inline(always)]
+    fn hit(&mut self, _bin: usize) {}
+    /// Bin `bin` had no free block.
+    #[inline(always)]
+    fn miss(&mut self, _bin: usize) {}
+    /// A block went into bin `bin`'s free list.
+    #[inline(always)]
+    fn pushed(&mut self, _bin: usize) {}
+    /// `bytes` were carved from the bump pointer (padding included).
+    #[inline(always)]
+    fn bumped(&mut self, _bytes: usize) {}
+    /// `bytes` were obtained from the memory source.
+    #[inline(always)]
+    fn obtained(&mut self, _bytes: usize) {}
+    /// A freed block of `bytes` will never be reused.
+    #[inline(always)]
+    fn leaked(&mut self, _bytes: usize) {}
+    /// A large block of `bytes` went into its class's free list.
+    #[inline(always)]
+    fn large_pushed(&mut self, _bytes: usize) {}
+    /// A large block of `bytes` was taken from its class's free list.
+    #[inline(always)]
+    fn large_hit(&mut self, _bytes: usize) {}
+    /// A large block of `bytes` went back to the bump pointer.
+    #[inline(always)]
+    fn large_to_top(&mut self, _bytes: usize) {}
+}
+
+/// Records nothing: the heap of a type without the `stats` flag.
+#[derive(Debug)]
+pub struct NoStats;
+
+impl Record for NoStats {
+    const INIT: Self = NoStats;
+}
+
+/// The counters of a type with the `stats` flag, for `N` bins.
+#[derive(Debug)]
+pub struct Counters<const N: usize> {
+    in_use: usize,
+    peak_in_use: usize,
+    obtained: usize,
+    bumped: usize,
+    leaked: usize,
+    large_free: usize,
+    large_hits: u64,
+    large_to_top: u64,
+    failed: u64,
+    bins: [BinCounters; N],
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BinCounters {
+    free: usize,
+    hits: u64,
+    misses: u64,
+}
+
+impl<const N: usize> Counters<N> {
+    /// A snapshot, with the bins' sizes.
+    pub fn snapshot(&self, sizes: &[usize; N]) -> Stats {
+        let mut bins = [BinStats::default(); MAX_BINS];
+        for ((out, counters), &size) in bins.iter_mut().zip(&self.bins).zip(sizes) {
+            *out = BinStats {
+                size,
+                free: counters.free,
+                hits: counters.hits,
+                misses: counters.misses,
+            };
+        }
+        Stats {
+            in_use: self.in_use,
+            peak_in_use: self.peak_in_use,
+            obtained: self.obtained,
+            bumped: self.bumped,
+            leaked: self.leaked,
+            large_free: self.large_free,
+            large_hits: self.large_hits,
+            large_to_top: self.large_to_top,
+            failed: self.failed,
+            bins,
+            bin_count: N.min(MAX_BINS),
+        }
+    }
+
+    /// The counters of bin `bin` (every index the heap passes is below `N`).
+    fn bin(&mut self, bin: usize) -> Option<&mut BinCounters> {
+        self.bins.get_mut(bin)
+    }
+}
+
+// Counts wrap rather than overflow: a program that allocates for long enough
+// sees them wrap, never a panic inside the allocator. Byte counts cannot
+// exceed the address space.
+impl<const N: usize> Record for Counters<N> {
+    const INIT: Self = Counters {
+        in_use: 0,
+        peak_in_use: 0,
+        obtained: 0,
+        bumped: 0,
+        leaked: 0,
+        large_free: 0,
+        large_hits: 0,
+        large_to_top: 0,
+        failed: 0,
+        bins: [BinCounters {
+            free: 0,
+            hits: 0,
+            misses: 0,
+        }; N],
+    };
+    fn allocated(&mut self, bytes: usize) {
+        self.in_use = self.in_use.wrapping_add(bytes);
+        self.peak_in_use = self.peak_in_use.max(self.in_use);
+    }
+    fn freed(&mut self, bytes: usize) {
+        self.in_use = self.in_use.wrapping_sub(bytes);
+    }
+    fn failed(&mut self) {
+        self.failed = self.failed.wrapping_add(1);
+    }
+    fn hit(&mut self, bin: usize) {
+        if let Some(counters) = self.bin(bin) {
+            counters.hits = counters.hits.wrapping_add(1);
+            counters.free = counters.free.wrapping_sub(1);
+        }
+    }
+    fn miss(&mut self, bin: usize) {
+        if let Some(counters) = self.bin(bin) {
+            counters.misses = counters.misses.wrapping_add(1);
+        }
+    }
+    fn pushed(&mut self, bin: usize) {
+        if let Some(counters) = self.bin(bin) {
+            counters.free = counters.free.wrapping_add(1);
+        }
+    }
+    fn bumped(&mut self, bytes: usize) {
+        self.bumped = self.bumped.wrapping_add(bytes);
+    }
+    fn obtained(&mut self, bytes: usize) {
+        self.obtained = self.obtained.wrapping_add(bytes);
+    }
+    fn leaked(&mut self, bytes: usize) {
+        self.leaked = self.leaked.wrapping_add(bytes);
+    }
+    fn large_pushed(&mut self, bytes: usize) {
+        self.large_free = self.large_free.wrapping_add(bytes);
+    }
+    fn large_hit(&mut self, bytes: usize) {
+        self.large_free = self.large_free.wrapping_sub(bytes);
+        self.large_hits = self.large_hits.wrapping_add(1);
+    }
+    fn large_to_top(&mut self, bytes: usize) {
+        self.bumped = self.bumped.wrapping_sub(bytes);
+        self.large_to_top = self.large_to_top.wrapping_add(1);
+    }
+}

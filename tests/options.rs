@@ -1,0 +1,296 @@
+//! The options beyond the documented design: `stats`, `alloc_zeroed` that
+//! skips fresh memory, and `large = reuse`. (`heap_base` is wasm-only: see
+//! `tests/wasm-suite`.)
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::ptr::NonNull;
+
+use lite_alloc::lite_alloc;
+use lite_alloc::memory::Memory;
+
+fn layout(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+/// Every counter, after a sequence whose effect is known exactly.
+#[test]
+fn stats_count_every_event() {
+    #[lite_alloc(stats, memory = arena(1 << 20), page = 4096)]
+    struct Counted;
+    let (small, large) = (layout(20, 8), layout(1000, 8));
+    unsafe {
+        let a = Counted.alloc(small); // bin 32: a miss
+        let b = Counted.alloc(small); // a miss
+        Counted.dealloc(a, small);
+        let c = Counted.alloc(small); // a hit
+        assert_eq!(c, a);
+        let big = Counted.alloc(large); // large: carved
+        Counted.dealloc(big, large); // never reused: leaked
+        let grown = Counted.realloc(b, small, 100); // moves to bin 128
+        let s = Counted::stats();
+        assert_eq!(s.in_use, 20 + 100);
+        assert_eq!(s.peak_in_use, 20 + 20 + 1000);
+        assert_eq!(s.obtained, 4096);
+        // Two blocks of 32, one of 1000 (at offset 64), then 8 bytes of
+        // padding to align the block of 128 to 16.
+        assert_eq!(s.bumped, 32 + 32 + 1000 + 8 + 128);
+        assert_eq!(s.leaked, 1000);
+        assert_eq!(s.failed, 0);
+        let bin32 = s.bin(32).unwrap();
+        assert_eq!((bin32.hits, bin32.misses, bin32.free), (1, 2, 1), "{s:?}");
+        let bin128 = s.bin(128).unwrap();
+        assert_eq!((bin128.hits, bin128.misses, bin128.free), (0, 1, 0));
+        assert_eq!(s.bins().len(), 4);
+        assert_eq!(s.bins()[0].size, 16);
+
+        // A request the arena cannot serve.
+        assert!(Counted.alloc(layout(2 << 20, 8)).is_null());
+        assert!(Counted.realloc(grown, layout(100, 8), 2 << 20).is_null());
+        assert_eq!(Counted::stats().failed, 2);
+        Counted.dealloc(c, small);
+        Counted.dealloc(grown, layout(100, 8));
+        assert_eq!(Counted::stats().in_use, 0);
+
+        Counted::reset();
+        let s = Counted::stats();
+        assert_eq!(
+            (s.in_use, s.peak_in_use, s.obtained, s.failed),
+            (0, 0, 0, 0)
+        );
+    }
+}
+
+/// The counters of `large = reuse`: blocks in the lists, reuse, and blocks
+/// given back to the bump pointer.
+#[test]
+fn stats_count_large_reuse() {
+    #[lite_alloc(stats, large = reuse, memory = arena(1 << 20))]
+    struct Counted;
+    let large = layout(1000, 8); // class 1024
+    unsafe {
+        let a = Counted.alloc(large);
+        let b = Counted.alloc(large);
+        Counted.dealloc(a, large); // not the last: into the list
+        assert_eq!(Counted::stats().large_free, 1024);
+        let c = Counted.alloc(large); // reused
+        assert_eq!(c, a);
+        Counted.dealloc(b, large); // the last carved: back to the bump pointer
+        let s = Counted::stats();
+        assert_eq!((s.large_free, s.large_hits, s.large_to_top), (0, 1, 1));
+        assert_eq!(s.leaked, 0);
+        assert_eq!(s.bumped, 1024, "only `c` is still carved");
+        Counted.dealloc(c, large);
+    }
+}
+
+/// A memory source that breaks the `ZEROED` promise on purpose: its bytes
+/// are 0xAB. `alloc_zeroed` blocks that read 0xAB were not cleared (fresh
+/// memory, as intended); recycled ones must read zero. Each test gets one of
+/// its own.
+macro_rules! dirty_memory {
+    ($name:ident) => {
+        struct $name {
+            given: bool,
+        }
+
+        // SAFETY (for this test only): the region is handed out once and
+        // nothing else uses it; it is not zeroed, although `ZEROED` says so,
+        // to show which blocks `alloc_zeroed` clears.
+        unsafe impl Memory for $name {
+            const INIT: Self = $name { given: false };
+            const ZEROED: bool = true;
+            fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
+                static mut DIRTY: [u8; 1 << 16] = [0xAB; 1 << 16];
+                if std::mem::replace(&mut self.given, true) {
+                    return None;
+                }
+                let start = NonNull::new((&raw mut DIRTY).cast::<u8>())?;
+                Some(NonNull::slice_from_raw_parts(start, 1 << 16))
+            }
+        }
+    };
+}
+
+fn bytes(block: *mut u8, len: usize) -> Vec<u8> {
+    // SAFETY: the callers pass live blocks of at least `len` bytes.
+    unsafe { std::slice::from_raw_parts(block, len).to_vec() }
+}
+
+#[test]
+fn alloc_zeroed_clears_only_recycled_blocks() {
+    dirty_memory!(Dirty);
+    #[lite_alloc(memory = Dirty, page = 4096)]
+    struct Zeroing;
+    unsafe {
+        let small = layout(24, 8);
+        let fresh = Zeroing.alloc_zeroed(small);
+        assert_eq!(
+            bytes(fresh, 24),
+            [0xAB; 24],
+            "fresh memory is not cleared again"
+        );
+        fresh.write_bytes(7, 24);
+        Zeroing.dealloc(fresh, small);
+        let recycled = Zeroing.alloc_zeroed(small);
+        assert_eq!(recycled, fresh);
+        assert_eq!(bytes(recycled, 24), [0; 24], "a recycled block is cleared");
+
+        let big = layout(3000, 16);
+        let fresh_big = Zeroing.alloc_zeroed(big);
+        assert_eq!(bytes(fresh_big, 3000), [0xAB; 3000]);
+    }
+}
+
+/// With `large = reuse`, a block given back to the bump pointer is used
+/// memory: carving over it again clears the part that was used.
+#[test]
+fn alloc_zeroed_clears_memory_given_back_to_the_bump_pointer() {
+    dirty_memory!(Dirty);
+    #[lite_alloc(memory = Dirty, page = 4096, large = reuse)]
+    struct Zeroing;
+    unsafe {
+        let big = layout(2000, 16); // class 2048
+        let a = Zeroing.alloc(big);
+        a.write_bytes(7, 2000);
+        Zeroing.dealloc(a, big); // back to the bump pointer
+        // A larger block over it: the first 2048 bytes were used, the rest
+        // is fresh.
+        let b = Zeroing.alloc_zeroed(layout(3000, 16)); // class 3072
+        assert_eq!(b, a);
+        let contents = bytes(b, 3000);
+        assert!(
+            contents[..2048].iter().all(|&x| x == 0),
+            "used memory cleared"
+        );
+        assert!(
+            contents[2048..].iter().all(|&x| x == 0xAB),
+            "fresh memory left alone"
+        );
+        // A block from a class list is cleared.
+        let c = Zeroing.alloc(big);
+        let _last = Zeroing.alloc(big);
+        c.write_bytes(9, 2000);
+        Zeroing.dealloc(c, big);
+        let d = Zeroing.alloc_zeroed(big);
+        assert_eq!(d, c);
+        assert_eq!(bytes(d, 2000), [0; 2000]);
+    }
+}
+
+/// A freed large block serves the next request of its class; without
+/// `large = reuse` it is never reused.
+#[test]
+fn large_blocks_are_reused_by_class() {
+    #[lite_alloc(large = reuse, memory = arena(1 << 20))]
+    struct Reusing;
+    unsafe {
+        let a = Reusing.alloc(layout(1000, 8));
+        let _keep = Reusing.alloc(layout(8, 8));
+        Reusing.dealloc(a, layout(1000, 8));
+        // 897..=1024 share a class.
+        assert_eq!(Reusing.alloc(layout(897, 4)), a);
+        let b = Reusing.alloc(layout(1025, 8));
+        assert_ne!(b, a, "another class");
+        // Over-aligned blocks are reused when the head is aligned enough.
+        let over = layout(300, 4096);
+        let x = Reusing.alloc(over);
+        let _keep = Reusing.alloc(layout(8, 8));
+        Reusing.dealloc(x, over);
+        assert_eq!(Reusing.alloc(over), x);
+    }
+}
+
+/// A freed block that was the last one carved goes back to the bump pointer,
+/// so a request of another class gets its memory.
+#[test]
+fn the_last_large_block_goes_back_to_the_bump_pointer() {
+    #[lite_alloc(large = reuse, memory = arena(1 << 20))]
+    struct Reusing;
+    unsafe {
+        let _first = Reusing.alloc(layout(64, 8));
+        let a = Reusing.alloc(layout(1000, 8));
+        Reusing.dealloc(a, layout(1000, 8));
+        assert_eq!(Reusing.alloc(layout(5000, 8)), a);
+    }
+}
+
+/// The growth of a `Vec` with in-place realloc and `large = reuse`: the same
+/// memory serves every round.
+#[test]
+fn a_growing_vec_reuses_its_memory() {
+    #[lite_alloc(large = reuse, realloc, stats, memory = arena(4 << 20))]
+    struct Reusing;
+    unsafe {
+        for _ in 0..20 {
+            let mut layout = layout(16, 4);
+            let mut block = Reusing.alloc(layout);
+            while layout.size() < 1 << 20 {
+                let new_size = layout.size() * 2;
+                block = Reusing.realloc(block, layout, new_size);
+                assert!(!block.is_null());
+                layout = self::layout(new_size, 4);
+            }
+            Reusing.dealloc(block, layout);
+        }
+        let s = Reusing::stats();
+        assert!(s.obtained <= 2 << 20, "{s:?}");
+        assert_eq!(s.failed, 0);
+    }
+}
+
+/// A long-running mix of sizes up to 64 KiB: with `large = reuse` memory
+/// stays bounded; without it, it grows until it runs out.
+#[test]
+fn large_reuse_bounds_memory_of_a_long_run() {
+    // Under Miri (slow) a smaller run over a smaller memory.
+    const ARENA: usize = if cfg!(miri) { 2 << 20 } else { 32 << 20 };
+    const OPS: usize = if cfg!(miri) { 5_000 } else { 1_000_000 };
+    const MAX: usize = if cfg!(miri) { 8 << 10 } else { 64 << 10 };
+    #[lite_alloc(large = reuse, stats, memory = arena(ARENA))]
+    struct Reusing;
+    #[lite_alloc(stats, memory = arena(ARENA))]
+    struct Leaking;
+
+    /// Keeps up to 100 blocks of log-uniform sizes live, replacing a random
+    /// one at every step; returns the most bytes live at once.
+    unsafe fn churn<A: GlobalAlloc>(alloc: &A) -> usize {
+        let mut rng = lite_alloc_tests::Rng::new(99);
+        let mut live: Vec<(*mut u8, Layout)> = Vec::new();
+        let (mut bytes, mut peak) = (0, 0);
+        for _ in 0..OPS {
+            if live.len() == 100 {
+                let (block, layout) = live.swap_remove(rng.below(100) as usize);
+                bytes -= layout.size();
+                unsafe { alloc.dealloc(block, layout) };
+            }
+            let log = rng.below(MAX.ilog2() as u64) as u32;
+            let size = 1 + rng.below(1 << log) as usize;
+            let layout = layout(size, 8);
+            let block = unsafe { alloc.alloc(layout) };
+            if block.is_null() {
+                break;
+            }
+            live.push((block, layout));
+            bytes += size;
+            peak = peak.max(bytes);
+        }
+        for (block, layout) in live {
+            unsafe { alloc.dealloc(block, layout) };
+        }
+        peak
+    }
+
+    unsafe {
+        let peak = churn(&Reusing);
+        let s = Reusing::stats();
+        assert_eq!(s.failed, 0, "{s:?}");
+        assert!(
+            s.obtained <= 4 * peak + (1 << 20),
+            "with reuse, memory stays within a few times the live peak ({peak} B): {s:?}"
+        );
+        churn(&Leaking);
+        let s = Leaking::stats();
+        assert!(s.failed > 0, "without reuse the arena runs out: {s:?}");
+        assert!(s.leaked > ARENA / 2, "{s:?}");
+    }
+}
