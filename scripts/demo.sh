@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# The main demo: ordinary Rust code on wasm32 with lite_alloc::Default as its
-# global allocator, run under Node.
+# The main demo: ordinary Rust code on wasm32 with lite-alloc as its global
+# allocator, run under Node, printing the allocator's statistics: first with
+# lite_alloc::Default's configuration (the documented design), then with
+# large blocks reused and realloc in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
-cargo build --quiet --release -p wasm-demo --target wasm32-unknown-unknown
-node examples/wasm-demo/run.mjs target/wasm32-unknown-unknown/release/wasm_demo.wasm
+for variant in documented reuse; do
+    features=()
+    [ "$variant" = reuse ] && features=(--features reuse)
+    cargo build --quiet --release -p wasm-demo --target wasm32-unknown-unknown \
+        --target-dir "target/demo-$variant" "${features[@]}"
+    node examples/wasm-demo/run.mjs "target/demo-$variant/wasm32-unknown-unknown/release/wasm_demo.wasm"
+    echo
+done

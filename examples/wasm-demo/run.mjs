@@ -14,8 +14,10 @@ const { instance } = await WebAssembly.instantiate(readFileSync(path), {});
 const exports = instance.exports;
 const check = mode === "--check";
 
+const stats = () => new TextDecoder().decode(new Uint8Array(exports.memory.buffer, exports.demo_stats(), exports.demo_stats_len()));
 if (!check) {
-  console.log(`lite-alloc demo: ${path}`);
+  const config = exports.demo_reuse() ? "#[lite_alloc(stats, large = reuse, realloc)]" : "#[lite_alloc(stats)]  (lite_alloc::Default's configuration)";
+  console.log(`lite-alloc demo with ${config}`);
   console.log(`  module size ${readFileSync(path).length} bytes; memory at start ${exports.demo_memory_pages()} pages`);
 }
 for (const [name, symbol, args, what] of WORKLOADS) {
@@ -27,6 +29,7 @@ for (const [name, symbol, args, what] of WORKLOADS) {
     console.log(`${name} ${args.join(" ")} = ${result}`);
   } else {
     console.log(`  ${what}: checksum ${result}, ${ms.toFixed(1)} ms, memory now ${pages} pages (${pages * 64} KiB)`);
+    console.log(`      ${stats()}`);
   }
 }
 if (check) {

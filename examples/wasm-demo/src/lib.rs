@@ -1,15 +1,29 @@
 //! lite-alloc's demo: ordinary Rust code (vectors, strings, maps, trees of
-//! boxes) running on `wasm32-unknown-unknown` with `lite_alloc::Default` as the
-//! global allocator. `run.mjs` loads the module in Node and calls the exports.
+//! boxes) running on `wasm32-unknown-unknown` with a lite-alloc type as the
+//! global allocator: `lite_alloc::Default`'s configuration (the documented
+//! design) with statistics, or with the `reuse` feature, large blocks reused
+//! and realloc in place. `run.mjs` loads the module in Node, calls the
+//! exports and prints the allocator's statistics after each.
 //!
 //! The workloads are plain functions, so the smoke test can also run them on
 //! the host and compare the checksums.
 
 use std::collections::BTreeMap;
 
+/// `lite_alloc::Default`'s configuration (no other arguments), plus
+/// statistics.
+#[cfg(all(target_arch = "wasm32", not(feature = "reuse")))]
+#[lite_alloc::lite_alloc(stats)]
+pub struct DemoAlloc;
+
+/// The same bins, with large blocks reused and realloc in place.
+#[cfg(all(target_arch = "wasm32", feature = "reuse"))]
+#[lite_alloc::lite_alloc(stats, large = reuse, realloc)]
+pub struct DemoAlloc;
+
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
+static ALLOC: DemoAlloc = DemoAlloc::new();
 
 /// Pushes `n` numbers one at a time (the vector grows by `realloc`) and sums
 /// them.
@@ -103,5 +117,79 @@ mod exports {
     #[unsafe(no_mangle)]
     extern "C" fn demo_memory_pages() -> u32 {
         core::arch::wasm32::memory_size(0) as u32
+    }
+
+    /// The configuration, for `run.mjs` to print.
+    #[unsafe(no_mangle)]
+    extern "C" fn demo_reuse() -> u32 {
+        cfg!(feature = "reuse") as u32
+    }
+
+    /// A line of the allocator's statistics, in a buffer of the module's
+    /// (written without allocating, so as not to change what it reports):
+    /// its address; `demo_stats_len` gives its length.
+    #[unsafe(no_mangle)]
+    extern "C" fn demo_stats() -> *const u8 {
+        use core::fmt::Write;
+        let s = super::DemoAlloc::stats();
+        // SAFETY: the module has one thread, and only these two functions
+        // touch the buffer.
+        let text = unsafe { &mut *(&raw mut TEXT) };
+        text.len = 0;
+        let bins = s.bins();
+        let _ = write!(
+            text,
+            "in use {} B (peak {} B), obtained {} B, large blocks leaked {} B / reused {} times; bins {}: hits {}",
+            s.in_use,
+            s.peak_in_use,
+            s.obtained,
+            s.leaked,
+            s.large_hits + s.large_to_top,
+            Join(bins.iter().map(|b| b.size)),
+            Join(bins.iter().map(|b| b.hits)),
+        );
+        text.bytes.as_ptr()
+    }
+
+    /// The length of the text `demo_stats` wrote.
+    #[unsafe(no_mangle)]
+    extern "C" fn demo_stats_len() -> usize {
+        // SAFETY: as in `demo_stats`.
+        unsafe { (*(&raw const TEXT)).len }
+    }
+
+    /// A fixed buffer that `write!` fills, cutting what does not fit.
+    struct Text {
+        bytes: [u8; 512],
+        len: usize,
+    }
+
+    static mut TEXT: Text = Text {
+        bytes: [0; 512],
+        len: 0,
+    };
+
+    impl core::fmt::Write for Text {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let n = s.len().min(self.bytes.len() - self.len);
+            self.bytes[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+            self.len += n;
+            Ok(())
+        }
+    }
+
+    /// Numbers joined with `/`.
+    struct Join<I>(I);
+
+    impl<I: Iterator<Item = T> + Clone, T: core::fmt::Display> core::fmt::Display for Join<I> {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            for (i, item) in self.0.clone().enumerate() {
+                if i > 0 {
+                    f.write_str("/")?;
+                }
+                write!(f, "{item}")?;
+            }
+            Ok(())
+        }
     }
 }
