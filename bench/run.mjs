@@ -4,6 +4,7 @@
 // chart) into bench/results/ and the README.
 //
 //   node bench/run.mjs [--rounds N] [--warmup N] [--no-write] [--only a,b,c]
+//   node bench/run.mjs --report-only     re-render bench/results/results.json
 //
 // `bash scripts/bench.sh` installs what it needs and runs it. Every number
 // printed comes from this run: nothing is copied from elsewhere.
@@ -14,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { ALLOCATORS, FIRMWARE_ALLOCATORS, WORKLOADS, TARGETS } from './allocators.mjs';
+import { ALLOCATORS, CORE, FIRMWARE_ALLOCATORS, WORKLOADS, TARGETS } from './allocators.mjs';
 import { report } from './report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,7 +25,7 @@ const wasmOpt = path.join(root, 'bench', 'node_modules', '.bin', 'wasm-opt');
 const options = parseArgs(process.argv.slice(2));
 
 function parseArgs(args) {
-  const options = { rounds: 11, warmup: 2, write: true, only: null };
+  const options = { rounds: 11, warmup: 2, write: true, only: null, reportOnly: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = () => {
@@ -35,6 +36,7 @@ function parseArgs(args) {
     else if (arg === '--warmup') options.warmup = Number(value());
     else if (arg === '--no-write') options.write = false;
     else if (arg === '--only') options.only = value().split(',');
+    else if (arg === '--report-only') options.reportOnly = true;
     else throw new Error(`unknown argument ${arg}`);
   }
   return options;
@@ -117,6 +119,10 @@ function firmwareSizes() {
 }
 
 function main() {
+  if (options.reportOnly) {
+    write(JSON.parse(fs.readFileSync(path.join(root, 'bench', 'results', 'results.json'), 'utf8')));
+    return;
+  }
   fs.mkdirSync(out, { recursive: true });
   const allocators = ALLOCATORS.filter((a) => !options.only || options.only.includes(a.id));
   const rustc = run('rustc', ['--version']).trim();
@@ -189,7 +195,7 @@ function main() {
   for (const a of allocators) {
     if (!reference) break;
     a.ratios = a.speed.map((s, i) => s.median / reference.speed[i].median);
-    a.geomean = geomean(a.ratios);
+    a.geomean = geomean(a.ratios.slice(0, CORE));
     a.pageRatios = a.pages.map((p, i) => p / reference.pages[i]);
   }
 
@@ -208,24 +214,30 @@ function main() {
     firmware,
     targets: TARGETS,
   };
+  write(result);
+}
+
+/// Prints the report and, unless told not to, writes it: bench/results/
+/// (report.md, chart.svg, results.json) and the README's benchmark section.
+function write(result) {
   const { markdown, svg } = report(result, 'bench/results/chart.svg');
   console.log(markdown);
-  if (options.write) {
-    const dir = path.join(root, 'bench', 'results');
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'report.md'), report(result, 'chart.svg').markdown + '\n');
-    fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(result, (k, v) => (k === 'compiled' ? undefined : typeof v === 'bigint' ? String(v) : v), 2) + '\n');
-    fs.writeFileSync(path.join(dir, 'chart.svg'), svg);
-    const readmePath = path.join(root, 'README.md');
-    const readme = fs.readFileSync(readmePath, 'utf8');
-    const begin = '<!-- bench:begin -->';
-    const end = '<!-- bench:end -->';
-    const from = readme.indexOf(begin);
-    const to = readme.indexOf(end);
-    if (from < 0 || to < from) throw new Error(`README.md has no ${begin} ... ${end} section`);
-    fs.writeFileSync(readmePath, readme.slice(0, from + begin.length) + '\n' + markdown + '\n' + readme.slice(to));
-    console.error('wrote bench/results/report.md, bench/results/chart.svg and the README section');
-  }
+  if (!options.write) return;
+  const dir = path.join(root, 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'report.md'), report(result, 'chart.svg').markdown + '\n');
+  const json = JSON.stringify(result, (k, v) => (k === 'compiled' ? undefined : typeof v === 'bigint' ? String(v) : v), 2);
+  fs.writeFileSync(path.join(dir, 'results.json'), json + '\n');
+  fs.writeFileSync(path.join(dir, 'chart.svg'), svg);
+  const readmePath = path.join(root, 'README.md');
+  const readme = fs.readFileSync(readmePath, 'utf8');
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  const from = readme.indexOf(begin);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README.md has no ${begin} ... ${end} section`);
+  fs.writeFileSync(readmePath, readme.slice(0, from + begin.length) + '\n' + markdown + '\n' + readme.slice(to));
+  console.error('wrote bench/results/report.md, results.json, chart.svg and the README section');
 }
 
 main();

@@ -9,6 +9,10 @@
 const CHOSEN: usize = cfg!(feature = "lite-default") as usize
     + cfg!(feature = "lite-default-realloc") as usize
     + cfg!(feature = "lite-tuned") as usize
+    + cfg!(feature = "lite-reuse") as usize
+    + cfg!(feature = "lite-reuse-realloc") as usize
+    + cfg!(feature = "lite-stats") as usize
+    + cfg!(feature = "lite-heap-base") as usize
     + cfg!(feature = "published") as usize
     + cfg!(feature = "published-realloc") as usize
     + cfg!(feature = "wee-alloc") as usize
@@ -27,16 +31,45 @@ const _: () = assert!(
 #[global_allocator]
 static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
 
-/// The tuned configuration: bins chosen for the workloads' sizes (8-byte
-/// boxes, 16-48 byte nodes, B-tree nodes of 200-300 bytes), in-place realloc,
-/// and growth four wasm pages at a time.
+/// The tuned configuration: doubling bins from 8 bytes (the workloads' boxes
+/// are 8 to 48 bytes, B-tree leaves 228), large blocks reused, in-place
+/// realloc, and the module's initial free memory used first.
 #[cfg(feature = "lite-tuned")]
-#[lite_alloc::lite_alloc(bins = [8, 16, 32, 48, 64, 128, 256, 320], page = 262144, realloc)]
+#[lite_alloc::lite_alloc(bins = [8, 16, 32, 64, 128, 256], large = reuse, realloc, heap_base)]
 pub struct Tuned;
 
 #[cfg(feature = "lite-tuned")]
 #[global_allocator]
 static ALLOC: Tuned = Tuned::new();
+
+/// Default's configuration, and large blocks reused.
+#[cfg(feature = "lite-reuse")]
+#[lite_alloc::lite_alloc(large = reuse)]
+pub struct Options;
+
+/// Default's configuration, large blocks reused, in-place realloc.
+#[cfg(feature = "lite-reuse-realloc")]
+#[lite_alloc::lite_alloc(large = reuse, realloc)]
+pub struct Options;
+
+/// Default's configuration, and statistics.
+#[cfg(feature = "lite-stats")]
+#[lite_alloc::lite_alloc(stats)]
+pub struct Options;
+
+/// Default's configuration, starting with the module's free memory.
+#[cfg(feature = "lite-heap-base")]
+#[lite_alloc::lite_alloc(heap_base)]
+pub struct Options;
+
+#[cfg(any(
+    feature = "lite-reuse",
+    feature = "lite-reuse-realloc",
+    feature = "lite-stats",
+    feature = "lite-heap-base"
+))]
+#[global_allocator]
+static ALLOC: Options = Options::new();
 
 #[cfg(any(feature = "published", feature = "published-realloc"))]
 #[global_allocator]

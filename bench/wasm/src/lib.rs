@@ -9,49 +9,44 @@ use lite_alloc_bench_allocators as _;
 use lite_alloc_bench_workloads as workloads;
 
 macro_rules! export {
-    ($($index:literal: $run:ident, $ops:ident;)*) => {$(
-        #[doc = concat!("Runs workload ", $index, "; returns its checksum.")]
-        #[unsafe(no_mangle)]
-        pub extern "C" fn $run() -> u64 {
-            (workloads::ALL[$index].run)()
-        }
+    ($($index:literal: $name:literal, $run:ident, $ops:ident;)*) => {
+        $(
+            #[doc = concat!("Runs the `", $name, "` workload; returns its checksum.")]
+            #[unsafe(no_mangle)]
+            pub extern "C" fn $run() -> u64 {
+                (workloads::ALL[$index].run)()
+            }
 
-        #[doc = concat!("The number of operations of workload ", $index, ".")]
-        #[unsafe(no_mangle)]
-        pub extern "C" fn $ops() -> u64 {
-            workloads::ALL[$index].ops
-        }
-    )*};
+            #[doc = concat!("The number of operations of the `", $name, "` workload.")]
+            #[unsafe(no_mangle)]
+            pub extern "C" fn $ops() -> u64 {
+                workloads::ALL[$index].ops
+            }
+        )*
+
+        // Every workload is exported, under its own name.
+        const _: () = {
+            let names = [$($name),*];
+            assert!(names.len() == workloads::ALL.len(), "every workload exported");
+            let mut i = 0;
+            while i < names.len() {
+                assert!(same(workloads::ALL[i].name, names[i]), "export names out of order");
+                i += 1;
+            }
+        };
+    };
 }
 
 export! {
-    0: run_cycle, ops_cycle;
-    1: run_sequential, ops_sequential;
-    2: run_fragmentation, ops_fragmentation;
-    3: run_vec_push, ops_vec_push;
-    4: run_btree, ops_btree;
-    5: run_small_objects, ops_small_objects;
+    0: "cycle", run_cycle, ops_cycle;
+    1: "sequential", run_sequential, ops_sequential;
+    2: "fragmentation", run_fragmentation, ops_fragmentation;
+    3: "vec_push", run_vec_push, ops_vec_push;
+    4: "btree", run_btree, ops_btree;
+    5: "small_objects", run_small_objects, ops_small_objects;
+    6: "zeroed", run_zeroed, ops_zeroed;
+    7: "long_running", run_long_running, ops_long_running;
 }
-
-// The names above must follow `workloads::ALL`.
-const _: () = {
-    let names = [
-        "cycle",
-        "sequential",
-        "fragmentation",
-        "vec_push",
-        "btree",
-        "small_objects",
-    ];
-    let mut i = 0;
-    while i < names.len() {
-        assert!(
-            same(workloads::ALL[i].name, names[i]),
-            "export names out of order"
-        );
-        i += 1;
-    }
-};
 
 const fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
