@@ -133,8 +133,8 @@ mod exports {
         use core::fmt::Write;
         let s = super::DemoAlloc::stats();
         // SAFETY: the module has one thread, and only these two functions
-        // touch the buffer.
-        let text = unsafe { &mut *(&raw mut TEXT) };
+        // touch the buffer, neither while the other runs.
+        let text = unsafe { &mut *TEXT.0.get() };
         text.len = 0;
         let bins = s.bins();
         let _ = write!(
@@ -155,7 +155,7 @@ mod exports {
     #[unsafe(no_mangle)]
     extern "C" fn demo_stats_len() -> usize {
         // SAFETY: as in `demo_stats`.
-        unsafe { (*(&raw const TEXT)).len }
+        unsafe { (*TEXT.0.get()).len }
     }
 
     /// A fixed buffer that `write!` fills, cutting what does not fit.
@@ -164,10 +164,16 @@ mod exports {
         len: usize,
     }
 
-    static mut TEXT: Text = Text {
+    /// The buffer, shared by the two exports.
+    struct Shared(core::cell::UnsafeCell<Text>);
+
+    // SAFETY: a wasm32 module without the atomics feature has one thread.
+    unsafe impl Sync for Shared {}
+
+    static TEXT: Shared = Shared(core::cell::UnsafeCell::new(Text {
         bytes: [0; 512],
         len: 0,
-    };
+    }));
 
     impl core::fmt::Write for Text {
         fn write_str(&mut self, s: &str) -> core::fmt::Result {
