@@ -243,7 +243,7 @@ fn a_growing_vec_reuses_its_memory() {
 #[test]
 fn large_reuse_bounds_memory_of_a_long_run() {
     // Under Miri (slow) a smaller run over a smaller memory.
-    const ARENA: usize = if cfg!(miri) { 2 << 20 } else { 32 << 20 };
+    const ARENA: usize = if cfg!(miri) { 1 << 20 } else { 32 << 20 };
     const OPS: usize = if cfg!(miri) { 5_000 } else { 1_000_000 };
     const MAX: usize = if cfg!(miri) { 8 << 10 } else { 64 << 10 };
     #[lite_alloc(large = reuse, stats, memory = arena(ARENA))]
