@@ -1,8 +1,9 @@
-//! The shadow model across eighteen configurations: every shape the attribute
+//! The shadow model across twenty-one configurations: every shape the attribute
 //! accepts (default bins, in-place realloc on and off, bins that are not
 //! powers of two, one bin, sixteen bins, bins whose alignments differ and do
 //! not ascend, a two-page growth step, a memory that runs out, the
-//! `critical-section` lock, large blocks reused, statistics), each over its
+//! `critical-section` lock, large blocks reused, statistics, geometric
+//! growth, `lite_alloc::General`'s configuration), each over its
 //! own simulated wasm memory that foreign code grows between operations. The
 //! memory hands over zeroed pages and says so, so `alloc_zeroed` skips
 //! clearing fresh memory: the model's zero check covers that. With `stats`,
@@ -32,8 +33,12 @@ macro_rules! model {
         model!(
             @run $test, $bytes, $in_place,
             Some(|step, live_bytes, _| {
-                let in_use = A::stats().in_use;
-                assert_eq!(in_use, live_bytes, "step {step}: stats count {in_use} bytes in use");
+                let stats = A::stats();
+                assert_eq!(stats.in_use, live_bytes, "step {step}: stats count {} bytes in use", stats.in_use);
+                assert!(stats.in_use_capacity >= stats.in_use, "step {step}: {stats:?}");
+                if live_bytes == 0 {
+                    assert_eq!(stats.in_use_capacity, 0, "step {step}: {stats:?}");
+                }
             }),
             |nulls: usize| assert_eq!(A::stats().failed, nulls as u64, "every null counted"),
             stats, $($args)*
@@ -198,6 +203,33 @@ model!(
     check_stats,
     large = reuse,
     bins = [24, 48, 96, 4096],
+    realloc
+);
+
+model!(
+    growth_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    growth = 1 / 4,
+    large = reuse,
+    realloc
+);
+// `lite_alloc::General`'s configuration.
+model!(
+    general,
+    sim = SIM_BYTES,
+    in_place = true,
+    bins = [16, 32, 64, 128, 256],
+    large = reuse,
+    realloc,
+    growth = 1 / 32
+);
+model!(
+    growth_memory_runs_out,
+    sim = 1 << 20,
+    in_place = true,
+    growth = 1 / 2,
+    large = reuse,
     realloc
 );
 

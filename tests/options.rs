@@ -30,6 +30,7 @@ fn stats_count_every_event() {
         let s = Counted::stats();
         assert_eq!(s.in_use, 20 + 100);
         assert_eq!(s.peak_in_use, 20 + 20 + 1000);
+        assert_eq!(s.in_use_capacity, 32 + 128, "the bins' full sizes");
         assert_eq!(s.obtained, 4096);
         // Two blocks of 32, one of 1000 (at offset 64), then 8 bytes of
         // padding to align the block of 128 to 16.
@@ -77,6 +78,11 @@ fn stats_count_large_reuse() {
         Counted.dealloc(b, large); // the last carved: back to the bump pointer
         let s = Counted::stats();
         assert_eq!((s.large_free, s.large_hits, s.large_to_top), (0, 1, 1));
+        assert_eq!(
+            (s.in_use, s.in_use_capacity),
+            (1000, 1024),
+            "the class's size"
+        );
         assert_eq!(s.leaked, 0);
         assert_eq!(s.bumped, 1024, "only `c` is still carved");
         Counted.dealloc(c, large);
@@ -100,7 +106,12 @@ macro_rules! dirty_memory {
             const INIT: Self = $name { given: false };
             const ZEROED: bool = true;
             fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
-                static mut DIRTY: [u8; 1 << 16] = [0xAB; 1 << 16];
+                // Page-aligned, as a real memory's regions are; reached
+                // only through a raw pointer.
+                #[repr(align(4096))]
+                #[allow(dead_code)]
+                struct Storage([u8; 1 << 16]);
+                static mut DIRTY: Storage = Storage([0xAB; 1 << 16]);
                 if std::mem::replace(&mut self.given, true) {
                     return None;
                 }
@@ -293,4 +304,104 @@ fn large_reuse_bounds_memory_of_a_long_run() {
         assert!(s.failed > 0, "without reuse the arena runs out: {s:?}");
         assert!(s.leaked > ARENA / 2, "{s:?}");
     }
+}
+
+/// A memory source over a static array that records every request made of
+/// it, and can be told to refuse requests above a size (to stand for a
+/// memory close to its maximum).
+macro_rules! counting_memory {
+    ($name:ident, $bytes:expr) => {
+        struct $name {
+            used: usize,
+        }
+
+        impl $name {
+            fn log() -> &'static std::sync::Mutex<(Vec<usize>, usize)> {
+                static LOG: std::sync::Mutex<(Vec<usize>, usize)> =
+                    std::sync::Mutex::new((Vec::new(), usize::MAX));
+                &LOG
+            }
+            /// The requests so far.
+            fn requests() -> Vec<usize> {
+                Self::log().lock().unwrap().0.clone()
+            }
+            /// Refuse requests of more than `bytes` from now on.
+            #[allow(dead_code)]
+            fn refuse_above(bytes: usize) {
+                Self::log().lock().unwrap().1 = bytes;
+            }
+        }
+
+        // SAFETY: each byte of the static array is handed out once and
+        // nothing else uses it.
+        unsafe impl Memory for $name {
+            const INIT: Self = $name { used: 0 };
+            const GRANULE: usize = 4096;
+            fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+                // Page-aligned, as a real memory's regions are; reached
+                // only through a raw pointer.
+                #[repr(align(4096))]
+                #[allow(dead_code)]
+                struct Storage([u8; $bytes]);
+                static mut STORAGE: Storage = Storage([0; $bytes]);
+                let mut log = Self::log().lock().unwrap();
+                log.0.push(bytes);
+                if bytes > log.1 || bytes > $bytes - self.used {
+                    return None;
+                }
+                let start = NonNull::new((&raw mut STORAGE).cast::<u8>().wrapping_add(self.used))?;
+                self.used += bytes;
+                Some(NonNull::slice_from_raw_parts(start, bytes))
+            }
+        }
+    };
+}
+
+/// `growth = 1/4`: every request for memory is at least a quarter of what
+/// was obtained before (in pages), and at least what is missing; so memory
+/// grows geometrically, in few requests.
+#[test]
+fn growth_asks_for_a_fraction_of_what_was_obtained() {
+    counting_memory!(Counting, 8 << 20);
+    #[lite_alloc(memory = Counting, page = 4096, growth = 1/4, large = reuse)]
+    struct Growing;
+    unsafe {
+        // 4 MiB in 1000-byte blocks: page at a time would be a thousand
+        // requests.
+        for _ in 0..4096 {
+            assert!(!Growing.alloc(layout(1000, 8)).is_null());
+        }
+    }
+    let requests = Counting::requests();
+    let mut obtained = 0;
+    for &bytes in &requests {
+        assert!(
+            bytes >= (obtained / 4).max(4096) && bytes % 4096 == 0,
+            "{requests:?}"
+        );
+        obtained += bytes;
+    }
+    assert!(
+        requests.len() < 40,
+        "{} requests: {requests:?}",
+        requests.len()
+    );
+}
+
+/// When memory cannot give the whole step, growth asks for just what is
+/// missing, and still succeeds.
+#[test]
+fn growth_falls_back_to_what_is_missing() {
+    counting_memory!(Counting, 8 << 20);
+    #[lite_alloc(memory = Counting, page = 4096, growth = 1/2)]
+    struct Growing;
+    unsafe {
+        assert!(!Growing.alloc(layout(1 << 20, 8)).is_null());
+        Counting::refuse_above(64 << 10);
+        let block = Growing.alloc(layout(60 << 10, 8));
+        assert!(!block.is_null(), "{:?}", Counting::requests());
+    }
+    let requests = Counting::requests();
+    let last = &requests[requests.len() - 2..];
+    assert!(last[0] >= 512 << 10 && last[1] == 60 << 10, "{requests:?}");
 }

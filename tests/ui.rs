@@ -16,6 +16,7 @@ fn ui() {
         "memory",
         "sync",
         "large",
+        "growth",
         "stats",
         "heap_base",
         "item",

@@ -1,7 +1,8 @@
 //! The wasm suite: `tests/wasm-suite` built for `wasm32-unknown-unknown` with
-//! five global allocators (`lite_alloc::Default`; `Default` with in-place
+//! six global allocators (`lite_alloc::Default`; `Default` with in-place
 //! realloc; bins that are not powers of two; one bin; every option beyond
-//! the documented design: `large = reuse, realloc, stats, heap_base`), each
+//! the documented design: `large = reuse, realloc, stats, heap_base`;
+//! `lite_alloc::General`), each
 //! run under Node: std workloads, foreign `memory.grow` between allocations,
 //! the shadow model, alignments up to 1 MiB from the first allocation,
 //! addresses near 4 GiB, and (in a module with a 64 MiB maximum) real
@@ -119,4 +120,5 @@ fn wasm_suite_under_node() {
     suite(&["non-power-of-two"]);
     suite(&["one-bin"]);
     suite(&["options"]);
+    suite(&["general"]);
 }

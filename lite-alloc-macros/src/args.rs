@@ -19,6 +19,8 @@ pub struct Args {
     pub heap_base: Option<Ident>,
     /// `large = reuse` (true) or `large = leak` (false).
     pub large: Option<bool>,
+    /// `growth = 1/N`: the `N`.
+    pub growth: Option<Int>,
     pub krate: Option<Path>,
 }
 
@@ -56,8 +58,7 @@ pub enum SyncArg {
     None(Ident),
 }
 
-const KEYS: &str =
-    "`bins`, `page`, `memory`, `sync`, `large`, `realloc`, `stats`, `heap_base` or `crate`";
+const KEYS: &str = "`bins`, `page`, `growth`, `memory`, `sync`, `large`, `realloc`, `stats`, `heap_base` or `crate`";
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -75,6 +76,7 @@ impl Parse for Args {
                 "memory" => set(&mut args.memory, &key, parse_memory(input, &key)?)?,
                 "sync" => set(&mut args.sync, &key, parse_sync(input, &key)?)?,
                 "large" => set(&mut args.large, &key, parse_large(input, &key)?)?,
+                "growth" => set(&mut args.growth, &key, parse_growth(input, &key)?)?,
                 "realloc" => set(
                     &mut args.realloc,
                     &key,
@@ -237,6 +239,34 @@ fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
         return Ok(MemoryArg::Path(input.call(Path::parse_mod_style)?));
     }
     Err(input.error(EXPECTED))
+}
+
+/// `growth = 1/N`: the `N`, checked to be at least 1.
+fn parse_growth(input: ParseStream, key: &Ident) -> syn::Result<Int> {
+    const EXPECTED: &str = "`growth` is a fraction of the memory obtained so far, `1/N`: e.g. `growth = 1/8` grows by at least an eighth at a time";
+    expect_eq(input, key, "`growth = 1/8`")?;
+    let one = int(
+        input.parse().map_err(|e| Error::new(e.span(), EXPECTED))?,
+        EXPECTED,
+    )?;
+    if one.value != 1 {
+        return Err(Error::new(one.span(), EXPECTED));
+    }
+    if !input.peek(Token![/]) {
+        return Err(input.error(EXPECTED));
+    }
+    input.parse::<Token![/]>()?;
+    let n = int(
+        input.parse().map_err(|e| Error::new(e.span(), EXPECTED))?,
+        EXPECTED,
+    )?;
+    if n.value == 0 {
+        return Err(Error::new(
+            n.span(),
+            "`growth = 1/0`: the fraction's denominator must be at least 1",
+        ));
+    }
+    Ok(n)
 }
 
 /// `large = reuse` (true) or `large = leak` (false).

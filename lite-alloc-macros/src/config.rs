@@ -37,6 +37,8 @@ pub struct Config {
     pub large_reuse: bool,
     /// Wasm memory starts with the module's free memory (`heap_base`).
     pub heap_base: bool,
+    /// `growth = 1/N`: `N` and its token (0 without it).
+    pub growth: (u64, Span),
     /// The path of the runtime crate, `::lite_alloc` unless `crate = ...`.
     pub krate: TokenStream,
 }
@@ -181,6 +183,10 @@ impl Config {
             stats: args.stats.is_some(),
             large_reuse: args.large == Some(true),
             heap_base: args.heap_base.is_some(),
+            growth: args
+                .growth
+                .as_ref()
+                .map_or((0, Span::call_site()), |n| (n.value, n.span())),
             krate,
         })
     }

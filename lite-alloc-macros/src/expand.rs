@@ -28,6 +28,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
         .iter()
         .map(|&(size, span)| usize_lit(size, span));
     let page = usize_lit(config.page.0, config.page.1);
+    let growth = usize_lit(config.growth.0, config.growth.1);
     let realloc = config.realloc;
     let largest = usize_lit(config.bins[n - 1].0, Span::call_site());
     let large = if config.large_reuse {
@@ -97,6 +98,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                 const BINS: [usize; #n] = [#(#bins),*];
                 const PAGE: usize = #page;
                 const REALLOC_IN_PLACE: bool = #realloc;
+                const GROWTH: usize = #growth;
                 type Memory = #memory_type;
                 type Lock = #lock;
                 type Stats = #stats_type;

@@ -93,6 +93,10 @@ pub unsafe trait Config<const N: usize, const L: usize>: 'static {
     const PAGE: usize;
     /// Whether `realloc` shrinks in place and grows in place at the heap top.
     const REALLOC_IN_PLACE: bool;
+    /// `N` of `growth = 1/N`: memory grows by at least `1/N` of what the
+    /// heap has obtained so far (and never less than a request needs); 0:
+    /// by what the request needs, in `PAGE`s (the documented design).
+    const GROWTH: usize;
     /// Where memory comes from.
     type Memory: Memory;
     /// How calls from several threads are kept apart.
@@ -188,6 +192,9 @@ pub struct Heap<C: Config<N, L>, const N: usize, const L: usize> {
     /// With large classes: where the memory never handed out begins
     /// (invariant 5). Unused without them.
     fresh: usize,
+    /// With `growth = 1/N`: the bytes obtained from the memory source so
+    /// far. Unused without it.
+    obtained: usize,
     /// The memory source.
     memory: C::Memory,
     /// What the heap has done, if the type keeps statistics.
@@ -202,6 +209,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         top: null_mut(),
         end: 0,
         fresh: 0,
+        obtained: 0,
         memory: <C::Memory as Memory>::INIT,
         stats: <C::Stats as Record>::INIT,
     };
@@ -316,7 +324,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     pub unsafe fn alloc(&mut self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded from the caller.
         let block = unsafe { self.alloc_plain(layout.size(), layout.align()) };
-        self.account(block, layout.size())
+        self.account(block, layout)
     }
 
     /// [`alloc_inner`](Self::alloc_inner) without zeroing: one function for
@@ -354,18 +362,34 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             }
             block
         };
-        self.account(block, size)
+        self.account(block, layout)
     }
 
-    /// Records an allocation of `size` bytes that gave `block`.
+    /// Records an allocation for `layout` that gave `block`.
     #[inline(always)]
-    fn account(&mut self, block: *mut u8, size: usize) -> *mut u8 {
+    fn account(&mut self, block: *mut u8, layout: Layout) -> *mut u8 {
         if block.is_null() {
             self.stats.failed();
         } else {
-            self.stats.allocated(size);
+            self.allocated(layout.size(), layout.align());
         }
         block
+    }
+
+    /// Records that a block for `size` and `align` was handed out.
+    #[inline(always)]
+    fn allocated(&mut self, size: usize, align: usize) {
+        if <C::Stats as Record>::ON {
+            self.stats.allocated(size, Self::capacity(size, align));
+        }
+    }
+
+    /// Records that a block for `size` and `align` was given back.
+    #[inline(always)]
+    fn freed(&mut self, size: usize, align: usize) {
+        if <C::Stats as Record>::ON {
+            self.stats.freed(size, Self::capacity(size, align));
+        }
     }
 
     /// A block for `size` bytes aligned to `align`; with `ZERO`, its first
@@ -453,7 +477,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// been freed since.
     #[inline]
     pub unsafe fn dealloc(&mut self, block: *mut u8, layout: Layout) {
-        self.stats.freed(layout.size());
+        self.freed(layout.size(), layout.align());
         // SAFETY: forwarded from the caller.
         unsafe { self.dealloc_inner(block, layout.size(), layout.align()) }
     }
@@ -565,8 +589,8 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
                 && (new_size <= old_cap
                     || self.grow_at_top(block, old_cap, Self::capacity(new_size, align)))
             {
-                self.stats.freed(old_size);
-                self.stats.allocated(new_size);
+                self.freed(old_size, align);
+                self.allocated(new_size, align);
                 // Handed out anew: with the heap's provenance, as in `dealloc`.
                 return self.reclaim(block);
             }
@@ -583,8 +607,8 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
                 ptr::copy_nonoverlapping(block, new_block, old_size.min(new_size));
                 self.dealloc_inner(block, old_size, align);
             }
-            self.stats.freed(old_size);
-            self.stats.allocated(new_size);
+            self.freed(old_size, align);
+            self.allocated(new_size, align);
         }
         new_block
     }
@@ -662,8 +686,9 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         }
     }
 
-    /// Obtains at least `missing` more bytes: a whole number of `PAGE`s when
-    /// the memory source has them, otherwise a whole number of its
+    /// Obtains at least `missing` more bytes (with `growth = 1/N`, at least
+    /// `1/N` of what it has obtained so far): a whole number of `PAGE`s when
+    /// the memory source has them, otherwise just what is missing, in whole
     /// granules. A region that continues the current one extends it; one
     /// elsewhere replaces it (the current region's unused tail is abandoned,
     /// and the next `bump` starts afresh there). A source may hand over less
@@ -671,28 +696,39 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// the source has nothing more.
     ///
     /// No overflow: `missing` is less than `isize::MAX + isize::MAX / 4`
-    /// (see `bump`), and `PAGE` and the granule are at most a quarter of the
-    /// address space (`BOUNDS`).
+    /// (see `bump`), the growth step is at most `MAX_PAGE`, and `PAGE` and
+    /// the granule are at most a quarter of the address space (`BOUNDS`).
     #[cold]
     #[inline(never)]
     fn grow(&mut self, missing: usize) -> bool {
         let () = Self::BOUNDS;
         let granule = <C::Memory as Memory>::GRANULE;
+        // With `growth = 1/N`, at least `obtained / N` (`GROWTH` is 0
+        // without it: no step).
+        let wanted = match self.obtained.checked_div(C::GROWTH) {
+            Some(step) => missing.max(step.min(MAX_PAGE)),
+            None => missing,
+        };
         // Not `div_ceil`, which guards against an overflow that cannot happen
         // here, and costs code.
         #[allow(clippy::manual_div_ceil)]
-        let bytes = (missing + (C::PAGE - 1)) / C::PAGE * C::PAGE;
-        let region = match self.memory.grow(bytes) {
-            Some(region) => region,
-            // A smaller request may still be granted (the end of an arena,
-            // the last pages below a wasm memory's maximum).
-            None if C::PAGE > granule => {
-                match self.memory.grow((missing + (granule - 1)) & !(granule - 1)) {
-                    Some(region) => region,
-                    None => return false,
-                }
+        let mut bytes = (wanted + (C::PAGE - 1)) / C::PAGE * C::PAGE;
+        let region = loop {
+            if let Some(region) = self.memory.grow(bytes) {
+                break region;
             }
-            None => return false,
+            // A smaller request may still be granted (the end of an arena,
+            // the last pages below a wasm memory's maximum): just what is
+            // missing, in whole granules. Compiled away when it cannot be
+            // smaller.
+            if C::PAGE <= granule && C::GROWTH == 0 {
+                return false;
+            }
+            let smaller = (missing + (granule - 1)) & !(granule - 1);
+            if smaller >= bytes {
+                return false;
+            }
+            bytes = smaller;
         };
         let (start, len) = (region.cast::<u8>().as_ptr(), region.len());
         let Some(end) = start.addr().checked_add(len) else {
@@ -701,6 +737,11 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             return false;
         };
         self.stats.obtained(len);
+        if C::GROWTH > 0 {
+            // No overflow: the regions do not overlap, and none passes the
+            // top of the address space.
+            self.obtained += len;
+        }
         if start.addr() != self.end {
             self.top = start;
             if Self::REUSE {
@@ -720,6 +761,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         self.top = null_mut();
         self.end = 0;
         self.fresh = 0;
+        self.obtained = 0;
         self.stats = <C::Stats as Record>::INIT;
     }
 }

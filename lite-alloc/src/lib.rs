@@ -51,12 +51,20 @@
 #![no_std]
 #![warn(missing_docs)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 // Lets the attribute's absolute paths (`::lite_alloc::...`) resolve inside
 // this crate, for `Default`.
 extern crate self as lite_alloc;
 
 pub mod heap;
 pub mod memory;
+#[cfg(any(
+    target_has_atomic = "8",
+    all(target_arch = "wasm32", not(target_feature = "atomics"))
+))]
+pub mod record;
 pub mod stats;
 pub mod sync;
 
@@ -89,6 +97,39 @@ pub use stats::Stats;
 #[cfg_attr(not(feature = "realloc"), lite_alloc)]
 #[derive(Debug)]
 pub struct Default;
+
+/// A general-purpose configuration, for programs that run long or allocate
+/// much: everything else.
+///
+/// ```text
+/// #[lite_alloc(bins = [16, 32, 64, 128, 256], large = reuse, realloc, growth = 1/32)]
+/// ```
+///
+/// Five doubling bins (the smallest and fastest lookup; chosen by replaying
+/// real programs' allocations with `lite-alloc-tune`: other bins changed
+/// their peak memory by less than 1% once large blocks are reused), large
+/// blocks reused in size classes, in-place realloc, and memory grown by at
+/// least a thirty-second of what the allocator already has at a time, so
+/// that a program that needs hundreds of MiB makes tens of `memory.grow`
+/// calls rather than thousands (each costs a garbage collection in V8 once
+/// memory is large).
+///
+/// Choose [`Default`](struct@Default) for short-lived work (a serverless
+/// function, a plugin call, a script: the documented design's own use case,
+/// and the smallest code), `General` for everything else.
+///
+/// ```
+/// #[global_allocator]
+/// static ALLOC: lite_alloc::General = lite_alloc::General::new();
+/// # fn main() { assert_eq!(vec![7u8; 3].len(), 3); }
+/// ```
+#[cfg(any(
+    target_has_atomic = "8",
+    all(target_arch = "wasm32", not(target_feature = "atomics"))
+))]
+#[lite_alloc(bins = [16, 32, 64, 128, 256], large = reuse, realloc, growth = 1/32)]
+#[derive(Debug)]
+pub struct General;
 
 /// Items the generated code uses. Not public API: no semver guarantees.
 #[doc(hidden)]

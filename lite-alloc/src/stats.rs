@@ -37,6 +37,10 @@ pub struct Stats {
     pub in_use: usize,
     /// The most `in_use` has been.
     pub peak_in_use: usize,
+    /// Bytes of the blocks that are live now, at their full size: the bin's
+    /// or the large class's. `in_use_capacity - in_use` is what rounding
+    /// costs now.
+    pub in_use_capacity: usize,
     /// Bytes obtained from the memory source (wasm pages, an arena, ...).
     pub obtained: usize,
     /// Bytes carved from the bump pointer and not given back (blocks at their
@@ -90,6 +94,7 @@ impl fmt::Debug for Stats {
         f.debug_struct("Stats")
             .field("in_use", &self.in_use)
             .field("peak_in_use", &self.peak_in_use)
+            .field("in_use_capacity", &self.in_use_capacity)
             .field("obtained", &self.obtained)
             .field("bumped", &self.bumped)
             .field("leaked", &self.leaked)
@@ -107,12 +112,15 @@ impl fmt::Debug for Stats {
 pub trait Record: 'static {
     /// The state before anything happened.
     const INIT: Self;
-    /// `bytes` were requested and handed out.
+    /// Whether anything is recorded: the heap skips work done only for the
+    /// record (such as computing a block's capacity) when it is not.
+    const ON: bool = false;
+    /// `bytes` were requested and handed out, in a block of `capacity`.
     #[inline(always)]
-    fn allocated(&mut self, _bytes: usize) {}
-    /// A block requested with `bytes` was freed.
+    fn allocated(&mut self, _bytes: usize, _capacity: usize) {}
+    /// A block requested with `bytes`, of `capacity`, was freed.
     #[inline(always)]
-    fn freed(&mut self, _bytes: usize) {}
+    fn freed(&mut self, _bytes: usize, _capacity: usize) {}
     /// An allocation returned null.
     #[inline(always)]
     fn failed(&mut self) {}
@@ -158,6 +166,7 @@ impl Record for NoStats {
 pub struct Counters<const N: usize> {
     in_use: usize,
     peak_in_use: usize,
+    in_use_capacity: usize,
     obtained: usize,
     bumped: usize,
     leaked: usize,
@@ -190,6 +199,7 @@ impl<const N: usize> Counters<N> {
         Stats {
             in_use: self.in_use,
             peak_in_use: self.peak_in_use,
+            in_use_capacity: self.in_use_capacity,
             obtained: self.obtained,
             bumped: self.bumped,
             leaked: self.leaked,
@@ -215,6 +225,7 @@ impl<const N: usize> Record for Counters<N> {
     const INIT: Self = Counters {
         in_use: 0,
         peak_in_use: 0,
+        in_use_capacity: 0,
         obtained: 0,
         bumped: 0,
         leaked: 0,
@@ -228,12 +239,15 @@ impl<const N: usize> Record for Counters<N> {
             misses: 0,
         }; N],
     };
-    fn allocated(&mut self, bytes: usize) {
+    const ON: bool = true;
+    fn allocated(&mut self, bytes: usize, capacity: usize) {
         self.in_use = self.in_use.wrapping_add(bytes);
         self.peak_in_use = self.peak_in_use.max(self.in_use);
+        self.in_use_capacity = self.in_use_capacity.wrapping_add(capacity);
     }
-    fn freed(&mut self, bytes: usize) {
+    fn freed(&mut self, bytes: usize, capacity: usize) {
         self.in_use = self.in_use.wrapping_sub(bytes);
+        self.in_use_capacity = self.in_use_capacity.wrapping_sub(capacity);
     }
     fn failed(&mut self) {
         self.failed = self.failed.wrapping_add(1);

@@ -12,8 +12,16 @@ use std::collections::BTreeMap;
 use core::arch::wasm32::{memory_grow, memory_size};
 use lite_alloc_tests::{Env, Plan, Rng, check_random_ops};
 
-#[cfg(not(any(feature = "non-power-of-two", feature = "one-bin", feature = "options")))]
+#[cfg(not(any(
+    feature = "non-power-of-two",
+    feature = "one-bin",
+    feature = "options",
+    feature = "general"
+)))]
 type Under = lite_alloc::Default;
+
+#[cfg(feature = "general")]
+type Under = lite_alloc::General;
 
 /// Bins that are not powers of two, with in-place realloc.
 #[cfg(feature = "non-power-of-two")]

@@ -1,0 +1,62 @@
+//! `lite_alloc::General` as the global allocator of a program, on the host
+//! (its default 8 MiB arena), running ordinary std code; then a churn of
+//! large blocks that only fits the arena because they are reused.
+
+use std::collections::BTreeMap;
+
+#[global_allocator]
+static ALLOC: lite_alloc::General = lite_alloc::General::new();
+
+#[test]
+fn ordinary_std_code_runs() {
+    // Smaller under Miri, which is slow.
+    let n: u64 = if cfg!(miri) { 300 } else { 10_000 };
+    let mut v: Vec<u64> = Vec::new();
+    for i in 0..n {
+        v.push(i);
+    }
+    assert_eq!(v.iter().sum::<u64>(), (n - 1) * n / 2);
+
+    let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+    let joined = words.join(" ");
+    assert_eq!(joined.split(' ').count() as u64, n);
+
+    let mut map = BTreeMap::new();
+    for (i, w) in words.iter().enumerate() {
+        map.insert(w.clone(), i);
+    }
+    for w in words.iter().step_by(3) {
+        map.remove(w);
+    }
+    assert_eq!(map.len() as u64, n - n.div_ceil(3));
+
+    // Blocks smaller than a free-list link, freed and handed out again.
+    let bytes: Vec<Box<u8>> = (0..100).map(Box::new).collect();
+    drop(bytes);
+    let shorts: Vec<Box<u16>> = (0..100).map(Box::new).collect();
+    assert_eq!(shorts.iter().map(|b| **b as u32).sum::<u32>(), 4950);
+
+    let boxes: Vec<Box<[u8; 40]>> = (0..n).map(|i| Box::new([i as u8; 40])).collect();
+    assert_eq!(
+        boxes.iter().map(|b| b[39] as u64).sum::<u64>(),
+        (0..n).map(|i| i % 256).sum()
+    );
+}
+
+/// Large blocks come and go far beyond the 8 MiB arena: `General` reuses
+/// them (`Default` would run out).
+#[test]
+fn large_blocks_are_reused() {
+    let rounds: usize = if cfg!(miri) { 20 } else { 2000 };
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    for i in 0..rounds {
+        let len = 1000 + (i * 7919) % 60_000;
+        let block = vec![i as u8; len];
+        assert_eq!(block[len - 1], i as u8);
+        if kept.len() == 16 {
+            kept.swap_remove(i % 16);
+        }
+        kept.push(block);
+    }
+    assert_eq!(kept.len(), 16);
+}

@@ -1,0 +1,6 @@
+use lite_alloc::lite_alloc;
+
+#[lite_alloc(growth = 8)]
+pub struct MyAlloc;
+
+fn main() {}
