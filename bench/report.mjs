@@ -1,6 +1,6 @@
 // Turns one benchmark run into markdown tables and an SVG chart.
 
-import { CORE, WORKLOADS } from './allocators.mjs';
+import { CORE, REAL_PROGRAMS, WORKLOADS } from './allocators.mjs';
 
 const fmt = (v, digits = 3) => {
   if (v === undefined || Number.isNaN(v)) return 'n/a';
@@ -37,24 +37,32 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
   );
 
   const hasRatios = allocators.some((a) => a.geomean !== undefined);
-  lines.push('**Speed on wasm32** (median ns per operation, ± the median absolute deviation over the rounds; last column: geometric mean over the first six workloads of the time relative to dlmalloc, lower is faster; `zeroed` and `long_running` measure what the options beyond the documented design are for). The modules are built with opt-level 3 and LTO; each workload is one call from Node, timed around the call.');
+  const hasPrograms = allocators.some((a) => a.programs);
+  const programCells = (a, cell) => (hasPrograms ? REAL_PROGRAMS.map((_, i) => (a.programs ? cell(i) : '—')) : []);
+  lines.push('**Speed on wasm32** (median ns per operation, ± the median absolute deviation over the rounds; `vs dlmalloc`: geometric mean over the first six workloads of the time relative to dlmalloc, lower is faster; `zeroed` and `long_running` measure what the options beyond the documented design are for). The modules are built with opt-level 3 and LTO; each workload is one call from Node, timed around the call. The last columns are real programs (`bench/real`, built for `wasm32-wasip1` with opt-level 3 and LTO, run under `node:wasi`, a fresh instance each run, output checked identical across allocators), in milliseconds per run: ' + REAL_PROGRAMS.map((p) => `\`${p.name}\`: ${p.what}`).join('; ') + '; — where the allocator is not run on them (it never frees, or lol_alloc\'s free list, which is walked on every request, takes minutes).');
   lines.push('');
   table(
-    ['allocator', ...WORKLOADS.map((w) => `\`${w}\``), ...(hasRatios ? ['vs dlmalloc'] : [])],
+    [
+      'allocator',
+      ...WORKLOADS.map((w) => `\`${w}\``),
+      ...(hasRatios ? ['vs dlmalloc'] : []),
+      ...(hasPrograms ? REAL_PROGRAMS.map((p) => `\`${p.name}\` (ms)`) : []),
+    ],
     allocators.map((a) => [
       name(a) + (a.leaks ? ' (never frees)' : ''),
       ...a.speed.map((s) => `${fmt(s.median)} ±${pct(s.spread)}`),
       ...(hasRatios ? [a.geomean === undefined ? 'n/a' : fmt(a.geomean, 2)] : []),
+      ...programCells(a, (i) => `${fmt(a.programs[i].ms)} ±${pct(a.programs[i].spread)}`),
     ]),
-    left(WORKLOADS.length + (hasRatios ? 1 : 0)),
+    left(WORKLOADS.length + (hasRatios ? 1 : 0) + (hasPrograms ? REAL_PROGRAMS.length : 0)),
   );
 
-  lines.push('**Peak memory on wasm32** (64 KiB wasm pages after each workload in a fresh instance, the module\'s own 17 pages of stack and data included).');
+  lines.push('**Peak memory on wasm32** (64 KiB wasm pages after each workload in a fresh instance, the module\'s own 17 pages of stack and data included; for the real programs, the pages the WASI module ended with).');
   lines.push('');
   table(
-    ['allocator', ...WORKLOADS.map((w) => `\`${w}\``)],
-    allocators.map((a) => [name(a), ...a.pages.map(String)]),
-    left(WORKLOADS.length),
+    ['allocator', ...WORKLOADS.map((w) => `\`${w}\``), ...(hasPrograms ? REAL_PROGRAMS.map((p) => `\`${p.name}\``) : [])],
+    allocators.map((a) => [name(a), ...a.pages.map(String), ...programCells(a, (i) => String(a.programPages[i]))]),
+    left(WORKLOADS.length + (hasPrograms ? REAL_PROGRAMS.length : 0)),
   );
 
   if (firmware.length) {
@@ -63,9 +71,28 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
     table(['allocator', '`.text`', '`.rodata`'], firmware.map((a) => [name(a), a.text, a.rodata]), left(2));
   }
 
+  // The case studies of lite-alloc-tune: each tuned configuration on its own
+  // program, against dlmalloc, Default and General.
+  const cases = [['json', 'tuned-json'], ['regex', 'tuned-regex']];
+  const byId = new Map(allocators.map((a) => [a.id, a]));
+  if (cases.every(([, id]) => byId.get(id)?.programs) && byId.get('dlmalloc')?.programs) {
+    lines.push('**Case studies of `lite-alloc-tune`** (`bash scripts/tune.sh` recorded each program and chose its configuration; measured here, ms per run and peak pages):');
+    lines.push('');
+    const rows = [];
+    for (const [program, tunedId] of cases) {
+      const i = REAL_PROGRAMS.findIndex((p) => p.name === program);
+      for (const id of ['dlmalloc', 'lite-default', tunedId, 'lite-general']) {
+        const a = byId.get(id);
+        if (!a?.programs) continue;
+        rows.push([`\`${program}\``, name(a), fmt(a.programs[i].ms), String(a.programPages[i])]);
+      }
+    }
+    table(['program', 'allocator', 'ms', 'pages'], rows, ['l', 'l', 'r', 'r']);
+  }
+
   const targets = checkTargets(result);
   if (targets.length) {
-    lines.push('**Targets** (issue 4), checked against the numbers above:');
+    lines.push('**Targets** (issues 4 and 7), checked against the numbers above:');
     lines.push('');
     table(['target', 'measured', 'met'], targets.map((t) => [t.what, t.measured, t.met ? 'yes' : '**no**']), ['l', 'l', 'l']);
   }
@@ -139,6 +166,25 @@ function checkTargets(result) {
         what: `${a.label}: peak pages within ${t.pagesWithin}x of dlmalloc on each of the six workloads`,
         measured: `worst ${worst.toFixed(2)}x (${WORKLOADS[core.indexOf(worst)]})`,
         met: worst <= t.pagesWithin,
+      });
+    }
+  }
+  const general = result.allocators.find((a) => a.general);
+  if (general) {
+    out.push({
+      what: `${general.label}: allocator code (-Oz) under ${t.generalCodeBelow} B`,
+      measured: `${general.code.oz} B`,
+      met: general.code.oz < t.generalCodeBelow,
+    });
+    if (general.programRatios) {
+      REAL_PROGRAMS.forEach((p, i) => {
+        const time = general.programRatios[i];
+        const pages = general.programPageRatios[i];
+        out.push({
+          what: `${general.label} on \`${p.name}\`: time at most ${t.generalTimeAtMost}x and peak pages at most ${t.generalPagesAtMost}x dlmalloc's`,
+          measured: `time ${time.toFixed(2)}x, pages ${pages.toFixed(2)}x (${general.programPages[i]} vs ${dl ? dl.programPages[i] : '?'})`,
+          met: time <= t.generalTimeAtMost && pages <= t.generalPagesAtMost,
+        });
       });
     }
   }

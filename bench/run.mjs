@@ -9,18 +9,26 @@
 // `bash scripts/bench.sh` installs what it needs and runs it. Every number
 // printed comes from this run: nothing is copied from elsewhere.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WASI } from 'node:wasi';
 
-import { ALLOCATORS, CORE, FIRMWARE_ALLOCATORS, WORKLOADS, TARGETS } from './allocators.mjs';
+import { ALLOCATORS, CORE, FIRMWARE_ALLOCATORS, REAL_PROGRAMS, WORKLOADS, TARGETS } from './allocators.mjs';
 import { report } from './report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'target', 'bench');
 const wasmOpt = path.join(root, 'bench', 'node_modules', '.bin', 'wasm-opt');
+
+// Node 20's WASI can crash the process after a run unless fast API calls are
+// off (Node issue 46777): run again with the flag if it is missing.
+if (!process.execArgv.includes('--no-turbo-fast-api-calls')) {
+  const again = spawnSync(process.execPath, ['--no-turbo-fast-api-calls', '--no-warnings', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(again.status ?? 1);
+}
 
 const options = parseArgs(process.argv.slice(2));
 
@@ -63,6 +71,54 @@ function buildWasm(pkg, artifact, profile, allocator, extraFeatures = []) {
   const copy = path.join(out, `${artifact}-${profile}-${allocator.id}.wasm`);
   fs.copyFileSync(built, copy);
   return copy;
+}
+
+/// Builds the real programs (bench/real) for wasm32-wasip1 with the
+/// allocator's features; returns the module's path.
+function buildReal(allocator) {
+  const dir = path.join(root, 'bench', 'real');
+  const args = ['build', '--quiet', '--locked', '--release', '--target', 'wasm32-wasip1'];
+  if (allocator.features.length) args.push('--features', allocator.features.map((f) => `lite-alloc-bench-allocators/${f}`).join(','));
+  run('cargo', args, { cwd: dir });
+  const copy = path.join(out, `real-${allocator.id}.wasm`);
+  fs.copyFileSync(path.join(dir, 'target', 'wasm32-wasip1', 'release', 'real.wasm'), copy);
+  return copy;
+}
+
+/// The real programs' input files: the JSON document from npm, and syn's
+/// largest source file from the dependency cargo fetched.
+function realInputs() {
+  const json = path.join(root, 'bench', 'node_modules', '@mdn', 'browser-compat-data', 'data.json');
+  const metadata = JSON.parse(run('cargo', ['metadata', '--locked', '--format-version', '1', '--manifest-path', path.join(root, 'bench', 'real', 'Cargo.toml')]));
+  const syn = metadata.packages.find((p) => p.name === 'syn');
+  const expr = path.join(path.dirname(syn.manifest_path), 'src', 'expr.rs');
+  for (const file of [json, expr]) if (!fs.existsSync(file)) throw new Error(`missing input ${file}`);
+  return { json, syn: expr };
+}
+
+/// Runs one real program in a fresh WASI instance: its time, the pages of
+/// memory it ended with, and the checksum it printed.
+function runReal(compiled, program, inputs) {
+  const args = ['real', program.name];
+  const preopens = {};
+  if (program.input) {
+    const file = inputs[program.input];
+    preopens['/input'] = path.dirname(file);
+    args.push(`/input/${path.basename(file)}`);
+  }
+  const stdoutPath = path.join(out, 'real-stdout.txt');
+  const stdout = fs.openSync(stdoutPath, 'w');
+  try {
+    const wasi = new WASI({ version: 'preview1', args, preopens, stdout, returnOnExit: true });
+    const instance = new WebAssembly.Instance(compiled, wasi.getImportObject());
+    const start = process.hrtime.bigint();
+    const code = wasi.start(instance);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (code !== 0) throw new Error(`exit status ${code}`);
+    return { ms, pages: instance.exports.memory.buffer.byteLength / 65536, checksum: fs.readFileSync(stdoutPath, 'utf8').trim() };
+  } finally {
+    fs.closeSync(stdout);
+  }
 }
 
 /// Raw and `wasm-opt -Oz` sizes of a module.
@@ -138,7 +194,9 @@ function main() {
     a.module = sizes(buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm', a));
     const fast = buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm-speed', a);
     a.compiled = new WebAssembly.Module(fs.readFileSync(fast));
+    if (a.real !== false) a.realCompiled = new WebAssembly.Module(fs.readFileSync(buildReal(a)));
   }
+  const inputs = realInputs();
 
   // Speed and memory: a fresh instance for every run; rounds interleave the
   // allocators, and each round starts with a different one, so that a burst
@@ -146,6 +204,9 @@ function main() {
   const samples = new Map(allocators.map((a) => [a.id, WORKLOADS.map(() => [])]));
   const pages = new Map(allocators.map((a) => [a.id, WORKLOADS.map(() => 0)]));
   const checksums = WORKLOADS.map(() => new Map());
+  const realSamples = new Map(allocators.map((a) => [a.id, REAL_PROGRAMS.map(() => [])]));
+  const realPages = new Map(allocators.map((a) => [a.id, REAL_PROGRAMS.map(() => 0)]));
+  const realChecksums = REAL_PROGRAMS.map(() => new Map());
   const failures = [];
   const total = options.warmup + options.rounds;
   for (let round = 0; round < total; round++) {
@@ -169,18 +230,33 @@ function main() {
         checksums[i].set(a.id, sum);
         if (round >= options.warmup) samples.get(a.id)[i].push(ns / ops);
       });
+      if (!a.realCompiled) continue;
+      REAL_PROGRAMS.forEach((program, i) => {
+        let result;
+        try {
+          result = runReal(a.realCompiled, program, inputs);
+        } catch (error) {
+          failures.push(`${a.id} real ${program.name}: ${error.message}`);
+          return;
+        }
+        realPages.get(a.id)[i] = Math.max(realPages.get(a.id)[i], result.pages);
+        realChecksums[i].set(a.id, result.checksum);
+        if (round >= options.warmup) realSamples.get(a.id)[i].push(result.ms);
+      });
     }
   }
   if (failures.length) {
     throw new Error(`workloads failed:\n  ${[...new Set(failures)].join('\n  ')}`);
   }
-  WORKLOADS.forEach((w, i) => {
-    const distinct = new Set([...checksums[i].values()].map(String));
-    if (distinct.size !== 1) {
-      const all = [...checksums[i]].map(([id, sum]) => `${id}=${sum}`).join(', ');
-      throw new Error(`checksums of ${w} differ between allocators: ${all}`);
+  const agree = (name, sums) => {
+    const distinct = new Set([...sums.values()].map(String));
+    if (distinct.size > 1) {
+      const all = [...sums].map(([id, sum]) => `${id}=${sum}`).join(', ');
+      throw new Error(`checksums of ${name} differ between allocators: ${all}`);
     }
-  });
+  };
+  WORKLOADS.forEach((w, i) => agree(w, checksums[i]));
+  REAL_PROGRAMS.forEach((p, i) => agree(`real ${p.name}`, realChecksums[i]));
 
   const reference = allocators.find((a) => a.id === 'dlmalloc');
   for (const a of allocators) {
@@ -191,12 +267,23 @@ function main() {
       return { median: m, spread: m ? deviation / m : 0 };
     });
     a.pages = pages.get(a.id);
+    if (a.realCompiled) {
+      a.programs = realSamples.get(a.id).map((values) => {
+        const m = median(values);
+        return { ms: m, spread: m ? median(values.map((v) => Math.abs(v - m))) / m : 0 };
+      });
+      a.programPages = realPages.get(a.id);
+    }
   }
   for (const a of allocators) {
     if (!reference) break;
     a.ratios = a.speed.map((s, i) => s.median / reference.speed[i].median);
     a.geomean = geomean(a.ratios.slice(0, CORE));
     a.pageRatios = a.pages.map((p, i) => p / reference.pages[i]);
+    if (a.programs && reference.programs) {
+      a.programRatios = a.programs.map((r, i) => r.ms / reference.programs[i].ms);
+      a.programPageRatios = a.programPages.map((p, i) => p / reference.programPages[i]);
+    }
   }
 
   console.error('firmware probe (thumbv7em-none-eabihf) ...');
@@ -226,7 +313,7 @@ function write(result) {
   const dir = path.join(root, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'report.md'), report(result, 'chart.svg').markdown + '\n');
-  const json = JSON.stringify(result, (k, v) => (k === 'compiled' ? undefined : typeof v === 'bigint' ? String(v) : v), 2);
+  const json = JSON.stringify(result, (k, v) => (k === 'compiled' || k === 'realCompiled' ? undefined : typeof v === 'bigint' ? String(v) : v), 2);
   fs.writeFileSync(path.join(dir, 'results.json'), json + '\n');
   fs.writeFileSync(path.join(dir, 'chart.svg'), svg);
   const readmePath = path.join(root, 'README.md');

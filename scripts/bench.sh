@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark against the peers: code size, speed and peak memory on wasm32
-# (in Node), code size on firmware (thumbv7em). Writes bench/results/ and the
-# README's benchmark section.
+# (in Node), real programs on wasm32-wasip1 (node:wasi), code size on firmware
+# (thumbv7em). Writes bench/results/ and the README's benchmark section.
 #
 #   bash scripts/bench.sh                     # the full run (a few minutes)
 #   bash scripts/bench.sh --rounds 1 --warmup 0 --no-write   # what CI runs
@@ -9,4 +9,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 (cd bench && npm ci --silent --no-audit --no-fund)
-node bench/run.mjs "$@"
+node --no-turbo-fast-api-calls bench/run.mjs "$@"

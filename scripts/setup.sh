@@ -13,7 +13,7 @@ fi
 # Installs the toolchain of rust-toolchain.toml with its components and targets.
 rustup toolchain install
 rustup component add rust-src clippy rustfmt
-rustup target add wasm32-unknown-unknown thumbv7em-none-eabihf thumbv6m-none-eabi
+rustup target add wasm32-unknown-unknown wasm32-wasip1 thumbv7em-none-eabihf thumbv6m-none-eabi
 
 # Nightly, for Miri, AddressSanitizer and cargo-fuzz (libFuzzer).
 rustup toolchain install nightly --profile minimal --component miri,rust-src

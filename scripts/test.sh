@@ -16,17 +16,20 @@ step "formatting"
 cargo fmt --all --check
 (cd examples/firmware && cargo fmt --check)
 (cd bench/firmware-probe && cargo fmt --check)
+(cd bench/real && cargo fmt --check)
 
 step "clippy: host, wasm32, firmware (thumbv7em, thumbv6m)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p lite-alloc -p wasm-demo -p lite-alloc-wasm-suite --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p wasm-demo -p lite-alloc-wasm-suite --features wasm-demo/reuse,lite-alloc-wasm-suite/options \
     --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p lite-alloc-wasm-suite --features general --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p lite-alloc --target thumbv7em-none-eabihf --features critical-section -- -D warnings
 # No atomic compare-and-swap here: `Default` and `sync = spin` are left out.
 cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-section -- -D warnings
 (cd examples/firmware && cargo clippy --release --locked -- -D warnings)
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-cs-realloc -- -D warnings)
+(cd bench/real && cargo clippy --release --locked --target wasm32-wasip1 --features lite-alloc-bench-allocators/lite-general -- -D warnings)
 
 step "docs (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet
@@ -40,7 +43,7 @@ cargo test -p lite-alloc-tests -p lite-alloc --features lite-alloc-tests/realloc
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
 # spin on the allocator's lock, which Miri interprets step by step (minutes).
-miri_tests=(--test seed --test properties --test options --test model --test default_global)
+miri_tests=(--test seed --test properties --test options --test model --test default_global --test general_global)
 
 step "Miri: Stacked Borrows, strict provenance"
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests "${miri_tests[@]}"
@@ -57,10 +60,11 @@ step "fuzzing, ${FUZZ_SECONDS:=30} s per target"
 scripts/fuzz.sh "$FUZZ_SECONDS"
 
 # The benchmark, one round: every allocator's modules build, every workload
-# runs on each, checksums agree (`scripts/bench.sh` is the full run).
+# and real program runs on each, checksums agree (`scripts/bench.sh` is the
+# full run).
 step "benchmark, one round (no report written)"
 (cd bench && npm ci --silent --no-audit --no-fund)
-node bench/run.mjs --rounds 1 --warmup 0 --no-write >/dev/null
+node --no-turbo-fast-api-calls bench/run.mjs --rounds 1 --warmup 0 --no-write >/dev/null
 cargo bench -q -p lite-alloc-bench-native -- --test >/dev/null
 
 echo

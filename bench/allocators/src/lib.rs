@@ -13,6 +13,10 @@ const CHOSEN: usize = cfg!(feature = "lite-default") as usize
     + cfg!(feature = "lite-reuse-realloc") as usize
     + cfg!(feature = "lite-stats") as usize
     + cfg!(feature = "lite-heap-base") as usize
+    + cfg!(feature = "lite-reuse-stats") as usize
+    + cfg!(feature = "lite-general") as usize
+    + cfg!(feature = "tuned-json") as usize
+    + cfg!(feature = "tuned-regex") as usize
     + cfg!(feature = "published") as usize
     + cfg!(feature = "published-realloc") as usize
     + cfg!(feature = "wee-alloc") as usize
@@ -62,14 +66,52 @@ pub struct Options;
 #[lite_alloc::lite_alloc(heap_base)]
 pub struct Options;
 
+/// Default's bins, large blocks reused, in-place realloc and statistics (for
+/// analysis: see `report`).
+#[cfg(feature = "lite-reuse-stats")]
+#[lite_alloc::lite_alloc(large = reuse, realloc, stats)]
+pub struct Options;
+
 #[cfg(any(
     feature = "lite-reuse",
     feature = "lite-reuse-realloc",
     feature = "lite-stats",
-    feature = "lite-heap-base"
+    feature = "lite-heap-base",
+    feature = "lite-reuse-stats"
 ))]
 #[global_allocator]
 static ALLOC: Options = Options::new();
+
+#[cfg(feature = "lite-general")]
+#[global_allocator]
+static ALLOC: lite_alloc::General = lite_alloc::General::new();
+
+/// What `lite-alloc-tune` recommends for the real program `json`
+/// (`scripts/tune.sh`, README: "Choosing bins").
+#[cfg(feature = "tuned-json")]
+#[lite_alloc::lite_alloc(bins = [8, 16, 32, 64, 96, 192, 408, 456], large = reuse, realloc, growth = 1/32)]
+pub struct Tuned;
+
+/// What `lite-alloc-tune` recommends for the real program `regex`.
+#[cfg(feature = "tuned-regex")]
+#[lite_alloc::lite_alloc(bins = [16, 32, 64], large = reuse, realloc, growth = 1/32)]
+pub struct Tuned;
+
+#[cfg(any(feature = "tuned-json", feature = "tuned-regex"))]
+#[global_allocator]
+static ALLOC: Tuned = Tuned::new();
+
+/// The allocator's statistics (a configuration with `stats`).
+#[cfg(any(feature = "lite-stats", feature = "lite-reuse-stats"))]
+pub fn report() -> Option<lite_alloc::Stats> {
+    Some(Options::stats())
+}
+
+/// No statistics: the allocator keeps none.
+#[cfg(not(any(feature = "lite-stats", feature = "lite-reuse-stats")))]
+pub fn report() -> Option<core::convert::Infallible> {
+    None
+}
 
 #[cfg(any(feature = "published", feature = "published-realloc"))]
 #[global_allocator]
