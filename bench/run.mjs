@@ -3,7 +3,7 @@
 // firmware code size, and writes the report (markdown tables and an SVG
 // chart) into bench/results/ and the README.
 //
-//   node bench/run.mjs [--rounds N] [--warmup N] [--no-write] [--only a,b,c]
+//   node bench/run.mjs [--rounds N] [--warmup N] [--real-rounds N] [--no-write] [--only a,b,c]
 //   node bench/run.mjs --report-only     re-render bench/results/results.json
 //
 // `bash scripts/bench.sh` installs what it needs and runs it. Every number
@@ -33,7 +33,7 @@ if (!process.execArgv.includes('--no-turbo-fast-api-calls')) {
 const options = parseArgs(process.argv.slice(2));
 
 function parseArgs(args) {
-  const options = { rounds: 11, warmup: 2, write: true, only: null, reportOnly: false };
+  const options = { rounds: 11, warmup: 2, realRounds: 3, write: true, only: null, reportOnly: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = () => {
@@ -42,6 +42,7 @@ function parseArgs(args) {
     };
     if (arg === '--rounds') options.rounds = positive(value(), arg);
     else if (arg === '--warmup') options.warmup = Number(value());
+    else if (arg === '--real-rounds') options.realRounds = positive(value(), arg);
     else if (arg === '--no-write') options.write = false;
     else if (arg === '--only') options.only = value().split(',');
     else if (arg === '--report-only') options.reportOnly = true;
@@ -230,7 +231,11 @@ function main() {
         checksums[i].set(a.id, sum);
         if (round >= options.warmup) samples.get(a.id)[i].push(ns / ops);
       });
-      if (!a.realCompiled) continue;
+      // The real programs take 0.1 to 8 s a run: they run in the last
+      // rounds only, after one warm-up round.
+      const realRounds = Math.min(options.realRounds, options.rounds);
+      const realStart = total - realRounds - Math.min(1, options.warmup);
+      if (!a.realCompiled || round < realStart) continue;
       REAL_PROGRAMS.forEach((program, i) => {
         let result;
         try {
@@ -241,7 +246,7 @@ function main() {
         }
         realPages.get(a.id)[i] = Math.max(realPages.get(a.id)[i], result.pages);
         realChecksums[i].set(a.id, result.checksum);
-        if (round >= options.warmup) realSamples.get(a.id)[i].push(result.ms);
+        if (round >= total - realRounds) realSamples.get(a.id)[i].push(result.ms);
       });
     }
   }
@@ -297,6 +302,7 @@ function main() {
     binaryen,
     rounds: options.rounds,
     warmup: options.warmup,
+    realRounds: Math.min(options.realRounds, options.rounds),
     allocators,
     firmware,
     targets: TARGETS,
