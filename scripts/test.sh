@@ -23,7 +23,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p lite-alloc -p wasm-demo -p lite-alloc-wasm-suite --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p wasm-demo -p lite-alloc-wasm-suite --features wasm-demo/reuse,lite-alloc-wasm-suite/options \
     --target wasm32-unknown-unknown -- -D warnings
-cargo clippy -p lite-alloc-wasm-suite --features general --target wasm32-unknown-unknown -- -D warnings
+for variant in general coalesce; do
+    cargo clippy -p lite-alloc-wasm-suite --features "$variant" --target wasm32-unknown-unknown -- -D warnings
+done
 cargo clippy -p lite-alloc --target thumbv7em-none-eabihf --features critical-section -- -D warnings
 # No atomic compare-and-swap here: `Default` and `sync = spin` are left out.
 cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-section -- -D warnings

@@ -233,6 +233,44 @@ model!(
     realloc
 );
 
+model!(
+    coalesce_moving,
+    sim = SIM_BYTES,
+    in_place = false,
+    large = coalesce
+);
+model!(
+    coalesce_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    large = coalesce,
+    realloc
+);
+model!(
+    coalesce_mixed_alignment_bins,
+    sim = SIM_BYTES,
+    in_place = true,
+    large = coalesce,
+    bins = [8, 12, 16, 24, 40],
+    realloc
+);
+model!(
+    coalesce_growth_stats,
+    sim = SIM_BYTES,
+    in_place = true,
+    check_stats,
+    large = coalesce,
+    growth = 1 / 8,
+    realloc
+);
+model!(
+    coalesce_memory_runs_out,
+    sim = 1 << 20,
+    in_place = true,
+    large = coalesce,
+    realloc
+);
+
 /// An arena that runs out: many requests fail, the allocator keeps working.
 #[test]
 fn small_arena_survives_out_of_memory() {

@@ -103,7 +103,7 @@ fn run(module: &Path, tests: &[&str]) {
 
 fn suite(variant: &[&str]) {
     run(&build(variant), &TESTS);
-    if variant.contains(&"options") {
+    if variant.contains(&"options") || variant.contains(&"coalesce") {
         run(&build(variant), &["test_heap_base"]);
     }
     let mut oom = variant.to_vec();
@@ -120,5 +120,6 @@ fn wasm_suite_under_node() {
     suite(&["non-power-of-two"]);
     suite(&["one-bin"]);
     suite(&["options"]);
+    suite(&["coalesce"]);
     suite(&["general"]);
 }

@@ -17,8 +17,8 @@ pub struct Args {
     pub realloc: Option<Ident>,
     pub stats: Option<Ident>,
     pub heap_base: Option<Ident>,
-    /// `large = reuse` (true) or `large = leak` (false).
-    pub large: Option<bool>,
+    /// `large = ...`.
+    pub large: Option<Large>,
     /// `growth = 1/N`: the `N`.
     pub growth: Option<Int>,
     pub krate: Option<Path>,
@@ -49,6 +49,17 @@ pub enum MemoryArg {
 pub enum ArenaBytes {
     Literal(Int),
     Expr(syn::Expr),
+}
+
+/// What becomes of blocks larger than every bin (`large = ...`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Large {
+    /// Never reused (the documented design).
+    Leak,
+    /// Reused in size classes.
+    Reuse,
+    /// Chunks split and merged.
+    Coalesce,
 }
 
 /// `sync = ...`.
@@ -269,16 +280,17 @@ fn parse_growth(input: ParseStream, key: &Ident) -> syn::Result<Int> {
     Ok(n)
 }
 
-/// `large = reuse` (true) or `large = leak` (false).
-fn parse_large(input: ParseStream, key: &Ident) -> syn::Result<bool> {
-    const EXPECTED: &str = "expected `reuse` (freed large blocks serve later requests) or `leak` (never reused, as in the documented design)";
+/// `large = leak | reuse | coalesce`.
+fn parse_large(input: ParseStream, key: &Ident) -> syn::Result<Large> {
+    const EXPECTED: &str = "expected `reuse` (freed large blocks serve later requests of their size class), `coalesce` (freed large blocks are merged with free neighbours and split to serve any size) or `leak` (never reused, as in the documented design)";
     expect_eq(input, key, "`large = reuse`")?;
     let word = input
         .call(Ident::parse_any)
         .map_err(|error| Error::new(error.span(), EXPECTED))?;
     match word.to_string().as_str() {
-        "reuse" => Ok(true),
-        "leak" => Ok(false),
+        "reuse" => Ok(Large::Reuse),
+        "coalesce" => Ok(Large::Coalesce),
+        "leak" => Ok(Large::Leak),
         _ => Err(Error::new(
             word.span(),
             format!("unknown `large` choice `{word}`: {EXPECTED}"),

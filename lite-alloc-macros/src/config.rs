@@ -8,7 +8,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{Error, Path};
 
-use crate::args::{ArenaBytes, Args, Int, MemoryArg, SyncArg};
+use crate::args::{ArenaBytes, Args, Int, Large, MemoryArg, SyncArg};
 
 /// The bins of `lite_alloc::Default` and of an attribute without `bins`.
 const DEFAULT_BINS: [u64; 4] = [16, 32, 64, 128];
@@ -33,8 +33,8 @@ pub struct Config {
     pub realloc: bool,
     /// Statistics kept (`stats`).
     pub stats: bool,
-    /// Freed large blocks reused (`large = reuse`).
-    pub large_reuse: bool,
+    /// What becomes of large blocks (`large = ...`).
+    pub large: Large,
     /// Wasm memory starts with the module's free memory (`heap_base`).
     pub heap_base: bool,
     /// `growth = 1/N`: `N` and its token (0 without it).
@@ -181,7 +181,7 @@ impl Config {
             lock,
             realloc: args.realloc.is_some(),
             stats: args.stats.is_some(),
-            large_reuse: args.large == Some(true),
+            large: args.large.unwrap_or(Large::Leak),
             heap_base: args.heap_base.is_some(),
             growth: args
                 .growth

@@ -15,6 +15,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::{Item, ItemStruct};
 
+use crate::args::Large;
 use crate::config::{Config, Lock, Lookup, Memory};
 
 /// The allocator type for `strukt` configured by `config`.
@@ -31,11 +32,12 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
     let growth = usize_lit(config.growth.0, config.growth.1);
     let realloc = config.realloc;
     let largest = usize_lit(config.bins[n - 1].0, Span::call_site());
-    let large = if config.large_reuse {
-        quote!(__la::large_classes(#largest))
-    } else {
-        quote!(0)
+    let large = match config.large {
+        Large::Leak => quote!(0),
+        Large::Reuse => quote!(__la::large_classes(#largest)),
+        Large::Coalesce => quote!(__la::chunk_lists()),
     };
+    let coalesce = config.large == Large::Coalesce;
     let stats_type = if config.stats {
         quote!(__la::Counters<#n>)
     } else {
@@ -99,6 +101,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                 const PAGE: usize = #page;
                 const REALLOC_IN_PLACE: bool = #realloc;
                 const GROWTH: usize = #growth;
+                const COALESCE: bool = #coalesce;
                 type Memory = #memory_type;
                 type Lock = #lock;
                 type Stats = #stats_type;

@@ -135,7 +135,7 @@ pub struct General;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::heap::{
-        Config, Global, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE, carve_align, large_classes,
+        Config, Global, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE, carve_align, chunk_lists, large_classes,
         min_carve_align,
     };
     pub use crate::memory::{

@@ -50,13 +50,14 @@ pub struct Stats {
     /// bin guarantees) that are never reused: the documented design leaks
     /// them; `large = reuse` does not.
     pub leaked: usize,
-    /// With `large = reuse`: bytes of large blocks waiting in their classes'
+    /// With `large = reuse` or `coalesce`: bytes of large blocks waiting in
     /// free lists.
     pub large_free: usize,
-    /// With `large = reuse`: large allocations served from a free list.
+    /// With `large = reuse` or `coalesce`: large allocations served from a
+    /// free list.
     pub large_hits: u64,
-    /// With `large = reuse`: large blocks given back to the bump pointer
-    /// because they were the last carved.
+    /// With `large = reuse` or `coalesce`: large blocks given back to the
+    /// bump pointer because they were the last carved.
     pub large_to_top: u64,
     /// Allocations (and reallocations) that returned null.
     pub failed: u64,
@@ -142,12 +143,15 @@ pub trait Record: 'static {
     /// A freed block of `bytes` will never be reused.
     #[inline(always)]
     fn leaked(&mut self, _bytes: usize) {}
-    /// A large block of `bytes` went into its class's free list.
+    /// A large block of `bytes` went into a free list.
     #[inline(always)]
     fn large_pushed(&mut self, _bytes: usize) {}
-    /// A large block of `bytes` was taken from its class's free list.
+    /// A large block of `bytes` left a free list.
     #[inline(always)]
-    fn large_hit(&mut self, _bytes: usize) {}
+    fn large_taken(&mut self, _bytes: usize) {}
+    /// A large allocation was served from a free list.
+    #[inline(always)]
+    fn large_hit(&mut self) {}
     /// A large block of `bytes` went back to the bump pointer.
     #[inline(always)]
     fn large_to_top(&mut self, _bytes: usize) {}
@@ -280,8 +284,10 @@ impl<const N: usize> Record for Counters<N> {
     fn large_pushed(&mut self, bytes: usize) {
         self.large_free = self.large_free.wrapping_add(bytes);
     }
-    fn large_hit(&mut self, bytes: usize) {
+    fn large_taken(&mut self, bytes: usize) {
         self.large_free = self.large_free.wrapping_sub(bytes);
+    }
+    fn large_hit(&mut self) {
         self.large_hits = self.large_hits.wrapping_add(1);
     }
     fn large_to_top(&mut self, bytes: usize) {

@@ -16,6 +16,7 @@ use lite_alloc_tests::{Env, Plan, Rng, check_random_ops};
     feature = "non-power-of-two",
     feature = "one-bin",
     feature = "options",
+    feature = "coalesce",
     feature = "general"
 )))]
 type Under = lite_alloc::Default;
@@ -36,6 +37,11 @@ struct Under;
 /// Every option beyond the documented design.
 #[cfg(feature = "options")]
 #[lite_alloc::lite_alloc(large = reuse, realloc, stats, heap_base)]
+struct Under;
+
+/// Every option, large blocks coalesced.
+#[cfg(feature = "coalesce")]
+#[lite_alloc::lite_alloc(large = coalesce, realloc, stats, heap_base)]
 struct Under;
 
 #[global_allocator]
@@ -364,7 +370,7 @@ extern "C" fn test_near_the_top_of_memory() {
 /// that is used up, memory grows and continues it; a second type with
 /// `heap_base` in the same module does not get the same memory. (Makes the
 /// module's first allocation itself, so no panic hook until then.)
-#[cfg(feature = "options")]
+#[cfg(any(feature = "options", feature = "coalesce"))]
 #[unsafe(no_mangle)]
 extern "C" fn test_heap_base() {
     // SAFETY: symbols the wasm linker defines; only their addresses are used.

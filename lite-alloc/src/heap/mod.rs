@@ -29,6 +29,11 @@
 //!   carved at the full size of its class (four classes per power of two,
 //!   see [`large_class`]), a freed one goes into its class's free list, or
 //!   back to the bump pointer when it is the last block carved.
+//! * With [`Config::COALESCE`] (`large = coalesce`), large blocks are chunks
+//!   with boundary tags instead, split to the size asked for and merged with
+//!   their free neighbours when freed, and bin blocks are carved from slabs
+//!   that are themselves chunks: see the `chunks` module for its layout and
+//!   invariants 6 and 7.
 //!
 //! # Invariants
 //!
@@ -47,6 +52,10 @@
 //!    source handed it over (zero, for a source that promises
 //!    [`Memory::ZEROED`]), and `top <= fresh`; without them, `top` plays the
 //!    part of `fresh`, since nothing is ever given back to the bump pointer.
+
+mod chunks;
+
+pub use chunks::chunk_lists;
 
 use core::alloc::Layout;
 use core::cell::UnsafeCell;
@@ -93,6 +102,10 @@ pub unsafe trait Config<const N: usize, const L: usize>: 'static {
     const PAGE: usize;
     /// Whether `realloc` shrinks in place and grows in place at the heap top.
     const REALLOC_IN_PLACE: bool;
+    /// `large = coalesce`: large blocks are chunks with boundary tags, split
+    /// and merged (see `chunks`), and `L` is [`chunk_lists()`]; bins carve
+    /// from slabs.
+    const COALESCE: bool;
     /// `N` of `growth = 1/N`: memory grows by at least `1/N` of what the
     /// heap has obtained so far (and never less than a request needs); 0:
     /// by what the request needs, in `PAGE`s (the documented design).
@@ -184,6 +197,12 @@ pub struct Heap<C: Config<N, L>, const N: usize, const L: usize> {
     bins: [*mut u8; N],
     /// Head of each large class's free list (no lists when `L` is 0).
     large: [*mut u8; L],
+    /// With `large = coalesce`: which lists hold a chunk (a bit each).
+    map: [usize; 4],
+    /// With `large = coalesce`: where bins carve next, and the end of that
+    /// slab (null and 0 before the first).
+    slab: *mut u8,
+    slab_end: usize,
     /// The next unused byte of the current region. Its provenance is the
     /// region's, so blocks are derived from it.
     top: *mut u8,
@@ -206,6 +225,9 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     pub const NEW: Self = Self {
         bins: [null_mut(); N],
         large: [null_mut(); L],
+        map: [0; 4],
+        slab: null_mut(),
+        slab_end: 0,
         top: null_mut(),
         end: 0,
         fresh: 0,
@@ -254,9 +276,15 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             i += 1;
         }
         assert!(
-            L == 0 || L == large_classes(C::BINS[N - 1]),
+            L == 0
+                || L == if C::COALESCE {
+                    chunk_lists()
+                } else {
+                    large_classes(C::BINS[N - 1])
+                },
             "wrong number of large classes"
         );
+        assert!(!C::COALESCE || L > 0, "coalescing needs its lists");
     };
 
     /// The size of bin `i`'s blocks.
@@ -310,6 +338,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     fn capacity(size: usize, align: usize) -> usize {
         match Self::bin(size, align) {
             Some(i) => Self::bin_size(i),
+            None if C::COALESCE => chunks::chunk_size(size),
             None if Self::REUSE => Self::large(size).1,
             None => size,
         }
@@ -410,11 +439,11 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         if block.is_null() {
             // A miss: carve a whole block of the bin.
             self.stats.miss(i);
-            return self.bump(
-                Self::bin_size(i),
-                Self::bin_align(i),
-                if ZERO { size } else { 0 },
-            );
+            let zero = if ZERO { size } else { 0 };
+            if C::COALESCE {
+                return self.slab_carve(Self::bin_size(i), Self::bin_align(i), zero);
+            }
+            return self.bump(Self::bin_size(i), Self::bin_align(i), zero);
         }
         // SAFETY: by invariant 2 `block` is a free block of this heap,
         // aligned for a pointer, whose first word `dealloc` set to the next
@@ -437,10 +466,22 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         } else {
             MAX_BIN_ALIGN
         };
-        if Self::REUSE {
+        if C::COALESCE {
+            self.alloc_chunk(size, align, zero)
+        } else if Self::REUSE {
             self.alloc_reused(size, align, zero)
         } else {
             self.bump(size, align, zero)
+        }
+    }
+
+    /// A large block as a chunk (with `large = coalesce`).
+    #[inline(never)]
+    fn alloc_chunk(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
+        if align > MAX_BIN_ALIGN {
+            self.chunk_alloc_aligned(size, align, zero)
+        } else {
+            self.chunk_alloc(chunks::chunk_size(size), zero)
         }
     }
 
@@ -461,7 +502,8 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         // SAFETY: by invariant 2 the head is a free block of this class whose
         // first word holds the next one.
         *head = unsafe { block.cast::<*mut u8>().read() };
-        self.stats.large_hit(capacity);
+        self.stats.large_taken(capacity);
+        self.stats.large_hit();
         // SAFETY: the block holds the class's size, at least `size >= zero`.
         unsafe { ptr::write_bytes(block, 0, zero) };
         block
@@ -500,6 +542,9 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
                 unsafe { Self::push(head, block, size, self.top) };
                 self.stats.pushed(i);
             }
+            // SAFETY: a large block is a chunk in use with `large =
+            // coalesce`, which the caller gives up.
+            None if C::COALESCE => unsafe { self.chunk_free(self.reclaim(block), (block, size)) },
             None if Self::REUSE => self.free_large(block, size),
             None => self.stats.leaked(size),
         }
@@ -580,15 +625,29 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             // class (their sizes are multiples of 32); for a large block
             // never reused it asks more than needed, which only makes the
             // block move.
-            let old_cap = Self::capacity(old_size, align);
-            let aligned = Self::ALL_ALIGNED
-                || block
-                    .addr()
-                    .is_multiple_of(carve_align(Self::capacity(new_size, align)));
-            if aligned
-                && (new_size <= old_cap
-                    || self.grow_at_top(block, old_cap, Self::capacity(new_size, align)))
-            {
+            //
+            // With `large = coalesce`, a chunk resizes in place (shrinking
+            // frees its tail, growing takes its free neighbour or the unused
+            // memory), unless it would become a bin block: then it moves.
+            // Bin blocks lie in slabs and never grow at the top.
+            let in_place = if C::COALESCE && Self::bin(old_size, align).is_none() {
+                // SAFETY: a large block aligned to at most 16 is the payload
+                // of a chunk in use, the caller's (over-aligned ones move).
+                align <= MAX_BIN_ALIGN
+                    && Self::bin(new_size, align).is_none()
+                    && unsafe { self.chunk_resize(self.reclaim(block), new_size) }
+            } else {
+                let old_cap = Self::capacity(old_size, align);
+                let aligned = Self::ALL_ALIGNED
+                    || block
+                        .addr()
+                        .is_multiple_of(carve_align(Self::capacity(new_size, align)));
+                aligned
+                    && (new_size <= old_cap
+                        || (!C::COALESCE
+                            && self.grow_at_top(block, old_cap, Self::capacity(new_size, align))))
+            };
+            if in_place {
                 self.freed(old_size, align);
                 self.allocated(new_size, align);
                 // Handed out anew: with the heap's provenance, as in `dealloc`.
@@ -660,8 +719,13 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             // The padding that aligns `top`, then the block: no overflow, by
             // the bound above.
             let span = (self.top.addr().wrapping_neg() & (align - 1)) + size;
-            // By invariant 1, `top <= end`: no overflow.
-            let room = self.end - self.top.addr();
+            // By invariant 1, `top <= end`: no overflow. With `large =
+            // coalesce`, a word at the end stays free for a fence.
+            let room = if C::COALESCE {
+                (self.end - self.top.addr()).saturating_sub(chunks::WORD)
+            } else {
+                self.end - self.top.addr()
+            };
             if span <= room {
                 // The padding and the block lie in `[top, end)`, inside the
                 // current region, whose provenance `top` carries.
@@ -743,9 +807,24 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             self.obtained += len;
         }
         if start.addr() != self.end {
-            self.top = start;
+            if C::COALESCE {
+                // The region before ends with a fence (a word kept free for
+                // it), so that its last chunk never looks past it; the new
+                // one starts where a chunk's payload is 16-aligned.
+                if self.end != 0 {
+                    // SAFETY: `top` is this heap's, with a word of room.
+                    unsafe { self.top.cast::<usize>().write(1) };
+                }
+                let skip = start.addr().wrapping_neg().wrapping_sub(chunks::WORD) & 15;
+                if len < skip + chunks::MIN_CHUNK {
+                    return false;
+                }
+                self.top = start.wrapping_add(skip);
+            } else {
+                self.top = start;
+            }
             if Self::REUSE {
-                self.fresh = start.addr();
+                self.fresh = self.top.addr();
             }
         }
         self.end = end;
@@ -758,6 +837,9 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         self.memory.reset();
         self.bins = [null_mut(); N];
         self.large = [null_mut(); L];
+        self.map = [0; 4];
+        self.slab = null_mut();
+        self.slab_end = 0;
         self.top = null_mut();
         self.end = 0;
         self.fresh = 0;
