@@ -20,6 +20,8 @@ pub const GROWTH: usize = 32;
 pub struct Candidate {
     pub bins: Vec<usize>,
     pub large_reuse: bool,
+    /// `large = coalesce` (with `large_reuse` set too: large blocks reused).
+    pub coalesce: bool,
     pub realloc: bool,
     /// `growth = 1/32`: for programs whose memory reaches many MiB.
     pub growth: bool,
@@ -35,6 +37,7 @@ impl Candidate {
         Candidate {
             bins: DEFAULT_BINS.to_vec(),
             large_reuse: false,
+            coalesce: false,
             realloc: false,
             growth: false,
             given: None,
@@ -70,7 +73,8 @@ impl Candidate {
         }
         Ok(Candidate {
             bins,
-            large_reuse: arguments.contains("reuse"),
+            large_reuse: arguments.contains("reuse") || arguments.contains("coalesce"),
+            coalesce: arguments.contains("coalesce"),
             realloc: arguments.contains("realloc"),
             growth: arguments.contains("growth"),
             given: Some(arguments.trim().to_string()),
@@ -88,7 +92,9 @@ impl Candidate {
             let bins: Vec<String> = self.bins.iter().map(usize::to_string).collect();
             args.push(format!("bins = [{}]", bins.join(", ")));
         }
-        if self.large_reuse {
+        if self.coalesce {
+            args.push("large = coalesce".into());
+        } else if self.large_reuse {
             args.push("large = reuse".into());
         }
         if self.realloc {
@@ -149,15 +155,27 @@ pub fn for_profile(profile: &Profile) -> Vec<Candidate> {
         }
     }
     let mut candidates = vec![Candidate::default_design()];
-    for (bins, origin) in bin_sets {
+    // Coalescing is tried with Default's bins, doubling ones from 16 and the
+    // 6 that lose least to rounding: it changes what becomes of large
+    // blocks, which these bins are enough to show.
+    let coalescing = [0, 2, 4];
+    for (i, (bins, origin)) in bin_sets.into_iter().enumerate() {
+        let large_reuse = reuse(*bins.last().unwrap());
         let candidate = Candidate {
-            large_reuse: reuse(*bins.last().unwrap()),
+            large_reuse,
+            coalesce: false,
             realloc,
             growth,
             bins,
             given: None,
             origin,
         };
+        if large_reuse && coalescing.contains(&i) {
+            candidates.push(Candidate {
+                coalesce: true,
+                ..candidate.clone()
+            });
+        }
         if !candidates.contains(&candidate) {
             candidates.push(candidate);
         }
@@ -285,6 +303,7 @@ mod tests {
         let c = Candidate {
             bins: vec![8, 24],
             large_reuse: true,
+            coalesce: false,
             realloc: true,
             growth: true,
             given: None,

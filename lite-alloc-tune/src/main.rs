@@ -86,9 +86,15 @@ fn hit_rate(o: &Outcome) -> String {
     percent(o.bin_hits as f64, (o.bin_hits + o.bin_misses) as f64)
 }
 
+/// How much less peak memory `large = coalesce` must reach, against the
+/// best configuration without it, to be worth its code (about 1 KB more on
+/// wasm32).
+const COALESCE_SAVES: f64 = 0.05;
+
 /// The candidate to recommend: the least peak memory, except that one with
 /// fewer bins (less code), then doubling bins (the fastest lookup), wins
-/// when its peak is within a page or 1% of the least.
+/// when its peak is within a page or 1% of the least. Coalescing candidates
+/// are only chosen when they save [`COALESCE_SAVES`] of the best other one.
 fn choose(candidates: &[Candidate], outcomes: &[Outcome]) -> usize {
     let ok: Vec<usize> = (0..candidates.len())
         .filter(|&i| outcomes[i].failed == 0)
@@ -98,19 +104,34 @@ fn choose(candidates: &[Candidate], outcomes: &[Outcome]) -> usize {
     } else {
         ok
     };
-    let least = pool.iter().map(|&i| outcomes[i].peak_bytes).min().unwrap();
-    let tolerance = PAGE.max(least / 100);
-    *pool
-        .iter()
-        .filter(|&&i| outcomes[i].peak_bytes <= least + tolerance)
-        .min_by_key(|&&i| {
-            (
-                candidates[i].bins.len(),
-                !candidates[i].doubling(),
-                outcomes[i].peak_bytes,
-            )
-        })
-        .unwrap()
+    let best_of = |coalesce: bool| {
+        let pool: Vec<usize> = pool
+            .iter()
+            .copied()
+            .filter(|&i| candidates[i].coalesce == coalesce)
+            .collect();
+        let least = pool.iter().map(|&i| outcomes[i].peak_bytes).min()?;
+        let tolerance = PAGE.max(least / 100);
+        pool.into_iter()
+            .filter(|&i| outcomes[i].peak_bytes <= least + tolerance)
+            .min_by_key(|&i| {
+                (
+                    candidates[i].bins.len(),
+                    !candidates[i].doubling(),
+                    outcomes[i].peak_bytes,
+                )
+            })
+    };
+    match (best_of(false), best_of(true)) {
+        (Some(plain), Some(coalescing))
+            if (outcomes[coalescing].peak_bytes as f64)
+                < outcomes[plain].peak_bytes as f64 * (1.0 - COALESCE_SAVES) =>
+        {
+            coalescing
+        }
+        (Some(plain), _) => plain,
+        (None, coalescing) => coalescing.expect("the pool is never empty"),
+    }
 }
 
 fn run() -> Result<(), Box<dyn Error>> {
@@ -194,6 +215,7 @@ fn run() -> Result<(), Box<dyn Error>> {
         let same_options = candidates.iter().zip(&outcomes).find(|(c, _)| {
             c.bins == DEFAULT_BINS
                 && c.large_reuse == chosen.large_reuse
+                && c.coalesce == chosen.coalesce
                 && c.realloc == chosen.realloc
                 && c.growth == chosen.growth
         });
@@ -218,7 +240,29 @@ fn run() -> Result<(), Box<dyn Error>> {
     }
     let largest = *chosen.bins.last().unwrap();
     let freed_large = profile.large_frees(largest);
-    if chosen.large_reuse {
+    if chosen.coalesce {
+        // Against the same configuration without coalescing, when replayed.
+        let plain = candidates.iter().zip(&outcomes).find(|(c, _)| {
+            c.bins == chosen.bins
+                && !c.coalesce
+                && c.realloc == chosen.realloc
+                && c.growth == chosen.growth
+        });
+        let saved = match plain {
+            Some((_, p)) if p.peak_bytes > o.peak_bytes => format!(
+                "{} pages less than `large = reuse` with the same bins",
+                pages(p.peak_bytes) - pages(o.peak_bytes)
+            ),
+            _ => format!(
+                "at least {:.0}% less than any configuration without it",
+                COALESCE_SAVES * 100.0
+            ),
+        };
+        println!(
+            "  - large = coalesce: the program frees {} in blocks over {largest} bytes; free neighbours merge and blocks split, so one size's memory serves another: {saved}, for about 1 KB more code",
+            mib(freed_large as usize)
+        );
+    } else if chosen.large_reuse {
         println!(
             "  - large = reuse: the program frees {} in blocks over {largest} bytes, which the documented design never reuses (Default leaks {})",
             mib(freed_large as usize),
