@@ -15,6 +15,7 @@ const CHOSEN: usize = cfg!(feature = "lite-default") as usize
     + cfg!(feature = "lite-heap-base") as usize
     + cfg!(feature = "lite-reuse-stats") as usize
     + cfg!(feature = "lite-general") as usize
+    + cfg!(feature = "lite-coalesce") as usize
     + cfg!(feature = "tuned-json") as usize
     + cfg!(feature = "tuned-regex") as usize
     + cfg!(feature = "published") as usize
@@ -86,6 +87,16 @@ static ALLOC: Options = Options::new();
 #[global_allocator]
 static ALLOC: lite_alloc::General = lite_alloc::General::new();
 
+/// General's line with large blocks coalesced: memory first, at about 1 KB
+/// more code.
+#[cfg(feature = "lite-coalesce")]
+#[lite_alloc::lite_alloc(bins = [16, 32, 64, 128, 256], large = coalesce, realloc, growth = 1/32)]
+pub struct Coalescing;
+
+#[cfg(feature = "lite-coalesce")]
+#[global_allocator]
+static ALLOC: Coalescing = Coalescing::new();
+
 /// What `lite-alloc-tune` recommends for the real program `json`
 /// (`scripts/tune.sh`, README: "Choosing bins").
 #[cfg(feature = "tuned-json")]
@@ -94,7 +105,7 @@ pub struct Tuned;
 
 /// What `lite-alloc-tune` recommends for the real program `regex`.
 #[cfg(feature = "tuned-regex")]
-#[lite_alloc::lite_alloc(bins = [16, 32, 64], large = reuse, realloc, growth = 1/32)]
+#[lite_alloc::lite_alloc(bins = [16, 32, 64], large = coalesce, realloc, growth = 1/32)]
 pub struct Tuned;
 
 #[cfg(any(feature = "tuned-json", feature = "tuned-regex"))]
