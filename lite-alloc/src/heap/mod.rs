@@ -79,8 +79,9 @@ pub const MAX_BIN: usize = 1 << (usize::BITS - 2);
 pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
 
 /// What the attribute generates for one allocator type: `N` bins, and `L`
-/// large classes (0: large blocks are never reused, as in the documented
-/// design; [`large_classes`]`(BINS[N - 1])`: `large = reuse`).
+/// large free lists (0: large blocks are never reused, as in the documented
+/// design; [`large_classes`]`(BINS[N - 1])`: `large = reuse`;
+/// [`chunk_lists()`]: `large = coalesce`).
 ///
 /// # Safety
 ///
@@ -88,7 +89,8 @@ pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
 /// * `N >= 1`; `BINS` is strictly ascending and every size is at least
 ///   `size_of::<*mut u8>()` and at most [`MAX_BIN`];
 /// * `PAGE` is at least 1 and at most [`MAX_PAGE`];
-/// * `L` is 0 or `large_classes(BINS[N - 1])`;
+/// * `L` is 0 or `large_classes(BINS[N - 1])` without `COALESCE`, and
+///   `chunk_lists()` with it;
 /// * for `align <= MAX_BIN_ALIGN`, `class(size, align)` returns an `i < N`
 ///   only if `BINS[i] >= size` and `carve_align(BINS[i]) >= align`, and it
 ///   gives the same answer every time for the same arguments.
