@@ -53,11 +53,12 @@ fn program(candidates: &[Candidate]) -> String {
     src
 }
 
-fn manifest() -> String {
+/// The replay package's manifest; `name` is also its binary's.
+fn manifest(name: &str) -> String {
     let root = workspace();
     format!(
         "[package]\n\
-         name = \"lite-alloc-tune-replay\"\n\
+         name = \"{name}\"\n\
          version = \"0.0.0\"\n\
          edition = \"2024\"\n\
          publish = false\n\n\
@@ -73,19 +74,41 @@ fn manifest() -> String {
     )
 }
 
+/// FNV-1a: a name for a program's source that is the same in every run.
+fn fingerprint(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Writes `contents` to `path` whole or not at all (another run of the tool
+/// may be reading it: it writes the same bytes).
+fn write_whole(path: &Path, contents: &str) -> std::io::Result<()> {
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
+    std::fs::write(&partial, contents)?;
+    std::fs::rename(&partial, path)
+}
+
 /// Replays `trace` against every candidate; their outcomes, in order.
+///
+/// Each set of candidates is its own package in `workdir`, named after its
+/// source, sharing one target directory: runs of the tool at the same time
+/// (on different traces) never build or run each other's program.
 pub fn evaluate(
     candidates: &[Candidate],
     trace: &Path,
     workdir: &Path,
 ) -> Result<Vec<Outcome>, Box<dyn Error>> {
-    std::fs::create_dir_all(workdir.join("src"))?;
-    std::fs::write(workdir.join("Cargo.toml"), manifest())?;
-    std::fs::write(workdir.join("src/main.rs"), program(candidates))?;
+    let source = program(candidates);
+    let name = format!("replay-{:016x}", fingerprint(&source));
+    let package = workdir.join(&name);
+    std::fs::create_dir_all(package.join("src"))?;
+    write_whole(&package.join("Cargo.toml"), &manifest(&name))?;
+    write_whole(&package.join("src/main.rs"), &source)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args(["build", "--quiet", "--release", "--manifest-path"])
-        .arg(workdir.join("Cargo.toml"))
+        .arg(package.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(workdir.join("target"))
         .status()
@@ -93,11 +116,11 @@ pub fn evaluate(
     if !status.success() {
         return Err(format!(
             "building the replay program in {} failed",
-            workdir.display()
+            package.display()
         )
         .into());
     }
-    let binary = workdir.join("target/release/lite-alloc-tune-replay");
+    let binary = workdir.join("target/release").join(&name);
     let output = Command::new(&binary).arg(trace).output()?;
     if !output.status.success() {
         return Err(format!(
@@ -112,7 +135,13 @@ pub fn evaluate(
         let [i, peak, requested, rounding, hits, misses, leaked, failed] = numbers[..] else {
             return Err(format!("unexpected replay output {line:?}").into());
         };
-        outcomes[i as usize] = Outcome {
+        let outcome = outcomes.get_mut(i as usize).ok_or_else(|| {
+            format!(
+                "the replay program printed candidate {i} of {}",
+                candidates.len()
+            )
+        })?;
+        *outcome = Outcome {
             peak_bytes: peak as usize,
             peak_requested: requested as usize,
             rounding_at_peak: rounding as usize,
