@@ -127,8 +127,18 @@ function checkTargets(result) {
   const ours = result.allocators.filter((a) => a.ours && a.geomean !== undefined);
   if (ours.length) {
     const best = ours.reduce((x, y) => (y.geomean < x.geomean ? y : x));
+    // `Default` on its own (the documented design, whose never-reused large
+    // blocks and moving realloc two of the workloads measure), then every
+    // configuration, met when the best one meets it.
+    if (def?.geomean !== undefined) {
+      out.push({
+        what: `${def.label}: geometric mean at most ${t.geomeanAtMost} of dlmalloc's`,
+        measured: fmt(def.geomean, 2),
+        met: def.geomean <= t.geomeanAtMost,
+      });
+    }
     out.push({
-      what: `geometric mean at most ${t.geomeanAtMost} of dlmalloc's`,
+      what: `geometric mean at most ${t.geomeanAtMost} of dlmalloc's, for the best of our configurations`,
       measured: ours.map((a) => `${a.label} ${fmt(a.geomean, 2)}`).join('; '),
       met: best.geomean <= t.geomeanAtMost,
     });
