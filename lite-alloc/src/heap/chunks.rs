@@ -1,17 +1,24 @@
 //! `large = coalesce`: large blocks as chunks with boundary tags, split when
 //! too big and merged with free neighbours when freed, so that freed memory
-//! serves requests of any size.
+//! serves requests of any size. With no bins (`bins = []`), every block is
+//! a chunk, as in dlmalloc.
 //!
 //! # Layout
 //!
 //! ```text
-//!            one chunk of `size` bytes (a multiple of 16)
+//!            one chunk of `size` bytes (a multiple of `GRAIN`)
 //!   ┌────────┬─────────────────────────────────────┬────────┐
-//!   │ header │ payload (16-aligned) ...             │ footer │ next chunk's header ...
+//!   │ header │ payload (GRAIN-aligned) ...          │ footer │ next chunk's header ...
 //!   └────────┴─────────────────────────────────────┴────────┘
 //!   ▲ chunk   ▲ block handed out                     ▲ free chunks only: `size`
 //! ```
 //!
+//! * `GRAIN` is two words: 8 bytes on wasm32, 16 on 64-bit targets. A
+//!   request of `n` bytes takes a chunk of `n` plus the header, rounded up
+//!   to it (and at least `MIN_CHUNK`, four words): a 12-byte request takes
+//!   16 bytes on wasm32, a 20-byte one 24. Requests aligned to more than
+//!   `GRAIN` take a chunk `align` bytes larger, with a marker before the
+//!   block that leads back to the chunk.
 //! * The header is one word before the payload: the chunk's size, bit 0 set
 //!   when the chunk is in use, bit 1 set when the chunk before it is (so that
 //!   its footer is only read when it is free).
@@ -22,13 +29,13 @@
 //!   holding chunks of at least its size, and a bitmap of the lists that are
 //!   not empty, so that a request takes the head of the first non-empty list
 //!   at or above its size, in constant time.
-//! * Bins are carved from slabs: chunks in use forever, so that every chunk's
-//!   neighbours are chunks with headers.
+//! * Bins, if there are any, are carved from slabs: chunks in use forever,
+//!   so that every chunk's neighbours are chunks with headers.
 //! * The unused memory `[top, end)` follows the last chunk, which is always
-//!   in use (a free chunk there joins it). `top + WORD` stays 16-aligned,
-//!   and `WORD` bytes at the end of a region stay free, so that a region
-//!   given up (other code grew memory in between) can be closed with a fence:
-//!   a header in use, of size 0.
+//!   in use (a free chunk there joins it). `top + WORD` stays
+//!   `GRAIN`-aligned, and `WORD` bytes at the end of a region stay free, so
+//!   that a region given up (other code grew memory in between) can be
+//!   closed with a fence: a header in use, of size 0.
 //!
 //! # Invariants (with those of the heap)
 //!
@@ -46,6 +53,13 @@ use crate::stats::Record;
 
 /// Bytes of a word: headers, footers and links.
 pub(super) const WORD: usize = size_of::<usize>();
+/// The unit of chunk sizes, and the alignment of every payload: two words
+/// (8 bytes on wasm32, 16 on 64-bit targets), as in dlmalloc. Requests
+/// aligned to more take the over-aligned path.
+pub(super) const GRAIN: usize = 2 * WORD;
+/// The header bits that are flags, not size: sizes are multiples of
+/// `GRAIN`, at least 8.
+const FLAGS: usize = 7;
 /// Header bit: the chunk is in use.
 const IN_USE: usize = 1;
 /// Header bit: the chunk before is in use.
@@ -53,8 +67,8 @@ const PREV_IN_USE: usize = 2;
 /// Marker bit, before an over-aligned block: the word is not a header but
 /// the distance back to the payload of the chunk holding the block.
 const OFFSET: usize = 4;
-/// The smallest chunk: a header, two links and a footer.
-pub(super) const MIN_CHUNK: usize = (4 * WORD + 15) & !15;
+/// The smallest chunk: a header, two links and a footer (two grains).
+pub(super) const MIN_CHUNK: usize = 4 * WORD;
 /// Bytes of a slab, from which bins carve their blocks.
 const SLAB: usize = 8 * 1024;
 
@@ -87,12 +101,13 @@ fn ceil_list(size: usize) -> usize {
     }
 }
 
-/// The chunk size serving `size` bytes: the header, rounded up to 16.
+/// The chunk size serving `size` bytes: with the header, rounded up to
+/// `GRAIN`.
 ///
 /// No overflow: `size` is at most `isize::MAX` (a `Layout`'s).
 #[inline(always)]
 pub(super) fn chunk_size(size: usize) -> usize {
-    let size = (size + WORD + 15) & !15;
+    let size = (size + WORD + (GRAIN - 1)) & !(GRAIN - 1);
     if size < MIN_CHUNK { MIN_CHUNK } else { size }
 }
 
@@ -163,7 +178,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             if prev == 0 {
                 *self.large.get_unchecked_mut(list) = self.top.with_addr(next);
                 if next == 0 {
-                    self.map[list / usize::BITS as usize] &= !(1 << (list % usize::BITS as usize));
+                    *self.map_word(list) &= !(1 << (list % usize::BITS as usize));
                 }
             } else {
                 self.put(prev + WORD, next);
@@ -198,7 +213,15 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             }
             *self.large.get_unchecked_mut(list) = self.top.with_addr(chunk);
         }
-        self.map[list / usize::BITS as usize] |= 1 << (list % usize::BITS as usize);
+        *self.map_word(list) |= 1 << (list % usize::BITS as usize);
+    }
+
+    /// The word of the bitmap holding list `list`'s bit.
+    #[inline(always)]
+    fn map_word(&mut self, list: usize) -> &mut usize {
+        // SAFETY: `list` is below `chunk_lists()`, at most `4 * usize::BITS`:
+        // the map has four words.
+        unsafe { self.map.get_unchecked_mut(list / usize::BITS as usize) }
     }
 
     /// The first list at or after `list` that holds a chunk.
@@ -215,7 +238,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         }
     }
 
-    /// A chunk of `size` bytes (a multiple of 16, at least `MIN_CHUNK`), in
+    /// A chunk of `size` bytes (a multiple of `GRAIN`, at least `MIN_CHUNK`), in
     /// use: from a list (split if much larger), else from the unused memory;
     /// its payload, or null. Its first `zero` payload bytes read as zero.
     pub(super) fn chunk_alloc(&mut self, size: usize, zero: usize) -> *mut u8 {
@@ -225,7 +248,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         // SAFETY: `own` is below `L`; a list's head is null or a free chunk.
         let head = unsafe { *self.large.get_unchecked(own) }.addr();
         // SAFETY: a free chunk's header.
-        let list = if head != 0 && unsafe { self.read(head) } & !15 >= size {
+        let list = if head != 0 && unsafe { self.read(head) } & !FLAGS >= size {
             Some(own)
         } else {
             self.find(ceil_list(size))
@@ -235,9 +258,11 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             // `size` bytes long (checked, or a list above `ceil_list(size)`).
             unsafe {
                 let chunk = (*self.large.get_unchecked(list)).addr();
-                let have = self.read(chunk) & !15;
+                let have = self.read(chunk) & !FLAGS;
                 self.unlink(chunk, have);
-                let payload = self.use_chunk(chunk, have, size);
+                // The chunk before a free chunk is in use (invariant 6), and
+                // a free chunk is never the last one.
+                let payload = self.use_chunk(chunk, have, size, PREV_IN_USE);
                 self.stats.large_hit();
                 ptr::write_bytes(payload, 0, zero);
                 return payload;
@@ -254,45 +279,39 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         chunk.wrapping_add(WORD)
     }
 
-    /// Marks the free chunk at `chunk` (`have` bytes, out of its list) in
-    /// use for `size` bytes, freeing the rest when it is a chunk's worth;
-    /// its payload.
+    /// Makes `[chunk, chunk + have)` a chunk in use for `size` bytes,
+    /// freeing the rest when it is a chunk's worth; its payload. `prev` is
+    /// the header's `PREV_IN_USE` bit (its other bits are ignored).
     ///
     /// # Safety
     ///
-    /// `chunk` is a free chunk of this heap of `have >= size` bytes, out of
-    /// its list; the chunk before it is in use.
-    unsafe fn use_chunk(&mut self, chunk: usize, have: usize, size: usize) -> *mut u8 {
-        let rest = have - size;
-        // SAFETY: the words written are this chunk's or its neighbour's
-        // header (the caller's promise).
+    /// `[chunk, chunk + have)` (`have >= size`) is this heap's, free or the
+    /// caller's chunk, and out of every list; a chunk of this heap follows
+    /// it; `prev` tells whether the chunk before it is in use.
+    unsafe fn use_chunk(&mut self, chunk: usize, have: usize, size: usize, prev: usize) -> *mut u8 {
+        // SAFETY: the words written are this chunk's header and the next
+        // chunk's (the caller's promise).
         unsafe {
-            if rest >= MIN_CHUNK {
-                self.put(chunk, size | IN_USE | PREV_IN_USE);
-                // The rest is free; the chunk after it already says that the
-                // chunk before it is free.
-                self.insert(chunk + size, rest, (null_mut(), 0));
-            } else {
-                self.put(chunk, have | IN_USE | PREV_IN_USE);
-                self.mark_prev_in_use(chunk + have);
-            }
+            self.put(chunk, have | IN_USE | (prev & PREV_IN_USE));
+            self.mark_prev_in_use(chunk + have);
+            // Splitting is shrinking a chunk in use: one piece of code.
+            self.chunk_shrink(chunk, size);
         }
         self.top.with_addr(chunk + WORD)
     }
 
-    /// Sets bit 1 of the header at `next` (unless it is the unused memory).
+    /// Sets bit 1 of the header at `next`.
     ///
     /// # Safety
     ///
-    /// `next` is a chunk header of this heap, or `top`.
+    /// `next` is a chunk header of this heap (not `top`).
+    #[inline(always)]
     unsafe fn mark_prev_in_use(&mut self, next: usize) {
-        if next != self.top.addr() {
-            // SAFETY: a header (the caller's promise).
-            unsafe { self.put(next, self.read(next) | PREV_IN_USE) };
-        }
+        // SAFETY: a header (the caller's promise).
+        unsafe { self.put(next, self.read(next) | PREV_IN_USE) };
     }
 
-    /// A block of `size` bytes aligned to `align` (more than 16): inside a
+    /// A block of `size` bytes aligned to `align` (more than `GRAIN`): inside a
     /// chunk `align` bytes larger, with a marker before it that leads back
     /// to the chunk's payload when it is not the payload itself.
     pub(super) fn chunk_alloc_aligned(
@@ -309,7 +328,8 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         }
         let aligned = (payload.addr() + align - 1) & !(align - 1);
         if aligned != payload.addr() {
-            // At least 16 bytes into the payload, a multiple of 16 away; the
+            // At least `GRAIN` bytes into the payload, a multiple of it away
+            // (both are `GRAIN`-aligned, and `align` is more); the
             // block, `size` bytes, still ends inside the chunk (`align` more
             // than needed).
             // SAFETY: a word of the chunk just handed out.
@@ -336,10 +356,10 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             let mut header = self.read(chunk);
             if header & OFFSET != 0 {
                 // An over-aligned block: the chunk's payload lies before it.
-                chunk -= header & !15;
+                chunk -= header & !FLAGS;
                 header = self.read(chunk);
             }
-            let mut size = header & !15;
+            let mut size = header & !FLAGS;
             if header & PREV_IN_USE == 0 {
                 let before = self.read(chunk - WORD);
                 chunk -= before;
@@ -355,8 +375,8 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             }
             let after = self.read(next);
             if after & IN_USE == 0 {
-                self.unlink(next, after & !15);
-                size += after & !15;
+                self.unlink(next, after & !FLAGS);
+                size += after & !FLAGS;
             } else {
                 self.put(next, after & !PREV_IN_USE);
             }
@@ -374,9 +394,9 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         // SAFETY: this chunk's header, and the words of its tail.
         unsafe {
             let header = self.read(chunk);
-            let rest = (header & !15) - size;
+            let rest = (header & !FLAGS) - size;
             if rest >= MIN_CHUNK {
-                self.put(chunk, size | (header & 15));
+                self.put(chunk, size | (header & FLAGS));
                 self.put(chunk + size, rest | IN_USE | PREV_IN_USE);
                 self.chunk_free(self.top.with_addr(chunk + size + WORD), (null_mut(), 0));
             }
@@ -396,7 +416,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         // SAFETY: this chunk's header and its neighbour's (invariant 6).
         unsafe {
             let header = self.read(chunk);
-            let size = header & !15;
+            let size = header & !FLAGS;
             if want <= size {
                 self.chunk_shrink(chunk, want);
                 return true;
@@ -408,18 +428,17 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
                 if self.bump(want - size, 1, 0).addr() != next {
                     return false;
                 }
-                self.put(chunk, want | (header & 15));
+                self.put(chunk, want | (header & FLAGS));
                 return true;
             }
             let after = self.read(next);
-            let total = size + (after & !15);
+            let total = size + (after & !FLAGS);
             if after & IN_USE != 0 || total < want {
                 return false;
             }
-            self.unlink(next, after & !15);
-            self.put(chunk, total | (header & 15));
-            self.mark_prev_in_use(chunk + total);
-            self.chunk_shrink(chunk, want);
+            self.unlink(next, after & !FLAGS);
+            // A free chunk is never the last one: a chunk follows.
+            self.use_chunk(chunk, total, want, header);
             true
         }
     }

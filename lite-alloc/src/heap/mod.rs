@@ -33,7 +33,8 @@
 //!   with boundary tags instead, split to the size asked for and merged with
 //!   their free neighbours when freed, and bin blocks are carved from slabs
 //!   that are themselves chunks: see the `chunks` module for its layout and
-//!   invariants 6 and 7.
+//!   invariants 6 and 7. With no bins at all (`bins = []`, `N` = 0, only
+//!   with `large = coalesce`), every block is a chunk.
 //!
 //! # Invariants
 //!
@@ -78,16 +79,17 @@ pub const MAX_BIN: usize = 1 << (usize::BITS - 2);
 /// The largest `page`: a quarter of the address space (1 GiB on wasm32).
 pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
 
-/// What the attribute generates for one allocator type: `N` bins, and `L`
-/// large free lists (0: large blocks are never reused, as in the documented
+/// What the attribute generates for one allocator type: `N` bins (none only
+/// with `large = coalesce`), and `L` large free lists (0: large blocks are never reused, as in the documented
 /// design; [`large_classes`]`(BINS[N - 1])`: `large = reuse`;
 /// [`chunk_lists()`]: `large = coalesce`).
 ///
 /// # Safety
 ///
 /// The heap trusts these items for memory safety:
-/// * `N >= 1`; `BINS` is strictly ascending and every size is at least
-///   `size_of::<*mut u8>()` and at most [`MAX_BIN`];
+/// * `N >= 1`, or `N == 0` with `COALESCE`; `BINS` is strictly ascending
+///   and every size is at least `size_of::<*mut u8>()` and at most
+///   [`MAX_BIN`];
 /// * `PAGE` is at least 1 and at most [`MAX_PAGE`];
 /// * `L` is 0 or `large_classes(BINS[N - 1])` without `COALESCE`, and
 ///   `chunk_lists()` with it;
@@ -238,10 +240,11 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         stats: <C::Stats as Record>::INIT,
     };
 
-    /// The largest bin's size.
-    const LARGEST: usize = C::BINS[N - 1];
+    /// The largest bin's size (0 without bins, with `large = coalesce`).
+    const LARGEST: usize = if N == 0 { 0 } else { C::BINS[N - 1] };
 
-    /// Whether freed large blocks are reused (`large = reuse`).
+    /// Whether freed large blocks are reused (`large = reuse` or
+    /// `coalesce`).
     const REUSE: bool = L > 0;
 
     /// Whether every block the heap hands out is aligned to `MAX_BIN_ALIGN`:
@@ -263,7 +266,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// The bounds the arithmetic relies on, checked when the heap is
     /// monomorphised (the attribute also checks them, with better messages).
     const BOUNDS: () = {
-        assert!(N >= 1, "no bins");
+        assert!(N >= 1 || C::COALESCE, "no bins, and no chunks");
         assert!(C::PAGE >= 1 && C::PAGE <= MAX_PAGE, "page out of range");
         let granule = <C::Memory as Memory>::GRANULE;
         assert!(
@@ -463,14 +466,16 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// been used before.
     #[inline(always)]
     fn alloc_large(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
+        if C::COALESCE {
+            // Chunks align their payloads to `GRAIN`, and more only when asked.
+            return self.alloc_chunk(size, align, zero);
+        }
         let align = if align > MAX_BIN_ALIGN {
             align
         } else {
             MAX_BIN_ALIGN
         };
-        if C::COALESCE {
-            self.alloc_chunk(size, align, zero)
-        } else if Self::REUSE {
+        if Self::REUSE {
             self.alloc_reused(size, align, zero)
         } else {
             self.bump(size, align, zero)
@@ -480,7 +485,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// A large block as a chunk (with `large = coalesce`).
     #[inline(never)]
     fn alloc_chunk(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
-        if align > MAX_BIN_ALIGN {
+        if align > chunks::GRAIN {
             self.chunk_alloc_aligned(size, align, zero)
         } else {
             self.chunk_alloc(chunks::chunk_size(size), zero)
@@ -633,9 +638,10 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             // memory), unless it would become a bin block: then it moves.
             // Bin blocks lie in slabs and never grow at the top.
             let in_place = if C::COALESCE && Self::bin(old_size, align).is_none() {
-                // SAFETY: a large block aligned to at most 16 is the payload
-                // of a chunk in use, the caller's (over-aligned ones move).
-                align <= MAX_BIN_ALIGN
+                // SAFETY: a large block aligned to at most `GRAIN` is the
+                // payload of a chunk in use, the caller's (over-aligned ones,
+                // inside a larger chunk, move).
+                align <= chunks::GRAIN
                     && Self::bin(new_size, align).is_none()
                     && unsafe { self.chunk_resize(self.reclaim(block), new_size) }
             } else {
@@ -812,12 +818,13 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             if C::COALESCE {
                 // The region before ends with a fence (a word kept free for
                 // it), so that its last chunk never looks past it; the new
-                // one starts where a chunk's payload is 16-aligned.
+                // one starts where a chunk's payload is `GRAIN`-aligned.
                 if self.end != 0 {
                     // SAFETY: `top` is this heap's, with a word of room.
                     unsafe { self.top.cast::<usize>().write(1) };
                 }
-                let skip = start.addr().wrapping_neg().wrapping_sub(chunks::WORD) & 15;
+                let skip =
+                    start.addr().wrapping_neg().wrapping_sub(chunks::WORD) & (chunks::GRAIN - 1);
                 if len < skip + chunks::MIN_CHUNK {
                     return false;
                 }
