@@ -80,10 +80,10 @@ impl Config {
                 .map(|&size| (size, Span::call_site()))
                 .collect(),
             Some(bins) => {
-                if bins.sizes.is_empty() {
+                if bins.sizes.is_empty() && args.large != Some(Large::Coalesce) {
                     return Err(Error::new(
                         bins.span(),
-                        "`bins` needs at least one block size, e.g. `bins = [16, 32, 64, 128]`",
+                        "`bins = []` makes every block a chunk, which needs `large = coalesce`: add it, or give at least one block size, e.g. `bins = [16, 32, 64, 128]`",
                     ));
                 }
                 if bins.sizes.len() > MAX_BINS {

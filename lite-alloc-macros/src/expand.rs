@@ -31,10 +31,13 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
     let page = usize_lit(config.page.0, config.page.1);
     let growth = usize_lit(config.growth.0, config.growth.1);
     let realloc = config.realloc;
-    let largest = usize_lit(config.bins[n - 1].0, Span::call_site());
     let large = match config.large {
         Large::Leak => quote!(0),
-        Large::Reuse => quote!(__la::large_classes(#largest)),
+        Large::Reuse => {
+            // `bins = []` comes only with `large = coalesce` (`config`).
+            let largest = usize_lit(config.bins[n - 1].0, Span::call_site());
+            quote!(__la::large_classes(#largest))
+        }
         Large::Coalesce => quote!(__la::chunk_lists()),
     };
     let coalesce = config.large == Large::Coalesce;
@@ -184,6 +187,13 @@ pub fn usize_lit(value: u64, span: Span) -> proc_macro2::Literal {
 /// The body of `Config::class`, specialised for the bins.
 fn lookup(config: &Config) -> TokenStream {
     let n = config.bins.len();
+    if n == 0 {
+        // No bins (`bins = []`, `large = coalesce`): every block is a chunk.
+        return quote! {
+            let _ = (size, align);
+            0
+        };
+    }
     let smallest = config.bins[0].0;
     let largest = config.bins[config.bins.len() - 1].0;
     match config.lookup {
