@@ -1,9 +1,10 @@
-//! The shadow model across twenty-one configurations: every shape the attribute
-//! accepts (default bins, in-place realloc on and off, bins that are not
-//! powers of two, one bin, sixteen bins, bins whose alignments differ and do
-//! not ascend, a two-page growth step, a memory that runs out, the
+//! The shadow model across twenty-nine configurations: every shape the
+//! attribute accepts (default bins, in-place realloc on and off, bins that
+//! are not powers of two, one bin, sixteen bins, bins whose alignments differ
+//! and do not ascend, a two-page growth step, a memory that runs out, the
 //! `critical-section` lock, large blocks reused, statistics, geometric
-//! growth, `lite_alloc::General`'s configuration), each over its
+//! growth, large blocks coalesced, no bins at all as in
+//! `lite_alloc::General`), each over its
 //! own simulated wasm memory that foreign code grows between operations. The
 //! memory hands over zeroed pages and says so, so `alloc_zeroed` skips
 //! clearing fresh memory: the model's zero check covers that. With `stats`,
@@ -214,9 +215,10 @@ model!(
     large = reuse,
     realloc
 );
-// `lite_alloc::General`'s configuration.
+// Five bins, large blocks reused, realloc and growth: the most a
+// configuration gives under 1000 bytes of code.
 model!(
-    general,
+    bins_reuse_growth,
     sim = SIM_BYTES,
     in_place = true,
     bins = [16, 32, 64, 128, 256],
@@ -267,6 +269,35 @@ model!(
     coalesce_memory_runs_out,
     sim = 1 << 20,
     in_place = true,
+    large = coalesce,
+    realloc
+);
+
+// No bins: every block is a chunk (`lite_alloc::General`'s configuration
+// with `growth`). Moving realloc shares its code with `coalesce_moving`.
+model!(
+    chunks_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    bins = [],
+    large = coalesce,
+    realloc
+);
+model!(
+    chunks_growth_stats,
+    sim = SIM_BYTES,
+    in_place = true,
+    check_stats,
+    bins = [],
+    large = coalesce,
+    growth = 1 / 32,
+    realloc
+);
+model!(
+    chunks_memory_runs_out,
+    sim = 1 << 20,
+    in_place = true,
+    bins = [],
     large = coalesce,
     realloc
 );

@@ -406,101 +406,147 @@ fn growth_falls_back_to_what_is_missing() {
     assert!(last[0] >= 512 << 10 && last[1] == 60 << 10, "{requests:?}");
 }
 
-/// `large = coalesce`: freed neighbours merge, so their memory serves a
-/// request of their combined size, and a large free chunk is split to serve
-/// a smaller one, the rest staying free for the next.
-#[test]
-fn coalesced_neighbours_serve_any_size() {
-    #[lite_alloc(large = coalesce, stats, memory = arena(1 << 20))]
-    struct Merging;
-    unsafe {
-        let (a, b) = (layout(1000, 8), layout(3000, 8));
-        let first = Merging.alloc(a);
-        let second = Merging.alloc(b);
-        let _last = Merging.alloc(a); // keeps them from the unused memory
-        Merging.dealloc(first, a);
-        Merging.dealloc(second, b);
-        // Both merged: one request of their size fits where they were.
-        let both = Merging.alloc(layout(3900, 8));
-        assert_eq!(both, first, "merged neighbours serve a larger request");
-        Merging.dealloc(both, layout(3900, 8));
-        // Split: a small request takes the front, the next one the rest.
-        let small = Merging.alloc(layout(500, 8));
-        assert_eq!(small, first);
-        let rest = Merging.alloc(layout(2000, 8));
-        assert!(
-            rest > small && (rest as usize) < (_last as usize),
-            "the rest of the free chunk serves it"
-        );
-        let s = Merging::stats();
-        assert_eq!(s.leaked, 0);
-        assert!(s.large_hits >= 3, "{s:?}");
-    }
-}
+/// The tests of `large = coalesce`, for a configuration given by its
+/// arguments: with bins (carved from slabs) and without (every block a
+/// chunk).
+macro_rules! coalescing {
+    ($module:ident, $($args:tt)*) => {
+        mod $module {
+            use super::*;
 
-/// The last chunk freed joins the unused memory, with its free neighbour.
-#[test]
-fn coalesced_chunks_go_back_to_the_unused_memory() {
-    #[lite_alloc(large = coalesce, stats, memory = arena(1 << 20))]
-    struct Merging;
-    unsafe {
-        let l = layout(1000, 8);
-        let a = Merging.alloc(l);
-        let b = Merging.alloc(l);
-        Merging.dealloc(a, l);
-        Merging.dealloc(b, l); // merges with `a`, then with the unused memory
-        let s = Merging::stats();
-        assert_eq!((s.large_free, s.large_to_top), (0, 1), "{s:?}");
-        assert_eq!(Merging.alloc(layout(100_000, 8)), a);
-    }
-}
-
-/// Over-aligned blocks are served from chunks, freed, reallocated, and
-/// their memory reused.
-#[test]
-fn coalesced_over_aligned_blocks_come_and_go() {
-    #[lite_alloc(large = coalesce, realloc, memory = arena(1 << 20))]
-    struct Merging;
-    unsafe {
-        for align in [32usize, 256, 4096] {
-            let l = layout(100, align);
-            let block = Merging.alloc(l);
-            assert!(!block.is_null() && (block as usize).is_multiple_of(align));
-            block.write_bytes(0x5A, 100);
-            let grown = Merging.realloc(block, l, 5000);
-            assert!((grown as usize).is_multiple_of(align));
-            assert!(bytes(grown, 100).iter().all(|&b| b == 0x5A));
-            Merging.dealloc(grown, layout(5000, align));
+        /// `large = coalesce`: freed neighbours merge, so their memory serves a
+        /// request of their combined size, and a large free chunk is split to serve
+        /// a smaller one, the rest staying free for the next.
+        #[test]
+        fn coalesced_neighbours_serve_any_size() {
+            #[lite_alloc($($args)*, stats, memory = arena(1 << 20))]
+            struct Merging;
+            unsafe {
+                let (a, b) = (layout(1000, 8), layout(3000, 8));
+                let first = Merging.alloc(a);
+                let second = Merging.alloc(b);
+                let _last = Merging.alloc(a); // keeps them from the unused memory
+                Merging.dealloc(first, a);
+                Merging.dealloc(second, b);
+                // Both merged: one request of their size fits where they were.
+                let both = Merging.alloc(layout(3900, 8));
+                assert_eq!(both, first, "merged neighbours serve a larger request");
+                Merging.dealloc(both, layout(3900, 8));
+                // Split: a small request takes the front, the next one the rest.
+                let small = Merging.alloc(layout(500, 8));
+                assert_eq!(small, first);
+                let rest = Merging.alloc(layout(2000, 8));
+                assert!(
+                    rest > small && (rest as usize) < (_last as usize),
+                    "the rest of the free chunk serves it"
+                );
+                let s = Merging::stats();
+                assert_eq!(s.leaked, 0);
+                assert!(s.large_hits >= 3, "{s:?}");
+            }
         }
-        // Everything freed went back: a request of most of the arena fits.
-        assert!(!Merging.alloc(layout(900 << 10, 8)).is_null());
-    }
+
+        /// The last chunk freed joins the unused memory, with its free neighbour.
+        #[test]
+        fn coalesced_chunks_go_back_to_the_unused_memory() {
+            #[lite_alloc($($args)*, stats, memory = arena(1 << 20))]
+            struct Merging;
+            unsafe {
+                let l = layout(1000, 8);
+                let a = Merging.alloc(l);
+                let b = Merging.alloc(l);
+                Merging.dealloc(a, l);
+                Merging.dealloc(b, l); // merges with `a`, then with the unused memory
+                let s = Merging::stats();
+                assert_eq!((s.large_free, s.large_to_top), (0, 1), "{s:?}");
+                assert_eq!(Merging.alloc(layout(100_000, 8)), a);
+            }
+        }
+
+        /// Over-aligned blocks are served from chunks, freed, reallocated, and
+        /// their memory reused.
+        #[test]
+        fn coalesced_over_aligned_blocks_come_and_go() {
+            #[lite_alloc($($args)*, realloc, memory = arena(1 << 20))]
+            struct Merging;
+            unsafe {
+                for align in [32usize, 256, 4096] {
+                    let l = layout(100, align);
+                    let block = Merging.alloc(l);
+                    assert!(!block.is_null() && (block as usize).is_multiple_of(align));
+                    block.write_bytes(0x5A, 100);
+                    let grown = Merging.realloc(block, l, 5000);
+                    assert!((grown as usize).is_multiple_of(align));
+                    assert!(bytes(grown, 100).iter().all(|&b| b == 0x5A));
+                    Merging.dealloc(grown, layout(5000, align));
+                }
+                // Everything freed went back: a request of most of the arena fits.
+                assert!(!Merging.alloc(layout(900 << 10, 8)).is_null());
+            }
+        }
+
+        /// In-place realloc of a chunk: shrinking frees its tail, growing takes the
+        /// free chunk after it.
+        #[test]
+        fn coalesced_chunks_resize_in_place() {
+            #[lite_alloc($($args)*, realloc, memory = arena(1 << 20))]
+            struct Merging;
+            unsafe {
+                let (a, b) = (layout(4000, 8), layout(2000, 8));
+                let block = Merging.alloc(a);
+                let next = Merging.alloc(b);
+                let _last = Merging.alloc(b);
+                block.write_bytes(7, 4000);
+                // Shrink: the tail is freed and serves the next request.
+                let shrunk = Merging.realloc(block, a, 1000);
+                assert_eq!(shrunk, block);
+                let tail = Merging.alloc(layout(2500, 8));
+                assert!(tail > block && tail < next, "the freed tail serves it");
+                Merging.dealloc(tail, layout(2500, 8));
+                // Grow: into the free space after it, then into `next` once freed.
+                let grown = Merging.realloc(block, layout(1000, 8), 3500);
+                assert_eq!(grown, block);
+                Merging.dealloc(next, b);
+                let grown = Merging.realloc(grown, layout(3500, 8), 5500);
+                assert_eq!(grown, block, "grew into the freed neighbour");
+                assert!(bytes(grown, 1000).iter().all(|&x| x == 7));
+            }
+        }
+        }
+    };
 }
 
-/// In-place realloc of a chunk: shrinking frees its tail, growing takes the
-/// free chunk after it.
+coalescing!(with_bins, large = coalesce);
+coalescing!(no_bins, bins = [], large = coalesce);
+
+/// With no bins, small blocks are chunks too: freed neighbours merge and
+/// serve a larger request, a larger free chunk is split for a smaller one,
+/// and a request takes its size plus a header word, in steps of two words.
 #[test]
-fn coalesced_chunks_resize_in_place() {
-    #[lite_alloc(large = coalesce, realloc, memory = arena(1 << 20))]
-    struct Merging;
+fn small_chunks_merge_and_split() {
+    #[lite_alloc(bins = [], large = coalesce, stats, memory = arena(1 << 20))]
+    struct Chunks;
+    const WORD: usize = size_of::<usize>();
     unsafe {
-        let (a, b) = (layout(4000, 8), layout(2000, 8));
-        let block = Merging.alloc(a);
-        let next = Merging.alloc(b);
-        let _last = Merging.alloc(b);
-        block.write_bytes(7, 4000);
-        // Shrink: the tail is freed and serves the next request.
-        let shrunk = Merging.realloc(block, a, 1000);
-        assert_eq!(shrunk, block);
-        let tail = Merging.alloc(layout(2500, 8));
-        assert!(tail > block && tail < next, "the freed tail serves it");
-        Merging.dealloc(tail, layout(2500, 8));
-        // Grow: into the free space after it, then into `next` once freed.
-        let grown = Merging.realloc(block, layout(1000, 8), 3500);
-        assert_eq!(grown, block);
-        Merging.dealloc(next, b);
-        let grown = Merging.realloc(grown, layout(3500, 8), 5500);
-        assert_eq!(grown, block, "grew into the freed neighbour");
-        assert!(bytes(grown, 1000).iter().all(|&x| x == 7));
+        let l = layout(3 * WORD, 8);
+        let a = Chunks.alloc(l);
+        let b = Chunks.alloc(l);
+        let _keep = Chunks.alloc(l);
+        // Each chunk holds three words and a header: four words.
+        assert_eq!(b as usize - a as usize, 4 * WORD);
+        assert_eq!(Chunks::stats().in_use_capacity, 3 * 4 * WORD);
+        Chunks.dealloc(a, l);
+        Chunks.dealloc(b, l);
+        // Merged: eight words, enough for seven and a header.
+        let both = Chunks.alloc(layout(7 * WORD, 8));
+        assert_eq!(both, a, "merged neighbours serve a larger request");
+        Chunks.dealloc(both, layout(7 * WORD, 8));
+        // Split: one word (a four-word chunk) at the front, the rest after.
+        let one = Chunks.alloc(layout(1, 1));
+        let rest = Chunks.alloc(layout(3 * WORD, 8));
+        assert_eq!((one, rest), (a, b), "the free chunk split in two");
+        let s = Chunks::stats();
+        assert!(s.large_hits >= 3, "{s:?}");
+        assert!(s.bins().is_empty());
     }
 }
