@@ -68,8 +68,10 @@ impl Candidate {
                     .collect::<Result<_, _>>()?
             }
         };
-        if bins.is_empty() {
-            return Err(format!("no bins in {arguments:?}"));
+        if bins.is_empty() && !arguments.contains("coalesce") {
+            return Err(format!(
+                "no bins in {arguments:?}: `bins = []` needs `large = coalesce`"
+            ));
         }
         Ok(Candidate {
             bins,
@@ -155,6 +157,9 @@ pub fn for_profile(profile: &Profile) -> Vec<Candidate> {
         }
     }
     let mut candidates = vec![Candidate::default_design()];
+    let frees_large = bin_sets
+        .iter()
+        .any(|(bins, _)| reuse(*bins.last().unwrap()));
     // Coalescing is tried with Default's bins, doubling ones from 16 and the
     // 6 that lose least to rounding: it changes what becomes of large
     // blocks, which these bins are enough to show.
@@ -179,6 +184,19 @@ pub fn for_profile(profile: &Profile) -> Vec<Candidate> {
         if !candidates.contains(&candidate) {
             candidates.push(candidate);
         }
+    }
+    // No bins at all, every block a chunk (`lite_alloc::General`'s
+    // configuration), when blocks are freed that bins would not hold.
+    if frees_large {
+        candidates.push(Candidate {
+            bins: Vec::new(),
+            large_reuse: true,
+            coalesce: true,
+            realloc,
+            growth,
+            given: None,
+            origin: "no bins: every block a chunk",
+        });
     }
     candidates
 }

@@ -210,7 +210,11 @@ fn run() -> Result<(), Box<dyn Error>> {
     );
 
     println!("\nWhy:");
-    if chosen.bins != DEFAULT_BINS {
+    if chosen.bins.is_empty() {
+        println!(
+            "  - no bins: every block is a chunk with a one-word header, in steps of two words, so nothing is lost rounding up to a bin, and memory freed in one size serves every other"
+        );
+    } else if chosen.bins != DEFAULT_BINS {
         // Against Default's bins with the same options, when it was replayed.
         let same_options = candidates.iter().zip(&outcomes).find(|(c, _)| {
             c.bins == DEFAULT_BINS
@@ -238,9 +242,15 @@ fn run() -> Result<(), Box<dyn Error>> {
             ),
         }
     }
-    let largest = *chosen.bins.last().unwrap();
+    let largest = chosen.bins.last().copied().unwrap_or(0);
     let freed_large = profile.large_frees(largest);
-    if chosen.coalesce {
+    if chosen.coalesce && chosen.bins.is_empty() {
+        println!(
+            "  - large = coalesce: the program frees {} in blocks of many sizes; free neighbours merge and chunks split: at least {:.0}% less than any configuration with bins and no coalescing, for about 700 B more code than `large = reuse`",
+            mib(freed_large as usize),
+            COALESCE_SAVES * 100.0
+        );
+    } else if chosen.coalesce {
         // Against the same configuration without coalescing, when replayed.
         let plain = candidates.iter().zip(&outcomes).find(|(c, _)| {
             c.bins == chosen.bins

@@ -161,8 +161,12 @@ fn recommends_coalescing_when_freed_memory_must_serve_other_sizes() {
     // 1.2 MB live at most: about 19 pages with coalescing, 37 or more
     // without (the 3000-byte blocks cannot hold the 6000-byte ones).
     assert!(ours <= 22 && ours < default, "{ours} pages: {stdout}");
+    // Memory freed in one size must serve another: no bins at all, every
+    // block a chunk, needs the least, and the tool says why.
+    assert!(recommended(&stdout).contains("bins = []"), "{stdout}");
     assert!(
-        stdout.contains("pages less than `large = reuse` with the same bins"),
+        stdout.contains("no bins: every block is a chunk")
+            && stdout.contains("free neighbours merge and chunks split"),
         "{stdout}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
