@@ -5,8 +5,8 @@
 /// `leaks`: never frees, so only a lower bound, not a contender. `ancestor`:
 /// the documented design as published, ours, so not counted as a peer.
 /// `inPlace`: ours with in-place realloc. `largeReuse`: ours with
-/// `large = reuse` (or `coalesce`). `general`, `coalesce`: checked against
-/// issue 7's real-program targets. `real: false`: not run on the real programs (never frees,
+/// `large = reuse` (or `coalesce`). `general`: checked against issue 7's
+/// targets. `real: false`: not run on the real programs (never frees,
 /// or too slow for them: lol_alloc's free list is walked on every request).
 export const ALLOCATORS = [
   { id: 'lite-default', label: 'lite_alloc::Default', features: ['lite-default'], ours: true },
@@ -16,9 +16,9 @@ export const ALLOCATORS = [
   { id: 'lite-stats', label: 'lite-alloc, `stats`', features: ['lite-stats'], ours: true, real: false },
   { id: 'lite-heap-base', label: 'lite-alloc, `heap_base`', features: ['lite-heap-base'], ours: true, real: false },
   { id: 'lite-general', label: 'lite_alloc::General', features: ['lite-general'], ours: true, largeReuse: true, inPlace: true, general: true },
-  { id: 'lite-coalesce', label: 'lite-alloc, General\'s line with `large = coalesce`', features: ['lite-coalesce'], ours: true, largeReuse: true, inPlace: true, coalesce: true },
+  { id: 'lite-coalesce', label: 'lite-alloc, five bins, `large = coalesce`', features: ['lite-coalesce'], ours: true, largeReuse: true, inPlace: true },
+  { id: 'lite-bins-reuse', label: 'lite-alloc, five bins, `large = reuse`', features: ['lite-bins-reuse'], ours: true, largeReuse: true, inPlace: true },
   { id: 'tuned-json', label: 'lite-alloc, tuned for `json`', features: ['tuned-json'], ours: true, largeReuse: true, inPlace: true },
-  { id: 'tuned-regex', label: 'lite-alloc, tuned for `regex`', features: ['tuned-regex'], ours: true, largeReuse: true, inPlace: true },
   { id: 'lite-tuned', label: 'lite-alloc, tuned', features: ['lite-tuned'], ours: true, largeReuse: true, inPlace: true },
   { id: 'dlmalloc', label: 'dlmalloc (Rust default)', features: [] },
   { id: 'talc', label: 'talc 5.1', features: ['talc'] },

@@ -72,9 +72,9 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
   }
 
   // The case studies of lite-alloc-tune: each tuned configuration on its own
-  // program, against dlmalloc, Default, General and General's line with
-  // `large = coalesce`.
-  const cases = [['json', 'tuned-json'], ['regex', 'tuned-regex']];
+  // program, against dlmalloc, Default and General.
+  // For `regex` the tool recommends General's own line.
+  const cases = [['json', 'tuned-json'], ['regex', 'lite-general']];
   const byId = new Map(allocators.map((a) => [a.id, a]));
   if (cases.every(([, id]) => byId.get(id)?.programs) && byId.get('dlmalloc')?.programs) {
     lines.push('**Case studies of `lite-alloc-tune`** (`bash scripts/tune.sh` recorded each program and chose its configuration; measured here, ms per run and peak pages):');
@@ -82,7 +82,7 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
     const rows = [];
     for (const [program, tunedId] of cases) {
       const i = REAL_PROGRAMS.findIndex((p) => p.name === program);
-      for (const id of ['dlmalloc', 'lite-default', tunedId, 'lite-general', 'lite-coalesce']) {
+      for (const id of new Set(['dlmalloc', 'lite-default', tunedId, 'lite-general'])) {
         const a = byId.get(id);
         if (!a?.programs) continue;
         rows.push([`\`${program}\``, name(a), fmt(a.programs[i].ms), String(a.programPages[i])]);
@@ -188,9 +188,8 @@ function checkTargets(result) {
       met: general.code.oz < t.generalCodeBelow,
     });
   }
-  // The real-program targets, for General and for its line with
-  // `large = coalesce` (which trades code size for memory).
-  for (const a of result.allocators.filter((a) => (a.general || a.coalesce) && a.programRatios)) {
+  // The real-program targets, for General.
+  for (const a of result.allocators.filter((a) => a.general && a.programRatios)) {
     REAL_PROGRAMS.forEach((p, i) => {
       const time = a.programRatios[i];
       const pages = a.programPageRatios[i];

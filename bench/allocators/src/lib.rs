@@ -16,8 +16,8 @@ const CHOSEN: usize = cfg!(feature = "lite-default") as usize
     + cfg!(feature = "lite-reuse-stats") as usize
     + cfg!(feature = "lite-general") as usize
     + cfg!(feature = "lite-coalesce") as usize
+    + cfg!(feature = "lite-bins-reuse") as usize
     + cfg!(feature = "tuned-json") as usize
-    + cfg!(feature = "tuned-regex") as usize
     + cfg!(feature = "published") as usize
     + cfg!(feature = "published-realloc") as usize
     + cfg!(feature = "wee-alloc") as usize
@@ -87,8 +87,9 @@ static ALLOC: Options = Options::new();
 #[global_allocator]
 static ALLOC: lite_alloc::General = lite_alloc::General::new();
 
-/// General's line with large blocks coalesced: memory first, at about 1 KB
-/// more code.
+/// Five bins in front of the chunks of `large = coalesce`: the fastest small
+/// blocks, at some memory (bins keep what they hold) and 300 B more code
+/// than `lite_alloc::General`.
 #[cfg(feature = "lite-coalesce")]
 #[lite_alloc::lite_alloc(bins = [16, 32, 64, 128, 256], large = coalesce, realloc, growth = 1/32)]
 pub struct Coalescing;
@@ -97,18 +98,25 @@ pub struct Coalescing;
 #[global_allocator]
 static ALLOC: Coalescing = Coalescing::new();
 
+/// Five bins and large blocks reused in size classes, with General's
+/// in-place realloc and growth: the most a configuration gives under 1000
+/// bytes of code.
+#[cfg(feature = "lite-bins-reuse")]
+#[lite_alloc::lite_alloc(bins = [16, 32, 64, 128, 256], large = reuse, realloc, growth = 1/32)]
+pub struct BinsReuse;
+
+#[cfg(feature = "lite-bins-reuse")]
+#[global_allocator]
+static ALLOC: BinsReuse = BinsReuse::new();
+
 /// What `lite-alloc-tune` recommends for the real program `json`
-/// (`scripts/tune.sh`, README: "Choosing bins").
+/// (`scripts/tune.sh`, README: "Choosing bins"). For `regex` it recommends
+/// `lite_alloc::General`'s own line.
 #[cfg(feature = "tuned-json")]
 #[lite_alloc::lite_alloc(bins = [8, 16, 32, 64, 96, 192, 408, 456], large = reuse, realloc, growth = 1/32)]
 pub struct Tuned;
 
-/// What `lite-alloc-tune` recommends for the real program `regex`.
-#[cfg(feature = "tuned-regex")]
-#[lite_alloc::lite_alloc(bins = [16, 32, 64], large = coalesce, realloc, growth = 1/32)]
-pub struct Tuned;
-
-#[cfg(any(feature = "tuned-json", feature = "tuned-regex"))]
+#[cfg(feature = "tuned-json")]
 #[global_allocator]
 static ALLOC: Tuned = Tuned::new();
 
