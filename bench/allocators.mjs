@@ -23,7 +23,7 @@ export const ALLOCATORS = [
   { id: 'dlmalloc', label: 'dlmalloc (Rust default)', features: [] },
   { id: 'talc', label: 'talc 5.1', features: ['talc'] },
   { id: 'rlsf', label: 'rlsf 0.2 GlobalTlsf', features: ['rlsf'] },
-  { id: 'rlsf-small', label: 'rlsf 0.2 SmallGlobalTlsf', features: ['rlsf-small'], real: false },
+  { id: 'rlsf-small', label: 'rlsf 0.2 SmallGlobalTlsf', features: ['rlsf-small'] },
   { id: 'wee-alloc', label: 'wee_alloc 0.4.5', features: ['wee-alloc'] },
   { id: 'lol-free-list', label: 'lol_alloc 0.4 FreeList', features: ['lol-free-list'], real: false },
   { id: 'published', label: 'lite-alloc 0.1.0 (published)', features: ['published'], ancestor: true },

@@ -33,7 +33,7 @@ if (!process.execArgv.includes('--no-turbo-fast-api-calls')) {
 const options = parseArgs(process.argv.slice(2));
 
 function parseArgs(args) {
-  const options = { rounds: 11, warmup: 2, realRounds: 3, write: true, only: null, reportOnly: false };
+  const options = { rounds: 11, warmup: 2, realRounds: 5, write: true, only: null, reportOnly: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = () => {
