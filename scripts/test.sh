@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
 
 step "formatting"
 cargo fmt --all --check
@@ -70,4 +70,4 @@ node --no-turbo-fast-api-calls bench/run.mjs --rounds 1 --warmup 0 --no-write >/
 cargo bench -q -p lite-alloc-bench-native -- --test >/dev/null
 
 echo
-echo "all checks passed"
+echo "all checks passed ($(date +%T))"
