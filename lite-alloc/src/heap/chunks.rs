@@ -238,9 +238,10 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         }
     }
 
-    /// A chunk of `size` bytes (a multiple of `GRAIN`, at least `MIN_CHUNK`), in
-    /// use: from a list (split if much larger), else from the unused memory;
-    /// its payload, or null. Its first `zero` payload bytes read as zero.
+    /// A chunk of `size` bytes (a multiple of `GRAIN`, at least
+    /// `MIN_CHUNK`), in use: from a list (split if much larger), else from
+    /// the unused memory; its payload, or null. Its first `zero` payload
+    /// bytes read as zero.
     pub(super) fn chunk_alloc(&mut self, size: usize, zero: usize) -> *mut u8 {
         // The head of the list `size` itself falls in, if it is large
         // enough; else the first list whose every chunk is.
@@ -311,9 +312,9 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         unsafe { self.put(next, self.read(next) | PREV_IN_USE) };
     }
 
-    /// A block of `size` bytes aligned to `align` (more than `GRAIN`): inside a
-    /// chunk `align` bytes larger, with a marker before it that leads back
-    /// to the chunk's payload when it is not the payload itself.
+    /// A block of `size` bytes aligned to `align` (more than `GRAIN`):
+    /// inside a chunk `align` bytes larger, with a marker before it that
+    /// leads back to the chunk's payload when it is not the payload itself.
     pub(super) fn chunk_alloc_aligned(
         &mut self,
         size: usize,

@@ -80,9 +80,10 @@ pub const MAX_BIN: usize = 1 << (usize::BITS - 2);
 pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
 
 /// What the attribute generates for one allocator type: `N` bins (none only
-/// with `large = coalesce`), and `L` large free lists (0: large blocks are never reused, as in the documented
-/// design; [`large_classes`]`(BINS[N - 1])`: `large = reuse`;
-/// [`chunk_lists()`]: `large = coalesce`).
+/// with `large = coalesce`), and `L` large free lists (0: large blocks are
+/// never reused, as in the documented design;
+/// [`large_classes`]`(BINS[N - 1])`: `large = reuse`; [`chunk_lists()`]:
+/// `large = coalesce`).
 ///
 /// # Safety
 ///
