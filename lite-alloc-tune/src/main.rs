@@ -246,7 +246,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     let freed_large = profile.large_frees(largest);
     if chosen.coalesce && chosen.bins.is_empty() {
         println!(
-            "  - large = coalesce: the program frees {} in blocks of many sizes; free neighbours merge and chunks split: at least {:.0}% less than any configuration with bins and no coalescing, for about 700 B more code than `large = reuse`",
+            "  - large = coalesce: the program frees {} in blocks of many sizes; free neighbours merge and chunks split: at least {:.0}% less than any configuration with bins and no coalescing, for about 800 B more code than `large = reuse`",
             mib(freed_large as usize),
             COALESCE_SAVES * 100.0
         );
