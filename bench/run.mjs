@@ -9,19 +9,15 @@
 // `bash scripts/bench.sh` installs what it needs and runs it. Every number
 // printed comes from this run: nothing is copied from elsewhere.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
 
 import { ALLOCATORS, CORE, FIRMWARE_ALLOCATORS, REAL_PROGRAMS, WORKLOADS, TARGETS } from './allocators.mjs';
+import { buildReal, buildWasm, out, probeSizes, root, run, sizes, wasmOpt } from './build.mjs';
 import { report } from './report.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(root, 'target', 'bench');
-const wasmOpt = path.join(root, 'bench', 'node_modules', '.bin', 'wasm-opt');
 
 // Node 20's WASI can crash the process after a run unless fast API calls are
 // off (Node issue 46777): run again with the flag if it is missing.
@@ -55,35 +51,6 @@ function positive(text, name) {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a whole number >= 1`);
   return n;
-}
-
-function run(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], ...opts }).toString();
-}
-
-/// Builds `pkg` for wasm32 with the allocator's features and a cargo profile
-/// (`wasm`: opt-level "z"; `wasm-speed`: opt-level 3); returns the module's path.
-function buildWasm(pkg, artifact, profile, allocator, extraFeatures = []) {
-  const features = [...allocator.features.map((f) => `lite-alloc-bench-allocators/${f}`), ...extraFeatures];
-  const args = ['build', '--quiet', '--locked', '--profile', profile, '--target', 'wasm32-unknown-unknown', '-p', pkg];
-  if (features.length) args.push('--features', features.join(','));
-  run('cargo', args);
-  const built = path.join(root, 'target', 'wasm32-unknown-unknown', profile, `${artifact}.wasm`);
-  const copy = path.join(out, `${artifact}-${profile}-${allocator.id}.wasm`);
-  fs.copyFileSync(built, copy);
-  return copy;
-}
-
-/// Builds the real programs (bench/real) for wasm32-wasip1 with the
-/// allocator's features; returns the module's path.
-function buildReal(allocator) {
-  const dir = path.join(root, 'bench', 'real');
-  const args = ['build', '--quiet', '--locked', '--release', '--target', 'wasm32-wasip1'];
-  if (allocator.features.length) args.push('--features', allocator.features.map((f) => `lite-alloc-bench-allocators/${f}`).join(','));
-  run('cargo', args, { cwd: dir });
-  const copy = path.join(out, `real-${allocator.id}.wasm`);
-  fs.copyFileSync(path.join(dir, 'target', 'wasm32-wasip1', 'release', 'real.wasm'), copy);
-  return copy;
 }
 
 /// The real programs' input files: the JSON document from npm, and syn's
@@ -120,13 +87,6 @@ function runReal(compiled, program, inputs) {
   } finally {
     fs.closeSync(stdout);
   }
-}
-
-/// Raw and `wasm-opt -Oz` sizes of a module.
-function sizes(file) {
-  const optimised = file.replace(/\.wasm$/, '.oz.wasm');
-  run(wasmOpt, ['-Oz', '--all-features', file, '-o', optimised]);
-  return { raw: fs.statSync(file).size, oz: fs.statSync(optimised).size };
 }
 
 function median(values) {
@@ -187,10 +147,9 @@ function main() {
   const binaryen = run(wasmOpt, ['--version']).trim();
 
   console.error(`building ${allocators.length} allocators' modules ...`);
-  const probe = (a, extra) => sizes(buildWasm('lite-alloc-size-probe', 'lite_alloc_size_probe', 'wasm', a, extra));
-  const baseline = probe({ id: 'empty', features: [] }, []);
+  const baseline = probeSizes({ id: 'empty', features: [] }, false);
   for (const a of allocators) {
-    const code = probe(a, ['lite-alloc-size-probe/exports']);
+    const code = probeSizes(a);
     a.code = { raw: code.raw - baseline.raw, oz: code.oz - baseline.oz };
     a.module = sizes(buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm', a));
     const fast = buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm-speed', a);
