@@ -54,147 +54,24 @@
 //!    [`Memory::ZEROED`]), and `top <= fresh`; without them, `top` plays the
 //!    part of `fresh`, since nothing is ever given back to the bump pointer.
 
-mod chunks;
+mod class;
+mod config;
+mod global;
+mod large;
+mod list;
+mod region;
 
-pub use chunks::chunk_lists;
+pub use class::{carve_align, large_class, large_classes, min_carve_align};
+pub use config::{Config, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE};
+pub use global::Global;
+pub use large::chunks::chunk_lists;
 
 use core::alloc::Layout;
-use core::cell::UnsafeCell;
 use core::ptr::{self, null_mut};
 
 use crate::memory::Memory;
-use crate::stats::{Counters, Record, Stats};
-use crate::sync::Lock;
-
-/// The largest alignment a bin block guarantees; requests aligned to more are
-/// large (see the [module documentation](self)).
-pub const MAX_BIN_ALIGN: usize = 16;
-
-/// The largest bin size: a quarter of the address space (1 GiB on wasm32).
-///
-/// With bins and growth steps this small, the heap's sums of a padding, a
-/// size and a page can never overflow (see `Heap::grow`).
-pub const MAX_BIN: usize = 1 << (usize::BITS - 2);
-
-/// The largest `page`: a quarter of the address space (1 GiB on wasm32).
-pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
-
-/// What the attribute generates for one allocator type: `N` bins (none only
-/// with `large = coalesce`), and `L` large free lists (0: large blocks are
-/// never reused, as in the documented design;
-/// [`large_classes`]`(BINS[N - 1])`: `large = reuse`; [`chunk_lists()`]:
-/// `large = coalesce`).
-///
-/// # Safety
-///
-/// The heap trusts these items for memory safety:
-/// * `N >= 1`, or `N == 0` with `COALESCE`; `BINS` is strictly ascending
-///   and every size is at least `size_of::<*mut u8>()` and at most
-///   [`MAX_BIN`];
-/// * `PAGE` is at least 1 and at most [`MAX_PAGE`];
-/// * `L` is 0 or `large_classes(BINS[N - 1])` without `COALESCE`, and
-///   `chunk_lists()` with it;
-/// * for `align <= MAX_BIN_ALIGN`, `class(size, align)` returns an `i < N`
-///   only if `BINS[i] >= size` and `carve_align(BINS[i]) >= align`, and it
-///   gives the same answer every time for the same arguments.
-///
-/// The attribute checks the bounds with `const` assertions on the target, and
-/// the heap checks them again when it is monomorphised.
-pub unsafe trait Config<const N: usize, const L: usize>: 'static {
-    /// Block sizes of the bins, strictly ascending.
-    const BINS: [usize; N];
-    /// Bytes asked of the memory source at a time (rounded up to).
-    const PAGE: usize;
-    /// Whether `realloc` shrinks in place and grows in place at the heap top.
-    const REALLOC_IN_PLACE: bool;
-    /// `large = coalesce`: large blocks are chunks with boundary tags, split
-    /// and merged (see `chunks`), and `L` is [`chunk_lists()`]; bins carve
-    /// from slabs.
-    const COALESCE: bool;
-    /// `N` of `growth = 1/N`: memory grows by at least `1/N` of what the
-    /// heap has obtained so far (and never less than a request needs); 0:
-    /// by what the request needs, in `PAGE`s (the documented design).
-    const GROWTH: usize;
-    /// Where memory comes from.
-    type Memory: Memory;
-    /// How calls from several threads are kept apart.
-    type Lock: Lock;
-    /// Where statistics go: [`NoStats`](crate::stats::NoStats) (none, and
-    /// no code) or [`Counters`].
-    type Stats: Record;
-    /// The bin serving a request of `size` bytes aligned to `align`
-    /// (`align <= MAX_BIN_ALIGN`), or `N` (or more) when no bin can. A plain
-    /// index rather than an `Option`, which wasm32 would return through
-    /// memory when the lookup is not inlined.
-    fn class(size: usize, align: usize) -> usize;
-}
-
-/// The alignment at which blocks of a bin of `size` bytes are carved: the
-/// largest power of two dividing `size`, capped at [`MAX_BIN_ALIGN`], and never
-/// less than a pointer's alignment (a free block holds a pointer).
-pub const fn carve_align(size: usize) -> usize {
-    let lowest_bit = size & size.wrapping_neg();
-    let align = if lowest_bit > MAX_BIN_ALIGN || lowest_bit == 0 {
-        MAX_BIN_ALIGN
-    } else {
-        lowest_bit
-    };
-    let pointer = align_of::<*mut u8>();
-    if align < pointer { pointer } else { align }
-}
-
-/// The smallest [`carve_align`] of `bins`: every bin serves requests aligned
-/// to at most this.
-pub const fn min_carve_align(bins: &[usize]) -> usize {
-    let mut min = MAX_BIN_ALIGN;
-    let mut i = 0;
-    while i < bins.len() {
-        let align = carve_align(bins[i]);
-        if align < min {
-            min = align;
-        }
-        i += 1;
-    }
-    min
-}
-
-/// The number of large classes above a largest bin of `largest` bytes:
-/// four for each power of two from the one below `largest` to the top of
-/// the address space.
-pub const fn large_classes(largest: usize) -> usize {
-    4 * (usize::BITS - log2(largest)) as usize
-}
-
-/// The base-2 logarithm of `x` (at least 1), rounded down. Unlike
-/// `usize::ilog2`, it has no panic path, which allocator code must not have.
-#[inline(always)]
-const fn log2(x: usize) -> u32 {
-    usize::BITS - 1 - x.leading_zeros()
-}
-
-/// The large class serving `size` bytes, above a largest bin of `largest`
-/// bytes (`largest < size <= isize::MAX + 1`): its index, below
-/// [`large_classes`]`(largest)`, and its size.
-///
-/// Sizes round up to `m << k` with `m` in `5..=8`: four classes per power of
-/// two, so a block is less than a quarter larger than its request.
-///
-/// ```text
-///   request   129..=160  161..=192  193..=224  225..=256  257..=320 ...
-///   class        160        192        224        256        320
-/// ```
-#[inline(always)]
-pub const fn large_class(size: usize, largest: usize) -> (usize, usize) {
-    // `size - 1 >= largest >= 4`, so `e >= 2` and `e >= log2(largest)`.
-    let s = size - 1;
-    let e = log2(s);
-    let shift = e - 2;
-    // The top three bits of `s`: 4..=7.
-    let m = s >> shift;
-    let index = ((e - log2(largest)) as usize) * 4 + (m - 4);
-    // At most `8 << (BITS - 4) = 2^(BITS - 1)`: no overflow.
-    (index, (m + 1) << shift)
-}
+use crate::stats::Record;
+use large::chunks;
 
 /// The mutable state of one allocator type.
 pub struct Heap<C: Config<N, L>, const N: usize, const L: usize> {
@@ -262,35 +139,6 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             i += 1;
         }
         doubling
-    };
-
-    /// The bounds the arithmetic relies on, checked when the heap is
-    /// monomorphised (the attribute also checks them, with better messages).
-    const BOUNDS: () = {
-        assert!(N >= 1 || C::COALESCE, "no bins, and no chunks");
-        assert!(C::PAGE >= 1 && C::PAGE <= MAX_PAGE, "page out of range");
-        let granule = <C::Memory as Memory>::GRANULE;
-        assert!(
-            granule.is_power_of_two() && granule <= MAX_PAGE,
-            "granule out of range"
-        );
-        let mut i = 0;
-        while i < N {
-            assert!(C::BINS[i] <= MAX_BIN, "bin too large");
-            assert!(C::BINS[i] >= size_of::<*mut u8>(), "bin too small");
-            assert!(i == 0 || C::BINS[i - 1] < C::BINS[i], "bins not ascending");
-            i += 1;
-        }
-        assert!(
-            L == 0
-                || L == if C::COALESCE {
-                    chunk_lists()
-                } else {
-                    large_classes(C::BINS[N - 1])
-                },
-            "wrong number of large classes"
-        );
-        assert!(!C::COALESCE || L > 0, "coalescing needs its lists");
     };
 
     /// The size of bin `i`'s blocks.
@@ -493,30 +341,6 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         }
     }
 
-    /// A large block from its class's free list, else carved at the class's
-    /// size (with large classes).
-    #[inline(never)]
-    fn alloc_reused(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
-        let (class, capacity) = Self::large(size);
-        // SAFETY: `large` gives an index below `large_classes(LARGEST)`,
-        // which is `L` (`Config`).
-        let head = unsafe { self.large.get_unchecked_mut(class) };
-        let block = *head;
-        // Over-aligned requests take the head only when it happens to be
-        // aligned enough (it usually is when they free and allocate in turn).
-        if block.is_null() || !block.addr().is_multiple_of(align) {
-            return self.bump(capacity, align, zero);
-        }
-        // SAFETY: by invariant 2 the head is a free block of this class whose
-        // first word holds the next one.
-        *head = unsafe { block.cast::<*mut u8>().read() };
-        self.stats.large_taken(capacity);
-        self.stats.large_hit();
-        // SAFETY: the block holds the class's size, at least `size >= zero`.
-        unsafe { ptr::write_bytes(block, 0, zero) };
-        block
-    }
-
     /// Returns a block to its bin or its large class, or (large blocks never
     /// reused) leaks it.
     ///
@@ -556,58 +380,6 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             None if Self::REUSE => self.free_large(block, size),
             None => self.stats.leaked(size),
         }
-    }
-
-    /// Puts `block` at the head of the list `head`, with the heap's
-    /// provenance (taken from `top`).
-    ///
-    /// # Safety
-    ///
-    /// `block` is a free block of this heap, at least a pointer in size and
-    /// aligned for one, that belongs in this list; the caller's pointer to it
-    /// covers `size` bytes.
-    #[inline(always)]
-    unsafe fn push(head: &mut *mut u8, block: *mut u8, size: usize, top: *mut u8) {
-        // The list keeps a pointer with the heap's own provenance: the
-        // caller's may be narrower than the block, which will be handed out
-        // whole (invariant 4).
-        let reclaimed = top.with_addr(block.addr());
-        // The link goes through the caller's pointer, which may still be
-        // protected in the caller (a `Box` being dropped), unless the
-        // caller's block is too small for a link: its pointer may then not
-        // reach past the block's first bytes.
-        let link = if size >= size_of::<*mut u8>() {
-            block
-        } else {
-            reclaimed
-        };
-        // SAFETY: the block holds a pointer and is aligned for one (the
-        // caller's promise), and is free.
-        unsafe { link.cast::<*mut u8>().write(*head) };
-        *head = reclaimed;
-    }
-
-    /// Frees a large block (with large classes): back to the bump pointer
-    /// when it is the last block carved, else into its class's list.
-    #[inline(never)]
-    fn free_large(&mut self, block: *mut u8, size: usize) {
-        let (class, capacity) = Self::large(size);
-        // No overflow: the block lies in memory the heap obtained, and holds
-        // its class's size.
-        if block.addr() + capacity == self.top.addr() {
-            // `[block, top)` is the block: it joins the unused memory. The
-            // bytes it covered are no longer fresh; `fresh` stays above them.
-            self.top = self.reclaim(block);
-            self.stats.large_to_top(capacity);
-            return;
-        }
-        // SAFETY: `large` gives an index below `L` (`Config`).
-        let head = unsafe { self.large.get_unchecked_mut(class) };
-        // SAFETY: the block holds its class's size (more than a pointer) and
-        // was carved aligned to `MAX_BIN_ALIGN` (or checked to be by
-        // `realloc`); the caller gives it up.
-        unsafe { Self::push(head, block, size, self.top) };
-        self.stats.large_pushed(capacity);
     }
 
     /// Resizes a block, in place where the configuration allows, otherwise by
@@ -689,158 +461,6 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         self.top.with_addr(block.addr())
     }
 
-    /// Lets the block `[block, block + old_cap)` grow to `new_cap` bytes
-    /// (`new_cap > old_cap`) when it is the last block carved: the bytes
-    /// after it are carved from the bump pointer.
-    ///
-    /// When the memory source has to be asked and its new region does not
-    /// continue the current one, those bytes are carved there instead, the
-    /// growth fails, and they are lost (only when other code grew memory in
-    /// between, and at most `new_cap - old_cap` bytes).
-    #[inline]
-    fn grow_at_top(&mut self, block: *mut u8, old_cap: usize, new_cap: usize) -> bool {
-        // No overflow: the block lies in memory the heap obtained.
-        let old_end = block.addr() + old_cap;
-        old_end == self.top.addr() && self.bump(new_cap - old_cap, 1, 0).addr() == old_end
-    }
-
-    /// Carves `size` bytes aligned to `align` from the current region,
-    /// obtaining more memory when it is too small; null when there is none.
-    /// The block's first `zero` bytes (`zero <= size`) read as zero: they are
-    /// cleared where they may have been handed out before (only with large
-    /// classes, whose blocks can go back to the bump pointer).
-    ///
-    /// `size + align - 1` is less than `isize::MAX + isize::MAX / 4`: a
-    /// `Layout` bounds its size rounded up to its alignment by `isize::MAX`,
-    /// bins are at most [`MAX_BIN`], large blocks align to at least
-    /// `MAX_BIN_ALIGN`, and a large class is less than a quarter larger than
-    /// its request.
-    ///
-    /// Not inlined: every bin miss, every large block and in-place growth
-    /// share one copy, and `alloc` keeps only a lookup and a pop, small
-    /// enough to be inlined into its callers even when optimising for size.
-    /// Cold, so that callers lay out the free-list hit as their straight
-    /// path.
-    #[cold]
-    #[inline(never)]
-    fn bump(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
-        loop {
-            // The padding that aligns `top`, then the block: no overflow, by
-            // the bound above.
-            let span = (self.top.addr().wrapping_neg() & (align - 1)) + size;
-            // By invariant 1, `top <= end`: no overflow. With `large =
-            // coalesce`, a word at the end stays free for a fence.
-            let room = if C::COALESCE {
-                (self.end - self.top.addr()).saturating_sub(chunks::WORD)
-            } else {
-                self.end - self.top.addr()
-            };
-            if span <= room {
-                // The padding and the block lie in `[top, end)`, inside the
-                // current region, whose provenance `top` carries.
-                self.top = self.top.wrapping_add(span);
-                let block = self.top.wrapping_sub(size);
-                self.stats.bumped(span);
-                if Self::REUSE {
-                    if zero != 0 && block.addr() < self.fresh {
-                        // Part of the block was handed out before.
-                        let used = (self.fresh - block.addr()).min(zero);
-                        // SAFETY: the block was just carved and holds `size
-                        // >= zero >= used` bytes.
-                        unsafe { ptr::write_bytes(block, 0, used) };
-                    }
-                    self.fresh = self.fresh.max(self.top.addr());
-                }
-                return block;
-            }
-            if !self.grow(span - room) {
-                return null_mut();
-            }
-        }
-    }
-
-    /// Obtains at least `missing` more bytes (with `growth = 1/N`, at least
-    /// `1/N` of what it has obtained so far): a whole number of `PAGE`s when
-    /// the memory source has them, otherwise just what is missing, in whole
-    /// granules. A region that continues the current one extends it; one
-    /// elsewhere replaces it (the current region's unused tail is abandoned,
-    /// and the next `bump` starts afresh there). A source may hand over less
-    /// than asked (memory it already had): `bump` then asks again. False when
-    /// the source has nothing more.
-    ///
-    /// No overflow: `missing` is less than `isize::MAX + isize::MAX / 4`
-    /// (see `bump`), the growth step is at most `MAX_PAGE`, and `PAGE` and
-    /// the granule are at most a quarter of the address space (`BOUNDS`).
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self, missing: usize) -> bool {
-        let () = Self::BOUNDS;
-        let granule = <C::Memory as Memory>::GRANULE;
-        // With `growth = 1/N`, at least `obtained / N` (`GROWTH` is 0
-        // without it: no step).
-        let wanted = match self.obtained.checked_div(C::GROWTH) {
-            Some(step) => missing.max(step.min(MAX_PAGE)),
-            None => missing,
-        };
-        // Not `div_ceil`, which guards against an overflow that cannot happen
-        // here, and costs code.
-        #[allow(clippy::manual_div_ceil)]
-        let mut bytes = (wanted + (C::PAGE - 1)) / C::PAGE * C::PAGE;
-        let region = loop {
-            if let Some(region) = self.memory.grow(bytes) {
-                break region;
-            }
-            // A smaller request may still be granted (the end of an arena,
-            // the last pages below a wasm memory's maximum): just what is
-            // missing, in whole granules. Compiled away when it cannot be
-            // smaller.
-            if C::PAGE <= granule && C::GROWTH == 0 {
-                return false;
-            }
-            let smaller = (missing + (granule - 1)) & !(granule - 1);
-            if smaller >= bytes {
-                return false;
-            }
-            bytes = smaller;
-        };
-        let (start, len) = (region.cast::<u8>().as_ptr(), region.len());
-        let Some(end) = start.addr().checked_add(len) else {
-            // A region that ends at the very top of the address space (the
-            // last wasm page below 4 GiB): give it up rather than wrap.
-            return false;
-        };
-        self.stats.obtained(len);
-        if C::GROWTH > 0 {
-            // No overflow: the regions do not overlap, and none passes the
-            // top of the address space.
-            self.obtained += len;
-        }
-        if start.addr() != self.end {
-            if C::COALESCE {
-                // The region before ends with a fence (a word kept free for
-                // it), so that its last chunk never looks past it; the new
-                // one starts where a chunk's payload is `GRAIN`-aligned.
-                if self.end != 0 {
-                    // SAFETY: `top` is this heap's, with a word of room.
-                    unsafe { self.top.cast::<usize>().write(1) };
-                }
-                let skip =
-                    start.addr().wrapping_neg().wrapping_sub(chunks::WORD) & (chunks::GRAIN - 1);
-                if len < skip + chunks::MIN_CHUNK {
-                    return false;
-                }
-                self.top = start.wrapping_add(skip);
-            } else {
-                self.top = start;
-            }
-            if Self::REUSE {
-                self.fresh = self.top.addr();
-            }
-        }
-        self.end = end;
-        true
-    }
-
     /// Forgets every block and every region, and resets the memory source
     /// and the statistics.
     pub fn reset(&mut self) {
@@ -855,105 +475,5 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         self.fresh = 0;
         self.obtained = 0;
         self.stats = <C::Stats as Record>::INIT;
-    }
-}
-
-/// The static that holds one allocator type's state, behind its lock.
-pub struct Global<C: Config<N, L>, const N: usize, const L: usize> {
-    lock: C::Lock,
-    heap: UnsafeCell<Heap<C, N, L>>,
-}
-
-// SAFETY: the heap is only reached through `Lock::with`, which by the `Lock`
-// contract never runs two closures at once, so no two threads touch the heap
-// (or the memory source inside it) at the same time.
-unsafe impl<C: Config<N, L>, const N: usize, const L: usize> Sync for Global<C, N, L> {}
-
-impl<C: Config<N, L>, const N: usize, const L: usize> Global<C, N, L> {
-    /// An allocator that has obtained no memory yet.
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        Self {
-            lock: <C::Lock as Lock>::NEW,
-            heap: UnsafeCell::new(Heap::NEW),
-        }
-    }
-
-    /// Runs `f` on the heap while holding the lock.
-    #[inline(always)]
-    fn with<R>(&self, f: impl FnOnce(&mut Heap<C, N, L>) -> R) -> R {
-        self.lock.with(|| {
-            // SAFETY: the lock is held, so this is the only reference to the
-            // heap; the heap code never calls back into the allocator.
-            f(unsafe { &mut *self.heap.get() })
-        })
-    }
-
-    /// [`GlobalAlloc::alloc`](core::alloc::GlobalAlloc::alloc).
-    ///
-    /// # Safety
-    ///
-    /// As for `GlobalAlloc::alloc`: `layout.size()` is not zero.
-    #[inline]
-    pub unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded from the caller.
-        self.with(|heap| unsafe { heap.alloc(layout) })
-    }
-
-    /// [`GlobalAlloc::alloc_zeroed`](core::alloc::GlobalAlloc::alloc_zeroed).
-    ///
-    /// # Safety
-    ///
-    /// As for `GlobalAlloc::alloc_zeroed`: `layout.size()` is not zero.
-    #[inline]
-    pub unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded from the caller.
-        self.with(|heap| unsafe { heap.alloc_zeroed(layout) })
-    }
-
-    /// [`GlobalAlloc::dealloc`](core::alloc::GlobalAlloc::dealloc).
-    ///
-    /// # Safety
-    ///
-    /// As for `GlobalAlloc::dealloc`: `block` was allocated by this allocator
-    /// with `layout` and is not used afterwards.
-    #[inline]
-    pub unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
-        // SAFETY: forwarded from the caller.
-        self.with(|heap| unsafe { heap.dealloc(block, layout) })
-    }
-
-    /// [`GlobalAlloc::realloc`](core::alloc::GlobalAlloc::realloc).
-    ///
-    /// # Safety
-    ///
-    /// As for `GlobalAlloc::realloc`: `block` was allocated by this allocator
-    /// with `layout`; `new_size` is not zero and, rounded up to
-    /// `layout.align()`, does not exceed `isize::MAX`.
-    #[inline]
-    pub unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded from the caller.
-        self.with(|heap| unsafe { heap.realloc(block, layout, new_size) })
-    }
-
-    /// Forgets every block and resets the memory source.
-    ///
-    /// # Safety
-    ///
-    /// No block this allocator handed out is used afterwards (they may be
-    /// handed out again), and this allocator is not the global allocator of a
-    /// program that still holds allocations.
-    pub unsafe fn reset(&self) {
-        self.with(Heap::reset)
-    }
-}
-
-impl<C, const N: usize, const L: usize> Global<C, N, L>
-where
-    C: Config<N, L, Stats = Counters<N>>,
-{
-    /// What the allocator has done so far (`#[lite_alloc(stats)]`).
-    pub fn stats(&self) -> Stats {
-        self.with(|heap| heap.stats.snapshot(&C::BINS))
     }
 }

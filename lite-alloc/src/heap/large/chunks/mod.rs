@@ -48,15 +48,15 @@
 
 use core::ptr::{self, null_mut};
 
-use super::{Config, Heap};
+use crate::heap::{Config, Heap};
 use crate::stats::Record;
 
 /// Bytes of a word: headers, footers and links.
-pub(super) const WORD: usize = size_of::<usize>();
+pub(in crate::heap) const WORD: usize = size_of::<usize>();
 /// The unit of chunk sizes, and the alignment of every payload: two words
 /// (8 bytes on wasm32, 16 on 64-bit targets), as in dlmalloc. Requests
 /// aligned to more take the over-aligned path.
-pub(super) const GRAIN: usize = 2 * WORD;
+pub(in crate::heap) const GRAIN: usize = 2 * WORD;
 /// The header bits that are flags, not size: sizes are multiples of
 /// `GRAIN`, at least 8.
 const FLAGS: usize = 7;
@@ -68,7 +68,7 @@ const PREV_IN_USE: usize = 2;
 /// the distance back to the payload of the chunk holding the block.
 const OFFSET: usize = 4;
 /// The smallest chunk: a header, two links and a footer (two grains).
-pub(super) const MIN_CHUNK: usize = 4 * WORD;
+pub(in crate::heap) const MIN_CHUNK: usize = 4 * WORD;
 /// Bytes of a slab, from which bins carve their blocks.
 const SLAB: usize = 8 * 1024;
 
@@ -106,7 +106,7 @@ fn ceil_list(size: usize) -> usize {
 ///
 /// No overflow: `size` is at most `isize::MAX` (a `Layout`'s).
 #[inline(always)]
-pub(super) fn chunk_size(size: usize) -> usize {
+pub(in crate::heap) fn chunk_size(size: usize) -> usize {
     let size = (size + WORD + (GRAIN - 1)) & !(GRAIN - 1);
     if size < MIN_CHUNK { MIN_CHUNK } else { size }
 }
@@ -242,7 +242,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// `MIN_CHUNK`), in use: from a list (split if much larger), else from
     /// the unused memory; its payload, or null. Its first `zero` payload
     /// bytes read as zero.
-    pub(super) fn chunk_alloc(&mut self, size: usize, zero: usize) -> *mut u8 {
+    pub(in crate::heap) fn chunk_alloc(&mut self, size: usize, zero: usize) -> *mut u8 {
         // The head of the list `size` itself falls in, if it is large
         // enough; else the first list whose every chunk is.
         let own = floor_list(size);
@@ -323,7 +323,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// A block of `size` bytes aligned to `align` (more than `GRAIN`):
     /// inside a chunk `align` bytes larger, with a marker before it that
     /// leads back to the chunk's payload when it is not the payload itself.
-    pub(super) fn chunk_alloc_aligned(
+    pub(in crate::heap) fn chunk_alloc_aligned(
         &mut self,
         size: usize,
         align: usize,
@@ -357,7 +357,11 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     ///
     /// `payload` is the payload of a chunk of this heap in use, which its
     /// owner gives up; `caller` is the owner's pointer and length, or null.
-    pub(super) unsafe fn chunk_free(&mut self, payload: *mut u8, caller: (*mut u8, usize)) {
+    pub(in crate::heap) unsafe fn chunk_free(
+        &mut self,
+        payload: *mut u8,
+        caller: (*mut u8, usize),
+    ) {
         // SAFETY: headers, footers and links of this heap's chunks (the
         // caller's promise and invariants 6 and 7).
         unsafe {
@@ -419,7 +423,11 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// # Safety
     ///
     /// `payload` is the payload of a chunk of this heap in use.
-    pub(super) unsafe fn chunk_resize(&mut self, payload: *mut u8, new_size: usize) -> bool {
+    pub(in crate::heap) unsafe fn chunk_resize(
+        &mut self,
+        payload: *mut u8,
+        new_size: usize,
+    ) -> bool {
         let want = chunk_size(new_size);
         let chunk = payload.addr() - WORD;
         // SAFETY: this chunk's header and its neighbour's (invariant 6).
@@ -455,7 +463,12 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// Carves a block of `size` bytes aligned to `align` (at most 16) from
     /// the current slab, taking a new slab (a chunk in use for good) when it
     /// is too small. Its first `zero` bytes read as zero.
-    pub(super) fn slab_carve(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
+    pub(in crate::heap) fn slab_carve(
+        &mut self,
+        size: usize,
+        align: usize,
+        zero: usize,
+    ) -> *mut u8 {
         let pad = self.slab.addr().wrapping_neg() & (align - 1);
         if self.slab.is_null() || pad + size > self.slab_end - self.slab.addr() {
             // No overflow: bins are at most a quarter of the address space.

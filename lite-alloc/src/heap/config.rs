@@ -1,0 +1,101 @@
+//! What the attribute generates for one allocator type, and the bounds the
+//! heap's arithmetic relies on.
+
+use super::{Heap, chunk_lists, large_classes};
+use crate::memory::Memory;
+use crate::stats::Record;
+use crate::sync::Lock;
+
+/// The largest alignment a bin block guarantees; requests aligned to more are
+/// large (see the [module documentation](super)).
+pub const MAX_BIN_ALIGN: usize = 16;
+
+/// The largest bin size: a quarter of the address space (1 GiB on wasm32).
+///
+/// With bins and growth steps this small, the heap's sums of a padding, a
+/// size and a page can never overflow (see `Heap::grow`).
+pub const MAX_BIN: usize = 1 << (usize::BITS - 2);
+
+/// The largest `page`: a quarter of the address space (1 GiB on wasm32).
+pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
+
+/// What the attribute generates for one allocator type: `N` bins (none only
+/// with `large = coalesce`), and `L` large free lists (0: large blocks are
+/// never reused, as in the documented design;
+/// [`large_classes`]`(BINS[N - 1])`: `large = reuse`; [`chunk_lists()`]:
+/// `large = coalesce`).
+///
+/// # Safety
+///
+/// The heap trusts these items for memory safety:
+/// * `N >= 1`, or `N == 0` with `COALESCE`; `BINS` is strictly ascending
+///   and every size is at least `size_of::<*mut u8>()` and at most
+///   [`MAX_BIN`];
+/// * `PAGE` is at least 1 and at most [`MAX_PAGE`];
+/// * `L` is 0 or `large_classes(BINS[N - 1])` without `COALESCE`, and
+///   `chunk_lists()` with it;
+/// * for `align <= MAX_BIN_ALIGN`, `class(size, align)` returns an `i < N`
+///   only if `BINS[i] >= size` and `carve_align(BINS[i]) >= align`, and it
+///   gives the same answer every time for the same arguments.
+///
+/// The attribute checks the bounds with `const` assertions on the target, and
+/// the heap checks them again when it is monomorphised.
+pub unsafe trait Config<const N: usize, const L: usize>: 'static {
+    /// Block sizes of the bins, strictly ascending.
+    const BINS: [usize; N];
+    /// Bytes asked of the memory source at a time (rounded up to).
+    const PAGE: usize;
+    /// Whether `realloc` shrinks in place and grows in place at the heap top.
+    const REALLOC_IN_PLACE: bool;
+    /// `large = coalesce`: large blocks are chunks with boundary tags, split
+    /// and merged (see `chunks`), and `L` is [`chunk_lists()`]; bins carve
+    /// from slabs.
+    const COALESCE: bool;
+    /// `N` of `growth = 1/N`: memory grows by at least `1/N` of what the
+    /// heap has obtained so far (and never less than a request needs); 0:
+    /// by what the request needs, in `PAGE`s (the documented design).
+    const GROWTH: usize;
+    /// Where memory comes from.
+    type Memory: Memory;
+    /// How calls from several threads are kept apart.
+    type Lock: Lock;
+    /// Where statistics go: [`NoStats`](crate::stats::NoStats) (none, and
+    /// no code) or [`Counters`](crate::stats::Counters).
+    type Stats: Record;
+    /// The bin serving a request of `size` bytes aligned to `align`
+    /// (`align <= MAX_BIN_ALIGN`), or `N` (or more) when no bin can. A plain
+    /// index rather than an `Option`, which wasm32 would return through
+    /// memory when the lookup is not inlined.
+    fn class(size: usize, align: usize) -> usize;
+}
+
+impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
+    /// The bounds the arithmetic relies on, checked when the heap is
+    /// monomorphised (the attribute also checks them, with better messages).
+    pub(in crate::heap) const BOUNDS: () = {
+        assert!(N >= 1 || C::COALESCE, "no bins, and no chunks");
+        assert!(C::PAGE >= 1 && C::PAGE <= MAX_PAGE, "page out of range");
+        let granule = <C::Memory as Memory>::GRANULE;
+        assert!(
+            granule.is_power_of_two() && granule <= MAX_PAGE,
+            "granule out of range"
+        );
+        let mut i = 0;
+        while i < N {
+            assert!(C::BINS[i] <= MAX_BIN, "bin too large");
+            assert!(C::BINS[i] >= size_of::<*mut u8>(), "bin too small");
+            assert!(i == 0 || C::BINS[i - 1] < C::BINS[i], "bins not ascending");
+            i += 1;
+        }
+        assert!(
+            L == 0
+                || L == if C::COALESCE {
+                    chunk_lists()
+                } else {
+                    large_classes(C::BINS[N - 1])
+                },
+            "wrong number of large classes"
+        );
+        assert!(!C::COALESCE || L > 0, "coalescing needs its lists");
+    };
+}
