@@ -14,7 +14,8 @@
 //! suffices and no null is allowed; then extreme ones (sizes up to 1 MiB,
 //! alignments up to 128 KiB), where the memory runs out and null is allowed
 //! only when the memory source refused to grow. See `common::check_random_ops`
-//! for what is checked after every step.
+//! for what is checked after every step; the heap's own invariants
+//! (`verify`) are checked after every step too.
 //!
 //! Fixed seeds by default; the long run is
 //! `LITE_ALLOC_MODEL_SCALE=20 LITE_ALLOC_MODEL_SEEDS=10 cargo test --release -p lite-alloc-tests --test model`.
@@ -33,20 +34,22 @@ macro_rules! model {
     ($test:ident, sim = $bytes:expr, in_place = $in_place:expr, check_stats, $($args:tt)*) => {
         model!(
             @run $test, $bytes, $in_place,
-            Some(|step, live_bytes, _| {
+            |step, live_bytes, _| {
+                A::verify();
                 let stats = A::stats();
                 assert_eq!(stats.in_use, live_bytes, "step {step}: stats count {} bytes in use", stats.in_use);
                 assert!(stats.in_use_capacity >= stats.in_use, "step {step}: {stats:?}");
                 if live_bytes == 0 {
                     assert_eq!(stats.in_use_capacity, 0, "step {step}: {stats:?}");
                 }
-            }),
+            },
             |nulls: usize| assert_eq!(A::stats().failed, nulls as u64, "every null counted"),
             stats, $($args)*
         );
     };
+    // After every step, the heap's own invariants (`verify`).
     ($test:ident, sim = $bytes:expr, in_place = $in_place:expr, $($args:tt)*) => {
-        model!(@run $test, $bytes, $in_place, None, |_nulls: usize| {}, $($args)*);
+        model!(@run $test, $bytes, $in_place, |_, _, _| A::verify(), |_nulls: usize| {}, $($args)*);
     };
     (@run $test:ident, $bytes:expr, $in_place:expr, $check:expr, $after_phase:expr, $($args:tt)*) => {
         #[test]
@@ -57,7 +60,7 @@ macro_rules! model {
             let env = SimEnv {
                 sim: Mem::sim(),
                 foreign_every: if cfg!(miri) { 20 } else { 400 },
-                check: $check,
+                check: Some($check),
             };
             let mut nulls = 0;
             for seed in seeds(0x5EED) {

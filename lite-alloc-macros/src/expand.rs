@@ -32,15 +32,14 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
     let growth = usize_lit(config.growth.0, config.growth.1);
     let realloc = config.realloc;
     let large = match config.large {
-        Large::Leak => quote!(0),
+        Large::Leak => quote!(__la::Leak),
         Large::Reuse => {
             // `bins = []` comes only with `large = coalesce` (`config`).
             let largest = usize_lit(config.bins[n - 1].0, Span::call_site());
-            quote!(__la::large_classes(#largest))
+            quote!(__la::Reuse<{ __la::large_classes(#largest) }>)
         }
-        Large::Coalesce => quote!(__la::chunk_lists()),
+        Large::Coalesce => quote!(__la::Chunks),
     };
-    let coalesce = config.large == Large::Coalesce;
     let stats_type = if config.stats {
         quote!(__la::Counters<#n>)
     } else {
@@ -99,12 +98,12 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
             // ascending; the assertions below check that each holds a pointer
             // on this target; the lookup only names bins that fit the size and
             // the alignment.
-            unsafe impl __la::Config<#n, __LITE_ALLOC_LARGE> for __LiteAllocConfig {
+            unsafe impl __la::Config<#n> for __LiteAllocConfig {
                 const BINS: [usize; #n] = [#(#bins),*];
                 const PAGE: usize = #page;
                 const REALLOC_IN_PLACE: bool = #realloc;
                 const GROWTH: usize = #growth;
-                const COALESCE: bool = #coalesce;
+                type Large = #large;
                 type Memory = #memory_type;
                 type Lock = #lock;
                 type Stats = #stats_type;
@@ -114,11 +113,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                 }
             }
 
-            /// Large classes: 0 when large blocks are never reused.
-            const __LITE_ALLOC_LARGE: usize = #large;
-
-            static __LITE_ALLOC_HEAP: __la::Global<__LiteAllocConfig, #n, __LITE_ALLOC_LARGE> =
-                __la::Global::new();
+            static __LITE_ALLOC_HEAP: __la::Global<__LiteAllocConfig, #n> = __la::Global::new();
 
             #checks
 
@@ -147,6 +142,15 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                 }
 
                 #stats_fn
+
+                /// Checks every invariant of this type's heap (its free
+                /// lists, its region and, with `large = coalesce`, every
+                /// chunk) and panics naming the first that does not hold.
+                /// For tests and fuzzing: it walks the whole heap, and
+                /// costs no code unless called.
+                #vis fn verify() {
+                    __LITE_ALLOC_HEAP.verify()
+                }
             }
 
             #[doc = #realloc_doc]

@@ -140,8 +140,8 @@ pub struct General;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::heap::{
-        Config, Global, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE, carve_align, chunk_lists, large_classes,
-        min_carve_align,
+        Chunks, Config, Global, Leak, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE, Reuse, carve_align,
+        large_classes, min_carve_align,
     };
     pub use crate::memory::{
         ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, Memory, WASM_PAGE, Wasm, WasmHeapBase,

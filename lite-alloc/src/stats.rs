@@ -155,6 +155,16 @@ pub trait Record: 'static {
     /// A large block of `bytes` went back to the bump pointer.
     #[inline(always)]
     fn large_to_top(&mut self, _bytes: usize) {}
+    /// The blocks counted in bin `bin`'s free list, if counted: for the
+    /// heap's checks.
+    fn bin_free(&self, _bin: usize) -> Option<usize> {
+        None
+    }
+    /// The bytes counted in the free lists of large blocks, if counted: for
+    /// the heap's checks.
+    fn large_free(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Records nothing: the heap of a type without the `stats` flag.
@@ -293,5 +303,11 @@ impl<const N: usize> Record for Counters<N> {
     fn large_to_top(&mut self, bytes: usize) {
         self.bumped = self.bumped.wrapping_sub(bytes);
         self.large_to_top = self.large_to_top.wrapping_add(1);
+    }
+    fn bin_free(&self, bin: usize) -> Option<usize> {
+        self.bins.get(bin).map(|counters| counters.free)
+    }
+    fn large_free(&self) -> Option<usize> {
+        Some(self.large_free)
     }
 }

@@ -1,13 +1,15 @@
 //! What the attribute generates for one allocator type, and the bounds the
-//! heap's arithmetic relies on.
+//! heap's arithmetic relies on, checked when the heap is monomorphised.
 
-use super::{Heap, chunk_lists, large_classes};
+use core::marker::PhantomData;
+
+use super::large::LargeBlocks;
 use crate::memory::Memory;
 use crate::stats::Record;
 use crate::sync::Lock;
 
 /// The largest alignment a bin block guarantees; requests aligned to more are
-/// large (see the [module documentation](super)).
+/// large (see the [heap's documentation](super)).
 pub const MAX_BIN_ALIGN: usize = 16;
 
 /// The largest bin size: a quarter of the address space (1 GiB on wasm32).
@@ -20,41 +22,39 @@ pub const MAX_BIN: usize = 1 << (usize::BITS - 2);
 pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
 
 /// What the attribute generates for one allocator type: `N` bins (none only
-/// with `large = coalesce`), and `L` large free lists (0: large blocks are
-/// never reused, as in the documented design;
-/// [`large_classes`]`(BINS[N - 1])`: `large = reuse`; [`chunk_lists()`]:
-/// `large = coalesce`).
+/// with a policy for large blocks that serves every block, `large =
+/// coalesce`), and what becomes of the blocks no bin serves
+/// ([`Large`](Config::Large)).
 ///
 /// # Safety
 ///
 /// The heap trusts these items for memory safety:
-/// * `N >= 1`, or `N == 0` with `COALESCE`; `BINS` is strictly ascending
-///   and every size is at least `size_of::<*mut u8>()` and at most
-///   [`MAX_BIN`];
+/// * `N >= 1`, or `N == 0` with a `Large` policy that allows it
+///   ([`LargeBlocks::SERVES_ALL`]); `BINS` is strictly ascending and every
+///   size is at least `size_of::<*mut u8>()` and at most [`MAX_BIN`];
 /// * `PAGE` is at least 1 and at most [`MAX_PAGE`];
-/// * `L` is 0 or `large_classes(BINS[N - 1])` without `COALESCE`, and
-///   `chunk_lists()` with it;
 /// * for `align <= MAX_BIN_ALIGN`, `class(size, align)` returns an `i < N`
 ///   only if `BINS[i] >= size` and `carve_align(BINS[i]) >= align`, and it
 ///   gives the same answer every time for the same arguments.
 ///
 /// The attribute checks the bounds with `const` assertions on the target, and
-/// the heap checks them again when it is monomorphised.
-pub unsafe trait Config<const N: usize, const L: usize>: 'static {
+/// the heap checks them again when it is monomorphised (`Bounds`).
+pub unsafe trait Config<const N: usize>: 'static {
     /// Block sizes of the bins, strictly ascending.
     const BINS: [usize; N];
     /// Bytes asked of the memory source at a time (rounded up to).
     const PAGE: usize;
-    /// Whether `realloc` shrinks in place and grows in place at the heap top.
+    /// Whether `realloc` resizes in place where the policies allow.
     const REALLOC_IN_PLACE: bool;
-    /// `large = coalesce`: large blocks are chunks with boundary tags, split
-    /// and merged (see `chunks`), and `L` is [`chunk_lists()`]; bins carve
-    /// from slabs.
-    const COALESCE: bool;
     /// `N` of `growth = 1/N`: memory grows by at least `1/N` of what the
     /// heap has obtained so far (and never less than a request needs); 0:
-    /// by what the request needs, in `PAGE`s (the documented design).
+    /// by what the request needs, in `PAGE`s (lite-alloc 0.1.0's design).
     const GROWTH: usize;
+    /// What becomes of blocks no bin serves: [`Leak`](super::Leak) (never
+    /// reused, lite-alloc 0.1.0's design), [`Reuse`](super::Reuse) (size
+    /// classes, `large = reuse`) or [`Chunks`](super::Chunks) (boundary
+    /// tags, `large = coalesce`).
+    type Large: LargeBlocks;
     /// Where memory comes from.
     type Memory: Memory;
     /// How calls from several threads are kept apart.
@@ -69,11 +69,19 @@ pub unsafe trait Config<const N: usize, const L: usize>: 'static {
     fn class(size: usize, align: usize) -> usize;
 }
 
-impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
-    /// The bounds the arithmetic relies on, checked when the heap is
-    /// monomorphised (the attribute also checks them, with better messages).
-    pub(in crate::heap) const BOUNDS: () = {
-        assert!(N >= 1 || C::COALESCE, "no bins, and no chunks");
+/// The bounds of a configuration that the heap's arithmetic relies on,
+/// checked when the heap is monomorphised: a configuration that breaks one
+/// does not compile. (The attribute checks them first, with messages on the
+/// tokens that break them.)
+pub struct Bounds<C, const N: usize>(PhantomData<C>);
+
+impl<C: Config<N>, const N: usize> Bounds<C, N> {
+    /// Evaluating it checks every bound.
+    pub const VALID: () = {
+        assert!(
+            N >= 1 || <C::Large as LargeBlocks>::SERVES_ALL,
+            "no bins, and a policy for large blocks that needs them"
+        );
         assert!(C::PAGE >= 1 && C::PAGE <= MAX_PAGE, "page out of range");
         let granule = <C::Memory as Memory>::GRANULE;
         assert!(
@@ -87,15 +95,5 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             assert!(i == 0 || C::BINS[i - 1] < C::BINS[i], "bins not ascending");
             i += 1;
         }
-        assert!(
-            L == 0
-                || L == if C::COALESCE {
-                    chunk_lists()
-                } else {
-                    large_classes(C::BINS[N - 1])
-                },
-            "wrong number of large classes"
-        );
-        assert!(!C::COALESCE || L > 0, "coalescing needs its lists");
     };
 }

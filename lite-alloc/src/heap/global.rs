@@ -1,40 +1,63 @@
-//! The static that holds one allocator type's state, behind its lock.
+//! The static that holds one allocator type's state, behind its lock: the
+//! only place a `&mut Heap` is made.
 
 use core::alloc::Layout;
 use core::cell::UnsafeCell;
+use core::ptr::null_mut;
 
 use super::{Config, Heap};
-use crate::stats::{Counters, Stats};
+use crate::stats::{Counters, Record, Stats};
 use crate::sync::Lock;
 
 /// The static that holds one allocator type's state, behind its lock.
-pub struct Global<C: Config<N, L>, const N: usize, const L: usize> {
+pub struct Global<C: Config<N>, const N: usize> {
     lock: C::Lock,
-    heap: UnsafeCell<Heap<C, N, L>>,
+    heap: UnsafeCell<Heap<C, N>>,
+    /// Whether a call is inside the heap: a memory source that calls back
+    /// into its own allocator (which the `Memory` contract forbids) gets
+    /// null rather than a second reference to the heap. Kept with debug
+    /// assertions, where it costs a byte and two stores a call.
+    #[cfg(debug_assertions)]
+    busy: core::cell::Cell<bool>,
 }
 
-// SAFETY: the heap is only reached through `Lock::with`, which by the `Lock`
-// contract never runs two closures at once, so no two threads touch the heap
-// (or the memory source inside it) at the same time.
-unsafe impl<C: Config<N, L>, const N: usize, const L: usize> Sync for Global<C, N, L> {}
+// SAFETY: the heap (and `busy`) are only reached through `Lock::with`, which
+// by the `Lock` contract never runs two closures at once, so no two threads
+// touch the heap (or the memory source inside it) at the same time.
+unsafe impl<C: Config<N>, const N: usize> Sync for Global<C, N> {}
 
-impl<C: Config<N, L>, const N: usize, const L: usize> Global<C, N, L> {
+impl<C: Config<N>, const N: usize> Global<C, N> {
     /// An allocator that has obtained no memory yet.
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
         Self {
             lock: <C::Lock as Lock>::NEW,
             heap: UnsafeCell::new(Heap::NEW),
+            #[cfg(debug_assertions)]
+            busy: core::cell::Cell::new(false),
         }
     }
 
-    /// Runs `f` on the heap while holding the lock.
+    /// Runs `f` on the heap while holding the lock; `refused` instead when
+    /// the heap is already in use by this thread (a memory source calling
+    /// back), which is only detected with debug assertions.
     #[inline(always)]
-    fn with<R>(&self, f: impl FnOnce(&mut Heap<C, N, L>) -> R) -> R {
+    fn with<R>(&self, refused: impl FnOnce() -> R, f: impl FnOnce(&mut Heap<C, N>) -> R) -> R {
         self.lock.with(|| {
-            // SAFETY: the lock is held, so this is the only reference to the
-            // heap; the heap code never calls back into the allocator.
-            f(unsafe { &mut *self.heap.get() })
+            #[cfg(debug_assertions)]
+            if self.busy.replace(true) {
+                return refused();
+            }
+            #[cfg(not(debug_assertions))]
+            let _ = refused;
+            // SAFETY: the lock is held and the heap is not in use by an
+            // outer call of this thread (checked with debug assertions;
+            // the `Memory` contract forbids a source to call back), so this
+            // is the only reference to it.
+            let result = f(unsafe { &mut *self.heap.get() });
+            #[cfg(debug_assertions)]
+            self.busy.set(false);
+            result
         })
     }
 
@@ -46,7 +69,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Global<C, N, L> {
     #[inline]
     pub unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded from the caller.
-        self.with(|heap| unsafe { heap.alloc(layout) })
+        self.with(null_mut, |heap| unsafe { heap.alloc(layout) })
     }
 
     /// [`GlobalAlloc::alloc_zeroed`](core::alloc::GlobalAlloc::alloc_zeroed).
@@ -57,10 +80,12 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Global<C, N, L> {
     #[inline]
     pub unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded from the caller.
-        self.with(|heap| unsafe { heap.alloc_zeroed(layout) })
+        self.with(null_mut, |heap| unsafe { heap.alloc_zeroed(layout) })
     }
 
-    /// [`GlobalAlloc::dealloc`](core::alloc::GlobalAlloc::dealloc).
+    /// [`GlobalAlloc::dealloc`](core::alloc::GlobalAlloc::dealloc). A block
+    /// freed from inside a memory source's `grow` is leaked (debug
+    /// assertions only).
     ///
     /// # Safety
     ///
@@ -69,7 +94,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Global<C, N, L> {
     #[inline]
     pub unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
         // SAFETY: forwarded from the caller.
-        self.with(|heap| unsafe { heap.dealloc(block, layout) })
+        self.with(|| (), |heap| unsafe { heap.dealloc(block, layout) })
     }
 
     /// [`GlobalAlloc::realloc`](core::alloc::GlobalAlloc::realloc).
@@ -82,7 +107,9 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Global<C, N, L> {
     #[inline]
     pub unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded from the caller.
-        self.with(|heap| unsafe { heap.realloc(block, layout, new_size) })
+        self.with(null_mut, |heap| unsafe {
+            heap.realloc(block, layout, new_size)
+        })
     }
 
     /// Forgets every block and resets the memory source.
@@ -93,16 +120,27 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Global<C, N, L> {
     /// handed out again), and this allocator is not the global allocator of a
     /// program that still holds allocations.
     pub unsafe fn reset(&self) {
-        self.with(Heap::reset)
+        self.with(|| (), Heap::reset)
+    }
+
+    /// Checks the heap's invariants ([`Heap::check`]) and panics, after
+    /// releasing the lock, with the first that does not hold.
+    pub fn verify(&self) {
+        if let Err(corruption) = self.with(|| Ok(()), |heap| heap.check()) {
+            panic!("{corruption}");
+        }
     }
 }
 
-impl<C, const N: usize, const L: usize> Global<C, N, L>
+impl<C, const N: usize> Global<C, N>
 where
-    C: Config<N, L, Stats = Counters<N>>,
+    C: Config<N, Stats = Counters<N>>,
 {
     /// What the allocator has done so far (`#[lite_alloc(stats)]`).
     pub fn stats(&self) -> Stats {
-        self.with(|heap| heap.stats.snapshot(&C::BINS))
+        self.with(
+            || Counters::INIT.snapshot(&C::BINS),
+            |heap| heap.stats.snapshot(&C::BINS),
+        )
     }
 }

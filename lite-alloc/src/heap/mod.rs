@@ -1,11 +1,13 @@
-//! The allocation algorithm: segregated bins with LIFO free lists, and a bump
-//! pointer for everything else.
+//! The allocation algorithm: segregated bins with LIFO free lists in front
+//! of a policy for everything else, and a bump pointer.
 //!
 //! The algorithm is written once, here, and monomorphised for each type the
 //! `#[lite_alloc]` attribute generates: the attribute supplies a [`Config`]
-//! (bin sizes, growth step, memory source, lock, statistics, and a
-//! size-to-bin lookup specialised for those bins) and one static [`Global`]
-//! holding the state.
+//! (bin sizes, growth step, policy for large blocks, memory source, lock,
+//! statistics, and a size-to-bin lookup specialised for those bins) and one
+//! static [`Global`] holding the state. This module only dispatches: the
+//! bins' lists are in `list`, the region and its growth in `region`, each
+//! policy in `large`, the lock in `global`, the checks in `check`.
 //!
 //! # Memory layout
 //!
@@ -23,18 +25,13 @@
 //! * A free block's first word holds the address of the next free block of the
 //!   same list (null at the end of the list); there are no headers.
 //! * Blocks larger than the largest bin, and blocks aligned to more than
-//!   [`MAX_BIN_ALIGN`], are "large". As in the documented design they are
-//!   carved at their exact size and never reused, unless the configuration
-//!   has large classes (`large = reuse`, `L > 0`): then a large block is
-//!   carved at the full size of its class (four classes per power of two,
-//!   see [`large_class`]), a freed one goes into its class's free list, or
-//!   back to the bump pointer when it is the last block carved.
-//! * With [`Config::COALESCE`] (`large = coalesce`), large blocks are chunks
-//!   with boundary tags instead, split to the size asked for and merged with
-//!   their free neighbours when freed, and bin blocks are carved from slabs
-//!   that are themselves chunks: see the `chunks` module for its layout and
-//!   invariants 6 and 7. With no bins at all (`bins = []`, `N` = 0, only
-//!   with `large = coalesce`), every block is a chunk.
+//!   [`MAX_BIN_ALIGN`], are "large", and the type's policy
+//!   ([`Config::Large`]) serves them: [`Leak`] carves them at their exact
+//!   size and never reuses them (lite-alloc 0.1.0's design); [`Reuse`]
+//!   carves them at the size of their class (four per power of two) and
+//!   reuses them by class; [`Chunks`] makes them chunks with boundary tags,
+//!   split and merged, and carves the bins' blocks from slabs (with no bins
+//!   at all, every block is a chunk).
 //!
 //! # Invariants
 //!
@@ -43,17 +40,24 @@
 //! 2. Every block in the list of bin `i` is at least `BINS[i]` bytes, aligned
 //!    to [`carve_align`]`(BINS[i])`, inside memory this heap obtained, and not
 //!    handed out. Every block in the list of large class `c` is at least the
-//!    class's size, aligned for a pointer, likewise.
+//!    class's size, aligned for a pointer, likewise (blocks `alloc` carves
+//!    are aligned to `MAX_BIN_ALIGN`, but a bin block grown in place may
+//!    become a large one aligned to less: a request takes a list's head
+//!    only when it is aligned enough).
 //! 3. `class(size, align)` only names bins that fit `size` and `align`, so a
 //!    block is always pushed to a list whose size it has.
 //! 4. Every pointer the heap keeps or hands out (`top`, list heads and links,
 //!    blocks) is derived from a region's pointer, never from a caller's: a
 //!    caller's pointer may only cover part of its block.
-//! 5. With large classes, every byte of `[fresh, end)` is as the memory
-//!    source handed it over (zero, for a source that promises
-//!    [`Memory::ZEROED`]), and `top <= fresh`; without them, `top` plays the
-//!    part of `fresh`, since nothing is ever given back to the bump pointer.
+//! 5. Where blocks go back to the bump pointer ([`Reuse`], [`Chunks`]), every
+//!    byte of the current region from the high-water mark on is as the
+//!    memory source handed it over (zero, for a source that promises
+//!    [`Memory::ZEROED`]), and `top` is at most the mark; elsewhere `top`
+//!    plays the part of the mark, since nothing is ever given back.
+//!
+//! Invariants 6 and 7 are the chunks'. [`Heap::check`] checks them all.
 
+mod check;
 mod class;
 mod config;
 mod global;
@@ -61,69 +65,43 @@ mod large;
 mod list;
 mod region;
 
+pub use check::Corruption;
 pub use class::{carve_align, large_class, large_classes, min_carve_align};
 pub use config::{Config, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE};
 pub use global::Global;
-pub use large::chunks::chunk_lists;
+pub use large::{CHUNK_LISTS, Chunks, LargeBlocks, Leak, Reuse};
 
 use core::alloc::Layout;
-use core::ptr::{self, null_mut};
+use core::ptr;
 
 use crate::memory::Memory;
 use crate::stats::Record;
-use large::chunks;
+use list::List;
+use region::Region;
 
 /// The mutable state of one allocator type.
-pub struct Heap<C: Config<N, L>, const N: usize, const L: usize> {
-    /// Head of each bin's free list (null when empty).
-    bins: [*mut u8; N],
-    /// Head of each large class's free list (no lists when `L` is 0).
-    large: [*mut u8; L],
-    /// With `large = coalesce`: which lists hold a chunk (a bit each).
-    map: [usize; 4],
-    /// With `large = coalesce`: where bins carve next, and the end of that
-    /// slab (null and 0 before the first).
-    slab: *mut u8,
-    slab_end: usize,
-    /// The next unused byte of the current region. Its provenance is the
-    /// region's, so blocks are derived from it.
-    top: *mut u8,
-    /// One past the last byte of the current region (0 before the first).
-    end: usize,
-    /// With large classes: where the memory never handed out begins
-    /// (invariant 5). Unused without them.
-    fresh: usize,
-    /// With `growth = 1/N`: the bytes obtained from the memory source so
-    /// far. Unused without it.
-    obtained: usize,
-    /// The memory source.
-    memory: C::Memory,
+pub struct Heap<C: Config<N>, const N: usize> {
+    /// Each bin's free list.
+    bins: [List; N],
+    /// The policy's state: what large blocks need (nothing, for [`Leak`]).
+    large: <C::Large as LargeBlocks>::State,
+    /// The current region, and the memory source.
+    region: Region<C::Memory, <C::Large as LargeBlocks>::Fresh>,
     /// What the heap has done, if the type keeps statistics.
     stats: C::Stats,
 }
 
-impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
+impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// A heap that has obtained no memory yet.
     pub const NEW: Self = Self {
-        bins: [null_mut(); N],
-        large: [null_mut(); L],
-        map: [0; 4],
-        slab: null_mut(),
-        slab_end: 0,
-        top: null_mut(),
-        end: 0,
-        fresh: 0,
-        obtained: 0,
-        memory: <C::Memory as Memory>::INIT,
+        bins: [List::EMPTY; N],
+        large: <C::Large as LargeBlocks>::INIT,
+        region: Region::NEW,
         stats: <C::Stats as Record>::INIT,
     };
 
-    /// The largest bin's size (0 without bins, with `large = coalesce`).
+    /// The largest bin's size (0 without bins).
     const LARGEST: usize = if N == 0 { 0 } else { C::BINS[N - 1] };
-
-    /// Whether freed large blocks are reused (`large = reuse` or
-    /// `coalesce`).
-    const REUSE: bool = L > 0;
 
     /// Whether every block the heap hands out is aligned to `MAX_BIN_ALIGN`:
     /// every bin carves at it, and large blocks always are.
@@ -173,28 +151,13 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         if i < N { Some(i) } else { None }
     }
 
-    /// The large class of a request no bin serves (with large classes): its
-    /// index and size. Small over-aligned requests count as just above the
-    /// largest bin.
-    #[inline(always)]
-    fn large(size: usize) -> (usize, usize) {
-        let size = if size > Self::LARGEST {
-            size
-        } else {
-            Self::LARGEST + 1
-        };
-        large_class(size, Self::LARGEST)
-    }
-
-    /// The capacity of the block serving a request: its bin's size, its
-    /// large class's size, or (large blocks never reused) its own size.
+    /// The capacity of the block serving a request: its bin's size, or
+    /// what the policy gives for large blocks.
     #[inline(never)]
     fn capacity(size: usize, align: usize) -> usize {
         match Self::bin(size, align) {
             Some(i) => Self::bin_size(i),
-            None if C::COALESCE => chunks::chunk_size(size),
-            None if Self::REUSE => Self::large(size).1,
-            None => size,
+            None => C::Large::capacity::<C, N>(size, align),
         }
     }
 
@@ -284,25 +247,21 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// `isize::MAX` (a `Layout`'s).
     #[inline(always)]
     unsafe fn alloc_inner<const ZERO: bool>(&mut self, size: usize, align: usize) -> *mut u8 {
+        let zero = if ZERO { size } else { 0 };
         let Some(i) = Self::bin(size, align) else {
-            return self.alloc_large(size, align, if ZERO { size } else { 0 });
+            return C::Large::alloc(self, size, align, zero);
         };
         // SAFETY: `Config` promises `i < N`.
-        let head = unsafe { self.bins.get_unchecked_mut(i) };
-        let block = *head;
+        let list = unsafe { self.bins.get_unchecked_mut(i) };
+        let block = list.head();
         if block.is_null() {
             // A miss: carve a whole block of the bin.
             self.stats.miss(i);
-            let zero = if ZERO { size } else { 0 };
-            if C::COALESCE {
-                return self.slab_carve(Self::bin_size(i), Self::bin_align(i), zero);
-            }
-            return self.bump(Self::bin_size(i), Self::bin_align(i), zero);
+            return C::Large::carve_bin(self, Self::bin_size(i), Self::bin_align(i), zero);
         }
-        // SAFETY: by invariant 2 `block` is a free block of this heap,
-        // aligned for a pointer, whose first word `dealloc` set to the next
-        // free block.
-        *head = unsafe { block.cast::<*mut u8>().read() };
+        // SAFETY: the head, not null: by invariant 2 a free block of this
+        // heap, aligned for a pointer, whose first word is a link.
+        unsafe { list.pop(block) };
         self.stats.hit(i);
         if ZERO {
             // SAFETY: the block holds at least `BINS[i] >= size` bytes.
@@ -311,38 +270,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         block
     }
 
-    /// A large block; its first `zero` bytes cleared where they may have
-    /// been used before.
-    #[inline(always)]
-    fn alloc_large(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
-        if C::COALESCE {
-            // Chunks align their payloads to `GRAIN`, and more only when asked.
-            return self.alloc_chunk(size, align, zero);
-        }
-        let align = if align > MAX_BIN_ALIGN {
-            align
-        } else {
-            MAX_BIN_ALIGN
-        };
-        if Self::REUSE {
-            self.alloc_reused(size, align, zero)
-        } else {
-            self.bump(size, align, zero)
-        }
-    }
-
-    /// A large block as a chunk (with `large = coalesce`).
-    #[inline(never)]
-    fn alloc_chunk(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
-        if align > chunks::GRAIN {
-            self.chunk_alloc_aligned(size, align, zero)
-        } else {
-            self.chunk_alloc(chunks::chunk_size(size), zero)
-        }
-    }
-
-    /// Returns a block to its bin or its large class, or (large blocks never
-    /// reused) leaks it.
+    /// Returns a block to its bin, or to the policy for large blocks.
     ///
     /// # Safety
     ///
@@ -364,26 +292,24 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// As for [`dealloc`](Self::dealloc).
     #[inline]
     unsafe fn dealloc_inner(&mut self, block: *mut u8, size: usize, align: usize) {
-        match Self::bin(size, align) {
-            Some(i) => {
-                // SAFETY: `Config` promises `i < N`.
-                let head = unsafe { self.bins.get_unchecked_mut(i) };
-                // SAFETY: the block was carved for this bin (or checked to
-                // fit it by `realloc`): it holds `BINS[i]` bytes aligned for
-                // a pointer, and the caller gives it up.
-                unsafe { Self::push(head, block, size, self.top) };
-                self.stats.pushed(i);
-            }
-            // SAFETY: a large block is a chunk in use with `large =
-            // coalesce`, which the caller gives up.
-            None if C::COALESCE => unsafe { self.chunk_free(self.reclaim(block), (block, size)) },
-            None if Self::REUSE => self.free_large(block, size),
-            None => self.stats.leaked(size),
-        }
+        let Some(i) = Self::bin(size, align) else {
+            // SAFETY: a block no bin serves came from the policy; the caller
+            // gives it up.
+            return unsafe { C::Large::free(self, block, size, align) };
+        };
+        let home = self.region.top;
+        // SAFETY: `Config` promises `i < N`.
+        let list = unsafe { self.bins.get_unchecked_mut(i) };
+        // SAFETY: the block was carved for this bin (or checked to fit it by
+        // `realloc`): it holds `BINS[i]` bytes aligned for a pointer, and the
+        // caller gives it up.
+        unsafe { list.push(block, size, home) };
+        self.stats.pushed(i);
     }
 
-    /// Resizes a block, in place where the configuration allows, otherwise by
-    /// moving it. Returns null (the old block untouched) when memory runs out.
+    /// Resizes a block, in place where the configuration and its policy
+    /// allow, otherwise by moving it. Returns null (the old block untouched)
+    /// when memory runs out.
     ///
     /// # Safety
     ///
@@ -393,46 +319,14 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     pub unsafe fn realloc(&mut self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let (old_size, align) = (layout.size(), layout.align());
         if C::REALLOC_IN_PLACE {
-            // Within the block's capacity, the block serves as it is: a
-            // smaller or equal request never maps to a larger bin or class.
-            // Beyond it, the block grows to the full capacity of the new
-            // request's bin or class (it may later be freed into it), if it
-            // is the last block carved. Either way it may later be freed with
-            // the new size, so it must have the alignment that list needs.
-            //
-            // The list a block of capacity `c` goes to needs
-            // `carve_align(c)`: a bin's own, and `MAX_BIN_ALIGN` for a large
-            // class (their sizes are multiples of 32); for a large block
-            // never reused it asks more than needed, which only makes the
-            // block move.
-            //
-            // With `large = coalesce`, a chunk resizes in place (shrinking
-            // frees its tail, growing takes its free neighbour or the unused
-            // memory), unless it would become a bin block: then it moves.
-            // Bin blocks lie in slabs and never grow at the top.
-            let in_place = if C::COALESCE && Self::bin(old_size, align).is_none() {
-                // SAFETY: a large block aligned to at most `GRAIN` is the
-                // payload of a chunk in use, the caller's (over-aligned ones,
-                // inside a larger chunk, move).
-                align <= chunks::GRAIN
-                    && Self::bin(new_size, align).is_none()
-                    && unsafe { self.chunk_resize(self.reclaim(block), new_size) }
-            } else {
-                let old_cap = Self::capacity(old_size, align);
-                let aligned = Self::ALL_ALIGNED
-                    || block
-                        .addr()
-                        .is_multiple_of(carve_align(Self::capacity(new_size, align)));
-                aligned
-                    && (new_size <= old_cap
-                        || (!C::COALESCE
-                            && self.grow_at_top(block, old_cap, Self::capacity(new_size, align))))
-            };
+            // SAFETY: forwarded from the caller.
+            let in_place = unsafe { C::Large::resize(self, block, old_size, new_size, align) };
             if in_place {
                 self.freed(old_size, align);
                 self.allocated(new_size, align);
-                // Handed out anew: with the heap's provenance, as in `dealloc`.
-                return self.reclaim(block);
+                // Handed out anew: with the heap's provenance, as in
+                // `dealloc`.
+                return self.region.at(block.addr());
             }
         }
         // SAFETY: the caller guarantees the new layout is valid.
@@ -453,27 +347,42 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         new_block
     }
 
-    /// `block` with the provenance of the heap's own memory. Every region
-    /// lies in one allocated object (the `Memory` contract), and `top` was
-    /// derived from one of them.
+    /// Whether `block`, handed out for `old_size` and `align`, serves
+    /// `new_size` where it is, by the rule for blocks without headers:
+    /// within its capacity, a smaller or equal request never maps to a larger
+    /// bin or class; beyond it, the block grows to the full capacity of the
+    /// new request's bin or class if it is the last block carved (and
+    /// `AT_TOP` allows). Either way it may later be freed with the new size,
+    /// so it must have the alignment that list needs.
+    ///
+    /// The list a block of capacity `c` goes to needs `carve_align(c)`: a
+    /// bin's own, and `MAX_BIN_ALIGN` for a large class (their sizes are
+    /// multiples of 32); for a large block never reused it asks more than
+    /// needed, which only makes the block move.
     #[inline(always)]
-    fn reclaim(&self, block: *mut u8) -> *mut u8 {
-        self.top.with_addr(block.addr())
+    fn resize_within<const AT_TOP: bool>(
+        &mut self,
+        block: *mut u8,
+        old_size: usize,
+        new_size: usize,
+        align: usize,
+    ) -> bool {
+        let old_cap = Self::capacity(old_size, align);
+        let aligned = Self::ALL_ALIGNED
+            || block
+                .addr()
+                .is_multiple_of(carve_align(Self::capacity(new_size, align)));
+        aligned
+            && (new_size <= old_cap
+                || (AT_TOP && self.extend_at_top(block, old_cap, Self::capacity(new_size, align))))
     }
 
     /// Forgets every block and every region, and resets the memory source
     /// and the statistics.
     pub fn reset(&mut self) {
-        self.memory.reset();
-        self.bins = [null_mut(); N];
-        self.large = [null_mut(); L];
-        self.map = [0; 4];
-        self.slab = null_mut();
-        self.slab_end = 0;
-        self.top = null_mut();
-        self.end = 0;
-        self.fresh = 0;
-        self.obtained = 0;
-        self.stats = <C::Stats as Record>::INIT;
+        self.region.memory.reset();
+        let memory = core::mem::replace(&mut self.region.memory, <C::Memory as Memory>::INIT);
+        *self = Self::NEW;
+        self.region.memory = memory;
     }
 }

@@ -1,12 +1,105 @@
-//! The current region: the bump pointer, and growth from the memory source.
+//! The current region of memory: the bump pointer `[top, end)` that carves
+//! new blocks, and growth from the memory source when it runs out.
 
 use core::ptr::{self, null_mut};
 
-use super::{Config, Heap, MAX_PAGE, chunks};
+use super::config::Bounds;
+use super::large::LargeBlocks;
+use super::{Config, Heap, MAX_PAGE};
 use crate::memory::Memory;
 use crate::stats::Record;
 
-impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
+/// The current region, and what the heap obtained so far.
+pub struct Region<M, F> {
+    /// The next unused byte of the current region. Its provenance is the
+    /// region's, so blocks are derived from it.
+    pub(super) top: *mut u8,
+    /// One past the last byte of the current region (0 before the first).
+    pub(super) end: usize,
+    /// What of `[top, end)` was handed out before (invariant 5).
+    pub(super) fresh: F,
+    /// With `growth = 1/N`: the bytes obtained from the memory source so
+    /// far. Unused without it.
+    obtained: usize,
+    /// The memory source.
+    pub(super) memory: M,
+    /// Every region obtained, for [`check`](Heap::check).
+    #[cfg(debug_assertions)]
+    pub(super) log: log::RegionLog,
+}
+
+impl<M: Memory, F: Fresh> Region<M, F> {
+    /// No region yet.
+    pub const NEW: Self = Self {
+        top: null_mut(),
+        end: 0,
+        fresh: F::INIT,
+        obtained: 0,
+        memory: M::INIT,
+        #[cfg(debug_assertions)]
+        log: log::RegionLog::EMPTY,
+    };
+
+    /// `address`, inside memory the heap obtained, as a pointer with the
+    /// heap's provenance. Every region lies in one allocated object (the
+    /// `Memory` contract), and `top` was derived from one of them.
+    #[inline(always)]
+    pub fn at(&self, address: usize) -> *mut u8 {
+        self.top.with_addr(address)
+    }
+}
+
+/// What the bump pointer knows of the memory in `[top, end)` that was
+/// handed out before: with [`Untouched`], none was (blocks never go back to
+/// the bump pointer); with [`HighWater`], everything below a mark may have
+/// been. `alloc_zeroed` relies on it to skip clearing fresh memory.
+pub trait Fresh {
+    /// Before the first region.
+    const INIT: Self;
+    /// `[block, top)` was just carved: clears its first `zero` bytes where
+    /// they were handed out before, and notes that they have been now.
+    fn carved(&mut self, block: *mut u8, zero: usize, top: usize);
+    /// A new region starts at `top`: all of it is fresh.
+    fn opened(&mut self, top: usize);
+}
+
+/// Blocks never go back to the bump pointer: everything from `top` on is
+/// fresh, and nothing needs to be kept.
+pub struct Untouched;
+
+impl Fresh for Untouched {
+    const INIT: Self = Untouched;
+    #[inline(always)]
+    fn carved(&mut self, _: *mut u8, _: usize, _: usize) {}
+    #[inline(always)]
+    fn opened(&mut self, _: usize) {}
+}
+
+/// Blocks go back to the bump pointer (the last block freed joins the
+/// unused memory): every byte of the current region from this address on
+/// is as the memory source handed it over (invariant 5).
+pub struct HighWater(pub(super) usize);
+
+impl Fresh for HighWater {
+    const INIT: Self = HighWater(0);
+    #[inline(always)]
+    fn carved(&mut self, block: *mut u8, zero: usize, top: usize) {
+        if zero != 0 && block.addr() < self.0 {
+            // Part of the block was handed out before.
+            let used = (self.0 - block.addr()).min(zero);
+            // SAFETY: the block was just carved and holds at least `zero >=
+            // used` bytes (`bump`'s caller's promise).
+            unsafe { ptr::write_bytes(block, 0, used) };
+        }
+        self.0 = self.0.max(top);
+    }
+    #[inline(always)]
+    fn opened(&mut self, top: usize) {
+        self.0 = top;
+    }
+}
+
+impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// Lets the block `[block, block + old_cap)` grow to `new_cap` bytes
     /// (`new_cap > old_cap`) when it is the last block carved: the bytes
     /// after it are carved from the bump pointer.
@@ -16,28 +109,23 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// growth fails, and they are lost (only when other code grew memory in
     /// between, and at most `new_cap - old_cap` bytes).
     #[inline]
-    pub(in crate::heap) fn grow_at_top(
-        &mut self,
-        block: *mut u8,
-        old_cap: usize,
-        new_cap: usize,
-    ) -> bool {
+    pub(super) fn extend_at_top(&mut self, block: *mut u8, old_cap: usize, new_cap: usize) -> bool {
         // No overflow: the block lies in memory the heap obtained.
         let old_end = block.addr() + old_cap;
-        old_end == self.top.addr() && self.bump(new_cap - old_cap, 1, 0).addr() == old_end
+        old_end == self.region.top.addr() && self.bump(new_cap - old_cap, 1, 0).addr() == old_end
     }
 
     /// Carves `size` bytes aligned to `align` from the current region,
     /// obtaining more memory when it is too small; null when there is none.
-    /// The block's first `zero` bytes (`zero <= size`) read as zero: they are
-    /// cleared where they may have been handed out before (only with large
-    /// classes, whose blocks can go back to the bump pointer).
+    /// The block's first `zero` bytes (`zero <= size`) read as zero: they
+    /// are cleared where they may have been handed out before ([`Fresh`]).
+    /// `L::TAIL` bytes at the end of every region are never carved.
     ///
     /// `size + align - 1` is less than `isize::MAX + isize::MAX / 4`: a
     /// `Layout` bounds its size rounded up to its alignment by `isize::MAX`,
-    /// bins are at most [`MAX_BIN`], large blocks align to at least
-    /// `MAX_BIN_ALIGN`, and a large class is less than a quarter larger than
-    /// its request.
+    /// bins are at most [`MAX_BIN`](super::MAX_BIN), large blocks align to
+    /// at least `MAX_BIN_ALIGN`, and a large class is less than a quarter
+    /// larger than its request.
     ///
     /// Not inlined: every bin miss, every large block and in-place growth
     /// share one copy, and `alloc` keeps only a lookup and a pop, small
@@ -46,34 +134,21 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// path.
     #[cold]
     #[inline(never)]
-    pub(in crate::heap) fn bump(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
+    pub(super) fn bump(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
         loop {
+            let region = &mut self.region;
             // The padding that aligns `top`, then the block: no overflow, by
             // the bound above.
-            let span = (self.top.addr().wrapping_neg() & (align - 1)) + size;
-            // By invariant 1, `top <= end`: no overflow. With `large =
-            // coalesce`, a word at the end stays free for a fence.
-            let room = if C::COALESCE {
-                (self.end - self.top.addr()).saturating_sub(chunks::WORD)
-            } else {
-                self.end - self.top.addr()
-            };
+            let span = (region.top.addr().wrapping_neg() & (align - 1)) + size;
+            // By invariant 1, `top <= end`: no overflow.
+            let room = (region.end - region.top.addr()).saturating_sub(C::Large::TAIL);
             if span <= room {
                 // The padding and the block lie in `[top, end)`, inside the
                 // current region, whose provenance `top` carries.
-                self.top = self.top.wrapping_add(span);
-                let block = self.top.wrapping_sub(size);
+                region.top = region.top.wrapping_add(span);
+                let block = region.top.wrapping_sub(size);
                 self.stats.bumped(span);
-                if Self::REUSE {
-                    if zero != 0 && block.addr() < self.fresh {
-                        // Part of the block was handed out before.
-                        let used = (self.fresh - block.addr()).min(zero);
-                        // SAFETY: the block was just carved and holds `size
-                        // >= zero >= used` bytes.
-                        unsafe { ptr::write_bytes(block, 0, used) };
-                    }
-                    self.fresh = self.fresh.max(self.top.addr());
-                }
+                region.fresh.carved(block, zero, region.top.addr());
                 return block;
             }
             if !self.grow(span - room) {
@@ -86,22 +161,24 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// `1/N` of what it has obtained so far): a whole number of `PAGE`s when
     /// the memory source has them, otherwise just what is missing, in whole
     /// granules. A region that continues the current one extends it; one
-    /// elsewhere replaces it (the current region's unused tail is abandoned,
-    /// and the next `bump` starts afresh there). A source may hand over less
-    /// than asked (memory it already had): `bump` then asks again. False when
-    /// the source has nothing more.
+    /// elsewhere replaces it (the policy closes the current region, whose
+    /// unused tail is abandoned, and the next `bump` starts afresh in the new
+    /// one). A source may hand over less than asked (memory it already had,
+    /// however short): `bump` then asks again. False when the source has
+    /// nothing more.
     ///
     /// No overflow: `missing` is less than `isize::MAX + isize::MAX / 4`
     /// (see `bump`), the growth step is at most `MAX_PAGE`, and `PAGE` and
-    /// the granule are at most a quarter of the address space (`BOUNDS`).
+    /// the granule are at most a quarter of the address space (`Bounds`).
     #[cold]
     #[inline(never)]
-    pub(in crate::heap) fn grow(&mut self, missing: usize) -> bool {
-        let () = Self::BOUNDS;
+    fn grow(&mut self, missing: usize) -> bool {
+        let () = Bounds::<C, N>::VALID;
         let granule = <C::Memory as Memory>::GRANULE;
+        let region = &mut self.region;
         // With `growth = 1/N`, at least `obtained / N` (`GROWTH` is 0
         // without it: no step).
-        let wanted = match self.obtained.checked_div(C::GROWTH) {
+        let wanted = match region.obtained.checked_div(C::GROWTH) {
             Some(step) => missing.max(step.min(MAX_PAGE)),
             None => missing,
         };
@@ -109,9 +186,9 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         // here, and costs code.
         #[allow(clippy::manual_div_ceil)]
         let mut bytes = (wanted + (C::PAGE - 1)) / C::PAGE * C::PAGE;
-        let region = loop {
-            if let Some(region) = self.memory.grow(bytes) {
-                break region;
+        let grown = loop {
+            if let Some(grown) = region.memory.grow(bytes) {
+                break grown;
             }
             // A smaller request may still be granted (the end of an arena,
             // the last pages below a wasm memory's maximum): just what is
@@ -126,8 +203,8 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             }
             bytes = smaller;
         };
-        let (start, len) = (region.cast::<u8>().as_ptr(), region.len());
-        let Some(end) = start.addr().checked_add(len) else {
+        let (start, len) = (grown.cast::<u8>(), grown.len());
+        let Some(mut end) = start.addr().get().checked_add(len) else {
             // A region that ends at the very top of the address space (the
             // last wasm page below 4 GiB): give it up rather than wrap.
             return false;
@@ -136,31 +213,127 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         if C::GROWTH > 0 {
             // No overflow: the regions do not overlap, and none passes the
             // top of the address space.
-            self.obtained += len;
+            region.obtained += len;
         }
-        if start.addr() != self.end {
-            if C::COALESCE {
-                // The region before ends with a fence (a word kept free for
-                // it), so that its last chunk never looks past it; the new
-                // one starts where a chunk's payload is `GRAIN`-aligned.
-                if self.end != 0 {
-                    // SAFETY: `top` is this heap's, with a word of room.
-                    unsafe { self.top.cast::<usize>().write(1) };
-                }
-                let skip =
-                    start.addr().wrapping_neg().wrapping_sub(chunks::WORD) & (chunks::GRAIN - 1);
-                if len < skip + chunks::MIN_CHUNK {
-                    return false;
-                }
-                self.top = start.wrapping_add(skip);
-            } else {
-                self.top = start;
+        if start.addr().get() != region.end {
+            // SAFETY: `top` and `end` are the current region's (null and 0
+            // before the first), which the heap gives up for good.
+            unsafe { C::Large::close(region.top, region.end) };
+            // Where the policy starts carving: at most a grain in. A region
+            // without room for that and its tail stays empty, its end
+            // moved to its top (no byte of it is carved or written, and a
+            // region that follows it opens anew), so that a region's room
+            // is either none or at least its tail.
+            let top = start
+                .as_ptr()
+                .wrapping_add(C::Large::skip(start.addr().get()));
+            if end.saturating_sub(top.addr()) < C::Large::TAIL {
+                end = top.addr();
             }
-            if Self::REUSE {
-                self.fresh = self.top.addr();
-            }
+            region.open(top, end);
+        } else {
+            #[cfg(debug_assertions)]
+            region.log.extended(end);
         }
-        self.end = end;
+        region.end = end;
         true
+    }
+}
+
+impl<M, F: Fresh> Region<M, F> {
+    /// Makes `[top, end)` the current region.
+    #[inline(always)]
+    fn open(&mut self, top: *mut u8, end: usize) {
+        #[cfg(debug_assertions)]
+        self.log.opened(self.top.addr(), top.addr(), end);
+        #[cfg(not(debug_assertions))]
+        let _ = end;
+        self.top = top;
+        self.fresh.opened(top.addr());
+    }
+}
+
+/// Every region a heap obtained, kept in builds with debug assertions so
+/// that [`check`](Heap::check) can tell whether a block lies in the heap's
+/// memory and walk every chunk. Release builds keep nothing.
+#[cfg(debug_assertions)]
+pub(super) mod log {
+    /// The regions kept: the latest, when there were more.
+    const KEPT: usize = 128;
+
+    /// One region: `[start, end)`, and where its bump pointer stopped when
+    /// the heap gave it up (0 while it is the current one).
+    #[derive(Clone, Copy)]
+    pub struct Entry {
+        pub start: usize,
+        pub end: usize,
+        pub stop: usize,
+    }
+
+    /// The regions, oldest first.
+    pub struct RegionLog {
+        entries: [Entry; KEPT],
+        /// Regions opened so far.
+        opened: usize,
+    }
+
+    impl RegionLog {
+        pub const EMPTY: Self = Self {
+            entries: [Entry {
+                start: 0,
+                end: 0,
+                stop: 0,
+            }; KEPT],
+            opened: 0,
+        };
+
+        /// `[start, end)` replaces the current region, which stopped at
+        /// `top`.
+        pub fn opened(&mut self, top: usize, start: usize, end: usize) {
+            if let Some(current) = self.current() {
+                self.entries[(self.opened - 1) % KEPT].stop = top.max(current.start);
+            }
+            self.entries[self.opened % KEPT] = Entry {
+                start,
+                end,
+                stop: 0,
+            };
+            self.opened += 1;
+        }
+
+        /// The current region continues to `end`.
+        pub fn extended(&mut self, end: usize) {
+            if self.opened > 0 {
+                self.entries[(self.opened - 1) % KEPT].end = end;
+            }
+        }
+
+        /// The current region.
+        pub fn current(&self) -> Option<Entry> {
+            self.opened
+                .checked_sub(1)
+                .map(|last| self.entries[last % KEPT])
+        }
+
+        /// Whether every region the heap obtained is kept.
+        pub fn complete(&self) -> bool {
+            self.opened <= KEPT
+        }
+
+        /// The regions kept, oldest first.
+        pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+            let first = self.opened.saturating_sub(KEPT);
+            (first..self.opened).map(|i| self.entries[i % KEPT])
+        }
+
+        /// Whether `[address, address + len)` lies in one region kept.
+        pub fn holds(&self, address: usize, len: usize) -> bool {
+            self.entries().any(|region| {
+                address >= region.start
+                    && address
+                        .checked_add(len)
+                        .is_some_and(|end| end <= region.end)
+            })
+        }
     }
 }

@@ -1,121 +1,207 @@
-//! `large = coalesce`: large blocks as chunks with boundary tags, split when
-//! too big and merged with free neighbours when freed, so that freed memory
-//! serves requests of any size. With no bins (`bins = []`), every block is
-//! a chunk, as in dlmalloc.
+//! `large = coalesce`: blocks no bin serves are chunks with boundary tags,
+//! split when too big and merged with free neighbours when freed, so that
+//! freed memory serves requests of any size. With no bins (`bins = []`),
+//! every block is a chunk, as in dlmalloc.
 //!
 //! # Layout
 //!
-//! ```text
-//!            one chunk of `size` bytes (a multiple of `GRAIN`)
-//!   ┌────────┬─────────────────────────────────────┬────────┐
-//!   │ header │ payload (GRAIN-aligned) ...          │ footer │ next chunk's header ...
-//!   └────────┴─────────────────────────────────────┴────────┘
-//!   ▲ chunk   ▲ block handed out                     ▲ free chunks only: `size`
-//! ```
-//!
-//! * `GRAIN` is two words: 8 bytes on wasm32, 16 on 64-bit targets. A
-//!   request of `n` bytes takes a chunk of `n` plus the header, rounded up
-//!   to it (and at least `MIN_CHUNK`, four words): a 12-byte request takes
-//!   16 bytes on wasm32, a 20-byte one 24. Requests aligned to more than
-//!   `GRAIN` take a chunk `align` bytes larger, with a marker before the
-//!   block that leads back to the chunk.
-//! * The header is one word before the payload: the chunk's size, bit 0 set
-//!   when the chunk is in use, bit 1 set when the chunk before it is (so that
-//!   its footer is only read when it is free).
+//! * A chunk is a header word and a payload, `GRAIN`-aligned, of a size
+//!   that is a multiple of `GRAIN` (two words: 8 bytes on wasm32, 16 on
+//!   64-bit targets); see [`tag`] for every word. A request of `n` bytes
+//!   takes a chunk of `n` plus the header, rounded up to it (and at least
+//!   `MIN_CHUNK`, four words): a 12-byte request takes 16 bytes on wasm32,
+//!   a 20-byte one 24. Requests aligned to more than `GRAIN` take a chunk
+//!   `align` bytes larger, with a marker before the block that leads back to
+//!   the chunk.
 //! * A free chunk holds the next and previous free chunk of its list in its
 //!   first two payload words (doubly linked, so that a neighbour can be
 //!   taken out of its list when merged), and its size in its last word.
-//! * Free chunks are listed by size: four lists per power of two, each
-//!   holding chunks of at least its size, and a bitmap of the lists that are
-//!   not empty, so that a request takes the head of the first non-empty list
-//!   at or above its size, in constant time.
-//! * Bins, if there are any, are carved from slabs: chunks in use forever,
-//!   so that every chunk's neighbours are chunks with headers.
+//! * Free chunks are listed by size: four lists per power of two (the grid
+//!   of [`class_of`]), each holding chunks of at least its size, and a
+//!   bitmap of the lists that are not empty, so that a request takes the
+//!   head of the first non-empty list at or above its size, in constant
+//!   time.
+//! * Bins, if there are any, are carved from slabs ([`slab`]): chunks in use
+//!   forever, so that every chunk's neighbours are chunks with headers.
 //! * The unused memory `[top, end)` follows the last chunk, which is always
-//!   in use (a free chunk there joins it). `top + WORD` stays
-//!   `GRAIN`-aligned, and `WORD` bytes at the end of a region stay free, so
-//!   that a region given up (other code grew memory in between) can be
-//!   closed with a fence: a header in use, of size 0.
+//!   in use (a free chunk there joins it). A region's first chunk starts
+//!   where its payload is `GRAIN`-aligned (`skip`), so `top + WORD` stays
+//!   `GRAIN`-aligned; and `WORD` bytes at the end of a region stay free
+//!   (`TAIL`), so that a region given up (other code grew memory in between)
+//!   can be closed with a fence: a header in use, of size 0.
 //!
 //! # Invariants (with those of the heap)
 //!
 //! 6. Every chunk of a region lies between its first chunk and `top` (or
 //!    the fence that closed the region), one after the other; no two free
 //!    chunks are next to each other; every free chunk is in the list of its
-//!    size, with its footer written.
+//!    size, with its footer written, and each list's bit is set exactly
+//!    when the list is not empty.
 //! 7. A header's bit 1 is set exactly when the chunk before it is in use (or
 //!    it is the first chunk of its region).
 
+mod check;
+mod slab;
+pub mod tag;
+
 use core::ptr::{self, null_mut};
 
-use crate::heap::{Config, Heap};
+use super::super::check::Corruption;
+use super::super::class::class_of;
+use super::super::region::HighWater;
+use super::super::{Config, Heap};
+use super::LargeBlocks;
 use crate::stats::Record;
-
-/// Bytes of a word: headers, footers and links.
-pub(in crate::heap) const WORD: usize = size_of::<usize>();
-/// The unit of chunk sizes, and the alignment of every payload: two words
-/// (8 bytes on wasm32, 16 on 64-bit targets), as in dlmalloc. Requests
-/// aligned to more take the over-aligned path.
-pub(in crate::heap) const GRAIN: usize = 2 * WORD;
-/// The header bits that are flags, not size: sizes are multiples of
-/// `GRAIN`, at least 8.
-const FLAGS: usize = 7;
-/// Header bit: the chunk is in use.
-const IN_USE: usize = 1;
-/// Header bit: the chunk before is in use.
-const PREV_IN_USE: usize = 2;
-/// Marker bit, before an over-aligned block: the word is not a header but
-/// the distance back to the payload of the chunk holding the block.
-const OFFSET: usize = 4;
-/// The smallest chunk: a header, two links and a footer (two grains).
-pub(in crate::heap) const MIN_CHUNK: usize = 4 * WORD;
-/// Bytes of a slab, from which bins carve their blocks.
-const SLAB: usize = 8 * 1024;
+use tag::{GRAIN, Header, WORD, chunk_of, chunk_size, footer, next_link, payload, prev_link};
 
 /// The number of chunk lists: four for each power of two from 16 bytes up.
-pub const fn chunk_lists() -> usize {
-    4 * (usize::BITS - 4) as usize
+pub const CHUNK_LISTS: usize = 4 * (usize::BITS - 4) as usize;
+
+/// Words of the bitmap: at least `CHUNK_LISTS` bits.
+const MAP_WORDS: usize = CHUNK_LISTS.div_ceil(usize::BITS as usize);
+
+/// Blocks no bin serves are chunks with boundary tags, split and merged;
+/// bins carve from slabs.
+pub struct Chunks;
+
+/// The state of [`Chunks`].
+pub struct ChunkState {
+    /// The head of each list: null, or a free chunk of at least the list's
+    /// lower bound ([`class_of`]) and below the next list's.
+    lists: [*mut u8; CHUNK_LISTS],
+    /// Which lists hold a chunk (a bit each).
+    map: [usize; MAP_WORDS],
+    /// Where bins carve next.
+    slab: slab::Slab,
 }
 
 /// The list holding free chunks of `size` bytes (at least 16): the largest
-/// whose lower bound `size` reaches. List `c` holds chunks of at least
-/// `lower(c)` bytes.
+/// whose lower bound `size` reaches.
 #[inline(always)]
 fn floor_list(size: usize) -> usize {
-    let e = (usize::BITS - 1 - size.leading_zeros()) as usize;
-    // The top three bits of `size`: 4..=7.
-    let m = size >> (e - 2);
-    (e - 4) * 4 + (m - 4)
+    // The grid's classes from 16 bytes up.
+    class_of(size).0 - 16
 }
 
 /// The first list whose every chunk holds `size` bytes (at least 16).
 #[inline(always)]
 fn ceil_list(size: usize) -> usize {
-    let list = floor_list(size);
-    let e = (usize::BITS - 1 - size.leading_zeros()) as usize;
-    // Exactly a list's lower bound: that list; otherwise the next.
-    if size & ((1 << (e - 2)) - 1) == 0 {
-        list
-    } else {
-        list + 1
+    // The list after the one holding `size - 1`: `size` itself when it is
+    // a list's lower bound, otherwise the next.
+    class_of(size - 1).0 + 1 - 16
+}
+
+// SAFETY: chunks are carved from the bump pointer at `chunk_size(size)` (at
+// least the payload asked for, aligned to `GRAIN`) or taken from a list,
+// which holds only free chunks of at least its size (invariant 6); a chunk
+// in use is no one else's until freed; over-aligned blocks lie inside a
+// chunk `align` bytes larger. Slabs are chunks in use for good, and a bin
+// block is carved wholly inside one. `close` writes its fence in the word
+// `TAIL` keeps free.
+unsafe impl LargeBlocks for Chunks {
+    type State = ChunkState;
+    const INIT: Self::State = ChunkState {
+        lists: [null_mut(); CHUNK_LISTS],
+        map: [0; MAP_WORDS],
+        slab: slab::Slab::EMPTY,
+    };
+    type Fresh = HighWater;
+    const SERVES_ALL: bool = true;
+    const TAIL: usize = WORD;
+
+    #[inline(always)]
+    fn capacity<C: Config<N, Large = Self>, const N: usize>(size: usize, _: usize) -> usize {
+        chunk_size(size)
+    }
+
+    #[inline(always)]
+    fn carve_bin<C: Config<N, Large = Self>, const N: usize>(
+        heap: &mut Heap<C, N>,
+        size: usize,
+        align: usize,
+        zero: usize,
+    ) -> *mut u8 {
+        heap.slab_carve(size, align, zero)
+    }
+
+    #[inline(always)]
+    fn alloc<C: Config<N, Large = Self>, const N: usize>(
+        heap: &mut Heap<C, N>,
+        size: usize,
+        align: usize,
+        zero: usize,
+    ) -> *mut u8 {
+        // Chunks align their payloads to `GRAIN`, and more only when asked.
+        heap.alloc_chunk(size, align, zero)
+    }
+
+    #[inline(always)]
+    unsafe fn free<C: Config<N, Large = Self>, const N: usize>(
+        heap: &mut Heap<C, N>,
+        block: *mut u8,
+        size: usize,
+        _: usize,
+    ) {
+        let payload = heap.region.at(block.addr());
+        // SAFETY: a block no bin serves is a chunk in use (or lies in one),
+        // which the caller gives up.
+        unsafe { heap.chunk_free(payload, (block, size)) };
+    }
+
+    #[inline(always)]
+    unsafe fn resize<C: Config<N, Large = Self>, const N: usize>(
+        heap: &mut Heap<C, N>,
+        block: *mut u8,
+        old_size: usize,
+        new_size: usize,
+        align: usize,
+    ) -> bool {
+        // A chunk resizes in place (shrinking frees its tail, growing takes
+        // its free neighbour or the unused memory), unless it would become a
+        // bin block: then it moves. Bin blocks lie in slabs and never grow
+        // at the top.
+        if Heap::<C, N>::bin(old_size, align).is_some() {
+            return heap.resize_within::<false>(block, old_size, new_size, align);
+        }
+        let payload = heap.region.at(block.addr());
+        // SAFETY: a large block aligned to at most `GRAIN` is the payload
+        // of a chunk in use, the caller's (over-aligned ones, inside a
+        // larger chunk, move).
+        align <= GRAIN
+            && Heap::<C, N>::bin(new_size, align).is_none()
+            && unsafe { heap.chunk_resize(payload, new_size) }
+    }
+
+    #[inline(always)]
+    fn skip(start: usize) -> usize {
+        // To where a chunk's payload is `GRAIN`-aligned.
+        start.wrapping_add(WORD).wrapping_neg() & (GRAIN - 1)
+    }
+
+    #[inline(always)]
+    unsafe fn close(top: *mut u8, end: usize) {
+        // A region that holds a chunk has a word of room at its end
+        // (`TAIL`): the fence goes there, so that its last chunk never looks
+        // past it. A region without room (the heap keeps none below a word:
+        // see `Heap::grow`) holds no chunk, and needs none.
+        if top.addr() != end {
+            // SAFETY: the word lies in `[top, end)`, the heap's, aligned.
+            unsafe { top.cast::<Header>().write(Header::FENCE) };
+        }
+    }
+
+    fn check<C: Config<N, Large = Self>, const N: usize>(
+        heap: &Heap<C, N>,
+    ) -> Result<(), Corruption> {
+        heap.check_chunks()
     }
 }
 
-/// The chunk size serving `size` bytes: with the header, rounded up to
-/// `GRAIN`.
-///
-/// No overflow: `size` is at most `isize::MAX` (a `Layout`'s).
-#[inline(always)]
-pub(in crate::heap) fn chunk_size(size: usize) -> usize {
-    let size = (size + WORD + (GRAIN - 1)) & !(GRAIN - 1);
-    if size < MIN_CHUNK { MIN_CHUNK } else { size }
-}
-
-impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
-    /// A word of the heap's memory, with the heap's provenance.
+impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
+    /// The word at `address`, with the heap's provenance.
     #[inline(always)]
     fn word(&self, address: usize) -> *mut usize {
-        self.top.with_addr(address).cast()
+        self.region.at(address).cast()
     }
 
     /// Reads the word at `address`.
@@ -128,6 +214,17 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         // SAFETY: the caller's promise; the heap's pointers reach all of its
         // memory (invariant 4).
         unsafe { self.word(address).read() }
+    }
+
+    /// Reads the header of the chunk at `chunk`.
+    ///
+    /// # Safety
+    ///
+    /// `chunk` is a chunk of this heap (or a fence).
+    #[inline(always)]
+    unsafe fn header(&self, chunk: usize) -> Header {
+        // SAFETY: the caller's promise.
+        Header(unsafe { self.read(chunk) })
     }
 
     /// Writes the word at `address`, which no live block covers.
@@ -153,6 +250,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     #[inline(always)]
     unsafe fn write(&self, address: usize, value: usize, caller: (*mut u8, usize)) {
         let (block, len) = caller;
+        // No overflow: the block lies in memory the heap obtained.
         let inside = address >= block.addr() && address + WORD <= block.addr() + len;
         let target = if inside {
             block.wrapping_add(address - block.addr()).cast::<usize>()
@@ -171,20 +269,21 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     unsafe fn unlink(&mut self, chunk: usize, size: usize) {
         let list = floor_list(size);
         self.stats.large_taken(size);
-        // SAFETY: a free chunk's first two payload words are its links.
+        // SAFETY: a free chunk's first two payload words are its links, and
+        // its neighbours in the list are free chunks of this heap.
         unsafe {
-            let next = self.read(chunk + WORD);
-            let prev = self.read(chunk + 2 * WORD);
+            let next = self.read(next_link(chunk));
+            let prev = self.read(prev_link(chunk));
             if prev == 0 {
-                *self.large.get_unchecked_mut(list) = self.top.with_addr(next);
+                *self.large.lists.get_unchecked_mut(list) = self.region.at(next);
                 if next == 0 {
                     *self.map_word(list) &= !(1 << (list % usize::BITS as usize));
                 }
             } else {
-                self.put(prev + WORD, next);
+                self.put(next_link(prev), next);
             }
             if next != 0 {
-                self.put(next + 2 * WORD, prev);
+                self.put(prev_link(next), prev);
             }
         }
     }
@@ -195,23 +294,24 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// # Safety
     ///
     /// The range is this heap's and free, `size >= MIN_CHUNK` and a multiple
-    /// of 16; the chunk before it is in use (or it starts its region) and the
-    /// chunk after it is in use; `caller` as for `write`.
+    /// of `GRAIN`; the chunk before it is in use (or it starts its region)
+    /// and the chunk after it is in use; `caller` as for `write`.
     unsafe fn insert(&mut self, chunk: usize, size: usize, caller: (*mut u8, usize)) {
         let list = floor_list(size);
         self.stats.large_pushed(size);
-        // SAFETY: `list` is below `chunk_lists()`, which is `L` (`Config`).
-        let head = unsafe { *self.large.get_unchecked(list) }.addr();
-        // SAFETY: the range is free and this heap's (the caller's promise).
+        // SAFETY: `list` is below `CHUNK_LISTS`.
+        let head = unsafe { *self.large.lists.get_unchecked(list) }.addr();
+        // SAFETY: the range is free and this heap's (the caller's promise),
+        // and the head is a free chunk of this heap.
         unsafe {
-            self.put(chunk, size | PREV_IN_USE);
-            self.write(chunk + WORD, head, caller);
-            self.write(chunk + 2 * WORD, 0, caller);
-            self.write(chunk + size - WORD, size, caller);
+            self.put(chunk, size | Header::PREV_IN_USE);
+            self.write(next_link(chunk), head, caller);
+            self.write(prev_link(chunk), 0, caller);
+            self.write(footer(chunk, size), size, caller);
             if head != 0 {
-                self.put(head + 2 * WORD, chunk);
+                self.put(prev_link(head), chunk);
             }
-            *self.large.get_unchecked_mut(list) = self.top.with_addr(chunk);
+            *self.large.lists.get_unchecked_mut(list) = self.region.at(chunk);
         }
         *self.map_word(list) |= 1 << (list % usize::BITS as usize);
     }
@@ -219,22 +319,37 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// The word of the bitmap holding list `list`'s bit.
     #[inline(always)]
     fn map_word(&mut self, list: usize) -> &mut usize {
-        // SAFETY: `list` is below `chunk_lists()`, at most `4 * usize::BITS`:
-        // the map has four words.
-        unsafe { self.map.get_unchecked_mut(list / usize::BITS as usize) }
+        // SAFETY: `list` is below `CHUNK_LISTS`, at most `MAP_WORDS` words
+        // of bits.
+        unsafe {
+            self.large
+                .map
+                .get_unchecked_mut(list / usize::BITS as usize)
+        }
     }
 
     /// The first list at or after `list` that holds a chunk.
     fn find(&self, list: usize) -> Option<usize> {
         let bits = usize::BITS as usize;
         let mut word = list / bits;
-        let mut set = *self.map.get(word)? & (!0 << (list % bits));
+        let mut set = *self.large.map.get(word)? & (!0 << (list % bits));
         loop {
             if set != 0 {
                 return Some(word * bits + set.trailing_zeros() as usize);
             }
             word += 1;
-            set = *self.map.get(word)?;
+            set = *self.large.map.get(word)?;
+        }
+    }
+
+    /// A large block as a chunk: its payload, or a block inside it for
+    /// requests aligned to more than `GRAIN`.
+    #[inline(never)]
+    fn alloc_chunk(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
+        if align > GRAIN {
+            self.chunk_alloc_aligned(size, align, zero)
+        } else {
+            self.chunk_alloc(chunk_size(size), zero)
         }
     }
 
@@ -242,41 +357,43 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// `MIN_CHUNK`), in use: from a list (split if much larger), else from
     /// the unused memory; its payload, or null. Its first `zero` payload
     /// bytes read as zero.
-    pub(in crate::heap) fn chunk_alloc(&mut self, size: usize, zero: usize) -> *mut u8 {
+    fn chunk_alloc(&mut self, size: usize, zero: usize) -> *mut u8 {
         // The head of the list `size` itself falls in, if it is large
         // enough; else the first list whose every chunk is.
         let own = floor_list(size);
-        // SAFETY: `own` is below `L`; a list's head is null or a free chunk.
-        let head = unsafe { *self.large.get_unchecked(own) }.addr();
+        // SAFETY: `own` is below `CHUNK_LISTS`; a list's head is null or a
+        // free chunk.
+        let head = unsafe { *self.large.lists.get_unchecked(own) }.addr();
         // SAFETY: a free chunk's header.
-        let list = if head != 0 && unsafe { self.read(head) } & !FLAGS >= size {
+        let list = if head != 0 && unsafe { self.header(head) }.size() >= size {
             Some(own)
         } else {
             self.find(ceil_list(size))
         };
         if let Some(list) = list {
-            // SAFETY: `list` is below `L`; its head is a free chunk at least
-            // `size` bytes long (checked, or a list above `ceil_list(size)`).
+            // SAFETY: `list` is below `CHUNK_LISTS`; its head is a free
+            // chunk at least `size` bytes long (checked, or a list above
+            // `ceil_list(size)`).
             unsafe {
-                let chunk = (*self.large.get_unchecked(list)).addr();
-                let have = self.read(chunk) & !FLAGS;
+                let chunk = (*self.large.lists.get_unchecked(list)).addr();
+                let have = self.header(chunk).size();
                 self.unlink(chunk, have);
                 // The chunk before a free chunk is in use (invariant 6), and
                 // a free chunk is never the last one.
-                let payload = self.use_chunk(chunk, have, size, PREV_IN_USE);
+                let payload = self.use_chunk(chunk, have, size, Header::PREV_IN_USE);
                 self.stats.large_hit();
                 ptr::write_bytes(payload, 0, zero);
                 return payload;
             }
         }
         // Carved where the memory not yet used begins: the chunk before is in
-        // use (invariant 6).
+        // use (invariant 6), or there is none in this region.
         let chunk = self.bump(size, 1, if zero > 0 { zero + WORD } else { 0 });
         if chunk.is_null() {
             return null_mut();
         }
         // SAFETY: the chunk was just carved, `size` bytes.
-        unsafe { self.put(chunk.addr(), size | IN_USE | PREV_IN_USE) };
+        unsafe { self.put(chunk.addr(), size | Header::IN_USE | Header::PREV_IN_USE) };
         chunk.wrapping_add(WORD)
     }
 
@@ -291,44 +408,40 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// it, whose header says that the chunk before it is free (it followed a
     /// free chunk); `prev` tells whether the chunk before `chunk` is in use.
     unsafe fn use_chunk(&mut self, chunk: usize, have: usize, size: usize, prev: usize) -> *mut u8 {
-        let (flags, rest) = (IN_USE | (prev & PREV_IN_USE), have - size);
+        let flags = Header::IN_USE | (prev & Header::PREV_IN_USE);
+        let rest = have - size;
         // SAFETY: the words written are this chunk's header, the rest's
         // words, and the next chunk's header (the caller's promise).
         unsafe {
-            if rest >= MIN_CHUNK {
+            if rest >= tag::MIN_CHUNK {
                 self.put(chunk, size | flags);
                 // The rest is free, and the chunk after it already says so.
-                // Inserted directly rather than through `chunk_shrink`: 7%
-                // less time for syn's round trip on wasm32, for 60 B.
+                // Inserted directly rather than freed: a free would look at
+                // neighbours whose state is known.
                 self.insert(chunk + size, rest, (null_mut(), 0));
             } else {
                 self.put(chunk, have | flags);
                 self.mark_prev_in_use(chunk + have);
             }
         }
-        self.top.with_addr(chunk + WORD)
+        self.region.at(payload(chunk))
     }
 
     /// Sets bit 1 of the header at `next`.
     ///
     /// # Safety
     ///
-    /// `next` is a chunk header of this heap (not `top`).
+    /// `next` is a chunk header of this heap, or a fence (not `top`).
     #[inline(always)]
     unsafe fn mark_prev_in_use(&mut self, next: usize) {
         // SAFETY: a header (the caller's promise).
-        unsafe { self.put(next, self.read(next) | PREV_IN_USE) };
+        unsafe { self.put(next, self.read(next) | Header::PREV_IN_USE) };
     }
 
     /// A block of `size` bytes aligned to `align` (more than `GRAIN`):
     /// inside a chunk `align` bytes larger, with a marker before it that
     /// leads back to the chunk's payload when it is not the payload itself.
-    pub(in crate::heap) fn chunk_alloc_aligned(
-        &mut self,
-        size: usize,
-        align: usize,
-        zero: usize,
-    ) -> *mut u8 {
+    fn chunk_alloc_aligned(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
         // No overflow: `size` rounded up to `align` is at most `isize::MAX`
         // (a `Layout`'s).
         let payload = self.chunk_alloc(chunk_size(size) + align, 0);
@@ -338,60 +451,63 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         let aligned = (payload.addr() + align - 1) & !(align - 1);
         if aligned != payload.addr() {
             // At least `GRAIN` bytes into the payload, a multiple of it away
-            // (both are `GRAIN`-aligned, and `align` is more); the
-            // block, `size` bytes, still ends inside the chunk (`align` more
-            // than needed).
+            // (both are `GRAIN`-aligned, and `align` is more); the block,
+            // `size` bytes, still ends inside the chunk (`align` more than
+            // needed).
             // SAFETY: a word of the chunk just handed out.
-            unsafe { self.put(aligned - WORD, (aligned - payload.addr()) | OFFSET) };
+            unsafe {
+                self.put(
+                    chunk_of(aligned),
+                    (aligned - payload.addr()) | Header::OFFSET,
+                )
+            };
         }
-        let block = self.top.with_addr(aligned);
+        let block = self.region.at(aligned);
         // SAFETY: the block lies in the chunk, `size >= zero` bytes.
         unsafe { ptr::write_bytes(block, 0, zero) };
         block
     }
 
-    /// Frees the chunk whose payload is `payload`, merging it with free
-    /// neighbours (or into the unused memory).
+    /// Frees the chunk whose payload is `payload` (or holds the
+    /// over-aligned block at `payload`), merging it with free neighbours (or
+    /// into the unused memory).
     ///
     /// # Safety
     ///
-    /// `payload` is the payload of a chunk of this heap in use, which its
-    /// owner gives up; `caller` is the owner's pointer and length, or null.
-    pub(in crate::heap) unsafe fn chunk_free(
-        &mut self,
-        payload: *mut u8,
-        caller: (*mut u8, usize),
-    ) {
+    /// `payload` is the payload of a chunk of this heap in use, or an
+    /// over-aligned block inside one, which its owner gives up; `caller` is
+    /// the owner's pointer and length, or null.
+    unsafe fn chunk_free(&mut self, payload: *mut u8, caller: (*mut u8, usize)) {
         // SAFETY: headers, footers and links of this heap's chunks (the
         // caller's promise and invariants 6 and 7).
         unsafe {
-            let mut chunk = payload.addr() - WORD;
-            let mut header = self.read(chunk);
-            if header & OFFSET != 0 {
+            let mut chunk = chunk_of(payload.addr());
+            let mut header = self.header(chunk);
+            if header.is_marker() {
                 // An over-aligned block: the chunk's payload lies before it.
-                chunk -= header & !FLAGS;
-                header = self.read(chunk);
+                chunk -= header.size();
+                header = self.header(chunk);
             }
-            let mut size = header & !FLAGS;
-            if header & PREV_IN_USE == 0 {
+            let mut size = header.size();
+            if !header.prev_in_use() {
                 let before = self.read(chunk - WORD);
                 chunk -= before;
                 self.unlink(chunk, before);
                 size += before;
             }
             let next = chunk + size;
-            if next == self.top.addr() {
+            if next == self.region.top.addr() {
                 // The last chunk: it joins the unused memory.
-                self.top = self.top.with_addr(chunk);
+                self.region.top = self.region.at(chunk);
                 self.stats.large_to_top(size);
                 return;
             }
-            let after = self.read(next);
-            if after & IN_USE == 0 {
-                self.unlink(next, after & !FLAGS);
-                size += after & !FLAGS;
+            let after = self.header(next);
+            if !after.in_use() {
+                self.unlink(next, after.size());
+                size += after.size();
             } else {
-                self.put(next, after & !PREV_IN_USE);
+                self.put(next, after.0 & !Header::PREV_IN_USE);
             }
             self.insert(chunk, size, caller);
         }
@@ -406,12 +522,12 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     unsafe fn chunk_shrink(&mut self, chunk: usize, size: usize) {
         // SAFETY: this chunk's header, and the words of its tail.
         unsafe {
-            let header = self.read(chunk);
-            let rest = (header & !FLAGS) - size;
-            if rest >= MIN_CHUNK {
-                self.put(chunk, size | (header & FLAGS));
-                self.put(chunk + size, rest | IN_USE | PREV_IN_USE);
-                self.chunk_free(self.top.with_addr(chunk + size + WORD), (null_mut(), 0));
+            let header = self.header(chunk);
+            let rest = header.size() - size;
+            if rest >= tag::MIN_CHUNK {
+                self.put(chunk, size | header.flags());
+                self.put(chunk + size, rest | Header::IN_USE | Header::PREV_IN_USE);
+                self.chunk_free(self.region.at(payload(chunk + size)), (null_mut(), 0));
             }
         }
     }
@@ -423,72 +539,36 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// # Safety
     ///
     /// `payload` is the payload of a chunk of this heap in use.
-    pub(in crate::heap) unsafe fn chunk_resize(
-        &mut self,
-        payload: *mut u8,
-        new_size: usize,
-    ) -> bool {
+    unsafe fn chunk_resize(&mut self, payload: *mut u8, new_size: usize) -> bool {
         let want = chunk_size(new_size);
-        let chunk = payload.addr() - WORD;
+        let chunk = chunk_of(payload.addr());
         // SAFETY: this chunk's header and its neighbour's (invariant 6).
         unsafe {
-            let header = self.read(chunk);
-            let size = header & !FLAGS;
+            let header = self.header(chunk);
+            let size = header.size();
             if want <= size {
                 self.chunk_shrink(chunk, want);
                 return true;
             }
             let next = chunk + size;
-            if next == self.top.addr() {
+            if next == self.region.top.addr() {
                 // The last chunk: carve what is missing from the unused
                 // memory, if it continues this region.
                 if self.bump(want - size, 1, 0).addr() != next {
                     return false;
                 }
-                self.put(chunk, want | (header & FLAGS));
+                self.put(chunk, want | header.flags());
                 return true;
             }
-            let after = self.read(next);
-            let total = size + (after & !FLAGS);
-            if after & IN_USE != 0 || total < want {
+            let after = self.header(next);
+            let total = size + after.size();
+            if after.in_use() || total < want {
                 return false;
             }
-            self.unlink(next, after & !FLAGS);
+            self.unlink(next, after.size());
             // A free chunk is never the last one: a chunk follows.
-            self.use_chunk(chunk, total, want, header);
+            self.use_chunk(chunk, total, want, header.0);
             true
         }
-    }
-
-    /// Carves a block of `size` bytes aligned to `align` (at most 16) from
-    /// the current slab, taking a new slab (a chunk in use for good) when it
-    /// is too small. Its first `zero` bytes read as zero.
-    pub(in crate::heap) fn slab_carve(
-        &mut self,
-        size: usize,
-        align: usize,
-        zero: usize,
-    ) -> *mut u8 {
-        let pad = self.slab.addr().wrapping_neg() & (align - 1);
-        if self.slab.is_null() || pad + size > self.slab_end - self.slab.addr() {
-            // No overflow: bins are at most a quarter of the address space.
-            let want = chunk_size(if size > SLAB { size } else { SLAB });
-            let payload = self.chunk_alloc(want, 0);
-            if payload.is_null() {
-                return payload;
-            }
-            self.slab = payload;
-            // The payload, up to the next chunk's header. Blocks carved from
-            // a chunk that was used before are cleared below.
-            self.slab_end = payload.addr() + want - WORD;
-        }
-        let pad = self.slab.addr().wrapping_neg() & (align - 1);
-        let block = self.slab.wrapping_add(pad);
-        self.slab = block.wrapping_add(size);
-        // A slab may come from memory used before: clear what is asked to be
-        // zero (bins are small).
-        // SAFETY: the block was just carved from the slab, `size >= zero`.
-        unsafe { ptr::write_bytes(block, 0, zero) };
-        block
     }
 }

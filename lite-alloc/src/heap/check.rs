@@ -1,0 +1,114 @@
+//! The heap checks its own invariants: [`Heap::check`] walks the region,
+//! every bin's list and the policy's state (every chunk, list and bitmap
+//! bit with `large = coalesce`), and reports the first invariant that does
+//! not hold. The shadow model runs it after every step and the fuzzers
+//! after every operation; it costs nothing unless called.
+//!
+//! In builds with debug assertions the heap also keeps every region it
+//! obtained (see `region::log`), so that a block can be checked to lie in
+//! the heap's memory and every chunk of every region walked; release
+//! builds check what the heap's state alone tells.
+
+use core::fmt;
+
+use super::{Config, Heap, LargeBlocks};
+use crate::stats::Record;
+
+/// An invariant of the heap that does not hold: what, and at which address
+/// (or, for counts, which number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Corruption {
+    /// The invariant, in words.
+    pub what: &'static str,
+    /// Where it breaks.
+    pub at: usize,
+}
+
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "heap corrupted: {} ({:#x})", self.what, self.at)
+    }
+}
+
+/// `Ok` when `holds`, else the corruption.
+#[inline]
+pub fn ensure(holds: bool, what: &'static str, at: usize) -> Result<(), Corruption> {
+    if holds {
+        Ok(())
+    } else {
+        Err(Corruption { what, at })
+    }
+}
+
+impl<C: Config<N>, const N: usize> Heap<C, N> {
+    /// Checks every invariant of the heap's documentation that its state
+    /// can show: the region (1), each bin's list (2, 4, and the counts of
+    /// the statistics), and the policy's own (2 for large classes; 6 and 7
+    /// for chunks).
+    pub fn check(&self) -> Result<(), Corruption> {
+        let region = &self.region;
+        ensure(
+            region.top.addr() <= region.end,
+            "the bump pointer is past its region's end",
+            region.top.addr(),
+        )?;
+        #[cfg(debug_assertions)]
+        if let Some(current) = region.log.current() {
+            ensure(
+                current.end == region.end
+                    && region.top.addr() >= current.start
+                    && (region.end - region.top.addr()) >= <C::Large as LargeBlocks>::TAIL,
+                "the bump pointer is outside the current region, or in its tail",
+                region.top.addr(),
+            )?;
+        }
+        for (i, list) in self.bins.iter().enumerate() {
+            let (size, align) = (Self::bin_size(i), Self::bin_align(i));
+            let mut count = 0;
+            // SAFETY: `check_free_block` checks that each block lies in the
+            // heap's memory, aligned for a link, before its link is read.
+            unsafe {
+                list.walk(|block| {
+                    count += 1;
+                    self.check_free_block(block, size, align)
+                })
+            }?;
+            ensure(
+                self.stats.bin_free(i).is_none_or(|free| free == count),
+                "the statistics count another number of free blocks in a bin",
+                size,
+            )?;
+        }
+        C::Large::check(self)
+    }
+
+    /// Checks a block in a free list: not null, aligned to `align`, outside
+    /// the unused memory, and (with debug assertions) inside a region the
+    /// heap obtained.
+    pub fn check_free_block(
+        &self,
+        block: *mut u8,
+        size: usize,
+        align: usize,
+    ) -> Result<(), Corruption> {
+        let (address, region) = (block.addr(), &self.region);
+        ensure(
+            address != 0 && address.is_multiple_of(align),
+            "a free block is misaligned",
+            address,
+        )?;
+        let end = address.checked_add(size);
+        ensure(
+            end.is_some_and(|end| end <= region.top.addr() || address >= region.end),
+            "a free block overlaps the unused memory",
+            address,
+        )?;
+        #[cfg(debug_assertions)]
+        ensure(
+            !region.log.complete() || region.log.holds(address, size),
+            "a free block lies outside the heap's memory",
+            address,
+        )?;
+        Ok(())
+    }
+}

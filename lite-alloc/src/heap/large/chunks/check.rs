@@ -1,0 +1,233 @@
+//! Invariants 6 and 7 checked: every list and bitmap bit, every free chunk
+//! and its neighbours, the slab, and (with debug assertions, which keep the
+//! regions) every chunk of every region.
+
+use super::super::super::check::{Corruption, ensure};
+use super::super::super::{Config, Heap};
+use super::tag::{self, GRAIN, MIN_CHUNK, footer, next_link, prev_link};
+use super::{CHUNK_LISTS, Chunks, floor_list};
+use crate::stats::Record;
+
+impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
+    /// Checks invariants 6 and 7.
+    pub(super) fn check_chunks(&self) -> Result<(), Corruption> {
+        let (free_chunks, free_bytes) = self.check_lists()?;
+        ensure(
+            self.stats
+                .large_free()
+                .is_none_or(|bytes| bytes == free_bytes),
+            "the statistics count other free bytes in the chunk lists",
+            free_bytes,
+        )?;
+        let slab = &self.large.slab;
+        ensure(
+            slab.next.is_null() || slab.next.addr() <= slab.end,
+            "the slab ends before its next block",
+            slab.next.addr(),
+        )?;
+        #[cfg(debug_assertions)]
+        self.walk_regions(free_chunks)?;
+        let _ = free_chunks;
+        Ok(())
+    }
+
+    /// Walks every list: each chunk is free, anchored, of a size this list
+    /// holds, with its footer, doubly linked, between neighbours in use, and
+    /// the list's bit says whether it has one. The free chunks and their
+    /// bytes.
+    fn check_lists(&self) -> Result<(usize, usize), Corruption> {
+        let (mut chunks, mut bytes) = (0, 0);
+        for list in 0..CHUNK_LISTS {
+            let head = self.large.lists[list].addr();
+            let bit =
+                self.large.map[list / usize::BITS as usize] >> (list % usize::BITS as usize) & 1;
+            ensure(
+                (head != 0) == (bit == 1),
+                "a list's bit disagrees with the list",
+                list,
+            )?;
+            let (mut chunk, mut prev) = (head, 0);
+            let (mut saved, mut power, mut steps) = (0, 1usize, 0usize);
+            while chunk != 0 {
+                ensure(chunk != saved, "a chunk list loops", chunk)?;
+                self.check_free_chunk(chunk, list, prev)?;
+                // SAFETY: checked to be a free chunk of this heap.
+                let size = unsafe { self.header(chunk) }.size();
+                (chunks, bytes) = (chunks + 1, bytes + size);
+                steps += 1;
+                if steps == power {
+                    (saved, power, steps) = (chunk, power.saturating_mul(2), 0);
+                }
+                prev = chunk;
+                // SAFETY: as above: its first payload word is a link.
+                chunk = unsafe { self.read(next_link(chunk)) };
+            }
+        }
+        Ok((chunks, bytes))
+    }
+
+    /// Checks the chunk at `chunk` in list `list`, after `prev` (0: the
+    /// head), before its links are followed.
+    fn check_free_chunk(&self, chunk: usize, list: usize, prev: usize) -> Result<(), Corruption> {
+        ensure(tag::anchored(chunk), "a free chunk is misaligned", chunk)?;
+        #[cfg(debug_assertions)]
+        {
+            let log = &self.region.log;
+            ensure(
+                !log.complete() || log.holds(chunk, MIN_CHUNK),
+                "a free chunk lies outside the heap's memory",
+                chunk,
+            )?;
+        }
+        // SAFETY: an anchored address the lists name; with debug assertions
+        // checked to lie in the heap's memory. (Without them, `check` trusts
+        // the lists to name memory of the heap.)
+        let header = unsafe { self.header(chunk) };
+        let size = header.size();
+        ensure(!header.in_use(), "a chunk in a free list is in use", chunk)?;
+        ensure(
+            header.prev_in_use(),
+            "a free chunk follows a free chunk",
+            chunk,
+        )?;
+        ensure(
+            size >= MIN_CHUNK && size.is_multiple_of(GRAIN) && floor_list(size) == list,
+            "a free chunk's size does not belong in its list",
+            chunk,
+        )?;
+        // SAFETY: the chunk's own words, and the header of the one after it
+        // (a free chunk is never the last).
+        unsafe {
+            ensure(
+                self.read(footer(chunk, size)) == size,
+                "a free chunk's footer is not its size",
+                chunk,
+            )?;
+            ensure(
+                self.read(prev_link(chunk)) == prev,
+                "a free chunk's link back is wrong",
+                chunk,
+            )?;
+            ensure(
+                chunk + size != self.region.top.addr(),
+                "a free chunk is the last one",
+                chunk,
+            )?;
+            let after = self.header(chunk + size);
+            ensure(
+                after.in_use() && !after.prev_in_use(),
+                "the chunk after a free chunk is free, or says the free one is in use",
+                chunk + size,
+            )
+        }
+    }
+
+    /// Walks every chunk of every region kept, from its first to its
+    /// `top` (the current one) or its fence: sizes, bit 1 against the
+    /// chunk before, no two free chunks in a row, the last chunk in use,
+    /// and as many free chunks as the lists hold.
+    #[cfg(debug_assertions)]
+    fn walk_regions(&self, listed: usize) -> Result<(), Corruption> {
+        let log = &self.region.log;
+        let mut free = 0;
+        let mut slab_found = self.large.slab.next.is_null();
+        for region in log.entries() {
+            let stop = if region.stop == 0 {
+                self.region.top.addr()
+            } else {
+                region.stop
+            };
+            // The first chunk: where the bump pointer started (`skip`).
+            let mut chunk = region.start;
+            if chunk >= stop {
+                continue;
+            }
+            let mut prev_in_use = true;
+            while chunk < stop {
+                // SAFETY: a chunk of this region: the first, or where the
+                // one before ended (checked to be before `stop`).
+                let header = unsafe { self.header(chunk) };
+                let size = header.size();
+                ensure(
+                    !header.is_marker() && size >= MIN_CHUNK && size.is_multiple_of(GRAIN),
+                    "a chunk's header has no chunk's size",
+                    chunk,
+                )?;
+                ensure(
+                    chunk.checked_add(size).is_some_and(|end| end <= stop),
+                    "a chunk passes its region's top",
+                    chunk,
+                )?;
+                ensure(
+                    header.prev_in_use() == prev_in_use,
+                    "a header's bit 1 disagrees with the chunk before",
+                    chunk,
+                )?;
+                ensure(
+                    header.in_use() || prev_in_use,
+                    "two free chunks in a row",
+                    chunk,
+                )?;
+                let slab = &self.large.slab;
+                if header.in_use()
+                    && chunk < slab.next.addr()
+                    && slab.end <= chunk + size
+                    && slab.next.addr() <= slab.end
+                {
+                    slab_found = true;
+                }
+                free += usize::from(!header.in_use());
+                prev_in_use = header.in_use();
+                chunk += size;
+            }
+            if region.stop == 0 {
+                // A free chunk before `top` joins the unused memory. (In a
+                // region given up, the last chunk may be free: the fence
+                // follows it.)
+                ensure(prev_in_use, "the last chunk is free", chunk)?;
+            } else {
+                // SAFETY: the word `TAIL` kept free, where `close` wrote.
+                let fence = unsafe { self.header(stop) };
+                ensure(
+                    fence.in_use() && fence.size() == 0,
+                    "a region given up has no fence",
+                    stop,
+                )?;
+            }
+        }
+        if log.complete() {
+            ensure(
+                free == listed,
+                "the lists hold another number of free chunks than the regions",
+                free,
+            )?;
+            ensure(
+                slab_found,
+                "the slab lies in no chunk in use",
+                self.large.slab.next.addr(),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ceil_list, floor_list};
+    use super::*;
+
+    #[test]
+    fn lists_bound_their_chunks() {
+        for size in (16..1 << 16).step_by(8) {
+            let (floor, ceil) = (floor_list(size), ceil_list(size));
+            assert!(floor < CHUNK_LISTS && ceil < CHUNK_LISTS);
+            // A chunk of `size` lies in `floor`, and every chunk of `ceil`
+            // holds `size`.
+            assert!(ceil == floor || ceil == floor + 1, "{size}");
+            if ceil == floor && size > 16 {
+                assert_eq!(floor_list(size - 1) + 1, floor, "{size} is a lower bound");
+            }
+        }
+        assert!(floor_list(isize::MAX as usize) < CHUNK_LISTS);
+    }
+}

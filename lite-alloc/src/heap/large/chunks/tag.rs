@@ -1,0 +1,129 @@
+//! The words of a chunk, named: its header and the flags in it, a free
+//! chunk's links and footer, the marker before an over-aligned block, and
+//! the fence that closes a region.
+//!
+//! ```text
+//!   chunk     chunk + WORD (payload)                     chunk + size - WORD
+//!   ┌────────┬──────────┬──────────┬── ... ──┬────────┐
+//!   │ header │ next     │ prev     │         │ footer │  free chunk
+//!   └────────┴──────────┴──────────┴── ... ──┴────────┘
+//!   ┌────────┬───────────────────────────────────────────┐
+//!   │ header │ payload handed out ...                    │  chunk in use
+//!   └────────┴───────────────────────────────────────────┘
+//! ```
+
+/// Bytes of a word: headers, footers and links.
+pub const WORD: usize = size_of::<usize>();
+
+/// The unit of chunk sizes, and the alignment of every payload: two words
+/// (8 bytes on wasm32, 16 on 64-bit targets), as in dlmalloc. Requests
+/// aligned to more take the over-aligned path.
+pub const GRAIN: usize = 2 * WORD;
+
+/// The smallest chunk: a header, two links and a footer (two grains).
+pub const MIN_CHUNK: usize = 4 * WORD;
+
+/// A chunk's first word: its size (a multiple of [`GRAIN`], so its three low
+/// bits are free) and three flags.
+///
+/// | bit | name | set when |
+/// |---|---|---|
+/// | 0 | [`IN_USE`](Header::IN_USE) | the chunk is handed out (or a slab, or the fence) |
+/// | 1 | [`PREV_IN_USE`](Header::PREV_IN_USE) | the chunk before it is in use, or it is its region's first: its footer is only read when this is clear |
+/// | 2 | [`OFFSET`](Header::OFFSET) | not a header but a marker, the word before an over-aligned block: the rest is the distance back to its chunk's payload |
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(transparent)]
+pub struct Header(pub usize);
+
+impl Header {
+    /// Bit 0: the chunk is in use.
+    pub const IN_USE: usize = 1;
+    /// Bit 1: the chunk before is in use (or this is its region's first).
+    pub const PREV_IN_USE: usize = 2;
+    /// Bit 2: a marker before an over-aligned block, not a header.
+    pub const OFFSET: usize = 4;
+    /// The bits that are flags, not size.
+    pub const FLAGS: usize = 7;
+    /// The header that closes a region the heap gave up: in use, of size 0,
+    /// so that the chunk before it never merges past it.
+    pub const FENCE: Header = Header(Self::IN_USE);
+
+    /// The size of the chunk (or the distance a marker gives).
+    #[inline(always)]
+    pub fn size(self) -> usize {
+        self.0 & !Self::FLAGS
+    }
+
+    /// The flag bits.
+    #[inline(always)]
+    pub fn flags(self) -> usize {
+        self.0 & Self::FLAGS
+    }
+
+    /// Whether the chunk is in use.
+    #[inline(always)]
+    pub fn in_use(self) -> bool {
+        self.0 & Self::IN_USE != 0
+    }
+
+    /// Whether the chunk before is in use.
+    #[inline(always)]
+    pub fn prev_in_use(self) -> bool {
+        self.0 & Self::PREV_IN_USE != 0
+    }
+
+    /// Whether the word is a marker before an over-aligned block.
+    #[inline(always)]
+    pub fn is_marker(self) -> bool {
+        self.0 & Self::OFFSET != 0
+    }
+}
+
+/// The payload of the chunk at `chunk`: the word after its header.
+#[inline(always)]
+pub const fn payload(chunk: usize) -> usize {
+    chunk + WORD
+}
+
+/// The chunk whose payload is at `payload`.
+#[inline(always)]
+pub const fn chunk_of(payload: usize) -> usize {
+    payload - WORD
+}
+
+/// A free chunk's link to the next free chunk of its list: its first
+/// payload word.
+#[inline(always)]
+pub const fn next_link(chunk: usize) -> usize {
+    chunk + WORD
+}
+
+/// A free chunk's link to the previous free chunk of its list (0 at the
+/// head): its second payload word.
+#[inline(always)]
+pub const fn prev_link(chunk: usize) -> usize {
+    chunk + 2 * WORD
+}
+
+/// A free chunk's footer, its size: its last word.
+#[inline(always)]
+pub const fn footer(chunk: usize, size: usize) -> usize {
+    chunk + size - WORD
+}
+
+/// The chunk size serving `size` bytes: with the header, rounded up to
+/// [`GRAIN`], at least [`MIN_CHUNK`].
+///
+/// No overflow: `size` is at most `isize::MAX` (a `Layout`'s).
+#[inline(always)]
+pub const fn chunk_size(size: usize) -> usize {
+    let size = (size + WORD + (GRAIN - 1)) & !(GRAIN - 1);
+    if size < MIN_CHUNK { MIN_CHUNK } else { size }
+}
+
+/// Whether a chunk may start at `address`: its payload is then
+/// `GRAIN`-aligned.
+#[inline(always)]
+pub const fn anchored(address: usize) -> bool {
+    payload(address).is_multiple_of(GRAIN)
+}

@@ -1,0 +1,168 @@
+//! How every kind of heap deals with what its memory source does: regions
+//! shorter than asked (the allocator asks again), and a source that calls
+//! back into its own allocator (refused with null, never a second
+//! reference to the heap).
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::cell::UnsafeCell;
+use std::ptr::NonNull;
+
+use lite_alloc::lite_alloc;
+
+fn layout(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+/// Bytes behind a test's memory source, reached only through raw pointers.
+#[repr(C, align(65536))]
+struct Bytes<const N: usize>(UnsafeCell<[u8; N]>);
+
+// SAFETY: only reached through the raw pointers a source hands out, under
+// its allocator's lock.
+unsafe impl<const N: usize> Sync for Bytes<N> {}
+
+/// Defines `$name`, a memory source over a static of its own that first
+/// hands over `$first` bytes at `$offset` into it, then what is asked, from
+/// where the first region ended.
+macro_rules! short_first_region {
+    ($name:ident, first = $first:expr, offset = $offset:expr) => {
+        struct $name {
+            used: usize,
+        }
+        const _: () = {
+            const TOTAL: usize = 1 << 20;
+            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            // SAFETY: every region lies in `BYTES`, is handed out once
+            // (`used` only grows), and continues the one before.
+            unsafe impl lite_alloc::memory::Memory for $name {
+                const INIT: Self = $name { used: $offset };
+                fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+                    let len = if self.used == $offset { $first } else { bytes };
+                    if len > TOTAL - self.used {
+                        return None;
+                    }
+                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let start = NonNull::new(base.wrapping_add(self.used))?;
+                    self.used += len;
+                    Some(NonNull::slice_from_raw_parts(start, len))
+                }
+            }
+        };
+    };
+}
+
+/// The `Memory` contract accepts a region shorter than asked: the heap asks
+/// again, and the two regions form one. Every kind of heap, with a first
+/// region from 1 to 40 bytes at every offset from a 16-aligned address (as
+/// `__heap_base` to the end of the initial memory may be on wasm32).
+macro_rules! short_first_region_is_not_out_of_memory {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            macro_rules! case {
+                ($first:expr, $offset:expr) => {{
+                    short_first_region!(Short, first = $first, offset = $offset);
+                    #[lite_alloc(memory = Short, page = 4096, $($args)*)]
+                    struct A;
+                    // SAFETY: `A` is this case's alone; every block is freed.
+                    unsafe {
+                        for (size, align) in [(8, 1), (24, 8), (200, 16), (5000, 64)] {
+                            let l = layout(size, align);
+                            let p = A.alloc(l);
+                            assert!(
+                                !p.is_null(),
+                                "first region of {} bytes at offset {}: {size} bytes aligned to {align} got null",
+                                $first, $offset
+                            );
+                            assert_eq!(p as usize % align, 0);
+                            p.write_bytes(0x5A, size);
+                            A.dealloc(p, l);
+                        }
+                    }
+                }};
+            }
+            macro_rules! offsets {
+                ($first:expr) => {
+                    case!($first, 0);
+                    case!($first, 4);
+                    case!($first, 8);
+                    case!($first, 12);
+                };
+            }
+            offsets!(1);
+            offsets!(8);
+            offsets!(16);
+            offsets!(24);
+            offsets!(40);
+        }
+    };
+}
+
+short_first_region_is_not_out_of_memory!(short_first_region_bins,);
+short_first_region_is_not_out_of_memory!(short_first_region_reuse, large = reuse, realloc);
+short_first_region_is_not_out_of_memory!(short_first_region_coalesce, large = coalesce, realloc);
+short_first_region_is_not_out_of_memory!(
+    short_first_region_chunks,
+    bins = [],
+    large = coalesce,
+    realloc
+);
+
+/// A memory source that allocates from its own allocator while it grows
+/// (which its `Memory` contract forbids): the inner call must be refused
+/// with null, not reach the heap a second time.
+macro_rules! reentry_is_refused {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        #[cfg(debug_assertions)]
+        fn $test() {
+            use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+            static INNER: AtomicUsize = AtomicUsize::new(1);
+            static ENTERED: AtomicBool = AtomicBool::new(false);
+            struct Reentrant;
+            const TOTAL: usize = 1 << 20;
+            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            // SAFETY: hands out each half of `BYTES` once. It breaks the
+            // contract's rule against calling into its own allocator on
+            // purpose: that is what this test is about.
+            unsafe impl lite_alloc::memory::Memory for Reentrant {
+                const INIT: Self = Reentrant;
+                fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
+                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    if ENTERED.swap(true, SeqCst) {
+                        // Asked from inside the inner call, had it reached
+                        // the heap: the second half, so that it would
+                        // succeed.
+                        let half = NonNull::new(base.wrapping_add(TOTAL / 2))?;
+                        return Some(NonNull::slice_from_raw_parts(half, TOTAL / 2));
+                    }
+                    // SAFETY: a valid layout.
+                    let inner = unsafe { A.alloc(layout(8, 8)) };
+                    INNER.store(inner as usize, SeqCst);
+                    Some(NonNull::slice_from_raw_parts(NonNull::new(base)?, TOTAL / 2))
+                }
+            }
+            #[lite_alloc(memory = Reentrant, $($args)*)]
+            struct A;
+            // SAFETY: `A` is this test's alone.
+            let outer = unsafe { A.alloc(layout(8, 8)) };
+            assert!(!outer.is_null(), "the outer call gets its block");
+            assert_eq!(INNER.load(SeqCst), 0, "the call from inside `grow` got null");
+            // SAFETY: as above; the block was allocated with this layout.
+            unsafe { A.dealloc(outer, layout(8, 8)) };
+        }
+    };
+}
+
+reentry_is_refused!(reentry_refused_bins, sync = critical_section);
+reentry_is_refused!(
+    reentry_refused_reuse,
+    sync = critical_section,
+    large = reuse
+);
+reentry_is_refused!(
+    reentry_refused_chunks,
+    sync = critical_section,
+    bins = [],
+    large = coalesce
+);
