@@ -99,16 +99,16 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
             // on this target; the lookup only names bins that fit the size and
             // the alignment.
             unsafe impl __la::Config<#n> for __LiteAllocConfig {
-                const BINS: [usize; #n] = [#(#bins),*];
-                const PAGE: usize = #page;
-                const REALLOC_IN_PLACE: bool = #realloc;
-                const GROWTH: usize = #growth;
+                const BINS: [__la::usize; #n] = [#(#bins),*];
+                const PAGE: __la::usize = #page;
+                const REALLOC_IN_PLACE: __la::bool = #realloc;
+                const GROWTH: __la::usize = #growth;
                 type Large = #large;
                 type Memory = #memory_type;
                 type Lock = #lock;
                 type Stats = #stats_type;
                 #inline
-                fn class(size: usize, align: usize) -> usize {
+                fn class(size: __la::usize, align: __la::usize) -> __la::usize {
                     #lookup
                 }
             }
@@ -156,22 +156,22 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
             #[doc = #realloc_doc]
             unsafe impl __la::GlobalAlloc for #ident {
                 #[inline]
-                unsafe fn alloc(&self, layout: __la::Layout) -> *mut u8 {
+                unsafe fn alloc(&self, layout: __la::Layout) -> *mut __la::u8 {
                     // SAFETY: forwarded from the caller.
                     unsafe { __LITE_ALLOC_HEAP.alloc(layout) }
                 }
                 #[inline]
-                unsafe fn alloc_zeroed(&self, layout: __la::Layout) -> *mut u8 {
+                unsafe fn alloc_zeroed(&self, layout: __la::Layout) -> *mut __la::u8 {
                     // SAFETY: forwarded from the caller.
                     unsafe { __LITE_ALLOC_HEAP.alloc_zeroed(layout) }
                 }
                 #[inline]
-                unsafe fn dealloc(&self, ptr: *mut u8, layout: __la::Layout) {
+                unsafe fn dealloc(&self, ptr: *mut __la::u8, layout: __la::Layout) {
                     // SAFETY: forwarded from the caller.
                     unsafe { __LITE_ALLOC_HEAP.dealloc(ptr, layout) }
                 }
                 #[inline]
-                unsafe fn realloc(&self, ptr: *mut u8, layout: __la::Layout, new_size: usize) -> *mut u8 {
+                unsafe fn realloc(&self, ptr: *mut __la::u8, layout: __la::Layout, new_size: __la::usize) -> *mut __la::u8 {
                     // SAFETY: forwarded from the caller.
                     unsafe { __LITE_ALLOC_HEAP.realloc(ptr, layout, new_size) }
                 }
@@ -219,7 +219,7 @@ fn lookup(config: &Config) -> TokenStream {
                 if size > #largest {
                     return #n;
                 }
-                (usize::BITS - (size - 1).leading_zeros() - #shift) as usize
+                (__la::usize::BITS - (size - 1).leading_zeros() - #shift) as __la::usize
             }
         }
         Lookup::Chain => {
@@ -240,9 +240,9 @@ fn lookup(config: &Config) -> TokenStream {
                 if size > #largest {
                     return #n;
                 }
-                let mut bin = 0 #(+ (size > #smaller) as usize)*;
+                let mut bin = 0 #(+ (size > #smaller) as __la::usize)*;
                 if align > const { __la::min_carve_align(&[#(#sizes),*]) } {
-                    const ALIGNS: [usize; #n] = [#(__la::carve_align(#sizes)),*];
+                    const ALIGNS: [__la::usize; #n] = [#(__la::carve_align(#sizes)),*];
                     // Past the last bin, `bin` is `N`: no bin.
                     while let __la::Some(&carved) = ALIGNS.get(bin) {
                         if align <= carved {
@@ -275,7 +275,7 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
             if !checked {
                 items.extend(quote_spanned! {*span=>
                     const _: () = if #bytes == 0 {
-                        ::core::panic!("an arena needs at least 1 byte")
+                        __la::panic!("an arena needs at least 1 byte")
                     };
                 });
             }
@@ -315,9 +315,9 @@ fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
         // The arena is zeroed at start (`.bss`) and again on `reset`.
         unsafe impl __la::Memory for __LiteAllocMemory {
             const INIT: Self = Self(__la::ArenaCursor::INIT);
-            const ZEROED: bool = true;
+            const ZEROED: __la::bool = true;
             #[inline]
-            fn grow(&mut self, bytes: usize) -> __la::Option<__la::NonNull<[u8]>> {
+            fn grow(&mut self, bytes: __la::usize) -> __la::Option<__la::NonNull<[__la::u8]>> {
                 // SAFETY: the arena is this type's own, and only this
                 // cursor hands it out.
                 unsafe { self.0.take(&raw const __LITE_ALLOC_ARENA, bytes) }
@@ -342,10 +342,10 @@ fn checks(config: &Config) -> TokenStream {
         );
         let size = usize_lit(size, span);
         quote_spanned! {span=>
-            const _: () = if #size < ::core::mem::size_of::<*mut u8>() {
-                ::core::panic!(#too_small)
+            const _: () = if #size < __la::size_of::<*mut __la::u8>() {
+                __la::panic!(#too_small)
             } else if #size > __la::MAX_BIN {
-                ::core::panic!(#too_large)
+                __la::panic!(#too_large)
             };
         }
     });
@@ -357,7 +357,7 @@ fn checks(config: &Config) -> TokenStream {
         let page = usize_lit(value, span);
         quote_spanned! {span=>
             const _: () = if #page > __la::MAX_PAGE {
-                ::core::panic!(#message)
+                __la::panic!(#message)
             };
         }
     };
@@ -370,7 +370,7 @@ fn checks(config: &Config) -> TokenStream {
         quote_spanned! {span=>
             #[cfg(target_arch = "wasm32")]
             const _: () = if #page % __la::WASM_PAGE != 0 {
-                ::core::panic!(#message)
+                __la::panic!(#message)
             };
         }
     });
@@ -404,11 +404,11 @@ pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
             }
             #vis unsafe fn reset() {}
         }
-        unsafe impl ::core::alloc::GlobalAlloc for #ident {
-            unsafe fn alloc(&self, _: ::core::alloc::Layout) -> *mut u8 {
-                ::core::ptr::null_mut()
+        unsafe impl ::lite_alloc::__private::GlobalAlloc for #ident {
+            unsafe fn alloc(&self, _: ::lite_alloc::__private::Layout) -> *mut ::lite_alloc::__private::u8 {
+                ::lite_alloc::__private::null_mut()
             }
-            unsafe fn dealloc(&self, _: *mut u8, _: ::core::alloc::Layout) {}
+            unsafe fn dealloc(&self, _: *mut ::lite_alloc::__private::u8, _: ::lite_alloc::__private::Layout) {}
         }
     }
 }

@@ -149,6 +149,9 @@ pub mod __private {
     pub use crate::stats::{Counters, NoStats, Stats};
     pub use crate::sync::{CriticalSection, Lock, Spin, Unsynchronized};
     pub use core::alloc::{GlobalAlloc, Layout};
+    pub use core::mem::size_of;
     pub use core::option::Option::{self, None, Some};
-    pub use core::ptr::NonNull;
+    pub use core::panic;
+    pub use core::primitive::{bool, u8, usize};
+    pub use core::ptr::{NonNull, null_mut};
 }
