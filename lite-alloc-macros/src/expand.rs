@@ -338,7 +338,7 @@ fn checks(config: &Config) -> TokenStream {
             "bin size {size} cannot hold a free-list pointer on this target: use at least the pointer size (4 bytes on 32-bit targets, 8 on 64-bit ones)"
         );
         let too_large = format!(
-            "bin size {size} is too large for this target: bins hold at most a quarter of the address space (`lite_alloc::heap::MAX_BIN`)"
+            "bin size {size} is too large for this target: bins hold at most a quarter of the address space (1 GiB on 32-bit targets)"
         );
         let size = usize_lit(size, span);
         quote_spanned! {span=>
@@ -352,7 +352,7 @@ fn checks(config: &Config) -> TokenStream {
     let page_bound = {
         let (value, span) = config.page;
         let message = format!(
-            "`page = {value}` is too large for this target: memory grows by at most a quarter of the address space at a time (`lite_alloc::heap::MAX_PAGE`)"
+            "`page = {value}` is too large for this target: memory grows by at most a quarter of the address space at a time (1 GiB on 32-bit targets)"
         );
         let page = usize_lit(value, span);
         quote_spanned! {span=>

@@ -37,7 +37,7 @@
 //!
 //! [`macro@lite_alloc`] turns a unit struct into an allocator type with its
 //! own statics; see its documentation for every argument. The algorithm lives
-//! once in this crate ([`heap`]); the attribute generates the configuration,
+//! once in this crate; the attribute generates the configuration,
 //! the specialised size-to-bin lookup, the statics and the trait impls.
 //!
 //! # Guarantees
@@ -58,12 +58,9 @@ extern crate std;
 // this crate, for `Default`.
 extern crate self as lite_alloc;
 
-pub mod heap;
+mod heap;
 pub mod memory;
-#[cfg(any(
-    target_has_atomic = "8",
-    all(target_arch = "wasm32", not(target_feature = "atomics"))
-))]
+#[cfg(any(target_has_atomic = "8", single_threaded_wasm))]
 pub mod record;
 pub mod stats;
 pub mod sync;
@@ -89,10 +86,7 @@ pub use stats::Stats;
 /// It locks with `sync = spin`, so it exists on every target with atomic
 /// compare-and-swap and on single-threaded wasm. Elsewhere (`thumbv6m`, say),
 /// generate your own with `sync = critical_section`.
-#[cfg(any(
-    target_has_atomic = "8",
-    all(target_arch = "wasm32", not(target_feature = "atomics"))
-))]
+#[cfg(any(target_has_atomic = "8", single_threaded_wasm))]
 #[cfg_attr(feature = "realloc", lite_alloc(realloc))]
 #[cfg_attr(not(feature = "realloc"), lite_alloc)]
 #[derive(Debug)]
@@ -128,10 +122,7 @@ pub struct Default;
 /// static ALLOC: lite_alloc::General = lite_alloc::General::new();
 /// # fn main() { assert_eq!(vec![7u8; 3].len(), 3); }
 /// ```
-#[cfg(any(
-    target_has_atomic = "8",
-    all(target_arch = "wasm32", not(target_feature = "atomics"))
-))]
+#[cfg(any(target_has_atomic = "8", single_threaded_wasm))]
 #[lite_alloc(bins = [], large = coalesce, realloc, growth = 1/32)]
 #[derive(Debug)]
 pub struct General;

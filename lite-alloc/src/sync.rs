@@ -15,9 +15,13 @@
 ///
 /// # Safety
 ///
-/// While one call of [`with`](Lock::with) runs its closure, no other call of
-/// `with` on the same lock, from any thread or interrupt handler, runs its
-/// closure.
+/// While one call of [`with`](Lock::with) runs its closure, no call of
+/// `with` on the same lock from another thread, core or interrupt handler
+/// runs its closure, and each closure sees the writes of the closures that
+/// ran before it. A call made from inside the closure itself may run its
+/// closure (critical sections nest) or never return (a spin lock): the
+/// allocator never makes one, and its `Memory` contract forbids memory
+/// sources to.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot guard a lite-alloc allocator on this target",
     label = "no lock for this target",
@@ -41,7 +45,7 @@ pub struct Unsynchronized {
 
 // SAFETY: without the `atomics` feature a wasm module runs on one thread and
 // has no interrupts, so two closures never run at once.
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[cfg(single_threaded_wasm)]
 unsafe impl Lock for Unsynchronized {
     const NEW: Self = Unsynchronized { _private: () };
     #[inline(always)]
@@ -52,21 +56,15 @@ unsafe impl Lock for Unsynchronized {
 
 /// The lock of `sync = spin`: a spin lock on hosts and multi-threaded targets;
 /// no lock at all on single-threaded wasm.
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[cfg(single_threaded_wasm)]
 pub type Spin = Unsynchronized;
 /// The lock of `sync = spin`: a spin lock on hosts and multi-threaded targets;
 /// no lock at all on single-threaded wasm.
-#[cfg(all(
-    target_has_atomic = "8",
-    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
-))]
+#[cfg(all(target_has_atomic = "8", not(single_threaded_wasm)))]
 pub type Spin = SpinLock;
 /// The lock of `sync = spin`. This target has no atomic compare-and-swap
 /// (`thumbv6m`, say): use `sync = critical_section` here.
-#[cfg(all(
-    not(target_has_atomic = "8"),
-    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
-))]
+#[cfg(all(not(target_has_atomic = "8"), not(single_threaded_wasm)))]
 pub type Spin = NoCompareAndSwap;
 
 /// Stands in for [`Spin`] on targets without atomic compare-and-swap; it is
@@ -78,21 +76,15 @@ pub struct NoCompareAndSwap {
 
 /// The lock of `sync = critical_section`: the `critical-section` crate's
 /// critical section; no lock at all on single-threaded wasm.
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[cfg(single_threaded_wasm)]
 pub type CriticalSection = Unsynchronized;
 /// The lock of `sync = critical_section`: the `critical-section` crate's
 /// critical section; no lock at all on single-threaded wasm.
-#[cfg(all(
-    feature = "critical-section",
-    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
-))]
+#[cfg(all(feature = "critical-section", not(single_threaded_wasm)))]
 pub type CriticalSection = CsLock;
 /// The lock of `sync = critical_section`. Enable the `critical-section`
 /// feature of lite-alloc to use it on this target.
-#[cfg(all(
-    not(feature = "critical-section"),
-    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
-))]
+#[cfg(all(not(feature = "critical-section"), not(single_threaded_wasm)))]
 pub type CriticalSection = CriticalSectionFeatureDisabled;
 
 /// Stands in for [`CriticalSection`] when the `critical-section` feature is
@@ -102,16 +94,10 @@ pub struct CriticalSectionFeatureDisabled {
     _private: (),
 }
 
-#[cfg(all(
-    target_has_atomic = "8",
-    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
-))]
+#[cfg(all(target_has_atomic = "8", not(single_threaded_wasm)))]
 pub use spin::SpinLock;
 
-#[cfg(all(
-    target_has_atomic = "8",
-    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
-))]
+#[cfg(all(target_has_atomic = "8", not(single_threaded_wasm)))]
 mod spin {
     use super::Lock;
     use core::sync::atomic::AtomicBool;
@@ -154,21 +140,17 @@ mod spin {
 }
 
 /// A lock that runs its closure inside `critical_section::with`.
-#[cfg(all(
-    feature = "critical-section",
-    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
-))]
+#[cfg(all(feature = "critical-section", not(single_threaded_wasm)))]
 #[derive(Debug)]
 pub struct CsLock {
     _private: (),
 }
 
-#[cfg(all(
-    feature = "critical-section",
-    not(all(target_arch = "wasm32", not(target_feature = "atomics")))
-))]
-// SAFETY: the `critical-section` crate guarantees that critical sections never
-// overlap, across threads, cores and interrupt handlers.
+#[cfg(all(feature = "critical-section", not(single_threaded_wasm)))]
+// SAFETY: the `critical-section` crate guarantees that a critical section
+// runs with no other thread, core or interrupt handler in one; sections on
+// one core nest, which the `Lock` contract allows for calls from inside the
+// closure.
 unsafe impl Lock for CsLock {
     const NEW: Self = CsLock { _private: () };
     #[inline]

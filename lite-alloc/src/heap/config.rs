@@ -9,7 +9,7 @@ use crate::stats::Record;
 use crate::sync::Lock;
 
 /// The largest alignment a bin block guarantees; requests aligned to more are
-/// large (see the [heap's documentation](super)).
+/// large.
 pub const MAX_BIN_ALIGN: usize = 16;
 
 /// The largest bin size: a quarter of the address space (1 GiB on wasm32).
@@ -30,7 +30,7 @@ pub const MAX_PAGE: usize = 1 << (usize::BITS - 2);
 ///
 /// The heap trusts these items for memory safety:
 /// * `N >= 1`, or `N == 0` with a `Large` policy that allows it
-///   ([`LargeBlocks::SERVES_ALL`]); `BINS` is strictly ascending and every
+///   (`LargeBlocks::SERVES_ALL`); `BINS` is strictly ascending and every
 ///   size is at least `size_of::<*mut u8>()` and at most [`MAX_BIN`];
 /// * `PAGE` is at least 1 and at most [`MAX_PAGE`];
 /// * for `align <= MAX_BIN_ALIGN`, `class(size, align)` returns an `i < N`

@@ -65,11 +65,10 @@ mod large;
 mod list;
 mod region;
 
-pub use check::Corruption;
-pub use class::{carve_align, large_class, large_classes, min_carve_align};
+pub use class::{carve_align, large_classes, min_carve_align};
 pub use config::{Config, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE};
 pub use global::Global;
-pub use large::{CHUNK_LISTS, Chunks, LargeBlocks, Leak, Reuse};
+pub use large::{Chunks, LargeBlocks, Leak, Reuse};
 
 use core::alloc::Layout;
 use core::ptr;

@@ -30,6 +30,13 @@ use core::ptr::NonNull;
 ///
 /// # Safety
 ///
+/// `grow` and `reset` run with the allocator's lock held and its state in
+/// use: they must not call into the allocator that owns this source
+/// (allocate, free, or its `reset` or `stats`), directly or through code
+/// that allocates with it, and must not unwind. (With debug assertions the
+/// allocator catches such a call: an allocation from inside them gets null
+/// and a free is ignored.)
+///
 /// Every region returned by `grow`:
 /// * is at least one byte long and valid for reads and writes (the
 ///   allocator itself checks that its end does not pass `usize::MAX`, and

@@ -11,7 +11,7 @@ mod chunks;
 mod leak;
 mod reuse;
 
-pub use chunks::{CHUNK_LISTS, Chunks};
+pub use chunks::Chunks;
 pub use leak::Leak;
 pub use reuse::Reuse;
 

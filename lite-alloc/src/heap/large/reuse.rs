@@ -16,7 +16,7 @@ use crate::stats::Record;
 
 /// Blocks no bin serves come in size classes, `L` of them
 /// ([`large_classes`] of the largest bin), each with a LIFO list of freed
-/// blocks (invariant 2 of the [heap](super::super)).
+/// blocks (invariant 2 of the heap).
 pub struct Reuse<const L: usize>;
 
 impl<const L: usize> Reuse<L> {

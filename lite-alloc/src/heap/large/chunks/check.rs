@@ -4,8 +4,9 @@
 
 use super::super::super::check::{Corruption, ensure};
 use super::super::super::{Config, Heap};
+use super::lists::floor_list;
 use super::tag::{self, GRAIN, MIN_CHUNK, footer, next_link, prev_link};
-use super::{CHUNK_LISTS, Chunks, floor_list};
+use super::{CHUNK_LISTS, Chunks};
 use crate::stats::Record;
 
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
@@ -213,7 +214,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ceil_list, floor_list};
+    use super::super::lists::{ceil_list, floor_list};
     use super::*;
 
     #[test]

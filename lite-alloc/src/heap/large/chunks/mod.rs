@@ -41,18 +41,19 @@
 //!    it is the first chunk of its region).
 
 mod check;
+mod lists;
 mod slab;
 pub mod tag;
 
 use core::ptr::{self, null_mut};
 
 use super::super::check::Corruption;
-use super::super::class::class_of;
 use super::super::region::HighWater;
 use super::super::{Config, Heap};
 use super::LargeBlocks;
 use crate::stats::Record;
-use tag::{GRAIN, Header, WORD, chunk_of, chunk_size, footer, next_link, payload, prev_link};
+use lists::{ceil_list, floor_list};
+use tag::{GRAIN, Header, WORD, chunk_of, chunk_size, payload};
 
 /// The number of chunk lists: four for each power of two from 16 bytes up.
 pub const CHUNK_LISTS: usize = 4 * (usize::BITS - 4) as usize;
@@ -73,22 +74,6 @@ pub struct ChunkState {
     map: [usize; MAP_WORDS],
     /// Where bins carve next.
     slab: slab::Slab,
-}
-
-/// The list holding free chunks of `size` bytes (at least 16): the largest
-/// whose lower bound `size` reaches.
-#[inline(always)]
-fn floor_list(size: usize) -> usize {
-    // The grid's classes from 16 bytes up.
-    class_of(size).0 - 16
-}
-
-/// The first list whose every chunk holds `size` bytes (at least 16).
-#[inline(always)]
-fn ceil_list(size: usize) -> usize {
-    // The list after the one holding `size - 1`: `size` itself when it is
-    // a list's lower bound, otherwise the next.
-    class_of(size - 1).0 + 1 - 16
 }
 
 // SAFETY: chunks are carved from the bump pointer at `chunk_size(size)` (at
@@ -200,7 +185,7 @@ unsafe impl LargeBlocks for Chunks {
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// The word at `address`, with the heap's provenance.
     #[inline(always)]
-    fn word(&self, address: usize) -> *mut usize {
+    pub(super) fn word(&self, address: usize) -> *mut usize {
         self.region.at(address).cast()
     }
 
@@ -210,7 +195,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     ///
     /// `address` is a header, footer or link word of a chunk of this heap.
     #[inline(always)]
-    unsafe fn read(&self, address: usize) -> usize {
+    pub(super) unsafe fn read(&self, address: usize) -> usize {
         // SAFETY: the caller's promise; the heap's pointers reach all of its
         // memory (invariant 4).
         unsafe { self.word(address).read() }
@@ -222,7 +207,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     ///
     /// `chunk` is a chunk of this heap (or a fence).
     #[inline(always)]
-    unsafe fn header(&self, chunk: usize) -> Header {
+    pub(super) unsafe fn header(&self, chunk: usize) -> Header {
         // SAFETY: the caller's promise.
         Header(unsafe { self.read(chunk) })
     }
@@ -233,7 +218,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     ///
     /// As for `read`.
     #[inline(always)]
-    unsafe fn put(&self, address: usize, value: usize) {
+    pub(super) unsafe fn put(&self, address: usize, value: usize) {
         // SAFETY: the caller's promise; the heap's pointers reach all of its
         // memory (invariant 4).
         unsafe { self.word(address).write(value) }
@@ -248,7 +233,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// through that pointer when the block covers it (the caller's pointer
     /// may still be protected: a `Box` being dropped).
     #[inline(always)]
-    unsafe fn write(&self, address: usize, value: usize, caller: (*mut u8, usize)) {
+    pub(super) unsafe fn write(&self, address: usize, value: usize, caller: (*mut u8, usize)) {
         let (block, len) = caller;
         // No overflow: the block lies in memory the heap obtained.
         let inside = address >= block.addr() && address + WORD <= block.addr() + len;
@@ -259,87 +244,6 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         };
         // SAFETY: the caller's promise; either pointer reaches the word.
         unsafe { target.write(value) };
-    }
-
-    /// Takes the free chunk at `chunk`, of `size` bytes, out of its list.
-    ///
-    /// # Safety
-    ///
-    /// `chunk` is a free chunk of this heap, of `size` bytes, in its list.
-    unsafe fn unlink(&mut self, chunk: usize, size: usize) {
-        let list = floor_list(size);
-        self.stats.large_taken(size);
-        // SAFETY: a free chunk's first two payload words are its links, and
-        // its neighbours in the list are free chunks of this heap.
-        unsafe {
-            let next = self.read(next_link(chunk));
-            let prev = self.read(prev_link(chunk));
-            if prev == 0 {
-                *self.large.lists.get_unchecked_mut(list) = self.region.at(next);
-                if next == 0 {
-                    *self.map_word(list) &= !(1 << (list % usize::BITS as usize));
-                }
-            } else {
-                self.put(next_link(prev), next);
-            }
-            if next != 0 {
-                self.put(prev_link(next), prev);
-            }
-        }
-    }
-
-    /// Makes `[chunk, chunk + size)` a free chunk at the head of its list:
-    /// header (the chunk before is in use), links, footer.
-    ///
-    /// # Safety
-    ///
-    /// The range is this heap's and free, `size >= MIN_CHUNK` and a multiple
-    /// of `GRAIN`; the chunk before it is in use (or it starts its region)
-    /// and the chunk after it is in use; `caller` as for `write`.
-    unsafe fn insert(&mut self, chunk: usize, size: usize, caller: (*mut u8, usize)) {
-        let list = floor_list(size);
-        self.stats.large_pushed(size);
-        // SAFETY: `list` is below `CHUNK_LISTS`.
-        let head = unsafe { *self.large.lists.get_unchecked(list) }.addr();
-        // SAFETY: the range is free and this heap's (the caller's promise),
-        // and the head is a free chunk of this heap.
-        unsafe {
-            self.put(chunk, size | Header::PREV_IN_USE);
-            self.write(next_link(chunk), head, caller);
-            self.write(prev_link(chunk), 0, caller);
-            self.write(footer(chunk, size), size, caller);
-            if head != 0 {
-                self.put(prev_link(head), chunk);
-            }
-            *self.large.lists.get_unchecked_mut(list) = self.region.at(chunk);
-        }
-        *self.map_word(list) |= 1 << (list % usize::BITS as usize);
-    }
-
-    /// The word of the bitmap holding list `list`'s bit.
-    #[inline(always)]
-    fn map_word(&mut self, list: usize) -> &mut usize {
-        // SAFETY: `list` is below `CHUNK_LISTS`, at most `MAP_WORDS` words
-        // of bits.
-        unsafe {
-            self.large
-                .map
-                .get_unchecked_mut(list / usize::BITS as usize)
-        }
-    }
-
-    /// The first list at or after `list` that holds a chunk.
-    fn find(&self, list: usize) -> Option<usize> {
-        let bits = usize::BITS as usize;
-        let mut word = list / bits;
-        let mut set = *self.large.map.get(word)? & (!0 << (list % bits));
-        loop {
-            if set != 0 {
-                return Some(word * bits + set.trailing_zeros() as usize);
-            }
-            word += 1;
-            set = *self.large.map.get(word)?;
-        }
     }
 
     /// A large block as a chunk: its payload, or a block inside it for

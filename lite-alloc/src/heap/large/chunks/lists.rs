@@ -1,0 +1,107 @@
+//! The free chunks' lists: four per power of two, doubly linked through
+//! the chunks, and a bitmap of the lists that hold a chunk.
+
+use super::super::super::class::class_of;
+use super::super::super::{Config, Heap};
+use super::Chunks;
+use super::tag::{Header, footer, next_link, prev_link};
+use crate::stats::Record;
+
+/// The list holding free chunks of `size` bytes (at least 16): the largest
+/// whose lower bound `size` reaches.
+#[inline(always)]
+pub(super) fn floor_list(size: usize) -> usize {
+    // The grid's classes from 16 bytes up.
+    class_of(size).0 - 16
+}
+
+/// The first list whose every chunk holds `size` bytes (at least 16).
+#[inline(always)]
+pub(super) fn ceil_list(size: usize) -> usize {
+    // The list after the one holding `size - 1`: `size` itself when it is
+    // a list's lower bound, otherwise the next.
+    class_of(size - 1).0 + 1 - 16
+}
+
+impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
+    /// Takes the free chunk at `chunk`, of `size` bytes, out of its list.
+    ///
+    /// # Safety
+    ///
+    /// `chunk` is a free chunk of this heap, of `size` bytes, in its list.
+    pub(super) unsafe fn unlink(&mut self, chunk: usize, size: usize) {
+        let list = floor_list(size);
+        self.stats.large_taken(size);
+        // SAFETY: a free chunk's first two payload words are its links, and
+        // its neighbours in the list are free chunks of this heap.
+        unsafe {
+            let next = self.read(next_link(chunk));
+            let prev = self.read(prev_link(chunk));
+            if prev == 0 {
+                *self.large.lists.get_unchecked_mut(list) = self.region.at(next);
+                if next == 0 {
+                    *self.map_word(list) &= !(1 << (list % usize::BITS as usize));
+                }
+            } else {
+                self.put(next_link(prev), next);
+            }
+            if next != 0 {
+                self.put(prev_link(next), prev);
+            }
+        }
+    }
+
+    /// Makes `[chunk, chunk + size)` a free chunk at the head of its list:
+    /// header (the chunk before is in use), links, footer.
+    ///
+    /// # Safety
+    ///
+    /// The range is this heap's and free, `size >= MIN_CHUNK` and a multiple
+    /// of `GRAIN`; the chunk before it is in use (or it starts its region)
+    /// and the chunk after it is in use; `caller` as for `write`.
+    pub(super) unsafe fn insert(&mut self, chunk: usize, size: usize, caller: (*mut u8, usize)) {
+        let list = floor_list(size);
+        self.stats.large_pushed(size);
+        // SAFETY: `list` is below `CHUNK_LISTS`.
+        let head = unsafe { *self.large.lists.get_unchecked(list) }.addr();
+        // SAFETY: the range is free and this heap's (the caller's promise),
+        // and the head is a free chunk of this heap.
+        unsafe {
+            self.put(chunk, size | Header::PREV_IN_USE);
+            self.write(next_link(chunk), head, caller);
+            self.write(prev_link(chunk), 0, caller);
+            self.write(footer(chunk, size), size, caller);
+            if head != 0 {
+                self.put(prev_link(head), chunk);
+            }
+            *self.large.lists.get_unchecked_mut(list) = self.region.at(chunk);
+        }
+        *self.map_word(list) |= 1 << (list % usize::BITS as usize);
+    }
+
+    /// The word of the bitmap holding list `list`'s bit.
+    #[inline(always)]
+    fn map_word(&mut self, list: usize) -> &mut usize {
+        // SAFETY: `list` is below `CHUNK_LISTS`, at most `MAP_WORDS` words
+        // of bits.
+        unsafe {
+            self.large
+                .map
+                .get_unchecked_mut(list / usize::BITS as usize)
+        }
+    }
+
+    /// The first list at or after `list` that holds a chunk.
+    pub(super) fn find(&self, list: usize) -> Option<usize> {
+        let bits = usize::BITS as usize;
+        let mut word = list / bits;
+        let mut set = *self.large.map.get(word)? & (!0 << (list % bits));
+        loop {
+            if set != 0 {
+                return Some(word * bits + set.trailing_zeros() as usize);
+            }
+            word += 1;
+            set = *self.large.map.get(word)?;
+        }
+    }
+}
