@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, and fails loudly when something
 # cannot be had: the pinned Rust toolchain with its components and targets
-# (from rust-toolchain.toml), nightly with Miri and cargo-fuzz, QEMU for the
-# firmware, and Node.js for wasm.
+# (from rust-toolchain.toml), a 32-bit target with its C library, nightly
+# with Miri and cargo-fuzz, QEMU for the firmware, and Node.js for wasm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,20 @@ fi
 rustup toolchain install
 rustup component add rust-src clippy rustfmt
 rustup target add wasm32-unknown-unknown wasm32-wasip1 thumbv7em-none-eabihf thumbv6m-none-eabi
+
+# The 32-bit runs of the shadow model: i686 Linux, natively (it needs a
+# 32-bit C library to link), and under Miri.
+rustup target add i686-unknown-linux-gnu
+if [ ! -e /usr/lib32/libc.so ] && [ ! -e /usr/lib/i386-linux-gnu/libc.so ]; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        echo "32-bit C library not found: installing Debian's gcc-multilib" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-multilib >/dev/null
+    fi
+fi
+if [ ! -e /usr/lib32/libc.so ] && [ ! -e /usr/lib/i386-linux-gnu/libc.so ]; then
+    echo "error: a 32-bit C library (Debian's gcc-multilib) is required to run the tests on i686-unknown-linux-gnu" >&2
+    exit 1
+fi
 
 # Nightly, for Miri, AddressSanitizer and cargo-fuzz (libFuzzer).
 rustup toolchain install nightly --profile minimal --component miri,rust-src

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints on every target, and
-# the tests (host behaviour, properties and the shadow model, trybuild compile
-# tests, std programs on generated allocators, the wasm suite under Node, the
-# firmware under QEMU), once with `lite_alloc::Default` moving on realloc and
-# once with its in-place realloc; then the host suite under Miri (Stacked and
-# Tree Borrows, strict provenance) and AddressSanitizer, and each fuzz target
-# for a short, bounded time (`scripts/fuzz.sh` runs them longer).
+# the tests (host behaviour, properties, the shadow model and the
+# configuration space, trybuild compile tests, std programs on generated
+# allocators, the wasm suite under Node, the firmware under QEMU), once with
+# `lite_alloc::Default` moving on realloc and once with its in-place realloc;
+# the model and the configuration space on a 32-bit target (i686, natively
+# and under Miri); then the host suite under Miri (Stacked and Tree Borrows,
+# strict provenance) and AddressSanitizer, and each fuzz target for a short,
+# bounded time (`scripts/fuzz.sh` runs them longer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -42,10 +44,18 @@ cargo test --workspace
 step "tests, lite_alloc::Default with in-place realloc (crate feature realloc)"
 cargo test -p lite-alloc-tests -p lite-alloc --features lite-alloc-tests/realloc,lite-alloc/realloc
 
+# Users run on 32-bit targets (wasm32, thumb), where words, headers, grains
+# and alignments differ: the runtime's unit tests, the shadow model, the
+# configuration space and the direct-call suites, natively on i686.
+step "tests on a 32-bit target (i686-unknown-linux-gnu)"
+cargo test --target i686-unknown-linux-gnu -p lite-alloc --lib
+cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
+    --test model --test configs --test properties --test memory_sources --test seed --test options
+
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
 # spin on the allocator's lock, which Miri interprets step by step (minutes).
-miri_tests=(--test seed --test properties --test options --test model --test default_global --test general_global)
+miri_tests=(--test seed --test properties --test options --test model --test memory_sources --test default_global --test general_global)
 
 step "Miri: Stacked Borrows, strict provenance"
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests "${miri_tests[@]}"
@@ -60,6 +70,18 @@ MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests \
     --test seed --test properties --test options --test default_global --test general_global
 MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test model -- \
     defaults_in_place large_reuse_in_place coalesce_in_place chunks_in_place
+
+# Miri on the 32-bit target: one model of each kind of heap (with the
+# 16-aligned bin of 8 KiB in front of chunks that once overlapped a header
+# there), the first configurations of the configuration space, and the
+# memory-source contracts.
+step "Miri on i686: Stacked Borrows, strict provenance"
+MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
+    -p lite-alloc-tests --test model -- \
+    defaults_in_place large_reuse_in_place coalesce_aligned_slab_sized_bin chunks_in_place
+MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
+    -p lite-alloc-tests --test configs --test memory_sources -- \
+    config_000 config_001 config_002 config_005 reentry short_first_region_chunks
 
 step "AddressSanitizer"
 RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
