@@ -48,35 +48,52 @@ fn alignment_above_a_page_stays_inside_grown_memory() {
 
 /// Property 2: when someone else grows memory between two of our calls, the
 /// new pages do not continue ours: neither a new block nor an in-place
-/// realloc may reach into the foreign pages.
-#[test]
-fn foreign_growth_is_never_used() {
-    sim_memory!(Mem, SIM_BYTES);
-    #[lite_alloc(memory = Mem, realloc)]
-    struct A;
-    let sim = Mem::sim();
-    unsafe {
-        // Nearly fill our first page with one block at the top.
-        let l = layout(PAGE - 64, 16);
-        let top_block = A.alloc(l);
-        assert!(!top_block.is_null());
-        assert!(sim.grow_foreign(2));
-        // Growing the top block in place would need the foreign pages.
-        let grown = A.realloc(top_block, l, 3 * PAGE);
-        assert!(!grown.is_null());
-        assert_ne!(grown, top_block, "in-place growth into foreign pages");
-        assert!(sim.owned_by_allocator(grown as usize, 3 * PAGE));
-        grown.write_bytes(0x22, 3 * PAGE);
-        // Fresh blocks past the old end.
-        for _ in 0..64 {
-            assert!(sim.grow_foreign(1));
-            let b = A.alloc(layout(1000, 8));
-            assert!(sim.owned_by_allocator(b as usize, 1000));
-            b.write_bytes(0x33, 1000);
+/// realloc may reach into the foreign pages, and the heap stays whole (an
+/// in-place growth that found its memory elsewhere leaves no stray bytes
+/// among the chunks of the new region). Every kind of heap.
+macro_rules! foreign_growth_is_never_used {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            sim_memory!(Mem, SIM_BYTES);
+            #[lite_alloc(memory = Mem, realloc, $($args)*)]
+            struct A;
+            let sim = Mem::sim();
+            unsafe {
+                // Nearly fill our first page with one block at the top.
+                let l = layout(PAGE - 64, 16);
+                let top_block = A.alloc(l);
+                assert!(!top_block.is_null());
+                assert!(sim.grow_foreign(2));
+                // Growing the top block in place would need the foreign pages.
+                let grown = A.realloc(top_block, l, 3 * PAGE);
+                assert!(!grown.is_null());
+                assert_ne!(grown, top_block, "in-place growth into foreign pages");
+                assert!(sim.owned_by_allocator(grown as usize, 3 * PAGE));
+                grown.write_bytes(0x22, 3 * PAGE);
+                A::verify();
+                // Fresh blocks past the old end.
+                for _ in 0..64 {
+                    assert!(sim.grow_foreign(1));
+                    let b = A.alloc(layout(1000, 8));
+                    assert!(sim.owned_by_allocator(b as usize, 1000));
+                    b.write_bytes(0x33, 1000);
+                    A::verify();
+                }
+            }
+            assert!(sim.foreign_intact(), "a foreign page was written");
         }
-    }
-    assert!(sim.foreign_intact(), "a foreign page was written");
+    };
 }
+
+foreign_growth_is_never_used!(foreign_growth_is_never_used,);
+foreign_growth_is_never_used!(foreign_growth_is_never_used_reuse, large = reuse);
+foreign_growth_is_never_used!(foreign_growth_is_never_used_coalesce, large = coalesce);
+foreign_growth_is_never_used!(
+    foreign_growth_is_never_used_chunks,
+    bins = [],
+    large = coalesce
+);
 
 /// Property 1, a defect of the documented design: growing the block at the
 /// top in place to a size inside a larger bin must give it that bin's whole

@@ -301,6 +301,14 @@ pub(super) mod log {
             self.opened += 1;
         }
 
+        /// The current region's first bytes, up to `top`, are lost: no
+        /// block lies there.
+        pub fn skipped(&mut self, top: usize) {
+            if self.opened > 0 {
+                self.entries[(self.opened - 1) % KEPT].start = top;
+            }
+        }
+
         /// The current region continues to `end`.
         pub fn extended(&mut self, end: usize) {
             if self.opened > 0 {

@@ -458,7 +458,16 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             if next == self.region.top.addr() {
                 // The last chunk: carve what is missing from the unused
                 // memory, if it continues this region.
-                if self.bump(want - size, 1, 0).addr() != next {
+                let carved = self.bump(want - size, 1, 0);
+                if carved.addr() != next {
+                    // Null, or carved at the start of a new region (other
+                    // code grew memory in between): those bytes are lost,
+                    // and the region's chunks start after them (no chunk
+                    // looks back past a first chunk, whose bit 1 is set).
+                    #[cfg(debug_assertions)]
+                    if !carved.is_null() {
+                        self.region.log.skipped(self.region.top.addr());
+                    }
                     return false;
                 }
                 self.put(chunk, want | header.flags());
