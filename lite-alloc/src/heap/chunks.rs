@@ -112,10 +112,10 @@ pub(super) fn chunk_size(size: usize) -> usize {
 }
 
 impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
-    /// A word of the heap's memory, with the heap's provenance.
+    /// A word of the heap's memory, with the provenance of its region.
     #[inline(always)]
     fn word(&self, address: usize) -> *mut usize {
-        self.top.with_addr(address).cast()
+        crate::memory::Memory::provenance(&self.memory, self.top, address).cast()
     }
 
     /// Reads the word at `address`.
@@ -176,7 +176,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             let next = self.read(chunk + WORD);
             let prev = self.read(chunk + 2 * WORD);
             if prev == 0 {
-                *self.large.get_unchecked_mut(list) = self.top.with_addr(next);
+                *self.large.get_unchecked_mut(list) = self.word(next).cast();
                 if next == 0 {
                     *self.map_word(list) &= !(1 << (list % usize::BITS as usize));
                 }
@@ -211,7 +211,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             if head != 0 {
                 self.put(head + 2 * WORD, chunk);
             }
-            *self.large.get_unchecked_mut(list) = self.top.with_addr(chunk);
+            *self.large.get_unchecked_mut(list) = self.word(chunk).cast();
         }
         *self.map_word(list) |= 1 << (list % usize::BITS as usize);
     }
@@ -306,7 +306,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
                 self.mark_prev_in_use(chunk + have);
             }
         }
-        self.top.with_addr(chunk + WORD)
+        self.word(chunk + WORD).cast()
     }
 
     /// Sets bit 1 of the header at `next`.
@@ -344,7 +344,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             // SAFETY: a word of the chunk just handed out.
             unsafe { self.put(aligned - WORD, (aligned - payload.addr()) | OFFSET) };
         }
-        let block = self.top.with_addr(aligned);
+        let block = self.word(aligned).cast();
         // SAFETY: the block lies in the chunk, `size >= zero` bytes.
         unsafe { ptr::write_bytes(block, 0, zero) };
         block
@@ -407,7 +407,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             if rest >= MIN_CHUNK {
                 self.put(chunk, size | (header & FLAGS));
                 self.put(chunk + size, rest | IN_USE | PREV_IN_USE);
-                self.chunk_free(self.top.with_addr(chunk + size + WORD), (null_mut(), 0));
+                self.chunk_free(self.word(chunk + size + WORD).cast(), (null_mut(), 0));
             }
         }
     }

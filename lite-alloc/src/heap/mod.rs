@@ -542,12 +542,13 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     unsafe fn dealloc_inner(&mut self, block: *mut u8, size: usize, align: usize) {
         match Self::bin(size, align) {
             Some(i) => {
+                let heap = self.reclaim(block);
                 // SAFETY: `Config` promises `i < N`.
                 let head = unsafe { self.bins.get_unchecked_mut(i) };
                 // SAFETY: the block was carved for this bin (or checked to
                 // fit it by `realloc`): it holds `BINS[i]` bytes aligned for
                 // a pointer, and the caller gives it up.
-                unsafe { Self::push(head, block, size, self.top) };
+                unsafe { Self::push(head, block, size, heap) };
                 self.stats.pushed(i);
             }
             // SAFETY: a large block is a chunk in use with `large =
@@ -559,7 +560,7 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     }
 
     /// Puts `block` at the head of the list `head`, with the heap's
-    /// provenance (taken from `top`).
+    /// provenance (taken from `heap`, the region's pointer).
     ///
     /// # Safety
     ///
@@ -567,11 +568,11 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
     /// aligned for one, that belongs in this list; the caller's pointer to it
     /// covers `size` bytes.
     #[inline(always)]
-    unsafe fn push(head: &mut *mut u8, block: *mut u8, size: usize, top: *mut u8) {
+    unsafe fn push(head: &mut *mut u8, block: *mut u8, size: usize, heap: *mut u8) {
         // The list keeps a pointer with the heap's own provenance: the
         // caller's may be narrower than the block, which will be handed out
         // whole (invariant 4).
-        let reclaimed = top.with_addr(block.addr());
+        let reclaimed = heap.with_addr(block.addr());
         // The link goes through the caller's pointer, which may still be
         // protected in the caller (a `Box` being dropped), unless the
         // caller's block is too small for a link: its pointer may then not
@@ -601,12 +602,13 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
             self.stats.large_to_top(capacity);
             return;
         }
+        let heap = self.reclaim(block);
         // SAFETY: `large` gives an index below `L` (`Config`).
         let head = unsafe { self.large.get_unchecked_mut(class) };
         // SAFETY: the block holds its class's size (more than a pointer) and
         // was carved aligned to `MAX_BIN_ALIGN` (or checked to be by
         // `realloc`); the caller gives it up.
-        unsafe { Self::push(head, block, size, self.top) };
+        unsafe { Self::push(head, block, size, heap) };
         self.stats.large_pushed(capacity);
     }
 
@@ -681,12 +683,12 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Heap<C, N, L> {
         new_block
     }
 
-    /// `block` with the provenance of the heap's own memory. Every region
-    /// lies in one allocated object (the `Memory` contract), and `top` was
-    /// derived from one of them.
+    /// `block` with the provenance of the heap's own memory: of the region
+    /// holding it, which the memory source finds (`top` was derived from the
+    /// latest region).
     #[inline(always)]
     fn reclaim(&self, block: *mut u8) -> *mut u8 {
-        self.top.with_addr(block.addr())
+        self.memory.provenance(self.top, block.addr())
     }
 
     /// Lets the block `[block, block + old_cap)` grow to `new_cap` bytes

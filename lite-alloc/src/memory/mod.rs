@@ -38,9 +38,13 @@ use core::ptr::NonNull;
 ///   (it overlaps no earlier region and nothing else reads or writes it);
 /// * lies in the same allocated object as every other region of this source
 ///   (one static array, the wasm linear memory, one block the linker
-///   reserved): the allocator derives the pointers it hands out, and the ones
-///   it takes back, from its latest region, and treats a region that starts
-///   where the previous one ended as its continuation;
+///   reserved), unless the source implements
+///   [`provenance`](Memory::provenance): the allocator derives the pointers
+///   it hands out, and the ones it takes back, from its latest region
+///   through `provenance`, whose default assumes one object;
+/// * if it starts where the previous region ended, continues that region
+///   (lies in the same allocated object): the allocator then treats the two
+///   as one, and a block may span both;
 /// * reads as zero, if the source sets [`ZEROED`](Memory::ZEROED).
 ///
 /// [`GRANULE`](Memory::GRANULE) is a power of two, at most a quarter of the
@@ -105,6 +109,17 @@ pub unsafe trait Memory {
     /// accepted too (the allocator asks again for the rest), as is a longer
     /// one, which the allocator uses whole.
     fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>>;
+
+    /// `addr` (inside a region this source handed over) as a pointer with
+    /// that region's provenance. `hint` is a pointer with the provenance of
+    /// the latest region. By default `hint.with_addr(addr)`: every region
+    /// lies in one allocated object. A source whose regions are separate
+    /// allocated objects (RAM banks, blocks from another allocator) returns
+    /// the pointer of the region holding `addr`, with `addr` as its address.
+    #[inline(always)]
+    fn provenance(&self, hint: *mut u8, addr: usize) -> *mut u8 {
+        hint.with_addr(addr)
+    }
 
     /// Called by the allocator's `reset()`, when every block it handed out is
     /// dead: a source may hand its regions out again after this (a `ZEROED`
