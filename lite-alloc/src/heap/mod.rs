@@ -948,6 +948,18 @@ impl<C: Config<N, L>, const N: usize, const L: usize> Global<C, N, L> {
     pub unsafe fn reset(&self) {
         self.with(Heap::reset)
     }
+
+    /// Runs `f` on the memory source while holding the lock (to hand it
+    /// memory at run time: `memory = claimed`).
+    ///
+    /// # Safety
+    ///
+    /// `f` does not use this allocator: the locks of single-threaded wasm
+    /// and of `critical-section` let a nested call in, which would reach
+    /// the heap while `f` holds its memory source.
+    pub unsafe fn memory<R>(&self, f: impl FnOnce(&mut C::Memory) -> R) -> R {
+        self.with(|heap| f(&mut heap.memory))
+    }
 }
 
 impl<C, const N: usize, const L: usize> Global<C, N, L>
