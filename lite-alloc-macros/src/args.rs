@@ -42,6 +42,10 @@ pub enum MemoryArg {
     Wasm(Ident),
     Arena(ArenaBytes),
     Path(Path),
+    /// `memory = claimed`: regions handed over at run time.
+    Claimed(Ident),
+    /// `memory = system`: the operating system's allocator.
+    System(Ident),
 }
 
 /// The size in `arena(...)`: a literal (checked here) or a constant
@@ -206,7 +210,7 @@ fn parse_bins(input: ParseStream, key: &Ident) -> syn::Result<Bins> {
 }
 
 fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
-    const EXPECTED: &str = "expected `wasm`, `arena(BYTES)` or the path of a type implementing `lite_alloc::memory::Memory`";
+    const EXPECTED: &str = "expected `wasm`, `arena(BYTES)`, `claimed`, `system` or the path of a type implementing `lite_alloc::memory::Memory`";
     expect_eq(input, key, "`memory = wasm` or `memory = arena(65536)`")?;
     if input.peek(Ident) && !input.peek2(Token![::]) {
         let fork = input.fork();
@@ -214,6 +218,14 @@ fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
         if word == "wasm" {
             input.parse::<Ident>()?;
             return Ok(MemoryArg::Wasm(word));
+        }
+        if word == "claimed" {
+            input.parse::<Ident>()?;
+            return Ok(MemoryArg::Claimed(word));
+        }
+        if word == "system" {
+            input.parse::<Ident>()?;
+            return Ok(MemoryArg::System(word));
         }
         if word == "arena" {
             input.parse::<Ident>()?;

@@ -64,6 +64,10 @@ pub enum Memory {
         span: Span,
     },
     Path(Path),
+    /// Regions handed over at run time with the type's `claim`.
+    Claimed(Span),
+    /// The operating system's allocator (lite-alloc's `std` feature).
+    System(Span),
 }
 
 pub enum Lock {
@@ -146,11 +150,15 @@ impl Config {
                 checked: false,
             },
             Some(MemoryArg::Path(path)) => Memory::Path(path),
+            Some(MemoryArg::Claimed(word)) => Memory::Claimed(word.span()),
+            Some(MemoryArg::System(word)) => Memory::System(word.span()),
         };
         if let Some(flag) = &args.heap_base {
             let other = match &memory {
                 Memory::Arena { .. } => Some("an arena"),
                 Memory::Path(_) => Some("your own memory source"),
+                Memory::Claimed(_) => Some("claimed memory"),
+                Memory::System(_) => Some("the system's allocator"),
                 Memory::PerTarget | Memory::Wasm(_) => None,
             };
             if let Some(other) = other {

@@ -71,6 +71,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
         Lock::None(span) => quote_spanned!(span=> __la::Unsynchronized),
     };
     let checks = checks(config);
+    let claim_fn = claim_fn(config, vis);
     let in_place = if realloc {
         "shrinks in place, and grows in place when the block is the last one carved"
     } else {
@@ -147,6 +148,8 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                 }
 
                 #stats_fn
+
+                #claim_fn
             }
 
             #[doc = #realloc_doc]
@@ -262,6 +265,8 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
         ),
         Memory::Wasm(span) => (TokenStream::new(), quote_spanned!(*span=> __la::Wasm)),
         Memory::Path(path) => (TokenStream::new(), quote!(#path)),
+        Memory::Claimed(span) => (TokenStream::new(), quote_spanned!(*span=> __la::Claimed)),
+        Memory::System(span) => (TokenStream::new(), quote_spanned!(*span=> __la::System)),
         Memory::Arena {
             bytes,
             checked,
@@ -290,7 +295,12 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
                 #[cfg(target_arch = "wasm32")]
                 type __LiteAllocMemory = #wasm;
             };
-            (items, quote!(__LiteAllocMemory))
+            // The arena (or wasm memory), unless lite-alloc's `std` feature
+            // puts hosts on the system's allocator.
+            (
+                items,
+                quote!(<__LiteAllocMemory as __la::PerTarget>::Memory),
+            )
         }
     }
 }
@@ -405,6 +415,35 @@ pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
                 ::core::ptr::null_mut()
             }
             unsafe fn dealloc(&self, _: *mut u8, _: ::core::alloc::Layout) {}
+        }
+    }
+}
+
+/// `claim`, for `memory = claimed`.
+fn claim_fn(config: &Config, vis: &syn::Visibility) -> TokenStream {
+    if !matches!(config.memory, Memory::Claimed(_)) {
+        return TokenStream::new();
+    }
+    quote! {
+        /// Hands the allocator the memory `[start, start + bytes)`. Until
+        /// the first call every allocation returns null; each call adds a
+        /// region (two RAM banks, say), used once the heap needs memory and
+        /// the region can hold the request. Each region keeps a record of
+        /// three words at its start; one too small for that and a byte
+        /// more is not used. `reset()` forgets blocks, not regions.
+        ///
+        /// # Safety
+        ///
+        /// The region is valid for reads and writes, overlaps no region
+        /// claimed before, and nothing else reads or writes it from now
+        /// on, for as long as this type is used. `start` carries the
+        /// provenance that allows this: a pointer to a static array, or one
+        /// made from the address of a linker-defined region with
+        /// `core::ptr::with_exposed_provenance_mut`.
+        #vis unsafe fn claim(&self, start: *mut u8, bytes: usize) {
+            // SAFETY: the caller's promise, which `Claimed::claim` asks
+            // for; the closure does not use the allocator.
+            unsafe { __LITE_ALLOC_HEAP.memory(|memory| memory.claim(start, bytes)) }
         }
     }
 }

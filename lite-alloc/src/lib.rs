@@ -151,4 +151,12 @@ pub mod __private {
     pub use core::alloc::{GlobalAlloc, Layout};
     pub use core::option::Option::{self, None, Some};
     pub use core::ptr::NonNull;
+
+    // `memory = claimed` and `memory = system`, and the default memory with
+    // the `std` feature.
+    #[cfg(feature = "std")]
+    pub use crate::memory::System;
+    #[cfg(not(feature = "std"))]
+    pub use crate::memory::SystemNeedsStdFeature as System;
+    pub use crate::memory::{Claimed, PerTarget};
 }

@@ -8,18 +8,56 @@
 //! |---|---|---|
 //! | `memory = wasm` | [`Wasm`]: `memory.grow` on the module's linear memory | `wasm32` |
 //! | `memory = wasm` and `heap_base` | [`WasmHeapBase`]: first the free memory the module starts with (above `__heap_base`), then `memory.grow` | |
-//! | `memory = arena(BYTES)` | a static array of `BYTES` bytes owned by the type ([`ArenaStorage`]) | every other target, with [`DEFAULT_ARENA_BYTES`] |
+//! | `memory = system` | `System`: regions from the operating system's allocator (the `std` feature) | other targets, with the `std` feature |
+//! | `memory = arena(BYTES)` | a static array of `BYTES` bytes owned by the type ([`ArenaStorage`]) | other targets without it, with [`DEFAULT_ARENA_BYTES`] |
+//! | `memory = claimed` | [`Claimed`]: regions the program hands over at run time with the type's `claim` | |
 //! | `memory = some::Path` | your own type implementing [`Memory`] | |
 //!
 //! A region need not continue the previous one: when other code grows wasm
-//! memory between two of ours, the heap starts afresh in the new region and
-//! never touches the pages in between.
+//! memory between two of ours, or a claimed region lies elsewhere, the heap
+//! starts afresh in the new region and never touches the bytes in between
+//! (what was left at the end of the region it leaves is not used again
+//! until `reset`).
 
 mod arena;
+mod claimed;
+mod regions;
+#[cfg(feature = "std")]
+mod system;
 mod wasm;
 
 pub use arena::{ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES};
+pub use claimed::Claimed;
+#[cfg(feature = "std")]
+pub use system::System;
 pub use wasm::{WASM_PAGE, Wasm, WasmHeapBase};
+
+/// Stands in for [`System`] when lite-alloc's `std` feature is off: it is
+/// no [`Memory`], so `memory = system` fails to compile, naming the feature.
+#[cfg(not(feature = "std"))]
+#[derive(Debug)]
+pub struct SystemNeedsStdFeature {
+    _private: (),
+}
+
+/// The memory of a type without `memory = ...` (`A` is its arena): wasm
+/// memory on wasm32 (`A` is then that already), the operating system's
+/// allocator ([`System`]) elsewhere with the `std` feature, and `A`, the
+/// type's own arena of [`DEFAULT_ARENA_BYTES`], without it. A trait rather
+/// than a `cfg` in the generated code, which would test the features of the
+/// user's crate.
+#[doc(hidden)]
+pub trait PerTarget {
+    /// The memory source.
+    type Memory;
+}
+
+impl<A> PerTarget for A {
+    #[cfg(all(feature = "std", not(target_arch = "wasm32")))]
+    type Memory = System;
+    #[cfg(not(all(feature = "std", not(target_arch = "wasm32"))))]
+    type Memory = A;
+}
 
 use core::ptr::NonNull;
 
@@ -84,7 +122,7 @@ use core::ptr::NonNull;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a lite-alloc memory source on this target",
     label = "not a `lite_alloc::memory::Memory`",
-    note = "`memory = wasm` works only on wasm32; elsewhere use `memory = arena(BYTES)` or a type implementing `lite_alloc::memory::Memory`"
+    note = "`memory = wasm` works only on wasm32; elsewhere use `memory = arena(BYTES)`, `memory = claimed` or a type implementing `lite_alloc::memory::Memory`; `memory = system` needs lite-alloc's `std` feature"
 )]
 pub unsafe trait Memory {
     /// The source before its first `grow`: this is how the allocator's static
