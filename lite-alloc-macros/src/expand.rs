@@ -72,6 +72,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
     };
     let checks = checks(config);
     let claim_fn = claim_fn(config, vis);
+    let allocator_api = allocator_api(ident);
     let in_place = if realloc {
         "shrinks in place, and grows in place when the block is the last one carved"
     } else {
@@ -175,6 +176,8 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                     unsafe { __LITE_ALLOC_HEAP.realloc(ptr, layout, new_size) }
                 }
             }
+
+            #allocator_api
         };
     }
 }
@@ -445,5 +448,14 @@ fn claim_fn(config: &Config, vis: &syn::Visibility) -> TokenStream {
             // for; the closure does not use the allocator.
             unsafe { __LITE_ALLOC_HEAP.memory(|memory| memory.claim(start, bytes)) }
         }
+    }
+}
+
+/// `allocator_api2::alloc::Allocator`, when lite-alloc's `allocator-api2`
+/// feature is on: a macro of the runtime decides, which expands to nothing
+/// without the feature (a `cfg` here would test the user's crate).
+fn allocator_api(ident: &syn::Ident) -> TokenStream {
+    quote! {
+        __la::impl_allocator_api2!(#ident);
     }
 }

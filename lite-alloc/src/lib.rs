@@ -71,6 +71,18 @@ pub mod sync;
 pub use lite_alloc_macros::lite_alloc;
 pub use stats::Stats;
 
+#[cfg(feature = "allocator-api2")]
+pub mod allocator_api;
+
+/// Without the `allocator-api2` feature, generated types implement no
+/// `Allocator`: the attribute's call expands to nothing.
+#[cfg(not(feature = "allocator-api2"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_allocator_api2 {
+    ($ty:ident) => {};
+}
+
 /// The documented four-bin design, ready to use.
 ///
 /// Bins of 16, 32, 64 and 128 bytes with LIFO free lists, a bump pointer for
@@ -152,11 +164,15 @@ pub mod __private {
     pub use core::option::Option::{self, None, Some};
     pub use core::ptr::NonNull;
 
-    // `memory = claimed` and `memory = system`, and the default memory with
-    // the `std` feature.
+    // `memory = claimed` and `memory = system`, the default memory with the
+    // `std` feature, and `allocator_api2::alloc::Allocator`.
+    pub use crate::__impl_allocator_api2 as impl_allocator_api2;
+    #[cfg(feature = "allocator-api2")]
+    pub use crate::allocator_api as api2;
     #[cfg(feature = "std")]
     pub use crate::memory::System;
     #[cfg(not(feature = "std"))]
     pub use crate::memory::SystemNeedsStdFeature as System;
     pub use crate::memory::{Claimed, PerTarget};
+    pub use core::result::Result;
 }
