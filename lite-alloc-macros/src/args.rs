@@ -11,7 +11,7 @@ use syn::{Error, Ident, Lit, LitInt, Path, Token, bracketed, parenthesized, toke
 #[derive(Default)]
 pub struct Args {
     pub bins: Option<Bins>,
-    pub page: Option<Int>,
+    pub page: Option<Page>,
     pub memory: Option<MemoryArg>,
     pub sync: Option<SyncArg>,
     pub realloc: Option<Ident>,
@@ -35,6 +35,13 @@ pub struct Bins {
 pub struct Int {
     pub lit: LitInt,
     pub value: u64,
+}
+
+/// `page = ...`: a literal (checked here) or a constant expression such as
+/// `64 * 1024` (checked on the target).
+pub enum Page {
+    Literal(Int),
+    Expr(syn::Expr),
 }
 
 /// `memory = ...`.
@@ -83,11 +90,7 @@ impl Parse for Args {
             let key = input.call(Ident::parse_any)?;
             match key.to_string().as_str() {
                 "bins" => set(&mut args.bins, &key, parse_bins(input, &key)?)?,
-                "page" => set(
-                    &mut args.page,
-                    &key,
-                    parse_int(input, &key, "`page = 65536`")?,
-                )?,
+                "page" => set(&mut args.page, &key, parse_page(input, &key)?)?,
                 "memory" => set(&mut args.memory, &key, parse_memory(input, &key)?)?,
                 "sync" => set(&mut args.sync, &key, parse_sync(input, &key)?)?,
                 "large" => set(&mut args.large, &key, parse_large(input, &key)?)?,
@@ -165,12 +168,26 @@ fn expect_eq(input: ParseStream, key: &Ident, example: &str) -> syn::Result<()> 
     }
 }
 
-fn parse_int(input: ParseStream, key: &Ident, example: &str) -> syn::Result<Int> {
-    expect_eq(input, key, example)?;
-    int(
-        input.parse()?,
-        &format!("`{key}` takes an integer number of bytes, e.g. {example}"),
-    )
+/// `page = N`: a literal, or a constant expression of type `usize` (the
+/// value of a literal is checked here, an expression's on the target).
+fn parse_page(input: ParseStream, key: &Ident) -> syn::Result<Page> {
+    const EXPECTED: &str = "`page` takes a number of bytes: an integer literal such as `page = 65536`, or a constant expression of type `usize` such as `page = 64 * 1024` or `page = PAGE_BYTES`";
+    expect_eq(input, key, "`page = 65536`")?;
+    let expr: syn::Expr = input
+        .parse()
+        .map_err(|error| Error::new(error.span(), EXPECTED))?;
+    match expr {
+        syn::Expr::Lit(syn::ExprLit { lit, .. }) => Ok(Page::Literal(int(lit, EXPECTED)?)),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) if matches!(&*expr, syn::Expr::Lit(_)) => Err(Error::new_spanned(
+            expr,
+            "`page` is a number of bytes and cannot be negative",
+        )),
+        other => Ok(Page::Expr(other)),
+    }
 }
 
 /// An integer literal's value, or an error at the literal.
@@ -178,6 +195,12 @@ fn int(lit: Lit, wrong_type: &str) -> syn::Result<Int> {
     let Lit::Int(lit) = lit else {
         return Err(Error::new(lit.span(), wrong_type));
     };
+    if lit.base10_digits().starts_with('-') {
+        return Err(Error::new(
+            lit.span(),
+            "a number of bytes cannot be negative",
+        ));
+    }
     if !matches!(lit.suffix(), "" | "usize") {
         return Err(Error::new(
             lit.span(),
@@ -201,12 +224,29 @@ fn parse_bins(input: ParseStream, key: &Ident) -> syn::Result<Bins> {
     }
     let content;
     let bracket = bracketed!(content in input);
-    let lits = Punctuated::<Lit, Token![,]>::parse_terminated(&content)?;
-    let sizes = lits
+    let sizes = Punctuated::<syn::Expr, Token![,]>::parse_terminated(&content)?
         .into_iter()
-        .map(|lit| int(lit, "a bin size is an integer number of bytes, e.g. `32`"))
+        .map(bin_size)
         .collect::<syn::Result<Vec<_>>>()?;
     Ok(Bins { bracket, sizes })
+}
+
+/// One size in `bins = [...]`: an integer literal. Not a constant
+/// expression: the size-to-bin lookup is generated from the values.
+fn bin_size(expr: syn::Expr) -> syn::Result<Int> {
+    const EXPECTED: &str = "a bin size is an integer literal number of bytes, e.g. `32` (not a constant or an expression: the attribute generates the size-to-bin lookup from the values)";
+    match expr {
+        syn::Expr::Lit(syn::ExprLit { lit, .. }) => int(lit, EXPECTED),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) if matches!(&*expr, syn::Expr::Lit(_)) => Err(Error::new_spanned(
+            expr,
+            "a bin size is a number of bytes and cannot be negative",
+        )),
+        other => Err(Error::new_spanned(other, EXPECTED)),
+    }
 }
 
 fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
@@ -219,13 +259,23 @@ fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
             input.parse::<Ident>()?;
             return Ok(MemoryArg::Wasm(word));
         }
-        if word == "claimed" {
+        if word == "claimed" || word == "system" {
             input.parse::<Ident>()?;
-            return Ok(MemoryArg::Claimed(word));
-        }
-        if word == "system" {
-            input.parse::<Ident>()?;
-            return Ok(MemoryArg::System(word));
+            if input.peek(token::Paren) {
+                return Err(input.error(format!(
+                    "`{word}` takes no size: {}",
+                    if word == "claimed" {
+                        "the memory is handed over at run time with the type's `claim`"
+                    } else {
+                        "regions come from the system's allocator as the heap needs them"
+                    }
+                )));
+            }
+            return Ok(if word == "claimed" {
+                MemoryArg::Claimed(word)
+            } else {
+                MemoryArg::System(word)
+            });
         }
         if word == "arena" {
             input.parse::<Ident>()?;

@@ -28,7 +28,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
         .bins
         .iter()
         .map(|&(size, span)| usize_lit(size, span));
-    let page = usize_lit(config.page.0, config.page.1);
+    let page = page(config);
     let growth = usize_lit(config.growth.0, config.growth.1);
     let realloc = config.realloc;
     let large = match config.large {
@@ -342,6 +342,7 @@ fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
 
 /// `const` assertions for what depends on the target.
 fn checks(config: &Config) -> TokenStream {
+    let page_expr_checks = page_expr_checks(config);
     let bins = config.bins.iter().map(|&(size, span)| {
         let too_small = format!(
             "bin size {size} cannot hold a free-list pointer on this target: use at least the pointer size (4 bytes on 32-bit targets, 8 on 64-bit ones)"
@@ -358,6 +359,12 @@ fn checks(config: &Config) -> TokenStream {
             };
         }
     });
+    if config.page_expr.is_some() {
+        return quote! {
+            #(#bins)*
+            #page_expr_checks
+        };
+    }
     let page_bound = {
         let (value, span) = config.page;
         let message = format!(
@@ -419,6 +426,50 @@ pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
             }
             unsafe fn dealloc(&self, _: *mut u8, _: ::core::alloc::Layout) {}
         }
+    }
+}
+
+/// `Config::PAGE`: the literal, or the constant holding the expression.
+fn page(config: &Config) -> TokenStream {
+    match &config.page_expr {
+        Some(_) => quote!(__LITE_ALLOC_PAGE),
+        None => {
+            let lit = usize_lit(config.page.0, config.page.1);
+            quote!(#lit)
+        }
+    }
+}
+
+/// With `page` a constant expression: the constant holding it (so that a
+/// wrong type is reported once), and the checks a literal gets in
+/// `config`, as `const` assertions on the target.
+fn page_expr_checks(config: &Config) -> TokenStream {
+    let Some(expr) = &config.page_expr else {
+        return TokenStream::new();
+    };
+    let span = config.page.1;
+    let wasm_page = "with wasm memory, `page` must be a multiple of the wasm page (65536 bytes)";
+    let multiple = |cfg: TokenStream| {
+        quote_spanned! {span=>
+            #cfg
+            const _: () = if __LITE_ALLOC_PAGE % __la::WASM_PAGE != 0 {
+                ::core::panic!(#wasm_page)
+            };
+        }
+    };
+    let wasm = match config.memory {
+        Memory::Wasm(_) => multiple(TokenStream::new()),
+        Memory::PerTarget => multiple(quote!(#[cfg(target_arch = "wasm32")])),
+        _ => TokenStream::new(),
+    };
+    quote_spanned! {span=>
+        const __LITE_ALLOC_PAGE: usize = #expr;
+        const _: () = if __LITE_ALLOC_PAGE == 0 {
+            ::core::panic!("`page` must be at least 1 byte (65536 is the wasm page)")
+        } else if __LITE_ALLOC_PAGE > __la::MAX_PAGE {
+            ::core::panic!("`page` is too large for this target: memory grows by at most a quarter of the address space at a time (`lite_alloc::heap::MAX_PAGE`)")
+        };
+        #wasm
     }
 }
 
