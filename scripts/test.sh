@@ -45,10 +45,13 @@ cargo test -p lite-alloc-tests -p lite-alloc --features lite-alloc-tests/realloc
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
 # spin on the allocator's lock, which Miri interprets step by step (minutes).
-miri_tests=(--test seed --test properties --test options --test model --test default_global --test general_global)
+miri_tests=(--test seed --test properties --test options --test model --test default_global --test general_global --test claimed)
 
 step "Miri: Stacked Borrows, strict provenance"
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests "${miri_tests[@]}"
+# The crate features std (memory = system, Default and General on a host)
+# and allocator-api2.
+MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-feature-tests
 
 # Tree Borrows runs the shadow model on one configuration of each kind of
 # heap (bins only, large blocks reused, coalesced, no bins) rather than all
@@ -57,7 +60,8 @@ MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-test
 step "Miri: Tree Borrows, strict provenance"
 tree_borrows="-Zmiri-strict-provenance -Zmiri-tree-borrows"
 MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests \
-    --test seed --test properties --test options --test default_global --test general_global
+    --test seed --test properties --test options --test default_global --test general_global --test claimed
+MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-feature-tests
 MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test model -- \
     defaults_in_place large_reuse_in_place coalesce_in_place chunks_in_place
 
