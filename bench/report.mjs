@@ -39,7 +39,7 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
   const hasRatios = allocators.some((a) => a.geomean !== undefined);
   const hasPrograms = allocators.some((a) => a.programs);
   const programCells = (a, cell) => (hasPrograms ? REAL_PROGRAMS.map((_, i) => (a.programs ? cell(i) : '—')) : []);
-  lines.push('**Speed on wasm32** (median ns per operation, ± the median absolute deviation over the rounds; `vs dlmalloc`: geometric mean over the first six workloads of the time relative to dlmalloc, lower is faster; `zeroed` and `long_running` measure what the options beyond the documented design are for). The modules are built with opt-level 3 and LTO; each workload is one call from Node, timed around the call. The last columns are real programs (`bench/real`, built for `wasm32-wasip1` with opt-level 3 and LTO, run under `node:wasi`, a fresh instance each run, output checked identical across allocators), in milliseconds per run: ' + REAL_PROGRAMS.map((p) => `\`${p.name}\`: ${p.what}`).join('; ') + '; — where the allocator is not run on them (it never frees, or lol_alloc\'s free list, which is walked on every request, takes minutes).');
+  lines.push('**Speed on wasm32** (median ns per operation, ± the median absolute deviation over the rounds; `vs dlmalloc`: geometric mean over the first six workloads of the time relative to dlmalloc, lower is faster; `zeroed` and `long_running` measure what the options beyond lite-alloc 0.1.0's four-bin design are for). The modules are built with opt-level 3 and LTO; each workload is one call from Node, timed around the call. The last columns are real programs (`bench/real`, built for `wasm32-wasip1` with opt-level 3 and LTO, run under `node:wasi`, a fresh instance each run, output checked identical across allocators), in milliseconds per run: ' + REAL_PROGRAMS.map((p) => `\`${p.name}\`: ${p.what}`).join('; ') + '; — where the allocator is not run on them (it never frees, or lol_alloc\'s free list, which is walked on every request, takes minutes).');
   lines.push('');
   table(
     [
@@ -93,7 +93,7 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
 
   const targets = checkTargets(result);
   if (targets.length) {
-    lines.push('**Targets** (issues 4 and 7), checked against the numbers above:');
+    lines.push('**Targets**, checked against the numbers above:');
     lines.push('');
     table(['target', 'measured', 'met'], targets.map((t) => [t.what, t.measured, t.met ? 'yes' : '**no**']), ['l', 'l', 'l']);
   }

@@ -65,7 +65,7 @@ pub enum ArenaBytes {
 /// What becomes of blocks larger than every bin (`large = ...`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Large {
-    /// Never reused (the documented design).
+    /// Never reused (as lite-alloc 0.1.0).
     Leak,
     /// Reused in size classes.
     Reuse,
@@ -344,7 +344,7 @@ fn parse_growth(input: ParseStream, key: &Ident) -> syn::Result<Int> {
 
 /// `large = leak | reuse | coalesce`.
 fn parse_large(input: ParseStream, key: &Ident) -> syn::Result<Large> {
-    const EXPECTED: &str = "expected `reuse` (freed large blocks serve later requests of their size class), `coalesce` (freed large blocks are merged with free neighbours and split to serve any size) or `leak` (never reused, as in the documented design)";
+    const EXPECTED: &str = "expected `reuse` (freed large blocks serve later requests of their size class), `coalesce` (freed large blocks are merged with free neighbours and split to serve any size) or `leak` (never reused, as in lite-alloc 0.1.0's four-bin design)";
     expect_eq(input, key, "`large = reuse`")?;
     let word = input
         .call(Ident::parse_any)

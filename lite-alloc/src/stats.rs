@@ -47,8 +47,8 @@ pub struct Stats {
     /// bin's or class's full size, and alignment padding).
     pub bumped: usize,
     /// Bytes of freed blocks larger than every bin (or aligned beyond what a
-    /// bin guarantees) that are never reused: the documented design leaks
-    /// them; `large = reuse` does not.
+    /// bin guarantees) that are never reused: `large = leak` (lite-alloc
+    /// 0.1.0's four-bin design) leaks them; `large = reuse` does not.
     pub leaked: usize,
     /// With `large = reuse` or `coalesce`: bytes of large blocks waiting in
     /// free lists.

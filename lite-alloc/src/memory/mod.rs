@@ -1,17 +1,11 @@
 //! Where an allocator's memory comes from.
 //!
 //! The heap asks its [`Memory`] source for a new region whenever the current
-//! one cannot hold a request. These sources are built in, chosen with the
-//! attribute's `memory = ...` argument and `heap_base` flag:
-//!
-//! | argument | source | default on |
-//! |---|---|---|
-//! | `memory = wasm` | [`Wasm`]: `memory.grow` on the module's linear memory | `wasm32` |
-//! | `memory = wasm` and `heap_base` | [`WasmHeapBase`]: first the free memory the module starts with (above `__heap_base`), then `memory.grow` | |
-//! | `memory = system` | `System`: regions from the operating system's allocator (the `std` feature) | other targets, with the `std` feature |
-//! | `memory = arena(BYTES)` | a static array of `BYTES` bytes owned by the type ([`ArenaStorage`]) | other targets without it, with [`DEFAULT_ARENA_BYTES`] |
-//! | `memory = claimed` | [`Claimed`]: regions the program hands over at run time with the type's `claim` | |
-//! | `memory = some::Path` | your own type implementing [`Memory`] | |
+//! one cannot hold a request. The attribute's `memory = ...` argument (see
+//! [`lite_alloc`](macro@crate::lite_alloc)) chooses one of these: [`Wasm`]
+//! (or [`WasmHeapBase`] with `heap_base`), `System` (the `std` feature), an
+//! arena ([`ArenaStorage`]), [`Claimed`], or your own type implementing
+//! [`Memory`].
 //!
 //! A region need not continue the previous one: when other code grows wasm
 //! memory between two of ours, or a claimed region lies elsewhere, the heap
@@ -32,7 +26,7 @@ pub use claimed::Claimed;
 pub use system::System;
 pub use wasm::{WASM_PAGE, Wasm, WasmHeapBase};
 
-/// Stands in for [`System`] when lite-alloc's `std` feature is off: it is
+/// Stands in for `System` when lite-alloc's `std` feature is off: it is
 /// no [`Memory`], so `memory = system` fails to compile, naming the feature.
 #[cfg(not(feature = "std"))]
 #[derive(Debug)]
@@ -42,7 +36,7 @@ pub struct SystemNeedsStdFeature {
 
 /// The memory of a type without `memory = ...` (`A` is its arena): wasm
 /// memory on wasm32 (`A` is then that already), the operating system's
-/// allocator ([`System`]) elsewhere with the `std` feature, and `A`, the
+/// allocator (`System`) elsewhere with the `std` feature, and `A`, the
 /// type's own arena of [`DEFAULT_ARENA_BYTES`], without it. A trait rather
 /// than a `cfg` in the generated code, which would test the features of the
 /// user's crate.
