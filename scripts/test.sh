@@ -20,7 +20,7 @@ cargo fmt --all --check
 
 step "clippy: host, wasm32, firmware (thumbv7em, thumbv6m)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p lite-alloc -p wasm-demo -p lite-alloc-wasm-suite --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p lite-alloc -p wasm-demo -p lite-alloc-wasm-suite -p lite-alloc-wasm-bindgen --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p wasm-demo -p lite-alloc-wasm-suite --features wasm-demo/reuse,lite-alloc-wasm-suite/options \
     --target wasm32-unknown-unknown -- -D warnings
 for variant in general coalesce; do

@@ -176,6 +176,12 @@ fn parse_page(input: ParseStream, key: &Ident) -> syn::Result<Page> {
     let expr: syn::Expr = input
         .parse()
         .map_err(|error| Error::new(error.span(), EXPECTED))?;
+    // A literal passed through a `macro_rules!` fragment arrives in an
+    // invisible group.
+    let expr = match expr {
+        syn::Expr::Group(group) => *group.expr,
+        expr => expr,
+    };
     match expr {
         syn::Expr::Lit(syn::ExprLit { lit, .. }) => Ok(Page::Literal(int(lit, EXPECTED)?)),
         syn::Expr::Unary(syn::ExprUnary {
@@ -234,6 +240,12 @@ fn parse_bins(input: ParseStream, key: &Ident) -> syn::Result<Bins> {
 /// One size in `bins = [...]`: an integer literal. Not a constant
 /// expression: the size-to-bin lookup is generated from the values.
 fn bin_size(expr: syn::Expr) -> syn::Result<Int> {
+    // A literal passed through a `macro_rules!` fragment arrives in an
+    // invisible group.
+    let expr = match expr {
+        syn::Expr::Group(group) => *group.expr,
+        expr => expr,
+    };
     const EXPECTED: &str = "a bin size is an integer literal number of bytes, e.g. `32` (not a constant or an expression: the attribute generates the size-to-bin lookup from the values)";
     match expr {
         syn::Expr::Lit(syn::ExprLit { lit, .. }) => int(lit, EXPECTED),

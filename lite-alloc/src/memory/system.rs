@@ -74,10 +74,10 @@ unsafe impl Memory for System {
         // Room for the record, and at least what was obtained so far (less
         // when the system cannot give that much).
         let wanted = bytes.checked_add(ROOM)?;
-        if wanted < self.obtained {
-            if let Some(region) = self.obtain(self.obtained) {
-                return Some(region);
-            }
+        if wanted < self.obtained
+            && let Some(region) = self.obtain(self.obtained)
+        {
+            return Some(region);
         }
         self.obtain(wanted)
     }

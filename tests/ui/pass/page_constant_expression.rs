@@ -15,3 +15,14 @@ fn main() {
         Stepped.dealloc(block, layout);
     }
 }
+
+// Literals through `macro_rules!` fragments (which wrap them in invisible
+// groups) are still literals, checked as such.
+macro_rules! stepped {
+    ($name:ident, $page:literal, [$($bin:literal),*]) => {
+        #[lite_alloc::lite_alloc(page = $page, bins = [$($bin),*], memory = arena(65536))]
+        #[allow(dead_code)]
+        struct $name;
+    };
+}
+stepped!(FromMacro, 8192, [16, 48]);
