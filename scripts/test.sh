@@ -35,6 +35,7 @@ cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-secti
 
 step "docs (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features std,allocator-api2,critical-section
 
 step "tests, lite_alloc::Default without in-place realloc"
 cargo test --workspace
