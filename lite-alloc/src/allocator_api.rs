@@ -139,7 +139,7 @@ macro_rules! __impl_allocator_api2 {
                 &self,
                 layout: $crate::__private::Layout,
             ) -> $crate::__private::Result<
-                $crate::__private::NonNull<[u8]>,
+                $crate::__private::NonNull<[::core::primitive::u8]>,
                 $crate::__private::api2::AllocError,
             > {
                 $crate::__private::api2::allocate(self, layout, false)
@@ -149,7 +149,7 @@ macro_rules! __impl_allocator_api2 {
                 &self,
                 layout: $crate::__private::Layout,
             ) -> $crate::__private::Result<
-                $crate::__private::NonNull<[u8]>,
+                $crate::__private::NonNull<[::core::primitive::u8]>,
                 $crate::__private::api2::AllocError,
             > {
                 $crate::__private::api2::allocate(self, layout, true)
@@ -157,7 +157,7 @@ macro_rules! __impl_allocator_api2 {
             #[inline]
             unsafe fn deallocate(
                 &self,
-                ptr: $crate::__private::NonNull<u8>,
+                ptr: $crate::__private::NonNull<::core::primitive::u8>,
                 layout: $crate::__private::Layout,
             ) {
                 // SAFETY: forwarded from the caller.
@@ -166,11 +166,11 @@ macro_rules! __impl_allocator_api2 {
             #[inline]
             unsafe fn grow(
                 &self,
-                ptr: $crate::__private::NonNull<u8>,
+                ptr: $crate::__private::NonNull<::core::primitive::u8>,
                 old: $crate::__private::Layout,
                 new: $crate::__private::Layout,
             ) -> $crate::__private::Result<
-                $crate::__private::NonNull<[u8]>,
+                $crate::__private::NonNull<[::core::primitive::u8]>,
                 $crate::__private::api2::AllocError,
             > {
                 // SAFETY: forwarded from the caller.
@@ -179,11 +179,11 @@ macro_rules! __impl_allocator_api2 {
             #[inline]
             unsafe fn grow_zeroed(
                 &self,
-                ptr: $crate::__private::NonNull<u8>,
+                ptr: $crate::__private::NonNull<::core::primitive::u8>,
                 old: $crate::__private::Layout,
                 new: $crate::__private::Layout,
             ) -> $crate::__private::Result<
-                $crate::__private::NonNull<[u8]>,
+                $crate::__private::NonNull<[::core::primitive::u8]>,
                 $crate::__private::api2::AllocError,
             > {
                 // SAFETY: forwarded from the caller.
@@ -192,11 +192,11 @@ macro_rules! __impl_allocator_api2 {
             #[inline]
             unsafe fn shrink(
                 &self,
-                ptr: $crate::__private::NonNull<u8>,
+                ptr: $crate::__private::NonNull<::core::primitive::u8>,
                 old: $crate::__private::Layout,
                 new: $crate::__private::Layout,
             ) -> $crate::__private::Result<
-                $crate::__private::NonNull<[u8]>,
+                $crate::__private::NonNull<[::core::primitive::u8]>,
                 $crate::__private::api2::AllocError,
             > {
                 // SAFETY: forwarded from the caller.
