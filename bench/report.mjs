@@ -39,7 +39,7 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
   const hasRatios = allocators.some((a) => a.geomean !== undefined);
   const hasPrograms = allocators.some((a) => a.programs);
   const programCells = (a, cell) => (hasPrograms ? REAL_PROGRAMS.map((_, i) => (a.programs ? cell(i) : '—')) : []);
-  lines.push('**Speed on wasm32** (median ns per operation, ± the median absolute deviation over the rounds; `vs dlmalloc`: geometric mean over the first six workloads of the time relative to dlmalloc, lower is faster; `zeroed` and `long_running` measure what the options beyond the documented design are for). The modules are built with opt-level 3 and LTO; each workload is one call from Node, timed around the call. The last columns are real programs (`bench/real`, built for `wasm32-wasip1` with opt-level 3 and LTO, run under `node:wasi`, a fresh instance each run, output checked identical across allocators), in milliseconds per run: ' + REAL_PROGRAMS.map((p) => `\`${p.name}\`: ${p.what}`).join('; ') + '; — where the allocator is not run on them (it never frees, or lol_alloc\'s free list, which is walked on every request, takes minutes).');
+  lines.push('**Speed on wasm32** (median ns per operation, ± the median absolute deviation over the rounds; `vs dlmalloc`: geometric mean over the first six workloads of the time relative to dlmalloc, lower is faster; `zeroed` and `long_running` measure what the options beyond lite-alloc 0.1.0\'s four-bin design are for). The modules are built with opt-level 3 and LTO; each workload is one call from Node, timed around the call. The last columns are real programs (`bench/real`, built for `wasm32-wasip1` with opt-level 3 and LTO, run under `node:wasi`, a fresh instance each run, output checked identical across allocators), in milliseconds per run: ' + REAL_PROGRAMS.map((p) => `\`${p.name}\`: ${p.what}`).join('; ') + '; — where the allocator is not run on them (it never frees, or lol_alloc\'s free list, which is walked on every request, takes minutes).');
   lines.push('');
   table(
     [
@@ -93,13 +93,41 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
 
   const targets = checkTargets(result);
   if (targets.length) {
-    lines.push('**Targets** (issues 4 and 7), checked against the numbers above:');
+    lines.push('**Targets**, checked against the numbers above:');
     lines.push('');
     table(['target', 'measured', 'met'], targets.map((t) => [t.what, t.measured, t.met ? 'yes' : '**no**']), ['l', 'l', 'l']);
   }
 
   lines.push(`![Code size against speed, per allocator](${chartPath})`);
   return { markdown: lines.join('\n'), svg: chart(result), targets };
+}
+
+/// The README's compact summary: code, speed and memory of our main lines
+/// and the main peers, and the chart; the full report is bench/README.md.
+export function summary(result, chartPath, fullPath) {
+  const byId = new Map(result.allocators.map((a) => [a.id, a]));
+  const rows = ['lite-default', 'lite-general', 'lite-coalesce', 'lite-reuse-realloc', 'dlmalloc', 'talc', 'rlsf-small', 'wee-alloc', 'lol-free-list']
+    .map((id) => byId.get(id))
+    .filter(Boolean);
+  const range = (values) => {
+    const lo = Math.min(...values);
+    const hi = Math.max(...values);
+    return lo.toFixed(2) === hi.toFixed(2) ? `${lo.toFixed(2)}x` : `${lo.toFixed(2)}x to ${hi.toFixed(2)}x`;
+  };
+  const lines = [];
+  lines.push(`Measured ${result.date} on wasm32 in ${result.node.replace(/ \(.*/, '')} (${result.rounds} rounds, medians); relative to dlmalloc, lower is better. Regenerate with \`bash scripts/bench.sh\`.`);
+  lines.push('');
+  lines.push('| allocator | code after `wasm-opt -Oz` | time, six micro-benchmarks | time, four real programs | memory, four real programs |');
+  lines.push('|---|---:|---:|---:|---:|');
+  for (const a of rows) {
+    const real = a.programRatios && a.id !== 'dlmalloc';
+    lines.push(`| ${name(a)} | ${a.code.oz} B | ${a.geomean === undefined ? 'n/a' : `${fmt(a.geomean, 2)}x`} | ${real ? range(a.programRatios) : a.id === 'dlmalloc' ? '1x' : '—'} | ${real ? range(a.programPageRatios) : a.id === 'dlmalloc' ? '1x' : '—'} |`);
+  }
+  lines.push('');
+  lines.push(`Micro-benchmarks: geometric mean of the time ratios. Real programs (a serde_json round trip, regexes, syn, a key-value cache, on \`wasm32-wasip1\`): the range of the four ratios (—: not run on them, see the full report). Every row, workload and target: [${fullPath}](${fullPath}).`);
+  lines.push('');
+  lines.push(`![Code size against speed, per allocator](${chartPath})`);
+  return lines.join('\n');
 }
 
 function checkTargets(result) {

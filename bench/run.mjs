@@ -1,7 +1,8 @@
 // The benchmark: builds one wasm module per allocator, measures code size,
 // speed and peak memory side by side in this one Node process, measures
 // firmware code size, and writes the report (markdown tables and an SVG
-// chart) into bench/results/ and the README.
+// chart): in full into bench/README.md, the data and the chart into
+// bench/results/, and a summary with the chart into the README.
 //
 //   node bench/run.mjs [--rounds N] [--warmup N] [--real-rounds N] [--no-write] [--only a,b,c]
 //   node bench/run.mjs --report-only     re-render bench/results/results.json
@@ -17,7 +18,7 @@ import { WASI } from 'node:wasi';
 
 import { ALLOCATORS, CORE, FIRMWARE_ALLOCATORS, REAL_PROGRAMS, WORKLOADS, TARGETS } from './allocators.mjs';
 import { buildReal, buildWasm, out, probeSizes, root, run, sizes, wasmOpt } from './build.mjs';
-import { report } from './report.mjs';
+import { report, summary } from './report.mjs';
 
 // Node 20's WASI can crash the process after a run unless fast API calls are
 // off (Node issue 46777): run again with the flag if it is missing.
@@ -269,27 +270,32 @@ function main() {
   write(result);
 }
 
-/// Prints the report and, unless told not to, writes it: bench/results/
-/// (report.md, chart.svg, results.json) and the README's benchmark section.
+/// Prints the report and, unless told not to, writes it: in full between
+/// the markers of bench/README.md, the data and the chart to bench/results/,
+/// and the summary between the markers of README.md.
 function write(result) {
-  const { markdown, svg } = report(result, 'bench/results/chart.svg');
+  const { markdown, svg } = report(result, 'results/chart.svg');
   console.log(markdown);
   if (!options.write) return;
   const dir = path.join(root, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'report.md'), report(result, 'chart.svg').markdown + '\n');
   const json = JSON.stringify(result, (k, v) => (k === 'compiled' || k === 'realCompiled' ? undefined : typeof v === 'bigint' ? String(v) : v), 2);
   fs.writeFileSync(path.join(dir, 'results.json'), json + '\n');
   fs.writeFileSync(path.join(dir, 'chart.svg'), svg);
-  const readmePath = path.join(root, 'README.md');
-  const readme = fs.readFileSync(readmePath, 'utf8');
+  replaceSection(path.join(root, 'bench', 'README.md'), markdown);
+  replaceSection(path.join(root, 'README.md'), summary(result, 'bench/results/chart.svg', 'bench/README.md'));
+  console.error('wrote bench/README.md, bench/results/results.json and chart.svg, and the summary in README.md');
+}
+
+/// Replaces what lies between `<!-- bench:begin -->` and `<!-- bench:end -->`.
+function replaceSection(file, text) {
+  const content = fs.readFileSync(file, 'utf8');
   const begin = '<!-- bench:begin -->';
   const end = '<!-- bench:end -->';
-  const from = readme.indexOf(begin);
-  const to = readme.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README.md has no ${begin} ... ${end} section`);
-  fs.writeFileSync(readmePath, readme.slice(0, from + begin.length) + '\n' + markdown + '\n' + readme.slice(to));
-  console.error('wrote bench/results/report.md, results.json, chart.svg and the README section');
+  const from = content.indexOf(begin);
+  const to = content.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`${file} has no ${begin} ... ${end} section`);
+  fs.writeFileSync(file, content.slice(0, from + begin.length) + '\n' + text + '\n' + content.slice(to));
 }
 
 main();

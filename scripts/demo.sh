@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main demo: ordinary Rust code on wasm32 with lite-alloc as its global
 # allocator, run under Node, printing the allocator's statistics: first with
-# lite_alloc::Default's configuration (the documented design), then with
+# lite_alloc::Default's configuration (lite-alloc 0.1.0's four-bin design), then with
 # large blocks reused and realloc in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."

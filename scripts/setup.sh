@@ -2,7 +2,8 @@
 # Installs what the tests and the demo need, and fails loudly when something
 # cannot be had: the pinned Rust toolchain with its components and targets
 # (from rust-toolchain.toml), a 32-bit target with its C library, nightly
-# with Miri and cargo-fuzz, QEMU for the firmware, and Node.js for wasm.
+# with Miri and cargo-fuzz, the `wasm-bindgen` command, QEMU for the
+# firmware, and Node.js for wasm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,29 @@ fi
 rustup toolchain install nightly --profile minimal --component miri,rust-src
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --version 0.13.2
+fi
+
+# The `wasm-bindgen` command for examples/wasm-bindgen (tests/bindgen_example.rs):
+# exactly the version of the `wasm-bindgen` crate in Cargo.lock, which the
+# example pins. Built from source when missing or another version: 4 minutes
+# of CPU, 7 minutes on a busy 2-core machine. Without default features: they only add TLS for the
+# test runner's downloads, which nothing here uses. `--locked` first; its
+# lock file may name a dependency release the registry does not have yet,
+# and then the dependencies are resolved afresh (the command's version stays
+# pinned).
+wasm_bindgen=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ -z "$wasm_bindgen" ]; then
+    echo "error: no wasm-bindgen crate in Cargo.lock" >&2
+    exit 1
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wasm_bindgen" ]; then
+    echo "installing wasm-bindgen-cli $wasm_bindgen (a few minutes)" >&2
+    cargo install wasm-bindgen-cli --version "$wasm_bindgen" --no-default-features --locked --force ||
+        cargo install wasm-bindgen-cli --version "$wasm_bindgen" --no-default-features --force
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wasm_bindgen" ]; then
+    echo "error: wasm-bindgen $wasm_bindgen is required (cargo install wasm-bindgen-cli --version $wasm_bindgen)" >&2
+    exit 1
 fi
 
 # QEMU runs the firmware example (tests/firmware.rs).

@@ -22,7 +22,7 @@ cargo fmt --all --check
 
 step "clippy: host, wasm32, firmware (thumbv7em, thumbv6m)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p lite-alloc -p wasm-demo -p lite-alloc-wasm-suite --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p lite-alloc -p wasm-demo -p lite-alloc-wasm-suite -p lite-alloc-wasm-bindgen --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p wasm-demo -p lite-alloc-wasm-suite --features wasm-demo/reuse,lite-alloc-wasm-suite/options \
     --target wasm32-unknown-unknown -- -D warnings
 for variant in general coalesce; do
@@ -37,6 +37,7 @@ cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-secti
 
 step "docs (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features std,allocator-api2,critical-section
 
 step "tests, lite_alloc::Default without in-place realloc"
 cargo test --workspace
@@ -55,10 +56,13 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
 # spin on the allocator's lock, which Miri interprets step by step (minutes).
-miri_tests=(--test seed --test properties --test options --test model --test memory_sources --test default_global --test general_global)
+miri_tests=(--test seed --test properties --test options --test model --test memory_sources --test default_global --test general_global --test claimed)
 
 step "Miri: Stacked Borrows, strict provenance"
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests "${miri_tests[@]}"
+# The crate features std (memory = system, Default and General on a host)
+# and allocator-api2.
+MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-feature-tests
 
 # Tree Borrows runs the shadow model on one configuration of each kind of
 # heap (bins only, large blocks reused, coalesced, no bins) rather than all
@@ -67,7 +71,8 @@ MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-test
 step "Miri: Tree Borrows, strict provenance"
 tree_borrows="-Zmiri-strict-provenance -Zmiri-tree-borrows"
 MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests \
-    --test seed --test properties --test options --test default_global --test general_global
+    --test seed --test properties --test options --test default_global --test general_global --test claimed
+MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-feature-tests
 MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test model -- \
     defaults_in_place large_reuse_in_place coalesce_in_place chunks_in_place
 

@@ -1,5 +1,7 @@
 //! `lite_alloc::Default` as the global allocator of a program, on the host
-//! (its default 8 MiB arena), running ordinary std code.
+//! (its default memory there: an 8 MiB arena, or the system's allocator
+//! when lite-alloc's `std` feature is on, as it is when the whole workspace
+//! is built), running ordinary std code.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,6 @@
-//! The firmware example: built for `thumbv7em-none-eabihf` (no_std, a static
-//! arena, `sync = critical_section`), its code size printed, and run under
+//! The firmware example: built for `thumbv7em-none-eabihf` (no_std,
+//! `memory = claimed` with two linker-defined regions in two RAM banks,
+//! `sync = critical_section`), its code size printed, and run under
 //! QEMU's Cortex-M4 board (`mps2-an386`) with semihosting, where it checks its
 //! own results and exits with success or failure.
 //!
@@ -101,7 +102,9 @@ fn firmware_builds_and_runs_under_qemu() {
         "the firmware failed: {stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    assert!(stdout.contains("claimed 8192 B of RAM and 65536 B of PSRAM"));
     assert!(stdout.contains("vec: 1000 pushes, sum 499500"));
-    assert!(stdout.contains("out of memory: null for 64 KiB, then 13 bytes allocated"));
+    assert!(stdout.contains("16 KiB of samples in PSRAM at 0x21"));
+    assert!(stdout.contains("out of memory: null for 128 KiB, then 13 bytes allocated"));
     assert!(stdout.contains("firmware: all checks passed"));
 }

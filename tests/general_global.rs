@@ -1,6 +1,8 @@
 //! `lite_alloc::General` as the global allocator of a program, on the host
-//! (its default 8 MiB arena), running ordinary std code; then a churn of
-//! large blocks that only fits the arena because they are reused.
+//! (its default memory there: an 8 MiB arena, or the system's allocator
+//! when lite-alloc's `std` feature is on, as it is when the whole workspace
+//! is built), running ordinary std code; then a churn of large blocks that
+//! only fits the arena because they are reused.
 
 use std::collections::BTreeMap;
 
@@ -43,8 +45,8 @@ fn ordinary_std_code_runs() {
     );
 }
 
-/// Large blocks come and go far beyond the 8 MiB arena: `General` reuses
-/// them (`Default` would run out).
+/// Large blocks come and go far beyond an 8 MiB arena: `General` reuses
+/// them (`Default` would run out of the arena).
 #[test]
 fn large_blocks_are_reused() {
     let rounds: usize = if cfg!(miri) { 20 } else { 2000 };

@@ -61,6 +61,39 @@ fn stats_count_every_event() {
     }
 }
 
+/// `Display`: every counter on one line, bins last.
+#[test]
+fn stats_display_as_one_line() {
+    #[lite_alloc(stats, memory = arena(1 << 20), page = 4096)]
+    struct Shown;
+    let (small, large) = (layout(20, 8), layout(1000, 8));
+    unsafe {
+        let a = Shown.alloc(small);
+        Shown.dealloc(a, small);
+        let b = Shown.alloc(small);
+        let big = Shown.alloc(large);
+        Shown.dealloc(big, large);
+        assert!(Shown.alloc(layout(2 << 20, 8)).is_null());
+        assert_eq!(
+            Shown::stats().to_string(),
+            "in use 20 B (peak 1020 B, 32 B in blocks), obtained 4096 B, carved 1032 B, leaked 1000 B, \
+             large free 0 B (0 reused, 0 back to the top), 1 failed; \
+             bins 16/32/64/128 B: hits 0/1/0/0, misses 0/1/0/0, free 0/0/0/0"
+        );
+        Shown.dealloc(b, small);
+    }
+
+    #[lite_alloc(stats, bins = [], large = coalesce, memory = arena(1 << 20))]
+    struct NoBins;
+    unsafe {
+        let block = NoBins.alloc(large);
+        let line = NoBins::stats().to_string();
+        assert!(line.starts_with("in use 1000 B (peak 1000 B, "), "{line}");
+        assert!(line.ends_with("0 failed; no bins"), "{line}");
+        NoBins.dealloc(block, large);
+    }
+}
+
 /// The counters of `large = reuse`: blocks in the lists, reuse, and blocks
 /// given back to the bump pointer.
 #[test]

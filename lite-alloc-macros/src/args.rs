@@ -11,7 +11,7 @@ use syn::{Error, Ident, Lit, LitInt, Path, Token, bracketed, parenthesized, toke
 #[derive(Default)]
 pub struct Args {
     pub bins: Option<Bins>,
-    pub page: Option<Int>,
+    pub page: Option<Page>,
     pub memory: Option<MemoryArg>,
     pub sync: Option<SyncArg>,
     pub realloc: Option<Ident>,
@@ -37,11 +37,22 @@ pub struct Int {
     pub value: u64,
 }
 
+/// `page = ...`: a literal (checked here) or a constant expression such as
+/// `64 * 1024` (checked on the target).
+pub enum Page {
+    Literal(Int),
+    Expr(syn::Expr),
+}
+
 /// `memory = ...`.
 pub enum MemoryArg {
     Wasm(Ident),
     Arena(ArenaBytes),
     Path(Path),
+    /// `memory = claimed`: regions handed over at run time.
+    Claimed(Ident),
+    /// `memory = system`: the operating system's allocator.
+    System(Ident),
 }
 
 /// The size in `arena(...)`: a literal (checked here) or a constant
@@ -54,7 +65,7 @@ pub enum ArenaBytes {
 /// What becomes of blocks larger than every bin (`large = ...`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Large {
-    /// Never reused (the documented design).
+    /// Never reused (as lite-alloc 0.1.0).
     Leak,
     /// Reused in size classes.
     Reuse,
@@ -79,11 +90,7 @@ impl Parse for Args {
             let key = input.call(Ident::parse_any)?;
             match key.to_string().as_str() {
                 "bins" => set(&mut args.bins, &key, parse_bins(input, &key)?)?,
-                "page" => set(
-                    &mut args.page,
-                    &key,
-                    parse_int(input, &key, "`page = 65536`")?,
-                )?,
+                "page" => set(&mut args.page, &key, parse_page(input, &key)?)?,
                 "memory" => set(&mut args.memory, &key, parse_memory(input, &key)?)?,
                 "sync" => set(&mut args.sync, &key, parse_sync(input, &key)?)?,
                 "large" => set(&mut args.large, &key, parse_large(input, &key)?)?,
@@ -161,12 +168,32 @@ fn expect_eq(input: ParseStream, key: &Ident, example: &str) -> syn::Result<()> 
     }
 }
 
-fn parse_int(input: ParseStream, key: &Ident, example: &str) -> syn::Result<Int> {
-    expect_eq(input, key, example)?;
-    int(
-        input.parse()?,
-        &format!("`{key}` takes an integer number of bytes, e.g. {example}"),
-    )
+/// `page = N`: a literal, or a constant expression of type `usize` (the
+/// value of a literal is checked here, an expression's on the target).
+fn parse_page(input: ParseStream, key: &Ident) -> syn::Result<Page> {
+    const EXPECTED: &str = "`page` takes a number of bytes: an integer literal such as `page = 65536`, or a constant expression of type `usize` such as `page = 64 * 1024` or `page = PAGE_BYTES`";
+    expect_eq(input, key, "`page = 65536`")?;
+    let expr: syn::Expr = input
+        .parse()
+        .map_err(|error| Error::new(error.span(), EXPECTED))?;
+    // A literal passed through a `macro_rules!` fragment arrives in an
+    // invisible group.
+    let expr = match expr {
+        syn::Expr::Group(group) => *group.expr,
+        expr => expr,
+    };
+    match expr {
+        syn::Expr::Lit(syn::ExprLit { lit, .. }) => Ok(Page::Literal(int(lit, EXPECTED)?)),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) if matches!(&*expr, syn::Expr::Lit(_)) => Err(Error::new_spanned(
+            expr,
+            "`page` is a number of bytes and cannot be negative",
+        )),
+        other => Ok(Page::Expr(other)),
+    }
 }
 
 /// An integer literal's value, or an error at the literal.
@@ -174,6 +201,12 @@ fn int(lit: Lit, wrong_type: &str) -> syn::Result<Int> {
     let Lit::Int(lit) = lit else {
         return Err(Error::new(lit.span(), wrong_type));
     };
+    if lit.base10_digits().starts_with('-') {
+        return Err(Error::new(
+            lit.span(),
+            "a number of bytes cannot be negative",
+        ));
+    }
     if !matches!(lit.suffix(), "" | "usize") {
         return Err(Error::new(
             lit.span(),
@@ -197,16 +230,39 @@ fn parse_bins(input: ParseStream, key: &Ident) -> syn::Result<Bins> {
     }
     let content;
     let bracket = bracketed!(content in input);
-    let lits = Punctuated::<Lit, Token![,]>::parse_terminated(&content)?;
-    let sizes = lits
+    let sizes = Punctuated::<syn::Expr, Token![,]>::parse_terminated(&content)?
         .into_iter()
-        .map(|lit| int(lit, "a bin size is an integer number of bytes, e.g. `32`"))
+        .map(bin_size)
         .collect::<syn::Result<Vec<_>>>()?;
     Ok(Bins { bracket, sizes })
 }
 
+/// One size in `bins = [...]`: an integer literal. Not a constant
+/// expression: the size-to-bin lookup is generated from the values.
+fn bin_size(expr: syn::Expr) -> syn::Result<Int> {
+    // A literal passed through a `macro_rules!` fragment arrives in an
+    // invisible group.
+    let expr = match expr {
+        syn::Expr::Group(group) => *group.expr,
+        expr => expr,
+    };
+    const EXPECTED: &str = "a bin size is an integer literal number of bytes, e.g. `32` (not a constant or an expression: the attribute generates the size-to-bin lookup from the values)";
+    match expr {
+        syn::Expr::Lit(syn::ExprLit { lit, .. }) => int(lit, EXPECTED),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) if matches!(&*expr, syn::Expr::Lit(_)) => Err(Error::new_spanned(
+            expr,
+            "a bin size is a number of bytes and cannot be negative",
+        )),
+        other => Err(Error::new_spanned(other, EXPECTED)),
+    }
+}
+
 fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
-    const EXPECTED: &str = "expected `wasm`, `arena(BYTES)` or the path of a type implementing `lite_alloc::memory::Memory`";
+    const EXPECTED: &str = "expected `wasm`, `arena(BYTES)`, `claimed`, `system` or the path of a type implementing `lite_alloc::memory::Memory`";
     expect_eq(input, key, "`memory = wasm` or `memory = arena(65536)`")?;
     if input.peek(Ident) && !input.peek2(Token![::]) {
         let fork = input.fork();
@@ -214,6 +270,24 @@ fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
         if word == "wasm" {
             input.parse::<Ident>()?;
             return Ok(MemoryArg::Wasm(word));
+        }
+        if word == "claimed" || word == "system" {
+            input.parse::<Ident>()?;
+            if input.peek(token::Paren) {
+                return Err(input.error(format!(
+                    "`{word}` takes no size: {}",
+                    if word == "claimed" {
+                        "the memory is handed over at run time with the type's `claim`"
+                    } else {
+                        "regions come from the system's allocator as the heap needs them"
+                    }
+                )));
+            }
+            return Ok(if word == "claimed" {
+                MemoryArg::Claimed(word)
+            } else {
+                MemoryArg::System(word)
+            });
         }
         if word == "arena" {
             input.parse::<Ident>()?;
@@ -282,7 +356,7 @@ fn parse_growth(input: ParseStream, key: &Ident) -> syn::Result<Int> {
 
 /// `large = leak | reuse | coalesce`.
 fn parse_large(input: ParseStream, key: &Ident) -> syn::Result<Large> {
-    const EXPECTED: &str = "expected `reuse` (freed large blocks serve later requests of their size class), `coalesce` (freed large blocks are merged with free neighbours and split to serve any size) or `leak` (never reused, as in the documented design)";
+    const EXPECTED: &str = "expected `reuse` (freed large blocks serve later requests of their size class), `coalesce` (freed large blocks are merged with free neighbours and split to serve any size) or `leak` (never reused, as in lite-alloc 0.1.0's four-bin design)";
     expect_eq(input, key, "`large = reuse`")?;
     let word = input
         .call(Ident::parse_any)

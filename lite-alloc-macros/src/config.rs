@@ -8,7 +8,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{Error, Path};
 
-use crate::args::{ArenaBytes, Args, Int, Large, MemoryArg, SyncArg};
+use crate::args::{ArenaBytes, Args, Int, Large, MemoryArg, Page, SyncArg};
 
 /// The bins of `lite_alloc::Default` and of an attribute without `bins`.
 const DEFAULT_BINS: [u64; 4] = [16, 32, 64, 128];
@@ -28,6 +28,9 @@ pub struct Config {
     pub bins: Vec<(u64, Span)>,
     pub lookup: Lookup,
     pub page: (u64, Span),
+    /// `page` as a constant expression (checked on the target); `page.0`
+    /// is then 0, and `page.1` the expression's span.
+    pub page_expr: Option<TokenStream>,
     pub memory: Memory,
     pub lock: Lock,
     pub realloc: bool,
@@ -64,6 +67,10 @@ pub enum Memory {
         span: Span,
     },
     Path(Path),
+    /// Regions handed over at run time with the type's `claim`.
+    Claimed(Span),
+    /// The operating system's allocator (lite-alloc's `std` feature).
+    System(Span),
 }
 
 pub enum Lock {
@@ -99,23 +106,28 @@ impl Config {
                     .collect()
             }
         };
-        let page = match &args.page {
-            None => (DEFAULT_PAGE, Span::call_site()),
-            Some(page) => {
+        let (page, page_expr) = match &args.page {
+            None => ((DEFAULT_PAGE, Span::call_site()), None),
+            Some(Page::Literal(page)) => {
                 if page.value == 0 {
                     return Err(Error::new(
                         page.span(),
                         "`page` must be at least 1 byte (65536 is the wasm page)",
                     ));
                 }
-                (page.value, page.span())
+                ((page.value, page.span()), None)
             }
+            Some(Page::Expr(expr)) => ((0, syn::spanned::Spanned::span(expr)), Some(quote!(#expr))),
         };
         let memory = match args.memory {
             None => Memory::PerTarget,
             Some(MemoryArg::Wasm(word)) => {
-                if page.0 % WASM_PAGE != 0 {
-                    let span = args.page.as_ref().map_or(word.span(), Int::span);
+                if page_expr.is_none() && page.0 % WASM_PAGE != 0 {
+                    let span = if args.page.is_some() {
+                        page.1
+                    } else {
+                        word.span()
+                    };
                     return Err(Error::new(
                         span,
                         format!(
@@ -146,22 +158,12 @@ impl Config {
                 checked: false,
             },
             Some(MemoryArg::Path(path)) => Memory::Path(path),
+            Some(MemoryArg::Claimed(word)) => Memory::Claimed(word.span()),
+            Some(MemoryArg::System(word)) => Memory::System(word.span()),
         };
-        if let Some(flag) = &args.heap_base {
-            let other = match &memory {
-                Memory::Arena { .. } => Some("an arena"),
-                Memory::Path(_) => Some("your own memory source"),
-                Memory::PerTarget | Memory::Wasm(_) => None,
-            };
-            if let Some(other) = other {
-                return Err(Error::new(
-                    flag.span(),
-                    format!(
-                        "`heap_base` starts wasm memory with the module's free memory, and this type's memory is {other}: remove `heap_base`, or use `memory = wasm`"
-                    ),
-                ));
-            }
-        }
+        // `heap_base` applies to wasm memory on `wasm32-unknown-unknown`;
+        // with any other memory, or on any other target, it does nothing
+        // (so that one attribute serves a wasm build and its host tests).
         let lock = match args.sync {
             None => Lock::Spin(Span::call_site()),
             Some(SyncArg::Spin(word)) => Lock::Spin(word.span()),
@@ -177,6 +179,7 @@ impl Config {
             bins,
             lookup,
             page,
+            page_expr,
             memory,
             lock,
             realloc: args.realloc.is_some(),

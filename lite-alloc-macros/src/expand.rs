@@ -28,7 +28,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
         .bins
         .iter()
         .map(|&(size, span)| usize_lit(size, span));
-    let page = usize_lit(config.page.0, config.page.1);
+    let page = page(config);
     let growth = usize_lit(config.growth.0, config.growth.1);
     let realloc = config.realloc;
     let large = match config.large {
@@ -70,6 +70,8 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
         Lock::None(span) => quote_spanned!(span=> __la::Unsynchronized),
     };
     let checks = checks(config);
+    let claim_fn = claim_fn(config, vis);
+    let allocator_api = allocator_api(ident);
     let in_place = if realloc {
         "shrinks in place, and grows in place when the block is the last one carved"
     } else {
@@ -151,6 +153,8 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                 #vis fn verify() {
                     __LITE_ALLOC_HEAP.verify()
                 }
+
+                #claim_fn
             }
 
             #[doc = #realloc_doc]
@@ -176,6 +180,8 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                     unsafe { __LITE_ALLOC_HEAP.realloc(ptr, layout, new_size) }
                 }
             }
+
+            #allocator_api
         };
     }
 }
@@ -266,6 +272,8 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
         ),
         Memory::Wasm(span) => (TokenStream::new(), quote_spanned!(*span=> __la::Wasm)),
         Memory::Path(path) => (TokenStream::new(), quote!(#path)),
+        Memory::Claimed(span) => (TokenStream::new(), quote_spanned!(*span=> __la::Claimed)),
+        Memory::System(span) => (TokenStream::new(), quote_spanned!(*span=> __la::System)),
         Memory::Arena {
             bytes,
             checked,
@@ -294,7 +302,12 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
                 #[cfg(target_arch = "wasm32")]
                 type __LiteAllocMemory = #wasm;
             };
-            (items, quote!(__LiteAllocMemory))
+            // The arena (or wasm memory), unless lite-alloc's `std` feature
+            // puts hosts on the system's allocator.
+            (
+                items,
+                quote!(<__LiteAllocMemory as __la::PerTarget>::Memory),
+            )
         }
     }
 }
@@ -333,6 +346,7 @@ fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
 
 /// `const` assertions for what depends on the target.
 fn checks(config: &Config) -> TokenStream {
+    let page_expr_checks = page_expr_checks(config);
     let bins = config.bins.iter().map(|&(size, span)| {
         let too_small = format!(
             "bin size {size} cannot hold a free-list pointer on this target: use at least the pointer size (4 bytes on 32-bit targets, 8 on 64-bit ones)"
@@ -349,6 +363,12 @@ fn checks(config: &Config) -> TokenStream {
             };
         }
     });
+    if config.page_expr.is_some() {
+        return quote! {
+            #(#bins)*
+            #page_expr_checks
+        };
+    }
     let page_bound = {
         let (value, span) = config.page;
         let message = format!(
@@ -410,5 +430,87 @@ pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
             }
             unsafe fn dealloc(&self, _: *mut ::lite_alloc::__private::u8, _: ::lite_alloc::__private::Layout) {}
         }
+    }
+}
+
+/// `Config::PAGE`: the literal, or the constant holding the expression.
+fn page(config: &Config) -> TokenStream {
+    match &config.page_expr {
+        Some(_) => quote!(__LITE_ALLOC_PAGE),
+        None => {
+            let lit = usize_lit(config.page.0, config.page.1);
+            quote!(#lit)
+        }
+    }
+}
+
+/// With `page` a constant expression: the constant holding it (so that a
+/// wrong type is reported once), and the checks a literal gets in
+/// `config`, as `const` assertions on the target.
+fn page_expr_checks(config: &Config) -> TokenStream {
+    let Some(expr) = &config.page_expr else {
+        return TokenStream::new();
+    };
+    let span = config.page.1;
+    let wasm_page = "with wasm memory, `page` must be a multiple of the wasm page (65536 bytes)";
+    let multiple = |cfg: TokenStream| {
+        quote_spanned! {span=>
+            #cfg
+            const _: () = if __LITE_ALLOC_PAGE % __la::WASM_PAGE != 0 {
+                __la::panic!(#wasm_page)
+            };
+        }
+    };
+    let wasm = match config.memory {
+        Memory::Wasm(_) => multiple(TokenStream::new()),
+        Memory::PerTarget => multiple(quote!(#[cfg(target_arch = "wasm32")])),
+        _ => TokenStream::new(),
+    };
+    quote_spanned! {span=>
+        const __LITE_ALLOC_PAGE: __la::usize = #expr;
+        const _: () = if __LITE_ALLOC_PAGE == 0 {
+            __la::panic!("`page` must be at least 1 byte (65536 is the wasm page)")
+        } else if __LITE_ALLOC_PAGE > __la::MAX_PAGE {
+            __la::panic!("`page` is too large for this target: memory grows by at most a quarter of the address space at a time (1 GiB on 32-bit targets)")
+        };
+        #wasm
+    }
+}
+
+/// `claim`, for `memory = claimed`.
+fn claim_fn(config: &Config, vis: &syn::Visibility) -> TokenStream {
+    if !matches!(config.memory, Memory::Claimed(_)) {
+        return TokenStream::new();
+    }
+    quote! {
+        /// Hands the allocator the memory `[start, start + bytes)`. Until
+        /// the first call every allocation returns null; each call adds a
+        /// region (two RAM banks, say), used once the heap needs memory and
+        /// the region can hold the request. Each region keeps a record of
+        /// three words at its start; one too small for that and a byte
+        /// more is not used. `reset()` forgets blocks, not regions.
+        ///
+        /// # Safety
+        ///
+        /// The region is valid for reads and writes, overlaps no region
+        /// claimed before, and nothing else reads or writes it from now
+        /// on, for as long as this type is used. `start` carries the
+        /// provenance that allows this: a pointer to a static array, or one
+        /// made from the address of a linker-defined region with
+        /// `core::ptr::with_exposed_provenance_mut`.
+        #vis unsafe fn claim(&self, start: *mut __la::u8, bytes: __la::usize) {
+            // SAFETY: the caller's promise, which `Claimed::claim` asks
+            // for; the closure does not use the allocator.
+            unsafe { __LITE_ALLOC_HEAP.memory(|memory| memory.claim(start, bytes)) }
+        }
+    }
+}
+
+/// `allocator_api2::alloc::Allocator`, when lite-alloc's `allocator-api2`
+/// feature is on: a macro of the runtime decides, which expands to nothing
+/// without the feature (a `cfg` here would test the user's crate).
+fn allocator_api(ident: &syn::Ident) -> TokenStream {
+    quote! {
+        __la::impl_allocator_api2!(#ident);
     }
 }

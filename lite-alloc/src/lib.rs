@@ -1,11 +1,27 @@
-//! Small, fast, single-threaded allocators for WebAssembly and firmware,
-//! generated per configuration.
+//! Small, fast allocators for WebAssembly and firmware, generated per
+//! configuration by an attribute macro.
+//!
+//! Two are ready to use: [`Default`](struct@Default), lite-alloc 0.1.0's
+//! four-bin design (the smallest code, for short-lived work), and
+//! [`General`], for everything else. Gate them on wasm32, as most wasm
+//! crates do, or enable the `std` feature so that host builds (your
+//! `cargo test`) take memory from the operating system:
+//!
+//! ```
+//! #[cfg(target_arch = "wasm32")]
+//! #[global_allocator]
+//! static ALLOC: lite_alloc::General = lite_alloc::General::new();
+//! # fn main() { assert_eq!(vec![1, 2, 3].iter().sum::<i32>(), 6); }
+//! ```
+//!
+//! Or generate your own with [`macro@lite_alloc`], whose documentation
+//! lists every argument:
 //!
 //! ```
 //! use lite_alloc::lite_alloc;
 //!
-//! /// Four bins, memory grown 64 KiB at a time.
-//! #[lite_alloc(bins = [16, 32, 64, 128], page = 65536)]
+//! /// Five bins in front of chunks that are split and merged.
+//! #[lite_alloc(bins = [16, 32, 64, 128, 256], large = coalesce, realloc)]
 //! pub struct MyAlloc;
 //!
 //! #[global_allocator]
@@ -13,32 +29,21 @@
 //! # fn main() { let v = vec![1, 2, 3]; assert_eq!(v.iter().sum::<i32>(), 6); }
 //! ```
 //!
-//! or, with no configuration at all, [`Default`](struct@Default):
+//! Memory comes from wasm's `memory.grow`, the operating system (`std`), a
+//! static arena, regions the program hands over at run time (`memory =
+//! claimed`, for firmware), or a source of your own: see [`memory`]. With
+//! the `allocator-api2` feature every generated type is also an
+//! `allocator_api2::alloc::Allocator`, for collections (and per-request
+//! arenas) of their own: see `allocator_api`.
 //!
-//! ```
-//! #[global_allocator]
-//! static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
-//! # fn main() { assert_eq!(String::from("ok").len(), 2); }
-//! ```
+//! # Crate features
 //!
-//! # The design
-//!
-//! Requests up to the largest bin are rounded up to the smallest bin that
-//! holds them. Each bin keeps a LIFO list of freed blocks, threaded through the
-//! blocks themselves (no headers); a miss carves a new block of the bin's size
-//! from a bump pointer. Larger requests, and requests aligned to more than 16
-//! bytes, are carved from the bump pointer at their exact size and never
-//! reused. Allocation and deallocation are O(1); there is no splitting and no
-//! coalescing. It suits short-lived programs (serverless functions, scripts,
-//! plugins) and firmware with a known allocation pattern, where code size and
-//! speed matter more than reuse of large blocks.
-//!
-//! # The attribute
-//!
-//! [`macro@lite_alloc`] turns a unit struct into an allocator type with its
-//! own statics; see its documentation for every argument. The algorithm lives
-//! once in this crate; the attribute generates the configuration,
-//! the specialised size-to-bin lookup, the statics and the trait impls.
+//! | feature | what it adds |
+//! |---|---|
+//! | `std` | `memory = system`, the default memory on hosts (so `Default` and `General` grow without bound there), and `record::Recorder::save` |
+//! | `allocator-api2` | `allocator_api2::alloc::Allocator` (version 0.2, as `hashbrown` and `bumpalo` use) for every generated type |
+//! | `critical-section` | `sync = critical_section`, for firmware with interrupts |
+//! | `realloc` | in-place `realloc` for `Default`, as lite-alloc 0.1.0's feature of that name |
 //!
 //! # Guarantees
 //!
@@ -50,6 +55,7 @@
 //! zero; and no data race is reachable from safe code (see [`sync`]).
 #![no_std]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "std")]
 extern crate std;
@@ -68,12 +74,26 @@ pub mod sync;
 pub use lite_alloc_macros::lite_alloc;
 pub use stats::Stats;
 
-/// The documented four-bin design, ready to use.
+#[cfg(feature = "allocator-api2")]
+pub mod allocator_api;
+
+/// Without the `allocator-api2` feature, generated types implement no
+/// `Allocator`: the attribute's call expands to nothing.
+#[cfg(not(feature = "allocator-api2"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_allocator_api2 {
+    ($ty:ident) => {};
+}
+
+/// lite-alloc 0.1.0's four-bin design, ready to use: the smallest code, for
+/// short-lived work.
 ///
 /// Bins of 16, 32, 64 and 128 bytes with LIFO free lists, a bump pointer for
 /// misses and for blocks over 128 bytes (never reused), memory grown 64 KiB at
-/// a time: from `memory.grow` on `wasm32`, from a static arena of
-/// [`memory::DEFAULT_ARENA_BYTES`] elsewhere. `realloc` moves the block unless
+/// a time: from `memory.grow` on `wasm32`, elsewhere from the operating
+/// system with the `std` feature, or a static arena of
+/// [`memory::DEFAULT_ARENA_BYTES`] without it. `realloc` moves the block unless
 /// the crate feature `realloc` is on, which enables the design's in-place
 /// shrink and in-place growth at the heap top.
 ///
@@ -114,8 +134,9 @@ pub struct Default;
 /// with a fifth of its code.
 ///
 /// Choose [`Default`](struct@Default) for short-lived work (a serverless
-/// function, a plugin call, a script: the documented design's own use case,
-/// and the smallest and fastest code), `General` for everything else.
+/// function, a plugin call, a script: what lite-alloc 0.1.0's design was
+/// made for, with the smallest and fastest code), `General` for everything
+/// else. Its memory is that of [`Default`](struct@Default).
 ///
 /// ```
 /// #[global_allocator]
@@ -145,4 +166,16 @@ pub mod __private {
     pub use core::panic;
     pub use core::primitive::{bool, u8, usize};
     pub use core::ptr::{NonNull, null_mut};
+
+    // `memory = claimed` and `memory = system`, the default memory with the
+    // `std` feature, and `allocator_api2::alloc::Allocator`.
+    pub use crate::__impl_allocator_api2 as impl_allocator_api2;
+    #[cfg(feature = "allocator-api2")]
+    pub use crate::allocator_api as api2;
+    #[cfg(feature = "std")]
+    pub use crate::memory::System;
+    #[cfg(not(feature = "std"))]
+    pub use crate::memory::SystemNeedsStdFeature as System;
+    pub use crate::memory::{Claimed, PerTarget};
+    pub use core::result::Result;
 }

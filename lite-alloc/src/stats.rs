@@ -47,8 +47,8 @@ pub struct Stats {
     /// bin's or class's full size, and alignment padding).
     pub bumped: usize,
     /// Bytes of freed blocks larger than every bin (or aligned beyond what a
-    /// bin guarantees) that are never reused: the documented design leaks
-    /// them; `large = reuse` does not.
+    /// bin guarantees) that are never reused: `large = leak` (lite-alloc
+    /// 0.1.0's four-bin design) leaks them; `large = reuse` does not.
     pub leaked: usize,
     /// With `large = reuse` or `coalesce`: bytes of large blocks waiting in
     /// free lists.
@@ -105,6 +105,59 @@ impl fmt::Debug for Stats {
             .field("failed", &self.failed)
             .field("bins", &self.bins())
             .finish()
+    }
+}
+
+/// One line to log, bins last (their sizes, then each counter bin by bin):
+///
+/// ```text
+/// in use 120 B (peak 1040 B, 160 B in blocks), obtained 4096 B, carved 1208 B, leaked 1000 B, large free 0 B (0 reused, 0 back to the top), 2 failed; bins 16/32/64/128 B: hits 0/1/0/0, misses 0/2/0/1, free 0/1/0/0
+/// ```
+///
+/// It allocates nothing, so it can report the global allocator's own
+/// statistics (`println!("{}", MyAlloc::stats())`).
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "in use {} B (peak {} B, {} B in blocks), obtained {} B, carved {} B, leaked {} B, large free {} B ({} reused, {} back to the top), {} failed; ",
+            self.in_use,
+            self.peak_in_use,
+            self.in_use_capacity,
+            self.obtained,
+            self.bumped,
+            self.leaked,
+            self.large_free,
+            self.large_hits,
+            self.large_to_top,
+            self.failed,
+        )?;
+        let bins = self.bins();
+        if bins.is_empty() {
+            return f.write_str("no bins");
+        }
+        /// The values of one counter, bin by bin, joined with `/`.
+        fn each<T: fmt::Display>(
+            f: &mut fmt::Formatter<'_>,
+            bins: &[BinStats],
+            value: impl Fn(&BinStats) -> T,
+        ) -> fmt::Result {
+            for (i, bin) in bins.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("/")?;
+                }
+                write!(f, "{}", value(bin))?;
+            }
+            Ok(())
+        }
+        f.write_str("bins ")?;
+        each(f, bins, |b| b.size)?;
+        f.write_str(" B: hits ")?;
+        each(f, bins, |b| b.hits)?;
+        f.write_str(", misses ")?;
+        each(f, bins, |b| b.misses)?;
+        f.write_str(", free ")?;
+        each(f, bins, |b| b.free)
     }
 }
 

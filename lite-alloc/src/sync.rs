@@ -1,11 +1,9 @@
 //! How a generated allocator keeps calls from several threads apart
 //! (`sync = ...`).
 //!
-//! | argument | lock | where |
-//! |---|---|---|
-//! | `sync = spin` (default) | [`Spin`]: a spin lock on an atomic flag | any target with atomic compare-and-swap |
-//! | `sync = critical_section` | [`CriticalSection`]: the `critical-section` crate (enable the `critical-section` feature) | firmware with interrupts |
-//! | `sync = none` | [`Unsynchronized`]: no lock | only `wasm32` without the `atomics` feature |
+//! The attribute's `sync = ...` argument (see
+//! [`lite_alloc`](macro@crate::lite_alloc)) chooses [`Spin`] (the default),
+//! [`CriticalSection`] or [`Unsynchronized`] (`sync = none`).
 //!
 //! On `wasm32` without the `atomics` target feature there is one thread, so
 //! every choice compiles to no lock at all: the type is `Sync` at zero cost.

@@ -123,6 +123,19 @@ impl<C: Config<N>, const N: usize> Global<C, N> {
         self.with(|| (), Heap::reset)
     }
 
+    /// Runs `f` on the memory source while holding the lock (to hand it
+    /// memory at run time: `memory = claimed`). Ignored when called from
+    /// inside the heap (with debug assertions).
+    ///
+    /// # Safety
+    ///
+    /// `f` does not use this allocator: the locks of single-threaded wasm
+    /// and of `critical-section` let a nested call in, which would reach
+    /// the heap while `f` holds its memory source.
+    pub unsafe fn memory(&self, f: impl FnOnce(&mut C::Memory)) {
+        self.with(|| (), |heap| f(&mut heap.region.memory))
+    }
+
     /// Checks the heap's invariants ([`Heap::check`]) and panics, after
     /// releasing the lock, with the first that does not hold.
     pub fn verify(&self) {

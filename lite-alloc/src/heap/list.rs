@@ -38,20 +38,20 @@ impl List {
         head
     }
 
-    /// Puts `block` at the head of the list. `home` is a pointer with the
-    /// heap's provenance (its `top`): the list keeps `block`'s address with
-    /// it, since the caller's pointer may cover only part of the block,
-    /// which will be handed out whole.
+    /// Puts `block` at the head of the list. `reclaimed` is the block with
+    /// the heap's provenance (`Region::at`): the list keeps it, since the
+    /// caller's pointer may cover only part of the block, which will be
+    /// handed out whole.
     ///
     /// # Safety
     ///
     /// `block` is a free block of this heap, at least a pointer in size and
     /// aligned for one, that belongs in this list; the caller's pointer to it
-    /// covers `size` bytes.
+    /// covers `size` bytes; `reclaimed` has its address.
     #[inline(always)]
-    pub unsafe fn push(&mut self, block: *mut u8, size: usize, home: *mut u8) {
+    pub unsafe fn push(&mut self, block: *mut u8, size: usize, reclaimed: *mut u8) {
         debug_assert!(block.addr().is_multiple_of(align_of::<*mut u8>()));
-        let reclaimed = home.with_addr(block.addr());
+        debug_assert_eq!(block.addr(), reclaimed.addr());
         // The link goes through the caller's pointer, which may still be
         // protected in the caller (a `Box` being dropped), unless the
         // caller's block is too small for a link: its pointer may then not

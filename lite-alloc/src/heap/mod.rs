@@ -296,13 +296,13 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             // gives it up.
             return unsafe { C::Large::free(self, block, size, align) };
         };
-        let home = self.region.top;
+        let reclaimed = self.region.at(block.addr());
         // SAFETY: `Config` promises `i < N`.
         let list = unsafe { self.bins.get_unchecked_mut(i) };
         // SAFETY: the block was carved for this bin (or checked to fit it by
         // `realloc`): it holds `BINS[i]` bytes aligned for a pointer, and the
         // caller gives it up.
-        unsafe { list.push(block, size, home) };
+        unsafe { list.push(block, size, reclaimed) };
         self.stats.pushed(i);
     }
 

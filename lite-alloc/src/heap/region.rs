@@ -41,11 +41,13 @@ impl<M: Memory, F: Fresh> Region<M, F> {
     };
 
     /// `address`, inside memory the heap obtained, as a pointer with the
-    /// heap's provenance. Every region lies in one allocated object (the
-    /// `Memory` contract), and `top` was derived from one of them.
+    /// provenance of the region holding it, which the memory source finds
+    /// ([`Memory::provenance`]: by default `top`'s, as every region lies in
+    /// one allocated object). Every pointer the heap keeps or hands out is
+    /// made here (invariant 4).
     #[inline(always)]
     pub fn at(&self, address: usize) -> *mut u8 {
-        self.top.with_addr(address)
+        self.memory.provenance(self.top, address)
     }
 }
 

@@ -4,15 +4,17 @@ use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 
 /// The arena size used when `memory` is not given on a target other than
-/// `wasm32`: 32 KiB on bare-metal targets (`target_os = "none"`), where RAM is
-/// scarce, and 8 MiB elsewhere (hosts, where an untouched `.bss` costs
-/// nothing).
+/// `wasm32`, without the `std` feature (with it, hosts use the operating
+/// system's allocator): 32 KiB on bare-metal targets (`target_os = "none"`),
+/// where RAM is scarce, and 8 MiB elsewhere (hosts, where an untouched
+/// `.bss` costs nothing).
 #[cfg(target_os = "none")]
 pub const DEFAULT_ARENA_BYTES: usize = 32 * 1024;
 /// The arena size used when `memory` is not given on a target other than
-/// `wasm32`: 32 KiB on bare-metal targets (`target_os = "none"`), where RAM is
-/// scarce, and 8 MiB elsewhere (hosts, where an untouched `.bss` costs
-/// nothing).
+/// `wasm32`, without the `std` feature (with it, hosts use the operating
+/// system's allocator): 32 KiB on bare-metal targets (`target_os = "none"`),
+/// where RAM is scarce, and 8 MiB elsewhere (hosts, where an untouched
+/// `.bss` costs nothing).
 #[cfg(not(target_os = "none"))]
 pub const DEFAULT_ARENA_BYTES: usize = 8 * 1024 * 1024;
 

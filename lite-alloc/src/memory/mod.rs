@@ -1,25 +1,57 @@
 //! Where an allocator's memory comes from.
 //!
 //! The heap asks its [`Memory`] source for a new region whenever the current
-//! one cannot hold a request. These sources are built in, chosen with the
-//! attribute's `memory = ...` argument and `heap_base` flag:
-//!
-//! | argument | source | default on |
-//! |---|---|---|
-//! | `memory = wasm` | [`Wasm`]: `memory.grow` on the module's linear memory | `wasm32` |
-//! | `memory = wasm` and `heap_base` | [`WasmHeapBase`]: first the free memory the module starts with (above `__heap_base`), then `memory.grow` | |
-//! | `memory = arena(BYTES)` | a static array of `BYTES` bytes owned by the type ([`ArenaStorage`]) | every other target, with [`DEFAULT_ARENA_BYTES`] |
-//! | `memory = some::Path` | your own type implementing [`Memory`] | |
+//! one cannot hold a request. The attribute's `memory = ...` argument (see
+//! [`lite_alloc`](macro@crate::lite_alloc)) chooses one of these: [`Wasm`]
+//! (or [`WasmHeapBase`] with `heap_base`), `System` (the `std` feature), an
+//! arena ([`ArenaStorage`]), [`Claimed`], or your own type implementing
+//! [`Memory`].
 //!
 //! A region need not continue the previous one: when other code grows wasm
-//! memory between two of ours, the heap starts afresh in the new region and
-//! never touches the pages in between.
+//! memory between two of ours, or a claimed region lies elsewhere, the heap
+//! starts afresh in the new region and never touches the bytes in between
+//! (what was left at the end of the region it leaves is not used again
+//! until `reset`).
 
 mod arena;
+mod claimed;
+mod regions;
+#[cfg(feature = "std")]
+mod system;
 mod wasm;
 
 pub use arena::{ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES};
+pub use claimed::Claimed;
+#[cfg(feature = "std")]
+pub use system::System;
 pub use wasm::{WASM_PAGE, Wasm, WasmHeapBase};
+
+/// Stands in for `System` when lite-alloc's `std` feature is off: it is
+/// no [`Memory`], so `memory = system` fails to compile, naming the feature.
+#[cfg(not(feature = "std"))]
+#[derive(Debug)]
+pub struct SystemNeedsStdFeature {
+    _private: (),
+}
+
+/// The memory of a type without `memory = ...` (`A` is its arena): wasm
+/// memory on wasm32 (`A` is then that already), the operating system's
+/// allocator (`System`) elsewhere with the `std` feature, and `A`, the
+/// type's own arena of [`DEFAULT_ARENA_BYTES`], without it. A trait rather
+/// than a `cfg` in the generated code, which would test the features of the
+/// user's crate.
+#[doc(hidden)]
+pub trait PerTarget {
+    /// The memory source.
+    type Memory;
+}
+
+impl<A> PerTarget for A {
+    #[cfg(all(feature = "std", not(target_arch = "wasm32")))]
+    type Memory = System;
+    #[cfg(not(all(feature = "std", not(target_arch = "wasm32"))))]
+    type Memory = A;
+}
 
 use core::ptr::NonNull;
 
@@ -45,9 +77,13 @@ use core::ptr::NonNull;
 ///   (it overlaps no earlier region and nothing else reads or writes it);
 /// * lies in the same allocated object as every other region of this source
 ///   (one static array, the wasm linear memory, one block the linker
-///   reserved): the allocator derives the pointers it hands out, and the ones
-///   it takes back, from its latest region, and treats a region that starts
-///   where the previous one ended as its continuation;
+///   reserved), unless the source implements
+///   [`provenance`](Memory::provenance): the allocator derives the pointers
+///   it hands out, and the ones it takes back, from its latest region
+///   through `provenance`, whose default assumes one object;
+/// * if it starts where the previous region ended, continues that region
+///   (lies in the same allocated object): the allocator then treats the two
+///   as one, and a block may span both;
 /// * reads as zero, if the source sets [`ZEROED`](Memory::ZEROED).
 ///
 /// [`GRANULE`](Memory::GRANULE) is a power of two, at most a quarter of the
@@ -87,7 +123,7 @@ use core::ptr::NonNull;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a lite-alloc memory source on this target",
     label = "not a `lite_alloc::memory::Memory`",
-    note = "`memory = wasm` works only on wasm32; elsewhere use `memory = arena(BYTES)` or a type implementing `lite_alloc::memory::Memory`"
+    note = "`memory = wasm` works only on wasm32; elsewhere use `memory = arena(BYTES)`, `memory = claimed` or a type implementing `lite_alloc::memory::Memory`; `memory = system` needs lite-alloc's `std` feature"
 )]
 pub unsafe trait Memory {
     /// The source before its first `grow`: this is how the allocator's static
@@ -112,6 +148,17 @@ pub unsafe trait Memory {
     /// accepted too (the allocator asks again for the rest), as is a longer
     /// one, which the allocator uses whole.
     fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>>;
+
+    /// `addr` (inside a region this source handed over) as a pointer with
+    /// that region's provenance. `hint` is a pointer with the provenance of
+    /// the latest region. By default `hint.with_addr(addr)`: every region
+    /// lies in one allocated object. A source whose regions are separate
+    /// allocated objects (RAM banks, blocks from another allocator) returns
+    /// the pointer of the region holding `addr`, with `addr` as its address.
+    #[inline(always)]
+    fn provenance(&self, hint: *mut u8, addr: usize) -> *mut u8 {
+        hint.with_addr(addr)
+    }
 
     /// Called by the allocator's `reset()`, when every block it handed out is
     /// dead: a source may hand its regions out again after this (a `ZEROED`

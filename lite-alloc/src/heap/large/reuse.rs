@@ -90,13 +90,13 @@ impl<const L: usize> Reuse<L> {
             heap.stats.large_to_top(capacity);
             return;
         }
-        let home = heap.region.top;
+        let reclaimed = heap.region.at(block.addr());
         // SAFETY: `class` is below `L` (`valid`).
         let list = unsafe { heap.large.get_unchecked_mut(class) };
         // SAFETY: the block holds its class's size (more than a pointer) and
         // is aligned for one (carved aligned to `MAX_BIN_ALIGN`, or to its
         // bin's alignment before `realloc` grew it); the caller gives it up.
-        unsafe { list.push(block, size, home) };
+        unsafe { list.push(block, size, reclaimed) };
         heap.stats.large_pushed(capacity);
     }
 }

@@ -1,6 +1,6 @@
 use lite_alloc::lite_alloc;
 
-#[lite_alloc(memory = arena(4096), heap_base)]
+#[lite_alloc(bins = [16, -32, 64])]
 pub struct MyAlloc;
 
 fn main() {}

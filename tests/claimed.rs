@@ -1,0 +1,200 @@
+//! `memory = claimed`: no memory until the program hands some over with
+//! `claim`, then the regions claimed (two RAM banks, here two static
+//! arrays, which are separate allocated objects: Miri with strict
+//! provenance checks that every pointer the heap derives carries the
+//! provenance of the bank it points into).
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::cell::UnsafeCell;
+
+use lite_alloc::lite_alloc;
+use lite_alloc_tests::{Env, Plan, check_random_ops, scaled};
+
+/// A RAM bank: a static array, reached only through raw pointers.
+#[repr(C, align(16))]
+struct Bank<const N: usize>(UnsafeCell<[u8; N]>);
+
+// SAFETY: reached only through the raw pointer `start` gives, which is
+// handed to one allocator.
+unsafe impl<const N: usize> Sync for Bank<N> {}
+
+impl<const N: usize> Bank<N> {
+    const fn new() -> Self {
+        Bank(UnsafeCell::new([0; N]))
+    }
+    fn start(&self) -> *mut u8 {
+        self.0.get().cast()
+    }
+    fn holds(&self, block: *const u8, len: usize) -> bool {
+        let start = self.start() as usize;
+        (block as usize) >= start && (block as usize) + len <= start + N
+    }
+}
+
+fn layout(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+/// Blocks must lie wholly inside one bank, never across two.
+struct Banks<'a>(&'a [(*const u8, usize)]);
+
+impl Env for Banks<'_> {
+    fn owns(&self, block: *const u8, len: usize) -> bool {
+        let (block, end) = (block as usize, block as usize + len);
+        self.0
+            .iter()
+            .any(|&(start, n)| block >= start as usize && end <= start as usize + n)
+    }
+}
+
+#[test]
+fn nothing_until_claimed_then_the_region() {
+    #[lite_alloc(memory = claimed, stats)]
+    struct Board;
+    static BANK: Bank<4096> = Bank::new();
+    let l = layout(100, 8);
+    unsafe {
+        assert!(Board.alloc(l).is_null(), "no memory before `claim`");
+        assert_eq!(Board::stats().failed, 1);
+        Board.claim(BANK.start(), 4096);
+        let block = Board.alloc(l);
+        assert!(!block.is_null());
+        assert!(BANK.holds(block, 100));
+        block.write_bytes(0xAB, 100);
+        Board.dealloc(block, l);
+        // The whole region, less its record, and no more.
+        let stats = Board::stats();
+        assert!(stats.obtained > 4000 && stats.obtained < 4096, "{stats}");
+        assert!(Board.alloc(layout(4096, 8)).is_null());
+    }
+}
+
+#[test]
+fn a_region_too_small_for_its_record_is_not_used() {
+    #[lite_alloc(memory = claimed)]
+    struct Tiny;
+    static BANK: Bank<128> = Bank::new();
+    unsafe {
+        Tiny.claim(BANK.start(), 3 * size_of::<usize>());
+        assert!(Tiny.alloc(layout(1, 1)).is_null());
+        // The rest of the array, claimed too, is.
+        Tiny.claim(BANK.start().add(32), 96);
+        let block = Tiny.alloc(layout(1, 1));
+        assert!(!block.is_null() && BANK.holds(block, 1));
+    }
+}
+
+/// Two banks in separate arrays: the heap moves to the second when the first
+/// cannot hold a request, serves from both, and `reset` keeps them.
+#[test]
+fn two_banks() {
+    #[lite_alloc(memory = claimed, large = coalesce, bins = [], realloc)]
+    struct TwoBanks;
+    static SMALL: Bank<8192> = Bank::new();
+    static LARGE: Bank<65536> = Bank::new();
+    let l = layout(1000, 8);
+    unsafe {
+        TwoBanks.claim(SMALL.start(), 8192);
+        TwoBanks.claim(LARGE.start(), 65536);
+        for round in 0..2 {
+            let mut blocks = Vec::new();
+            loop {
+                let block = TwoBanks.alloc(l);
+                if block.is_null() {
+                    break;
+                }
+                block.write_bytes(blocks.len() as u8, 1000);
+                blocks.push(block);
+            }
+            let in_small = blocks.iter().filter(|&&b| SMALL.holds(b, 1000)).count();
+            let in_large = blocks.iter().filter(|&&b| LARGE.holds(b, 1000)).count();
+            assert_eq!(in_small + in_large, blocks.len(), "every block in a bank");
+            assert!(in_small >= 7 && in_large >= 60, "{in_small} + {in_large}");
+            // Freed blocks in the first bank serve again while the heap is in
+            // the second: their lists cross banks.
+            for &block in blocks.iter().filter(|&&b| SMALL.holds(b, 1000)) {
+                TwoBanks.dealloc(block, l);
+            }
+            let again = TwoBanks.alloc(layout(2000, 8));
+            assert!(
+                SMALL.holds(again, 2000),
+                "merged neighbours in the first bank"
+            );
+            for (i, &block) in blocks.iter().enumerate() {
+                if LARGE.holds(block, 1000) {
+                    assert_eq!(*block.add(999), i as u8);
+                    TwoBanks.dealloc(block, l);
+                }
+            }
+            TwoBanks.dealloc(again, layout(2000, 8));
+            if round == 0 {
+                TwoBanks::reset();
+            }
+        }
+    }
+}
+
+/// Two parts of one array claimed one after the other: a block never spans
+/// the boundary (a region's record lies between them).
+#[test]
+fn regions_claimed_side_by_side_stay_apart() {
+    #[lite_alloc(memory = claimed, large = reuse)]
+    struct SideBySide;
+    static BANK: Bank<8192> = Bank::new();
+    let l = layout(1500, 16);
+    unsafe {
+        SideBySide.claim(BANK.start(), 4096);
+        SideBySide.claim(BANK.start().add(4096), 4096);
+        let boundary = BANK.start() as usize + 4096;
+        let mut count = 0;
+        loop {
+            let block = SideBySide.alloc(l);
+            if block.is_null() {
+                break;
+            }
+            let (start, end) = (block as usize, block as usize + 1500);
+            assert!(
+                end <= boundary || start >= boundary,
+                "{block:p} spans the boundary"
+            );
+            count += 1;
+        }
+        assert_eq!(count, 4, "two blocks in each part");
+    }
+}
+
+/// The shadow model over two banks, for a heap of each kind: bins only,
+/// large blocks reused, chunks behind bins, every block a chunk.
+macro_rules! model_over_banks {
+    ($test:ident, $($arg:tt)*) => {
+        #[test]
+        fn $test() {
+            #[lite_alloc(memory = claimed, $($arg)*)]
+            struct Model;
+            static A: Bank<{ 24 << 10 }> = Bank::new();
+            static B: Bank<{ 256 << 10 }> = Bank::new();
+            let banks = [(A.start().cast_const(), 24 << 10), (B.start().cast_const(), 256 << 10)];
+            unsafe {
+                Model.claim(A.start(), 24 << 10);
+                Model.claim(B.start(), 256 << 10);
+                for seed in 1..=2 {
+                    let plan = Plan {
+                        seed,
+                        ops: scaled(4000),
+                        max_size: 8192,
+                        max_align_log2: 7,
+                        max_live: 40,
+                    };
+                    let report = check_random_ops(&Model, &plan, &Banks(&banks));
+                    assert!(report.allocations > 0);
+                    Model::reset();
+                }
+            }
+        }
+    };
+}
+
+model_over_banks!(model_bins, realloc);
+model_over_banks!(model_large_reuse, large = reuse, realloc);
+model_over_banks!(model_coalesce, large = coalesce, realloc);
+model_over_banks!(model_chunks, bins = [], large = coalesce, realloc);

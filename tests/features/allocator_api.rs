@@ -1,0 +1,141 @@
+//! `allocator_api2::alloc::Allocator` on generated types (the crate feature
+//! `allocator-api2`): collections in a type of their own, per-request
+//! arenas emptied with `reset`, and every method of the trait.
+
+use allocator_api2::alloc::{AllocError, Allocator, Layout};
+use allocator_api2::vec::Vec;
+use core::ptr::NonNull;
+
+use lite_alloc::lite_alloc;
+
+/// A per-request arena: a request's collections, then `reset`.
+#[test]
+fn per_request_arena() {
+    #[lite_alloc(memory = arena(16 << 10), stats, realloc)]
+    struct Request;
+    // Ten times what the arena holds, in requests that each fit it (under
+    // Miri, which is slow, one time).
+    let requests = if cfg!(miri) { 4 } else { 40 };
+    for request in 0..requests {
+        let mut ids: Vec<u32, Request> = Vec::new_in(Request::new());
+        for i in 0..500 {
+            ids.push(request * 1000 + i);
+        }
+        let mut names: hashbrown::HashMap<
+            u32,
+            Vec<u8, Request>,
+            hashbrown::DefaultHashBuilder,
+            Request,
+        > = hashbrown::HashMap::new_in(Request::new());
+        for &id in ids.iter().step_by(50) {
+            let mut name = Vec::new_in(Request::new());
+            name.extend_from_slice(format!("id-{id}").as_bytes());
+            names.insert(id, name);
+        }
+        assert_eq!(names.len(), 10);
+        assert_eq!(
+            names[&(request * 1000 + 450)],
+            format!("id-{}", request * 1000 + 450).as_bytes()
+        );
+        assert_eq!(
+            ids.iter().sum::<u32>(),
+            500 * request * 1000 + 499 * 500 / 2
+        );
+        drop((ids, names));
+        assert_eq!(Request::stats().in_use, 0);
+        // SAFETY: every collection of the request was dropped.
+        unsafe { Request::reset() };
+    }
+}
+
+/// Out of memory is an error the collection reports, not an abort.
+#[test]
+fn out_of_memory_is_an_error() {
+    #[lite_alloc(memory = arena(4096))]
+    struct Small;
+    let mut v: Vec<u8, Small> = Vec::new_in(Small);
+    assert!(v.try_reserve(8192).is_err());
+    assert!(v.try_reserve(100).is_ok());
+    assert_eq!(
+        Small.allocate(Layout::from_size_align(8192, 8).unwrap()),
+        Err(AllocError)
+    );
+}
+
+fn layout(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+fn bytes(block: NonNull<[u8]>) -> &'static mut [u8] {
+    // SAFETY: a live block of the test's, used by one reference at a time.
+    unsafe { core::slice::from_raw_parts_mut(block.cast::<u8>().as_ptr(), block.len()) }
+}
+
+/// Each method: zero-sized blocks, growing and shrinking in place and by
+/// moving, a change of alignment, zeroing.
+#[test]
+fn every_method() {
+    #[lite_alloc(memory = arena(1 << 20), large = reuse, realloc, stats)]
+    struct Every;
+    let a = Every::new();
+    unsafe {
+        // Zero-sized: dangling, aligned, never in the heap.
+        let empty = a.allocate(layout(0, 64)).unwrap();
+        assert_eq!(empty.len(), 0);
+        assert_eq!(empty.cast::<u8>().as_ptr() as usize % 64, 0);
+        a.deallocate(empty.cast(), layout(0, 64));
+        assert_eq!(Every::stats().in_use, 0);
+
+        // Zeroed, then grown in place (the last block carved) with zeroing.
+        let block = a.allocate_zeroed(layout(100, 8)).unwrap();
+        assert!(bytes(block).iter().all(|&b| b == 0));
+        bytes(block).fill(7);
+        let grown = a
+            .grow_zeroed(block.cast(), layout(100, 8), layout(300, 8))
+            .unwrap();
+        assert_eq!(grown.cast::<u8>(), block.cast::<u8>(), "in place");
+        assert_eq!(grown.len(), 300);
+        assert!(bytes(grown)[..100].iter().all(|&b| b == 7));
+        assert!(bytes(grown)[100..].iter().all(|&b| b == 0));
+
+        // Shrunk in place, then grown to a larger alignment: it moves.
+        let shrunk = a
+            .shrink(grown.cast(), layout(300, 8), layout(50, 8))
+            .unwrap();
+        assert_eq!(shrunk.cast::<u8>(), grown.cast::<u8>());
+        let aligned = a
+            .grow(shrunk.cast(), layout(50, 8), layout(5000, 4096))
+            .unwrap();
+        assert_eq!(aligned.cast::<u8>().as_ptr() as usize % 4096, 0);
+        assert!(bytes(aligned)[..50].iter().all(|&b| b == 7));
+        assert_eq!(Every::stats().in_use, 5000);
+
+        // Shrunk to a smaller alignment (moves), then to nothing.
+        let small = a
+            .shrink(aligned.cast(), layout(5000, 4096), layout(20, 4))
+            .unwrap();
+        assert!(bytes(small).iter().all(|&b| b == 7));
+        let none = a.shrink(small.cast(), layout(20, 4), layout(0, 4)).unwrap();
+        assert_eq!(none.len(), 0);
+        assert_eq!(Every::stats().in_use, 0);
+
+        // Grown from nothing.
+        let from_empty = a.grow(none.cast(), layout(0, 4), layout(40, 4)).unwrap();
+        assert_eq!(from_empty.len(), 40);
+        a.deallocate(from_empty.cast(), layout(40, 4));
+        assert_eq!(Every::stats().in_use, 0);
+    }
+}
+
+/// A `Box` and a `Vec` of zero-sized values: nothing is allocated.
+#[test]
+fn zero_sized_values() {
+    #[lite_alloc(memory = arena(4096), stats)]
+    struct Zst;
+    let b = allocator_api2::boxed::Box::new_in((), Zst);
+    let mut v: Vec<(), Zst> = Vec::new_in(Zst);
+    v.extend([(), (), ()]);
+    assert_eq!(v.len(), 3);
+    assert_eq!(Zst::stats().obtained, 0);
+    drop((b, v));
+}

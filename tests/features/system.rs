@@ -1,0 +1,121 @@
+//! `memory = system`: regions from the operating system's allocator,
+//! separate allocated objects (Miri with strict provenance checks that
+//! every pointer the heap derives carries the provenance of its region),
+//! each at least as large as everything obtained before it.
+
+use std::alloc::{GlobalAlloc, Layout};
+
+use lite_alloc::lite_alloc;
+use lite_alloc_tests::{Opaque, Plan, all_equal, check_random_ops, scaled};
+
+fn layout(size: usize) -> Layout {
+    Layout::from_size_align(size, 8).unwrap()
+}
+
+/// Far beyond the 8 MiB a host arena has, in few regions: memory obtained
+/// stays within twice what is live.
+#[test]
+fn grows_far_and_in_few_regions() {
+    #[lite_alloc(memory = system, stats)]
+    struct Host;
+    let (count, size) = if cfg!(miri) {
+        (6, 64 << 10)
+    } else {
+        (40, 1 << 20)
+    };
+    unsafe {
+        let blocks: Vec<*mut u8> = (0..count).map(|_| Host.alloc(layout(size))).collect();
+        for (i, &block) in blocks.iter().enumerate() {
+            assert!(!block.is_null());
+            block.write_bytes(i as u8, size);
+        }
+        let mut sorted = blocks.clone();
+        sorted.sort();
+        assert!(
+            sorted
+                .windows(2)
+                .all(|w| w[0] as usize + size <= w[1] as usize),
+            "no overlap"
+        );
+        let obtained = Host::stats().obtained;
+        assert!(
+            obtained >= count * size && obtained <= 2 * count * size + (1 << 20),
+            "{obtained} B obtained for {} B",
+            count * size
+        );
+        for (i, &block) in blocks.iter().enumerate() {
+            assert_eq!(*block.add(size - 1), i as u8);
+            Host.dealloc(block, layout(size));
+        }
+        // `reset` gives every region back, and the heap starts over.
+        Host::reset();
+        assert_eq!(Host::stats().obtained, 0);
+        let block = Host.alloc(layout(100));
+        assert!(!block.is_null());
+        Host.dealloc(block, layout(100));
+    }
+}
+
+/// Fresh regions are zero (the source asks for them zeroed), so
+/// `alloc_zeroed` is; recycled blocks are cleared.
+#[test]
+fn zeroed_memory_is_zero() {
+    #[lite_alloc(memory = system, large = reuse)]
+    struct Zeroed;
+    // Under Miri, which is slow, smaller blocks.
+    let size = if cfg!(miri) { 8 << 10 } else { 300 << 10 };
+    let l = layout(size);
+    unsafe {
+        let a = Zeroed.alloc_zeroed(l);
+        assert!(all_equal(std::slice::from_raw_parts(a, size), 0));
+        a.write_bytes(0xFF, size);
+        let b = Zeroed.alloc(layout(64));
+        Zeroed.dealloc(a, l);
+        let c = Zeroed.alloc_zeroed(l);
+        assert_eq!(a, c, "reused");
+        assert!(all_equal(std::slice::from_raw_parts(c, size), 0));
+        Zeroed.dealloc(c, l);
+        Zeroed.dealloc(b, layout(64));
+    }
+}
+
+/// The shadow model on system memory, for a heap of each kind, with a small
+/// `page` so that memory comes in many regions and blocks are freed into
+/// lists that cross them.
+macro_rules! model_on_system_memory {
+    ($test:ident, $($arg:tt)*) => {
+        #[test]
+        fn $test() {
+            #[lite_alloc(memory = system, page = 4096, $($arg)*)]
+            struct Model;
+            // One seed and smaller blocks under Miri, which is slow.
+            let seeds = if cfg!(miri) { 1 } else { 2 };
+            for seed in 1..=seeds {
+                let plan = Plan {
+                    seed,
+                    ops: scaled(5000),
+                    max_size: if cfg!(miri) { 4096 } else { 16384 },
+                    max_align_log2: 8,
+                    max_live: 60,
+                };
+                // SAFETY: only this test uses `Model`, and the run frees
+                // every block.
+                let report = unsafe { check_random_ops(&Model, &plan, &Opaque) };
+                assert_eq!(report.nulls, 0);
+                // SAFETY: no block is alive.
+                unsafe { Model::reset() };
+            }
+        }
+    };
+}
+
+model_on_system_memory!(model_bins, realloc);
+model_on_system_memory!(model_large_reuse, large = reuse, realloc);
+model_on_system_memory!(model_coalesce, large = coalesce, realloc);
+model_on_system_memory!(
+    model_chunks,
+    bins = [],
+    large = coalesce,
+    realloc,
+    growth = 1 / 32
+);
