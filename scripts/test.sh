@@ -25,7 +25,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p lite-alloc -p wasm-demo -p lite-alloc-wasm-suite -p lite-alloc-wasm-bindgen --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p wasm-demo -p lite-alloc-wasm-suite --features wasm-demo/reuse,lite-alloc-wasm-suite/options \
     --target wasm32-unknown-unknown -- -D warnings
-for variant in general coalesce; do
+for variant in general coalesce slab-bin; do
     cargo clippy -p lite-alloc-wasm-suite --features "$variant" --target wasm32-unknown-unknown -- -D warnings
 done
 cargo clippy -p lite-alloc --target thumbv7em-none-eabihf --features critical-section -- -D warnings

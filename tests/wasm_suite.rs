@@ -1,8 +1,8 @@
 //! The wasm suite: `tests/wasm-suite` built for `wasm32-unknown-unknown` with
-//! six global allocators (`lite_alloc::Default`; `Default` with in-place
+//! eight global allocators (`lite_alloc::Default`; `Default` with in-place
 //! realloc; bins that are not powers of two; one bin; every option beyond
-//! the documented design: `large = reuse, realloc, stats, heap_base`;
-//! `lite_alloc::General`), each
+//! lite-alloc 0.1.0's design: `large = reuse, realloc, stats, heap_base`;
+//! `lite_alloc::General`; a 16-aligned bin of 8 KiB in front of chunks), each
 //! run under Node: std workloads, foreign `memory.grow` between allocations,
 //! the shadow model, alignments up to 1 MiB from the first allocation,
 //! addresses near 4 GiB, and (in a module with a 64 MiB maximum) real
@@ -106,6 +106,9 @@ fn suite(variant: &[&str]) {
     if variant.contains(&"options") || variant.contains(&"coalesce") {
         run(&build(variant), &["test_heap_base"]);
     }
+    if variant.contains(&"slab-bin") {
+        run(&build(variant), &["test_bin_block_before_a_chunk"]);
+    }
     let mut oom = variant.to_vec();
     oom.push("max-memory");
     run(&build(&oom), &["test_out_of_memory"]);
@@ -122,4 +125,5 @@ fn wasm_suite_under_node() {
     suite(&["options"]);
     suite(&["coalesce"]);
     suite(&["general"]);
+    suite(&["slab-bin"]);
 }

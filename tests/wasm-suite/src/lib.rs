@@ -17,7 +17,8 @@ use lite_alloc_tests::{Env, Plan, Rng, check_random_ops};
     feature = "one-bin",
     feature = "options",
     feature = "coalesce",
-    feature = "general"
+    feature = "general",
+    feature = "slab-bin"
 )))]
 type Under = lite_alloc::Default;
 
@@ -42,6 +43,12 @@ struct Under;
 /// Every option, large blocks coalesced.
 #[cfg(feature = "coalesce")]
 #[lite_alloc::lite_alloc(large = coalesce, realloc, stats, heap_base)]
+struct Under;
+
+/// A bin of 8 KiB, aligned to 16, in front of chunks: on wasm32 a chunk's
+/// payload is only 8-aligned.
+#[cfg(feature = "slab-bin")]
+#[lite_alloc::lite_alloc(bins = [16, 32, 64, 128, 8192], large = coalesce)]
 struct Under;
 
 #[global_allocator]
@@ -131,6 +138,9 @@ struct WasmEnv {
 }
 
 impl Env for WasmEnv {
+    fn after(&self, _step: usize, _live_bytes: usize, _nulls: usize) {
+        Under::verify();
+    }
     fn owns(&self, block: *const u8, len: usize) -> bool {
         let end = (block as usize).checked_add(len);
         end.is_some_and(|end| end <= memory_size(0) * PAGE) && !foreign_overlaps(block, len)
@@ -415,6 +425,30 @@ extern "C" fn test_heap_base() {
     let block = unsafe { ALLOC.alloc(big) } as usize;
     assert!(block != 0 && block + big.size() <= memory_size(0) * PAGE);
     assert!(memory_size(0) > pages, "memory grew");
+}
+
+/// A bin block of 8 KiB carved from a slab whose payload is 8-aligned, then
+/// a chunk after the slab: the block ends before the chunk's header (it
+/// once held the header in its last word, and freeing the chunk after the
+/// block was filled trapped).
+#[cfg(feature = "slab-bin")]
+#[unsafe(no_mangle)]
+extern "C" fn test_bin_block_before_a_chunk() {
+    report_panics();
+    for round in 0..4 {
+        let mut buf = vec![0xABu8; 8192];
+        let big: Vec<u64> = Vec::with_capacity(2000);
+        assert!(
+            buf.iter().all(|&b| b == 0xAB),
+            "round {round}: the chunk after the slab wrote into the bin block"
+        );
+        buf.fill(0xCD);
+        drop(big);
+        assert!(buf.iter().all(|&b| b == 0xCD), "round {round}");
+        Under::verify();
+        // Leak the block, so that the next round carves a new slab.
+        core::mem::forget(buf);
+    }
 }
 
 /// With a declared maximum, memory really runs out: null, then frees and
