@@ -58,6 +58,7 @@
 //! Invariants 6 and 7 are the chunks'. [`Heap::check`] checks them all.
 
 mod check;
+mod checked;
 mod class;
 mod config;
 mod global;
@@ -65,6 +66,7 @@ mod large;
 mod list;
 mod region;
 
+pub use checked::CheckedGlobal;
 pub use class::{carve_align, large_classes, min_carve_align};
 pub use config::{Config, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE};
 pub use global::Global;
