@@ -355,7 +355,12 @@ model!(
 // checked layer's table and quarantine consistent with the heap after
 // every step (`verify()`), and with `stats` the requested bytes counted as
 // for an unchecked type.
-model!(checked_defaults_moving, sim = SIM_BYTES, in_place = false, check);
+model!(
+    checked_defaults_moving,
+    sim = SIM_BYTES,
+    in_place = false,
+    check
+);
 model!(
     checked_large_reuse_in_place_stats,
     sim = SIM_BYTES,
