@@ -20,6 +20,10 @@ export const ALLOCATORS = [
   { id: 'lite-bins-reuse', label: 'lite-alloc, five bins, `large = reuse`', features: ['lite-bins-reuse'], ours: true, largeReuse: true, inPlace: true },
   { id: 'tuned-json', label: 'lite-alloc, tuned for `json`', features: ['tuned-json'], ours: true, largeReuse: true, inPlace: true },
   { id: 'lite-tuned', label: 'lite-alloc, tuned', features: ['lite-tuned'], ours: true, largeReuse: true, inPlace: true },
+  // The checked mode (`check`): what checking costs. `checked`: not in the
+  // chart or the targets, which are about the allocators as shipped.
+  { id: 'lite-default-checked', label: 'lite_alloc::Default, `check`', features: ['lite-default-checked'], ours: true, checked: true },
+  { id: 'lite-general-checked', label: 'lite_alloc::General, `check`', features: ['lite-general-checked'], ours: true, checked: true },
   { id: 'dlmalloc', label: 'dlmalloc (Rust default)', features: [] },
   { id: 'talc', label: 'talc 5.1', features: ['talc'] },
   { id: 'rlsf', label: 'rlsf 0.2 GlobalTlsf', features: ['rlsf'] },
