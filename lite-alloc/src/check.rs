@@ -203,108 +203,206 @@ impl Misuse {
     }
 }
 
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Kind {
+    /// The misuse in words.
+    fn name(self) -> &'static str {
+        match self {
             Kind::DoubleFree => "double free",
             Kind::ForeignPointer => "foreign pointer",
             Kind::WrongLayout => "wrong layout",
             Kind::Overrun => "overrun",
             Kind::UseAfterFree => "use after free",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a message goes, a piece at a time: a `Formatter`, or the static
+/// buffer. Numbers are written by hand, so that a message needs nothing of
+/// `core::fmt` but `write_str` (integer formatting and padding cost over a
+/// kilobyte of wasm).
+trait Sink {
+    /// Writes `text`; false when the sink failed.
+    fn put(&mut self, text: &str) -> bool;
+}
+
+impl Sink for fmt::Formatter<'_> {
+    fn put(&mut self, text: &str) -> bool {
+        self.write_str(text).is_ok()
+    }
+}
+
+/// Writes messages to a [`Sink`], remembering whether it failed (rather
+/// than stopping at once, which costs a branch a piece).
+struct Text<'a> {
+    sink: &'a mut dyn Sink,
+    ok: bool,
+}
+
+impl<'a> Text<'a> {
+    fn new(sink: &'a mut dyn Sink) -> Self {
+        Text { sink, ok: true }
+    }
+
+    fn done(self) -> fmt::Result {
+        if self.ok { Ok(()) } else { Err(fmt::Error) }
+    }
+
+    fn s(&mut self, text: &str) {
+        self.ok &= self.sink.put(text);
+    }
+
+    /// `n` in base `RADIX` (10 or 16; `0x` first for 16).
+    fn num<const RADIX: usize>(&mut self, mut n: usize) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        // Enough for `usize::MAX` in decimal on 64-bit targets.
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        for slot in digits.iter_mut().rev() {
+            *slot = DIGITS[n % RADIX];
+            at -= 1;
+            n /= RADIX;
+            if n == 0 {
+                break;
+            }
+        }
+        if RADIX == 16 {
+            self.s("0x");
+        }
+        let digits = digits.get(at..).unwrap_or_default();
+        // SAFETY: ASCII digits.
+        self.s(unsafe { core::str::from_utf8_unchecked(digits) })
+    }
+
+    fn dec(&mut self, n: usize) {
+        self.num::<10>(n)
+    }
+
+    fn hex(&mut self, n: usize) {
+        self.num::<16>(n)
+    }
+
+    /// `0x11c40 (24 bytes, align 8)`.
+    fn block(&mut self, block: &Block) {
+        self.hex(block.address);
+        self.s(" (");
+        self.dec(block.layout.size());
+        self.s(" bytes, align ");
+        self.dec(block.layout.align());
+        self.s(")")
+    }
+
+    /// The call as written: `dealloc(0x11c40, size 24, align 8)`,
+    /// `alloc(size 24, align 8)`.
+    fn call(&mut self, misuse: &Misuse) {
+        let name = match misuse.call {
+            Call::Verify => return self.s("verify()"),
+            Call::Alloc => "alloc(",
+            Call::Dealloc => "dealloc(",
+            Call::Realloc { .. } => "realloc(",
+        };
+        self.s(name);
+        if misuse.call != Call::Alloc {
+            self.hex(misuse.pointer);
+            self.s(", ");
+        }
+        if let Some(layout) = misuse.layout {
+            self.s("size ");
+            self.dec(layout.size());
+            self.s(", align ");
+            self.dec(layout.align());
+        }
+        if let Call::Realloc { new_size } = misuse.call {
+            self.s(", new size ");
+            self.dec(new_size);
+        }
+        self.s(")")
+    }
+
+    /// The whole message (see [`Misuse`]).
+    fn misuse(&mut self, misuse: &Misuse) {
+        self.s("lite-alloc: ");
+        self.s(misuse.allocator);
+        self.s(": ");
+        self.s(misuse.kind.name());
+        self.s(": ");
+        let offset = misuse.offset.unwrap_or(0);
+        match (misuse.kind, &misuse.block) {
+            (Kind::DoubleFree, Some(block)) => {
+                self.call(misuse);
+                self.s(" of the block at ");
+                self.block(block);
+                self.s(", which was already freed")
+            }
+            (Kind::WrongLayout, Some(block)) => {
+                self.call(misuse);
+                self.s(" of the block at ");
+                self.hex(block.address);
+                self.s(", allocated with size ");
+                self.dec(block.layout.size());
+                self.s(", align ");
+                self.dec(block.layout.align())
+            }
+            (Kind::Overrun, Some(block)) => {
+                self.s("the block at ");
+                self.block(block);
+                self.s(" was written past its end (byte ");
+                self.dec(offset);
+                self.s(" changed), found by ");
+                self.call(misuse)
+            }
+            (Kind::UseAfterFree, Some(block)) => {
+                self.s("the block at ");
+                self.block(block);
+                self.s(" was written after it was freed (byte ");
+                self.dec(offset);
+                self.s(" changed), found ");
+                if misuse.call == Call::Verify {
+                    self.s("by verify()")
+                } else {
+                    self.s("when it left the quarantine, in ");
+                    self.call(misuse)
+                }
+            }
+            (_, block) => {
+                self.call(misuse);
+                self.s(": no block of this allocator starts there (");
+                match block {
+                    None => self.s("it lies outside every block the allocator holds)"),
+                    Some(block) => {
+                        self.dec(misuse.pointer.wrapping_sub(block.address));
+                        self.s(if block.freed {
+                            " bytes into the freed block at "
+                        } else {
+                            " bytes into the live block at "
+                        });
+                        self.block(block);
+                        self.s(")")
+                    }
+                }
+            }
+        }
     }
 }
 
 impl fmt::Display for Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:#x} ({} bytes, align {})",
-            self.address,
-            self.layout.size(),
-            self.layout.align()
-        )
-    }
-}
-
-impl Misuse {
-    /// The call as written: `dealloc(0x11c40, size 24, align 8)`,
-    /// `alloc(size 24, align 8)`.
-    fn write_call(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self.call {
-            Call::Verify => return f.write_str("verify()"),
-            Call::Alloc => "alloc",
-            Call::Dealloc => "dealloc",
-            Call::Realloc { .. } => "realloc",
-        };
-        f.write_str(name)?;
-        f.write_str("(")?;
-        if self.call != Call::Alloc {
-            write!(f, "{:#x}, ", self.pointer)?;
-        }
-        if let Some(layout) = self.layout {
-            write!(f, "size {}, align {}", layout.size(), layout.align())?;
-        }
-        if let Call::Realloc { new_size } = self.call {
-            write!(f, ", new size {new_size}")?;
-        }
-        f.write_str(")")
+        let mut text = Text::new(f);
+        text.block(self);
+        text.done()
     }
 }
 
 impl fmt::Display for Misuse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "lite-alloc: {}: {}: ", self.allocator, self.kind)?;
-        let offset = self.offset.unwrap_or(0);
-        match (self.kind, self.block) {
-            (Kind::DoubleFree, Some(block)) => {
-                self.write_call(f)?;
-                write!(f, " of the block at {block}, which was already freed")
-            }
-            (Kind::WrongLayout, Some(block)) => {
-                self.write_call(f)?;
-                write!(
-                    f,
-                    " of the block at {:#x}, allocated with size {}, align {}",
-                    block.address,
-                    block.layout.size(),
-                    block.layout.align()
-                )
-            }
-            (Kind::Overrun, Some(block)) => {
-                write!(
-                    f,
-                    "the block at {block} was written past its end (byte {offset} changed), found by "
-                )?;
-                self.write_call(f)
-            }
-            (Kind::UseAfterFree, Some(block)) => {
-                write!(
-                    f,
-                    "the block at {block} was written after it was freed (byte {offset} changed), found "
-                )?;
-                match self.call {
-                    Call::Verify => f.write_str("by verify()"),
-                    _ => {
-                        f.write_str("when it left the quarantine, in ")?;
-                        self.write_call(f)
-                    }
-                }
-            }
-            (_, block) => {
-                self.write_call(f)?;
-                f.write_str(": no block of this allocator starts there (")?;
-                match block {
-                    None => f.write_str("it lies outside every block the allocator holds)"),
-                    Some(block) => write!(
-                        f,
-                        "{} bytes into the {} block at {block})",
-                        self.pointer.wrapping_sub(block.address),
-                        if block.freed { "freed" } else { "live" },
-                    ),
-                }
-            }
-        }
+        let mut text = Text::new(f);
+        text.misuse(self);
+        text.done()
     }
 }
 
@@ -392,20 +490,20 @@ impl Message {
     /// Keeps `misuse`'s message (its first `MESSAGE_BYTES` bytes).
     fn keep(&self, misuse: &Misuse) {
         struct Writer<'a>(&'a Message, usize);
-        impl fmt::Write for Writer<'_> {
-            fn write_str(&mut self, s: &str) -> fmt::Result {
-                for &byte in s.as_bytes() {
+        impl Sink for Writer<'_> {
+            fn put(&mut self, text: &str) -> bool {
+                for &byte in text.as_bytes() {
                     if let Some(slot) = self.0.bytes.get(self.1) {
                         slot.store(byte, Ordering::Relaxed);
                         self.1 += 1;
                     }
                 }
-                Ok(())
+                true
             }
         }
         let mut writer = Writer(self, 0);
         // Never fails: the writer truncates.
-        let _ = fmt::write(&mut writer, format_args!("{misuse}"));
+        Text::new(&mut writer).misuse(misuse);
         self.len.store(writer.1, Ordering::Release);
     }
 }

@@ -395,7 +395,7 @@ impl State {
         site: Site,
     ) -> Option<Misuse> {
         debug_assert!(self.queued > 0);
-        let address = self.ring[self.oldest];
+        let address = self.ring[self.oldest % QUARANTINE_BLOCKS];
         self.oldest = (self.oldest + 1) % QUARANTINE_BLOCKS;
         self.queued -= 1;
         let Some(slot) = self.table.find(address) else {
