@@ -28,8 +28,8 @@ const CHOSEN: usize = cfg!(feature = "lite-default") as usize
     + cfg!(feature = "rlsf-small") as usize
     + cfg!(feature = "bump") as usize;
 /// The checked mode's features.
-const CHOSEN_CHECKED: usize =
-    cfg!(feature = "lite-default-checked") as usize + cfg!(feature = "lite-general-checked") as usize;
+const CHOSEN_CHECKED: usize = cfg!(feature = "lite-default-checked") as usize
+    + cfg!(feature = "lite-general-checked") as usize;
 const _: () = assert!(
     matches!(CHOSEN + CHOSEN_CHECKED, 0 | 1),
     "choose at most one allocator feature"
