@@ -167,13 +167,13 @@ fn checked_suite(variant: &str, allocator: &str) {
 fn misuses(allocator: &str, size: usize) -> Vec<(&'static str, Vec<String>)> {
     let head = |kind: &str| format!("lite-alloc: {allocator}: {kind}: ");
     let block = format!("({size} bytes, align 8)");
-    let freed = format!("of the block at 0x");
+    let freed = "of the block at 0x".to_string();
     vec![
         (
             "double_free",
             vec![
                 head("double free"),
-                format!("dealloc(0x"),
+                "dealloc(0x".to_string(),
                 format!(", size {size}, align 8) "),
                 freed.clone(),
                 format!("{block}, which was already freed"),
@@ -183,7 +183,7 @@ fn misuses(allocator: &str, size: usize) -> Vec<(&'static str, Vec<String>)> {
             "realloc_after_free",
             vec![
                 head("double free"),
-                format!("realloc(0x"),
+                "realloc(0x".to_string(),
                 format!(", size {size}, align 8, new size {}) ", 2 * size),
                 freed.clone(),
                 format!("{block}, which was already freed"),
@@ -252,7 +252,7 @@ fn misuses(allocator: &str, size: usize) -> Vec<(&'static str, Vec<String>)> {
                 format!(
                     "{block} was written after it was freed (byte 3 changed), found when it left the quarantine, in dealloc(0x"
                 ),
-                format!(", size 40, align 8)"),
+                ", size 40, align 8)".to_string(),
             ],
         ),
     ]
