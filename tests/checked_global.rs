@@ -56,7 +56,7 @@ fn sum(tree: &Tree) -> u64 {
 
 #[test]
 fn vectors_and_strings() {
-    let n: u64 = if cfg!(miri) { 2_000 } else { 200_000 };
+    let n: u64 = if cfg!(miri) { 300 } else { 200_000 };
     let mut v = Vec::new();
     for i in 0..n {
         v.push(i);
@@ -72,7 +72,7 @@ fn vectors_and_strings() {
 
 #[test]
 fn maps_and_trees() {
-    let n: u64 = if cfg!(miri) { 500 } else { 50_000 };
+    let n: u64 = if cfg!(miri) { 100 } else { 50_000 };
     let mut map = BTreeMap::new();
     for i in 0..n {
         map.insert(format!("key{:08}", (i * 7919) % n), i);
@@ -81,7 +81,7 @@ fn maps_and_trees() {
         map.remove(&format!("key{i:08}"));
     }
     assert_eq!(map.len() as u64, n / 2);
-    let depth = if cfg!(miri) { 7 } else { 14 };
+    let depth = if cfg!(miri) { 5 } else { 14 };
     for round in 0..3 {
         let tree = build(depth, round);
         let leaves: u64 = (0..1u64 << depth)
@@ -104,7 +104,7 @@ fn boxes_smaller_than_a_pointer() {
 
 #[test]
 fn threads() {
-    let rounds: u64 = if cfg!(miri) { 50 } else { 5_000 };
+    let rounds: u64 = if cfg!(miri) { 20 } else { 5_000 };
     let handles: Vec<_> = (0..4)
         .map(|t| {
             std::thread::spawn(move || {
