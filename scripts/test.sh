@@ -52,7 +52,9 @@ step "tests, lite_alloc::Default without in-place realloc"
 cargo test --workspace
 
 step "tests, lite_alloc::Default with in-place realloc (crate feature realloc)"
-cargo test -p lite-alloc-tests -p lite-alloc --features lite-alloc-tests/realloc,lite-alloc/realloc
+# Not the checked mode's tests (named `*checked*`), which do not use
+# `Default`'s realloc: they ran above.
+cargo test -p lite-alloc-tests -p lite-alloc --features lite-alloc-tests/realloc,lite-alloc/realloc -- --skip checked
 
 # Outside the workspace, whose feature unification would check every
 # `Default` and `General` of its tests: eight threads, a million operations

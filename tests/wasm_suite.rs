@@ -258,10 +258,15 @@ fn misuses(allocator: &str, size: usize) -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
-// One test runs the variants in turn: they share a target directory.
+/// Held by each test while it builds and runs its variants: they share a
+/// target directory, and a build overwrites the module the other runs.
+static TARGET_DIR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+// One test runs the variants in turn.
 #[test]
 #[cfg_attr(miri, ignore = "spawns cargo and node")]
 fn wasm_suite_under_node() {
+    let _dir = TARGET_DIR.lock().unwrap_or_else(|e| e.into_inner());
     suite(&[]);
     suite(&["default-realloc"]);
     suite(&["non-power-of-two"]);
@@ -270,6 +275,14 @@ fn wasm_suite_under_node() {
     suite(&["coalesce"]);
     suite(&["general"]);
     suite(&["slab-bin"]);
+}
+
+/// The checked mode, in a test of its own (the run with the crate feature
+/// `realloc`, which does not change these modules, skips it).
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo and node")]
+fn wasm_suite_checked_under_node() {
+    let _dir = TARGET_DIR.lock().unwrap_or_else(|e| e.into_inner());
     checked_suite("checked-default", "lite_alloc::Default");
     checked_suite("checked-general", "lite_alloc::General");
     checked_suite("checked-reuse", "lite_alloc_wasm_suite::Under");
