@@ -206,7 +206,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             bytes = smaller;
         };
         let (start, len) = (grown.cast::<u8>(), grown.len());
-        let Some(mut end) = start.addr().get().checked_add(len) else {
+        let Some(end) = start.addr().get().checked_add(len) else {
             // A region that ends at the very top of the address space (the
             // last wasm page below 4 GiB): give it up rather than wrap.
             return false;
@@ -218,21 +218,20 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             region.obtained += len;
         }
         if start.addr().get() != region.end {
+            // Where the policy starts carving: at most a grain in. A region
+            // without room for that and its tail is not used at all (the
+            // next `bump` asks again; a region that continues it opens
+            // anew), so that a region's room is never less than its tail.
+            // No overflow: `skip` and `TAIL` are less than three words.
+            let skip = C::Large::skip(start.addr().get());
+            if len < skip + C::Large::TAIL {
+                return true;
+            }
             // SAFETY: `top` and `end` are the current region's (null and 0
             // before the first), which the heap gives up for good.
             unsafe { C::Large::close(region.top, region.end) };
-            // Where the policy starts carving: at most a grain in. A region
-            // without room for that and its tail stays empty, its end
-            // moved to its top (no byte of it is carved or written, and a
-            // region that follows it opens anew), so that a region's room
-            // is either none or at least its tail.
-            let top = start
-                .as_ptr()
-                .wrapping_add(C::Large::skip(start.addr().get()));
-            if end.saturating_sub(top.addr()) < C::Large::TAIL {
-                end = top.addr();
-            }
-            region.open(top, end);
+            // In the region: `skip < len`.
+            region.open(start.as_ptr().wrapping_add(skip), end);
         } else {
             #[cfg(debug_assertions)]
             region.log.extended(end);

@@ -165,11 +165,11 @@ unsafe impl LargeBlocks for Chunks {
 
     #[inline(always)]
     unsafe fn close(top: *mut u8, end: usize) {
-        // A region that holds a chunk has a word of room at its end
-        // (`TAIL`): the fence goes there, so that its last chunk never looks
-        // past it. A region without room (the heap keeps none below a word:
-        // see `Heap::grow`) holds no chunk, and needs none.
-        if top.addr() != end {
+        // Every region keeps a word of room at its end (`TAIL`: see
+        // `Heap::grow` and `bump`): the fence goes there, so that its last
+        // chunk never looks past it. Before the first region there is
+        // nothing to close.
+        if end != 0 {
             // SAFETY: the word lies in `[top, end)`, the heap's, aligned.
             unsafe { top.cast::<Header>().write(Header::FENCE) };
         }
