@@ -12,7 +12,7 @@ scripts/setup.sh >/dev/null
 (cd bench/real && cargo build --quiet --locked --release --target wasm32-wasip1 --features record)
 traces=target/tune-traces
 node --no-turbo-fast-api-calls --no-warnings bench/record.mjs bench/real/target/wasm32-wasip1/release/real.wasm \
-    "$traces" bench/node_modules/@mdn/browser-compat-data/data.json json regex
+    "$traces" json regex
 for program in json regex; do
     cargo run --quiet --release -p lite-alloc-tune -- "$traces/$program.trace" \
         --svg "bench/results/tune-$program.svg" | tee "bench/results/tune-$program.txt"
