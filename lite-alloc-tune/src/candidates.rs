@@ -252,7 +252,6 @@ pub fn for_profile(profile: &Profile, growth: Option<usize>) -> Vec<Candidate> {
             // header, and freed larger ones merge to serve any size.
             push(Candidate {
                 large: Large::Coalesce,
-                origin: format!("{origin}, in front of chunks"),
                 ..plain.clone()
             });
         }
@@ -280,7 +279,7 @@ pub fn for_profile(profile: &Profile, growth: Option<usize>) -> Vec<Candidate> {
                     realloc,
                     growth,
                     extra: Vec::new(),
-                    origin: format!("the sizes up to {small} bytes, in front of chunks"),
+                    origin: format!("the sizes up to {small} bytes"),
                 });
             }
         }

@@ -283,9 +283,11 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         return Err("the trace holds no allocation".into());
     }
     let base = trace.memory.map_or(0, |m| m.base_pages());
+    let bytes = std::fs::metadata(&args.trace)?.len();
     println!(
-        "Trace {}: {} events ({} allocations, {} frees, {} reallocs), recorded with {}-bit pointers{}{}",
+        "Trace {}: {bytes} bytes, {:.1} an allocation; {} events ({} allocations, {} frees, {} reallocs), recorded with {}-bit pointers{}{}",
         args.trace.display(),
+        bytes as f64 / profile.allocations as f64,
         trace.events.len(),
         profile.allocations,
         profile.frees,
@@ -491,6 +493,15 @@ fn report(
         );
     }
     println!(
+        "  lower bound             {} pages: {}the bytes live at the peak, with nothing lost at all",
+        base + (profile.peak_requested).div_ceil(PAGE),
+        if trace.memory.is_some() {
+            "the program's own and "
+        } else {
+            ""
+        }
+    );
+    println!(
         "  memory.grow calls       {}; dlmalloc: {}",
         r.outcome.grows, dlmalloc.outcome.grows
     );
@@ -536,11 +547,28 @@ fn report(
             mib(rounding),
             r.rounding()
         );
+    } else if chosen.large == Large::Coalesce {
+        // Bins in front of chunks: against no bins, with the same options.
+        let bins = candidates::list(&chosen.bins);
+        let largest = chosen.bins.last().copied().unwrap_or(0);
+        match with_bins_of(&[]) {
+            Some(none) if none.pages > r.pages => println!(
+                "  - bins [{bins}] in front of chunks ({}): blocks of up to {largest} bytes take no header and are rounded up to their bin only (a chunk for an 8-byte request takes 16 bytes on wasm32): {} pages fewer than no bins with the same options; {} of the live bytes lost to rounding and headers at the peak",
+                chosen.origin,
+                none.pages - r.pages,
+                r.rounding()
+            ),
+            _ => println!(
+                "  - bins [{bins}] in front of chunks ({}): the least memory of the candidates; {} of the live bytes lost to rounding and headers at the peak",
+                chosen.origin,
+                r.rounding()
+            ),
+        }
     } else if chosen.bins != DEFAULT_BINS {
         let bins = candidates::list(&chosen.bins);
         match with_bins_of(&DEFAULT_BINS) {
             Some(other) if other.pages > r.pages => println!(
-                "  - bins [{bins}] ({}): they fit the sizes live at the peak better than Default's [{}]: {} pages fewer with the same options; {} of the live bytes lost to rounding at the peak",
+                "  - bins [{bins}] ({}): they fit the sizes live at the peak better than Default's [{}]: {} pages fewer with the same options; {} of the live bytes lost to rounding and headers at the peak",
                 chosen.origin,
                 candidates::list(&DEFAULT_BINS),
                 other.pages - r.pages,
@@ -552,7 +580,7 @@ fn report(
                 candidates::list(&DEFAULT_BINS)
             ),
             _ => println!(
-                "  - bins [{bins}] ({}): the least memory of the candidates; {} of the live bytes lost to rounding at the peak",
+                "  - bins [{bins}] ({}): the least memory of the candidates; {} of the live bytes lost to rounding and headers at the peak",
                 chosen.origin,
                 r.rounding()
             ),
