@@ -553,7 +553,7 @@ fn report(
         let largest = chosen.bins.last().copied().unwrap_or(0);
         match with_bins_of(&[]) {
             Some(none) if none.pages > r.pages => println!(
-                "  - bins [{bins}] in front of chunks ({}): blocks of up to {largest} bytes take no header and are rounded up to their bin only (a chunk for an 8-byte request takes 16 bytes on wasm32): {} pages fewer than no bins with the same options; {} of the live bytes lost to rounding and headers at the peak",
+                "  - bins [{bins}] in front of chunks ({}): blocks of up to {largest} bytes take no header and are rounded up to their bin only: {} pages fewer than no bins with the same options; {} of the live bytes lost to rounding and headers at the peak",
                 chosen.origin,
                 none.pages - r.pages,
                 r.rounding()
