@@ -130,8 +130,8 @@ impl Replayer {
         {
             write_whole(&package.join("Cargo.lock"), &String::from_utf8_lossy(lock))?;
         }
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let output = Command::new(&cargo)
+        let (mut command, toolchain) = cargo();
+        let output = command
             .args(["build", "--quiet", "--release", "--target", TARGET])
             .arg("--manifest-path")
             .arg(package.join("Cargo.toml"))
@@ -141,8 +141,8 @@ impl Replayer {
             .output()
             .map_err(|e| {
                 format!(
-                    "cannot run cargo ({}) to build the replay program: {e}",
-                    cargo.to_string_lossy()
+                    "cannot run cargo ({:?}) to build the replay program: {e}",
+                    command.get_program()
                 )
             })?;
         if !output.status.success() {
@@ -151,7 +151,8 @@ impl Replayer {
                 || stderr.contains("can't find crate for `std`")
             {
                 format!(
-                    "\nThe replay runs on {TARGET}: install the target with `rustup target add {TARGET}`."
+                    "\nThe replay runs on {TARGET}: install the target with `rustup target add {TARGET}{}`.",
+                    toolchain.map_or(String::new(), |t| format!(" --toolchain {t}"))
                 )
             } else {
                 String::new()
@@ -230,6 +231,45 @@ impl Replayer {
             })
             .collect()
     }
+}
+
+/// The cargo that builds the replay programs, with the toolchain to build
+/// them with; its name, when rustup chose it. That is the toolchain of the
+/// cargo that runs this tool (`CARGO`, set by `cargo run` and `cargo test`:
+/// its own `rustc`), or else the one rustup takes in the current directory
+/// (the replay is built elsewhere, in the work directory, where rustup would
+/// take its default).
+fn cargo() -> (Command, Option<String>) {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    if std::env::var_os("RUSTC").is_some() {
+        return (command, None);
+    }
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let rustc =
+            Path::new(&cargo).with_file_name(format!("rustc{}", std::env::consts::EXE_SUFFIX));
+        if rustc.is_file() {
+            command.env("RUSTC", rustc);
+            return (command, None);
+        }
+    }
+    if std::env::var_os("RUSTUP_TOOLCHAIN").is_some() {
+        return (command, None);
+    }
+    let toolchain = Command::new("rustup")
+        .args(["show", "active-toolchain"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .next()
+                .map(str::to_string)
+        });
+    if let Some(name) = &toolchain {
+        command.env("RUSTUP_TOOLCHAIN", name);
+    }
+    (command, toolchain)
 }
 
 /// One line of the replay program's output.
