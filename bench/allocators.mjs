@@ -2,7 +2,8 @@
 // `lite-alloc-bench-allocators` (bench/allocators), which declares the module's
 // global allocator. No feature: Rust's default, dlmalloc.
 
-/// `leaks`: never frees, so only a lower bound, not a contender. `ancestor`:
+/// `tunedFor`: what lite-alloc-tune recommends for that real program
+/// (scripts/tune.sh), a case study in the report. `leaks`: never frees, so only a lower bound, not a contender. `ancestor`:
 /// the documented design as published, ours, so not counted as a peer.
 /// `inPlace`: ours with in-place realloc. `largeReuse`: ours with
 /// `large = reuse` (or `coalesce`). `general`: checked against issue 7's
@@ -18,7 +19,9 @@ export const ALLOCATORS = [
   { id: 'lite-general', label: 'lite_alloc::General', features: ['lite-general'], ours: true, largeReuse: true, inPlace: true, general: true },
   { id: 'lite-coalesce', label: 'lite-alloc, five bins, `large = coalesce`', features: ['lite-coalesce'], ours: true, largeReuse: true, inPlace: true },
   { id: 'lite-bins-reuse', label: 'lite-alloc, five bins, `large = reuse`', features: ['lite-bins-reuse'], ours: true, largeReuse: true, inPlace: true },
-  { id: 'tuned-json', label: 'lite-alloc, tuned for `json`', features: ['tuned-json'], ours: true, largeReuse: true, inPlace: true },
+  { id: 'tuned-json', label: 'lite-alloc, tuned for `json`', features: ['tuned-json'], ours: true, largeReuse: true, inPlace: true, tunedFor: 'json' },
+  { id: 'tuned-regex', label: 'lite-alloc, tuned for `regex`', features: ['tuned-regex'], ours: true, largeReuse: true, inPlace: true, tunedFor: 'regex' },
+  { id: 'tuned-syn', label: 'lite-alloc, tuned for `syn`', features: ['tuned-syn'], ours: true, largeReuse: true, inPlace: true, tunedFor: 'syn' },
   { id: 'lite-tuned', label: 'lite-alloc, tuned', features: ['lite-tuned'], ours: true, largeReuse: true, inPlace: true },
   { id: 'dlmalloc', label: 'dlmalloc (Rust default)', features: [] },
   { id: 'talc', label: 'talc 5.1', features: ['talc'] },

@@ -73,10 +73,9 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
 
   // The case studies of lite-alloc-tune: each tuned configuration on its own
   // program, against dlmalloc, Default and General.
-  // For `regex` the tool recommends General's own line.
-  const cases = [['json', 'tuned-json'], ['regex', 'lite-general']];
+  const cases = allocators.filter((a) => a.tunedFor && a.programs).map((a) => [a.tunedFor, a.id]);
   const byId = new Map(allocators.map((a) => [a.id, a]));
-  if (cases.every(([, id]) => byId.get(id)?.programs) && byId.get('dlmalloc')?.programs) {
+  if (cases.length && byId.get('dlmalloc')?.programs) {
     lines.push('**Case studies of `lite-alloc-tune`** (`bash scripts/tune.sh` recorded each program and chose its configuration; measured here, ms per run and peak pages):');
     lines.push('');
     const rows = [];

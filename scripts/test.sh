@@ -19,6 +19,12 @@ cargo fmt --all --check
 (cd examples/firmware && cargo fmt --check)
 (cd bench/firmware-probe && cargo fmt --check)
 (cd bench/real && cargo fmt --check)
+# Outside the workspace's module trees: lite-alloc-tune's replay program
+# (its generated module is not there: read from stdin) and the program its
+# end-to-end tests record and measure.
+rustfmt --edition 2024 <lite-alloc-tune/replay/main.rs | cmp -s - lite-alloc-tune/replay/main.rs ||
+    { echo "lite-alloc-tune/replay/main.rs is not formatted (rustfmt --edition 2024)" >&2; exit 1; }
+rustfmt --edition 2024 --check lite-alloc-tune/tests/program/build.rs lite-alloc-tune/tests/program/src/main.rs
 
 step "clippy: host, wasm32, firmware (thumbv7em, thumbv6m)"
 cargo clippy --workspace --all-targets -- -D warnings

@@ -5,38 +5,60 @@
 //! `lite-alloc-tune` can replay the program's allocations against candidate
 //! configurations and recommend one.
 //!
+//! The trace goes into a fixed buffer inside the recorder (16 KiB unless
+//! its second parameter says otherwise). Once the program gives it a file
+//! (`Recorder::stream_to_file`, with the `std` feature) or a function
+//! ([`Recorder::stream_to`]), every full buffer is written out: recording
+//! then needs no memory beyond the buffer, however long the program runs.
+//! Until then, full buffers are kept in memory taken from the wrapped
+//! allocator (not recorded), and written out when the file comes.
+//!
 //! ```
 //! use lite_alloc::record::Recorder;
 //!
 //! #[global_allocator]
 //! static ALLOC: Recorder<std::alloc::System> = Recorder::new(std::alloc::System);
 //!
-//! fn main() {
+//! # #[cfg(not(feature = "std"))] fn main() {}
+//! # #[cfg(feature = "std")]
+//! fn main() -> std::io::Result<()> {
+//!     # let dir = std::env::temp_dir().join(format!("lite-alloc-record-doc-{}", std::process::id()));
+//!     # std::fs::create_dir_all(&dir)?;
+//!     # let path = dir.join("allocations.trace");
+//!     // First thing: the trace streams into this file from now on.
+//!     ALLOC.stream_to_file(std::fs::File::create(&path)?)?;
 //!     let words: Vec<String> = (0..100).map(|i| i.to_string()).collect();
 //!     drop(words);
-//!     ALLOC.stop();
-//!     let mut trace = Vec::new();
-//!     ALLOC.for_each_chunk(|bytes| trace.extend_from_slice(bytes));
-//!     assert!(trace.len() > 100);
-//!     // std::fs::write("allocations.trace", &trace) (or `ALLOC.save(path)`
-//!     // with the `std` feature), then `cargo run -p lite-alloc-tune -- allocations.trace`.
+//!     // Last thing: what is left in the buffer, and an end mark.
+//!     ALLOC.finish()?;
+//!     assert!(std::fs::metadata(&path)?.len() > 100);
+//!     # std::fs::remove_dir_all(&dir)?;
+//!     Ok(())
 //! }
 //! ```
 //!
+//! Then `lite-alloc-tune allocations.trace`.
+//!
 //! # Trace format
 //!
-//! The magic bytes `LATR`, a version byte (1), the pointer width in bytes,
+//! The magic bytes `LATR`, a version byte (2), the pointer width in bytes,
 //! then one record per event. Numbers are LEB128 varints; addresses are
 //! written as the zigzag-encoded difference from the previous address
-//! written, so that a trace stays small (typically 4 to 6 bytes an event).
+//! written, so that a trace stays small. A record starts with a byte whose
+//! low three bits are its kind; an allocation keeps the base-2 logarithm of
+//! its alignment in the other five (31: the logarithm follows in a byte of
+//! its own).
 //!
-//! | record | tag | then |
+//! | record | kind | then |
 //! |---|---|---|
-//! | `alloc` | 0 | address (null: the request failed), size, log2 of the alignment (one byte) |
+//! | `alloc` | 0 | address (null: the request failed), size |
 //! | `alloc_zeroed` | 1 | as `alloc` |
 //! | `dealloc` | 2 | address |
-//! | `realloc` | 3 | old address, new address (null: failed, the old block stays), new size |
-//! | end of a truncated trace | 4 | (the wrapped allocator had no memory for more of it) |
+//! | `realloc` that moved the block (or failed) | 3 | old address, new address (null: failed, the old block stays), new size |
+//! | `realloc` in place | 4 | address, new size |
+//! | the program's memory (wasm only, first) | 5 | bytes of linear memory when recording started, `__heap_base`, bytes the recorder itself adds to the module's static data |
+//! | end of a truncated trace | 6 | (memory for the trace, or the file, failed) |
+//! | end of the trace | 7 | ([`Recorder::finish`] or `Recorder::save` wrote it) |
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
@@ -47,9 +69,10 @@ use crate::sync::{Lock, Spin};
 /// The bytes a trace starts with.
 pub const MAGIC: [u8; 4] = *b"LATR";
 /// The trace format's version.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
-/// Tags of the records (see the [module documentation](self)).
+/// Kinds of records: the low three bits of a record's first byte (see the
+/// [module documentation](self)).
 pub mod tag {
     /// `alloc`.
     pub const ALLOC: u8 = 0;
@@ -57,117 +80,261 @@ pub mod tag {
     pub const ALLOC_ZEROED: u8 = 1;
     /// `dealloc`.
     pub const DEALLOC: u8 = 2;
-    /// `realloc`.
+    /// `realloc` that moved the block, or failed.
     pub const REALLOC: u8 = 3;
-    /// The trace stops here: memory for it ran out.
-    pub const TRUNCATED: u8 = 4;
+    /// `realloc` that kept the block where it was.
+    pub const REALLOC_IN_PLACE: u8 = 4;
+    /// The program's memory when recording started (wasm only).
+    pub const MEMORY: u8 = 5;
+    /// The trace stops here: memory for it, or writing it, failed.
+    pub const TRUNCATED: u8 = 6;
+    /// The trace ends here, complete.
+    pub const END: u8 = 7;
+    /// The mask of the kind in a record's first byte.
+    pub const KIND: u8 = 7;
+    /// An allocation's first byte holds the logarithm of its alignment
+    /// shifted by this many bits; when it is [`ALIGN_ESCAPE`], the logarithm
+    /// follows in a byte of its own.
+    pub const ALIGN_SHIFT: u32 = 3;
+    /// See [`ALIGN_SHIFT`].
+    pub const ALIGN_ESCAPE: u8 = 31;
 }
 
-/// Bytes of each piece of the trace, taken from the wrapped allocator.
-const CHUNK: usize = 64 * 1024;
+/// The buffer of a [`Recorder`] unless its type says otherwise.
+pub const DEFAULT_BUFFER: usize = 16 * 1024;
 
-/// One piece of the trace: a header, then bytes.
+/// A trace that ends early, marked truncated: memory for it, or writing
+/// it, failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Incomplete;
+
+impl core::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the allocation trace is incomplete: memory for it, or writing it, failed")
+    }
+}
+
+impl core::error::Error for Incomplete {}
+
+#[cfg(feature = "std")]
+impl From<Incomplete> for std::io::Error {
+    fn from(incomplete: Incomplete) -> Self {
+        std::io::Error::other(incomplete)
+    }
+}
+
+/// One buffer's worth of the trace kept in memory from the wrapped allocator
+/// while there is nowhere to write it: a header, then `len` bytes.
 #[repr(C)]
 struct Chunk {
     next: *mut Chunk,
     len: usize,
 }
 
-const DATA: usize = CHUNK - size_of::<Chunk>();
-
-/// The trace so far.
-struct Log {
-    first: *mut Chunk,
-    last: *mut Chunk,
-    /// The previous address written.
-    previous: usize,
-    recording: bool,
-    truncated: bool,
+/// Where full buffers go.
+enum Sink {
+    /// Kept in memory (chunks from the wrapped allocator).
+    Memory,
+    /// A function of the program's.
+    Function(fn(&[u8]) -> bool),
+    /// A file.
+    #[cfg(feature = "std")]
+    File(std::fs::File),
 }
 
-/// A global allocator that serves every request from `A` and records it.
+/// The trace so far.
+struct Log<const BUFFER: usize> {
+    buffer: [u8; BUFFER],
+    len: usize,
+    /// Full buffers kept in memory, oldest first.
+    first: *mut Chunk,
+    last: *mut Chunk,
+    sink: Sink,
+    /// The previous address written.
+    previous: usize,
+    /// Whether the header was written (with the first record).
+    started: bool,
+    recording: bool,
+    /// An end record (`END` or `TRUNCATED`) was written.
+    ended: bool,
+}
+
+/// A global allocator that serves every request from `A` and records it,
+/// through a buffer of `BUFFER` bytes (see the [module documentation](self)).
 ///
 /// Recording starts with the first allocation and goes on until
-/// [`stop`](Self::stop). The trace lives in 64 KiB pieces taken from `A`
-/// directly (they are not recorded).
+/// [`stop`](Self::stop), [`finish`](Self::finish) or `save`.
 ///
 /// On a target without atomic compare-and-swap there is no `Recorder`
 /// (record on the host, or on wasm, instead).
-pub struct Recorder<A> {
+pub struct Recorder<A, const BUFFER: usize = DEFAULT_BUFFER> {
     inner: A,
     lock: Spin,
-    log: UnsafeCell<Log>,
+    log: UnsafeCell<Log<BUFFER>>,
 }
 
 // SAFETY: the log is only touched with the lock held (`Spin` is a real lock
 // wherever there are threads, and none on single-threaded wasm), and `A` is
 // a global allocator, which is `Sync` by its own contract when it is used as
-// one; the chunks are the recorder's alone.
-unsafe impl<A: Sync> Sync for Recorder<A> {}
+// one; the chunks are the recorder's alone, and a file is `Send`.
+unsafe impl<A: Sync, const BUFFER: usize> Sync for Recorder<A, BUFFER> {}
 
-impl<A: GlobalAlloc> Recorder<A> {
+impl<A: GlobalAlloc, const BUFFER: usize> Recorder<A, BUFFER> {
     /// Records what `inner` is asked.
     pub const fn new(inner: A) -> Self {
+        // A header, the memory record and the longest record fit.
+        const {
+            assert!(
+                BUFFER >= 128,
+                "a recorder's buffer holds at least 128 bytes"
+            )
+        };
         Recorder {
             inner,
             lock: <Spin as Lock>::NEW,
             log: UnsafeCell::new(Log {
+                buffer: [0; BUFFER],
+                len: 0,
                 first: null_mut(),
                 last: null_mut(),
+                sink: Sink::Memory,
                 previous: 0,
+                started: false,
                 recording: true,
-                truncated: false,
+                ended: false,
             }),
         }
     }
 
     /// Stops recording: the allocator goes on serving requests, unrecorded.
-    /// Call it before reading the trace.
+    /// What was recorded stays where it is (see [`finish`](Self::finish)).
     pub fn stop(&self) {
         self.with(|log, _| log.recording = false);
     }
 
-    /// Calls `f` with each piece of the trace, in order. Allocations `f`
-    /// makes are not recorded while it runs.
+    /// From now on, writes each full buffer to `sink`, which returns whether
+    /// it could; first, what was kept in memory so far. When `sink` fails,
+    /// recording stops and the trace ends there, marked truncated. Call
+    /// [`finish`](Self::finish) before the program ends.
+    ///
+    /// # Safety
+    ///
+    /// `sink` runs with the recorder's lock held: it must not allocate,
+    /// free or resize memory through this recorder (on a host it would wait
+    /// for the lock forever; on single-threaded wasm, where there is no
+    /// lock, it would change the trace while it is being written out).
+    pub unsafe fn stream_to(&self, sink: fn(&[u8]) -> bool) {
+        self.with(|log, inner| {
+            log.sink = Sink::Function(sink);
+            // SAFETY: every chunk of the log came from `inner`.
+            unsafe { log.drain(inner) };
+        });
+    }
+
+    /// From now on, writes each full buffer to `file`; first, what was kept
+    /// in memory so far. Call it early (recording started with the first
+    /// allocation, so what came before is kept until now), and
+    /// [`finish`](Self::finish) before the program ends.
+    ///
+    /// Under WASI the file is one the runtime lets the program open: give
+    /// it a directory (`wasmtime run --dir traces::/traces`, or `preopens:
+    /// { '/traces': 'traces' }` in `node:wasi`) and open an absolute path in
+    /// it (`/traces/my-program.trace`).
+    ///
+    /// An error writing stops recording, and the trace ends there, marked
+    /// truncated.
+    #[cfg(feature = "std")]
+    pub fn stream_to_file(&self, file: std::fs::File) -> std::io::Result<()> {
+        let ok = self.with(|log, inner| {
+            log.sink = Sink::File(file);
+            // SAFETY: every chunk of the log came from `inner`.
+            unsafe { log.drain(inner) }
+        });
+        if ok { Ok(()) } else { Err(Incomplete.into()) }
+    }
+
+    /// Stops recording, ends the trace and writes out what is left of it
+    /// (closing the file given to `stream_to_file`).
+    /// Without a file or function to write to, the trace stays in memory
+    /// for [`for_each_chunk`](Self::for_each_chunk) or `save` (both with the `std` feature).
+    ///
+    /// An error when memory for the trace, or writing it, failed: the trace
+    /// ends where that happened, marked truncated.
+    pub fn finish(&self) -> Result<(), Incomplete> {
+        self.with(|log, inner| {
+            log.recording = false;
+            // SAFETY: every chunk of the log came from `inner`.
+            let complete = unsafe { log.end(inner, tag::END) };
+            // SAFETY: as above.
+            let written = unsafe { log.drain(inner) };
+            if !matches!(log.sink, Sink::Memory) {
+                // Closes a file; nothing is written after the end.
+                log.sink = Sink::Function(|_| false);
+            }
+            if complete && written {
+                Ok(())
+            } else {
+                Err(Incomplete)
+            }
+        })
+    }
+
+    /// Calls `f` with each piece of the trace kept in memory, in order
+    /// (stopping the recording first): the whole trace, unless it was
+    /// streamed out with [`stream_to`](Self::stream_to) or
+    /// `stream_to_file`, which get it instead.
+    /// Allocations `f` makes are not recorded.
     pub fn for_each_chunk(&self, mut f: impl FnMut(&[u8])) {
-        // Stopped for good: `f` may allocate, and the pieces must not change.
-        self.stop();
-        let (mut chunk, truncated) = self.with(|log, _| (log.first, log.truncated));
-        if chunk.is_null() {
+        // Stopped and ended for good: `f` may allocate, and the chunks must
+        // not change while it runs.
+        let (mut chunk, started) = self.with(|log, inner| {
+            log.recording = false;
+            if log.started {
+                // SAFETY: every chunk of the log came from `inner`.
+                unsafe {
+                    log.end(inner, tag::END);
+                    log.spill(inner);
+                }
+            }
+            (log.first, log.started)
+        });
+        if !started {
             f(&header());
+            f(&[tag::END]);
         }
         while !chunk.is_null() {
-            // SAFETY: chunks are only written while recording, which has
-            // stopped; each holds `len` bytes of data after its header.
+            // SAFETY: chunks only change while recording, which has stopped
+            // for good, or when drained to a sink, which for a log with
+            // chunks kept at its end cannot happen any more (the end was
+            // written and recording stopped); each holds `len` bytes after
+            // its header.
             unsafe {
                 let data = chunk.add(1).cast::<u8>();
                 f(core::slice::from_raw_parts(data, (*chunk).len));
                 chunk = (*chunk).next;
             }
         }
-        if truncated {
-            f(&[tag::TRUNCATED]);
-        }
     }
 
-    /// Writes the trace to a file (stopping the recording first).
+    /// Writes the whole trace to a file, stopping the recording. The file
+    /// streamed to with [`stream_to_file`](Self::stream_to_file) needs
+    /// [`finish`](Self::finish) instead.
     #[cfg(feature = "std")]
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
-        use std::io::Write;
         self.stop();
-        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
-        let mut result = Ok(());
-        self.for_each_chunk(|bytes| {
-            if result.is_ok() {
-                result = file.write_all(bytes);
-            }
-        });
-        result?;
-        file.flush()
+        let file = std::fs::File::create(path)?;
+        let streamed = self.with(|log, _| !matches!(log.sink, Sink::Memory));
+        if streamed {
+            return Err(std::io::Error::other(
+                "the trace was streamed to a file already: call `finish` instead of `save`",
+            ));
+        }
+        self.stream_to_file(file)?;
+        Ok(self.finish()?)
     }
 
     /// Runs `f` on the log with the lock held.
-    fn with<R>(&self, f: impl FnOnce(&mut Log, &A) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Log<BUFFER>, &A) -> R) -> R {
         self.lock.with(|| {
             // SAFETY: the lock is held: this is the only reference.
             f(unsafe { &mut *self.log.get() }, &self.inner)
@@ -185,13 +352,14 @@ impl<A: GlobalAlloc> Recorder<A> {
         self.with(|log, inner| {
             let result = op(inner);
             if log.recording {
-                let mut record = Record::default();
-                write(&mut record, &mut log.previous, result);
-                // SAFETY: `inner` is the wrapped allocator, where every chunk
-                // came from.
-                if !unsafe { log.append(inner, record.bytes()) } {
-                    log.recording = false;
-                    log.truncated = true;
+                // SAFETY: every chunk of the log came from `inner`.
+                unsafe {
+                    if !log.started {
+                        log.start(inner);
+                    }
+                    let mut record = Record::default();
+                    write(&mut record, &mut log.previous, result);
+                    log.append(inner, record.bytes());
                 }
             }
             result
@@ -205,60 +373,177 @@ fn header() -> [u8; 6] {
     [m0, m1, m2, m3, VERSION, size_of::<usize>() as u8]
 }
 
-impl Log {
-    /// Appends `bytes`, taking a new chunk from `inner` when the current one
-    /// is full; false when `inner` has none.
+impl<const BUFFER: usize> Log<BUFFER> {
+    /// The header and, on wasm, the memory record.
     ///
     /// # Safety
     ///
     /// `inner` is the allocator every chunk of this log came from.
-    unsafe fn append<A: GlobalAlloc>(&mut self, inner: &A, bytes: &[u8]) -> bool {
-        // SAFETY: `last` is null or a chunk of this log.
-        let full = self.last.is_null() || unsafe { (*self.last).len } + bytes.len() > DATA;
-        if full {
-            // SAFETY: the layout is valid and not zero-sized.
-            let chunk = unsafe { inner.alloc(chunk_layout()) }.cast::<Chunk>();
-            if chunk.is_null() {
-                return false;
+    unsafe fn start<A: GlobalAlloc>(&mut self, inner: &A) {
+        self.started = true;
+        // SAFETY: from the caller.
+        unsafe { self.append(inner, &header()) };
+        #[cfg(all(target_arch = "wasm32", any(target_os = "unknown", target_os = "wasi")))]
+        {
+            // SAFETY: a symbol the wasm linker defines; only its address is
+            // used.
+            unsafe extern "C" {
+                static __heap_base: u8;
             }
-            // SAFETY: a fresh chunk of `CHUNK` bytes, aligned for `Chunk`.
-            unsafe {
-                chunk.write(Chunk {
-                    next: null_mut(),
-                    len: 0,
-                })
-            };
-            if self.last.is_null() {
-                self.first = chunk;
-                let header = header();
-                // SAFETY: the chunk holds `DATA` bytes after its header,
-                // more than the trace header.
-                unsafe {
-                    ptr::copy_nonoverlapping(header.as_ptr(), chunk.add(1).cast(), header.len());
-                    (*chunk).len = header.len();
+            let mut record = Record::default();
+            record.byte(tag::MEMORY);
+            record.varint(core::arch::wasm32::memory_size(0) as u64 * 65536);
+            record.varint((&raw const __heap_base).addr() as u64);
+            record.varint(size_of::<Recorder<A, BUFFER>>() as u64);
+            // SAFETY: from the caller.
+            unsafe { self.append(inner, record.bytes()) };
+        }
+    }
+
+    /// Appends `bytes` (at most 32) to the buffer, writing it out or keeping
+    /// it in memory first when it is full; on failure, stops recording and
+    /// ends the trace, truncated.
+    ///
+    /// # Safety
+    ///
+    /// `inner` is the allocator every chunk of this log came from.
+    unsafe fn append<A: GlobalAlloc>(&mut self, inner: &A, bytes: &[u8]) {
+        if self.ended {
+            return;
+        }
+        // SAFETY: from the caller.
+        if self.len + bytes.len() > BUFFER - 1 && !unsafe { self.spill(inner) } {
+            self.recording = false;
+            self.ended = true;
+            // The buffer is empty when writing it failed, or has a byte left
+            // (see the comparison above) when no memory was left for it:
+            // the trace ends there, truncated.
+            if self.len < BUFFER {
+                self.buffer[self.len] = tag::TRUNCATED;
+                self.len += 1;
+            }
+            return;
+        }
+        self.buffer[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// Ends the trace with `end` (unless it has ended already); false when
+    /// it had ended truncated.
+    ///
+    /// # Safety
+    ///
+    /// `inner` is the allocator every chunk of this log came from.
+    unsafe fn end<A: GlobalAlloc>(&mut self, inner: &A, end: u8) -> bool {
+        if !self.started {
+            // SAFETY: from the caller.
+            unsafe { self.start(inner) };
+        }
+        if self.ended {
+            return false;
+        }
+        // SAFETY: from the caller.
+        unsafe { self.append(inner, &[end]) };
+        let complete = !self.ended;
+        self.ended = true;
+        complete
+    }
+
+    /// Empties the buffer: writes it to the sink, or keeps it in a chunk
+    /// from `inner`. False when that failed (the buffer is then emptied
+    /// after a failed write, and kept after a failed allocation).
+    ///
+    /// # Safety
+    ///
+    /// `inner` is the allocator every chunk of this log came from.
+    unsafe fn spill<A: GlobalAlloc>(&mut self, inner: &A) -> bool {
+        if self.len == 0 {
+            return true;
+        }
+        let data = &self.buffer[..self.len];
+        let ok = match &self.sink {
+            Sink::Memory => {
+                // SAFETY: the layout is valid and not zero-sized.
+                let chunk = unsafe { inner.alloc(chunk_layout::<BUFFER>()) }.cast::<Chunk>();
+                if chunk.is_null() {
+                    return false;
                 }
-            } else {
-                // SAFETY: `last` is a chunk of this log.
-                unsafe { (*self.last).next = chunk };
+                // SAFETY: a fresh block with room for the header and
+                // `BUFFER` bytes after it, aligned for `Chunk`; `last` is
+                // null or a chunk of this log.
+                unsafe {
+                    chunk.write(Chunk {
+                        next: null_mut(),
+                        len: data.len(),
+                    });
+                    ptr::copy_nonoverlapping(data.as_ptr(), chunk.add(1).cast(), data.len());
+                    if self.last.is_null() {
+                        self.first = chunk;
+                    } else {
+                        (*self.last).next = chunk;
+                    }
+                }
+                self.last = chunk;
+                true
             }
-            self.last = chunk;
+            Sink::Function(sink) => sink(data),
+            #[cfg(feature = "std")]
+            Sink::File(file) => std::io::Write::write_all(&mut &*file, data).is_ok(),
+        };
+        self.len = 0;
+        ok
+    }
+
+    /// With a sink, writes out the chunks kept in memory (giving them back
+    /// to `inner`) and the buffer; false when a write failed, which stops
+    /// recording and ends the trace, truncated (the rest of it is dropped).
+    ///
+    /// # Safety
+    ///
+    /// `inner` is the allocator every chunk of this log came from.
+    unsafe fn drain<A: GlobalAlloc>(&mut self, inner: &A) -> bool {
+        if matches!(self.sink, Sink::Memory) {
+            return true;
         }
-        // SAFETY: `last` has room for `bytes` (a record is at most 32 bytes,
-        // and a new chunk holds much more).
-        unsafe {
-            let chunk = self.last;
-            let at = chunk.add(1).cast::<u8>().add((*chunk).len);
-            ptr::copy_nonoverlapping(bytes.as_ptr(), at, bytes.len());
-            (*chunk).len += bytes.len();
+        let mut ok = true;
+        while !self.first.is_null() {
+            let chunk = self.first;
+            // SAFETY: a chunk of this log, holding `len` bytes after its
+            // header; it came from `inner` with this layout, and is
+            // unlinked before it is given back.
+            unsafe {
+                self.first = (*chunk).next;
+                if ok {
+                    let data = core::slice::from_raw_parts(chunk.add(1).cast::<u8>(), (*chunk).len);
+                    ok = match &self.sink {
+                        Sink::Memory => true,
+                        Sink::Function(sink) => sink(data),
+                        #[cfg(feature = "std")]
+                        Sink::File(file) => std::io::Write::write_all(&mut &*file, data).is_ok(),
+                    };
+                }
+                inner.dealloc(chunk.cast(), chunk_layout::<BUFFER>());
+            }
         }
-        true
+        self.last = null_mut();
+        // SAFETY: from the caller.
+        ok = ok && unsafe { self.spill(inner) };
+        if !ok {
+            self.len = 0;
+            self.recording = false;
+            self.ended = true;
+        }
+        ok
     }
 }
 
-fn chunk_layout() -> Layout {
-    // SAFETY: `CHUNK` is a multiple of `Chunk`'s alignment, which is a power
-    // of two, and far below `isize::MAX`.
-    unsafe { Layout::from_size_align_unchecked(CHUNK, align_of::<Chunk>()) }
+fn chunk_layout<const BUFFER: usize>() -> Layout {
+    // A header and `BUFFER` bytes: far below `isize::MAX` for any buffer
+    // that fits in a static, and aligned as the header.
+    match Layout::from_size_align(size_of::<Chunk>() + BUFFER, align_of::<Chunk>()) {
+        Ok(layout) => layout,
+        Err(_) => unreachable!(),
+    }
 }
 
 /// One record, encoded.
@@ -293,6 +578,19 @@ impl Record {
         *previous = address;
     }
 
+    /// An allocation: its kind and alignment, address and size.
+    fn allocation(&mut self, kind: u8, layout: Layout, block: *mut u8, previous: &mut usize) {
+        let log = layout.align().trailing_zeros() as u8;
+        if log < tag::ALIGN_ESCAPE {
+            self.byte(kind | log << tag::ALIGN_SHIFT);
+        } else {
+            self.byte(kind | tag::ALIGN_ESCAPE << tag::ALIGN_SHIFT);
+            self.byte(log);
+        }
+        self.address(block.addr(), previous);
+        self.varint(layout.size() as u64);
+    }
+
     fn bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
@@ -300,17 +598,12 @@ impl Record {
 
 // SAFETY: every request is forwarded to `inner` unchanged, and its result
 // returned; recording only reads the arguments and results.
-unsafe impl<A: GlobalAlloc> GlobalAlloc for Recorder<A> {
+unsafe impl<A: GlobalAlloc, const BUFFER: usize> GlobalAlloc for Recorder<A, BUFFER> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         self.recorded(
             // SAFETY: forwarded from the caller.
             |inner| unsafe { inner.alloc(layout) },
-            |r, previous, block| {
-                r.byte(tag::ALLOC);
-                r.address(block.addr(), previous);
-                r.varint(layout.size() as u64);
-                r.byte(layout.align().trailing_zeros() as u8);
-            },
+            |r, previous, block| r.allocation(tag::ALLOC, layout, block, previous),
         )
     }
 
@@ -318,12 +611,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Recorder<A> {
         self.recorded(
             // SAFETY: forwarded from the caller.
             |inner| unsafe { inner.alloc_zeroed(layout) },
-            |r, previous, block| {
-                r.byte(tag::ALLOC_ZEROED);
-                r.address(block.addr(), previous);
-                r.varint(layout.size() as u64);
-                r.byte(layout.align().trailing_zeros() as u8);
-            },
+            |r, previous, block| r.allocation(tag::ALLOC_ZEROED, layout, block, previous),
         )
     }
 
@@ -343,9 +631,14 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Recorder<A> {
             // SAFETY: forwarded from the caller.
             |inner| unsafe { inner.realloc(block, layout, new_size) },
             |r, previous, new| {
-                r.byte(tag::REALLOC);
-                r.address(block.addr(), previous);
-                r.address(new.addr(), previous);
+                if new == block {
+                    r.byte(tag::REALLOC_IN_PLACE);
+                    r.address(block.addr(), previous);
+                } else {
+                    r.byte(tag::REALLOC);
+                    r.address(block.addr(), previous);
+                    r.address(new.addr(), previous);
+                }
                 r.varint(new_size as u64);
             },
         )
