@@ -2,8 +2,9 @@
 //! carved from the bump pointer at its exact size and never reused.
 
 use super::super::check::Corruption;
+use super::super::class::large_align;
 use super::super::region::Untouched;
-use super::super::{Config, Heap, MAX_BIN_ALIGN};
+use super::super::{Config, Heap};
 use super::LargeBlocks;
 use crate::stats::Record;
 
@@ -31,12 +32,7 @@ unsafe impl LargeBlocks for Leak {
         align: usize,
         zero: usize,
     ) -> *mut u8 {
-        let align = if align > MAX_BIN_ALIGN {
-            align
-        } else {
-            MAX_BIN_ALIGN
-        };
-        heap.bump(size, align, zero)
+        heap.bump(size, large_align(align), zero)
     }
 
     #[inline(always)]
