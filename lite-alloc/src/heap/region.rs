@@ -63,6 +63,8 @@ pub trait Fresh {
     fn carved(&mut self, block: *mut u8, zero: usize, top: usize);
     /// A new region starts at `top`: all of it is fresh.
     fn opened(&mut self, top: usize);
+    /// Whether `top` is at most the mark (invariant 5), for `check`.
+    fn holds(&self, top: usize) -> bool;
 }
 
 /// Blocks never go back to the bump pointer: everything from `top` on is
@@ -75,6 +77,9 @@ impl Fresh for Untouched {
     fn carved(&mut self, _: *mut u8, _: usize, _: usize) {}
     #[inline(always)]
     fn opened(&mut self, _: usize) {}
+    fn holds(&self, _: usize) -> bool {
+        true
+    }
 }
 
 /// Blocks go back to the bump pointer (the last block freed joins the
@@ -98,6 +103,9 @@ impl Fresh for HighWater {
     #[inline(always)]
     fn opened(&mut self, top: usize) {
         self.0 = top;
+    }
+    fn holds(&self, top: usize) -> bool {
+        top <= self.0
     }
 }
 
@@ -153,13 +161,17 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
                 region.fresh.carved(block, zero, region.top.addr());
                 return block;
             }
-            if !self.grow(span - room) {
+            // A region of its own needs the block at the worst padding, and
+            // the policy's slack: no overflow, by the bound above.
+            let whole = size + (align - 1) + C::Large::SLACK;
+            if !self.grow(span - room, whole) {
                 return null_mut();
             }
         }
     }
 
-    /// Obtains at least `missing` more bytes (with `growth = 1/N`, at least
+    /// Obtains at least `missing` more bytes, or `whole` from a source whose
+    /// regions never continue each other (with `growth = 1/N`, at least
     /// `1/N` of what it has obtained so far): a whole number of `PAGE`s when
     /// the memory source has them, otherwise just what is missing, in whole
     /// granules. A region that continues the current one extends it; one
@@ -174,8 +186,13 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// the granule are at most a quarter of the address space (`Bounds`).
     #[cold]
     #[inline(never)]
-    fn grow(&mut self, missing: usize) -> bool {
+    fn grow(&mut self, missing: usize, whole: usize) -> bool {
         let () = Bounds::<C, N>::VALID;
+        let missing = if <C::Memory as Memory>::CONTIGUOUS {
+            missing
+        } else {
+            whole
+        };
         let granule = <C::Memory as Memory>::GRANULE;
         let region = &mut self.region;
         // With `growth = 1/N`, at least `obtained / N` (`GROWTH` is 0

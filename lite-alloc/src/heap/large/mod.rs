@@ -40,7 +40,8 @@ use super::{Config, Heap};
 ///   which it must serve within their bin), and keep the same promises;
 /// * `capacity(size, align)` is at least `size`, and a block `alloc` gave for
 ///   it may be resized within it by the heap's rule for bin blocks;
-/// * `TAIL` is at most a word, `skip` less than two, `close` only writes inside
+/// * `TAIL` is at most a word, `skip` at most `SLACK - TAIL`, which is less
+///   than three words, `close` only writes inside
 ///   `[top, end)`, and `Fresh` says truthfully what of `[top, end)` was
 ///   handed out before.
 pub unsafe trait LargeBlocks: Sized + 'static {
@@ -119,8 +120,12 @@ pub unsafe trait LargeBlocks: Sized + 'static {
         heap.resize_within::<true>(block, old_size, new_size, align)
     }
 
+    /// What a region of its own needs beyond a block and its alignment's
+    /// padding: the most `skip` gives and the `TAIL`.
+    const SLACK: usize = 0;
+
     /// Where the bump pointer starts in a new region at `start`: this many
-    /// bytes in (less than `2 * size_of::<usize>()`).
+    /// bytes in (at most `SLACK - TAIL`).
     #[inline(always)]
     fn skip(start: usize) -> usize {
         let _ = start;

@@ -74,6 +74,9 @@ pub struct ChunkState {
     map: [usize; MAP_WORDS],
     /// Where bins carve next.
     slab: slab::Slab,
+    /// Every slab, for `check`.
+    #[cfg(debug_assertions)]
+    slabs: slab::SlabLog,
 }
 
 // SAFETY: chunks are carved from the bump pointer at `chunk_size(size)` (at
@@ -89,10 +92,13 @@ unsafe impl LargeBlocks for Chunks {
         lists: [null_mut(); CHUNK_LISTS],
         map: [0; MAP_WORDS],
         slab: slab::Slab::EMPTY,
+        #[cfg(debug_assertions)]
+        slabs: slab::SlabLog::EMPTY,
     };
     type Fresh = HighWater;
     const SERVES_ALL: bool = true;
     const TAIL: usize = WORD;
+    const SLACK: usize = GRAIN - 1 + WORD;
 
     #[inline(always)]
     fn capacity<C: Config<N, Large = Self>, const N: usize>(size: usize, _: usize) -> usize {
