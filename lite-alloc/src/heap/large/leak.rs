@@ -9,7 +9,7 @@ use super::LargeBlocks;
 use crate::stats::Record;
 
 /// Blocks no bin serves are carved at their exact size, aligned to at least
-/// [`MAX_BIN_ALIGN`], and never reused: freeing one only counts it. Nothing
+/// [`MAX_BIN_ALIGN`](super::super::MAX_BIN_ALIGN), and never reused: freeing one only counts it. Nothing
 /// ever goes back to the bump pointer.
 pub struct Leak;
 
