@@ -57,7 +57,8 @@ cargo test -p lite-alloc-tests -p lite-alloc --features lite-alloc-tests/realloc
 step "tests on a 32-bit target (i686-unknown-linux-gnu)"
 cargo test --target i686-unknown-linux-gnu -p lite-alloc --lib
 cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
-    --test model --test configs --test properties --test memory_sources --test seed --test options
+    --test model --test configs --test properties --test memory_sources --test adversarial \
+    --test seed --test options
 
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
@@ -84,15 +85,17 @@ MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test mo
 
 # Miri on the 32-bit target: one model of each kind of heap (with the
 # 16-aligned bin of 8 KiB in front of chunks that once overlapped a header
-# there), the first configurations of the configuration space, and the
-# memory-source contracts.
+# there), the first configurations of the configuration space, the
+# memory-source contracts, and adversarial sources (odd addresses, gaps,
+# short regions, claimed banks).
 step "Miri on i686: Stacked Borrows, strict provenance"
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
     -p lite-alloc-tests --test model -- \
     defaults_in_place large_reuse_in_place coalesce_aligned_slab_sized_bin chunks_in_place
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
-    -p lite-alloc-tests --test configs --test memory_sources -- \
-    config_000 config_001 config_002 config_005 reentry short_first_region_chunks
+    -p lite-alloc-tests --test configs --test memory_sources --test adversarial -- \
+    config_000 config_001 config_002 config_005 reentry short_first_region_chunks \
+    chaos_chunks_8k chaos_chunks_odd chaos_reuse_small claimed_region_wasted_general
 
 step "AddressSanitizer"
 RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \

@@ -58,6 +58,8 @@
 //! Invariants 6 and 7 are the chunks'. [`Heap::check`] checks them all.
 
 mod check;
+#[cfg(test)]
+mod check_tests;
 mod class;
 mod config;
 mod global;
@@ -355,9 +357,11 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// so it must have the alignment that list needs.
     ///
     /// The list a block of capacity `c` goes to needs `carve_align(c)`: a
-    /// bin's own, and `MAX_BIN_ALIGN` for a large class (their sizes are
-    /// multiples of 32); for a large block never reused it asks more than
-    /// needed, which only makes the block move.
+    /// bin's own; for a large class, as much as its size allows (a pointer's
+    /// at least, which is all the class's list needs: a request takes a
+    /// block from it only when it is aligned enough); for a large block
+    /// never reused it asks more than needed, which only makes the block
+    /// move.
     #[inline(always)]
     fn resize_within<const AT_TOP: bool>(
         &mut self,
