@@ -19,28 +19,28 @@ fn layout(size: usize, align: usize) -> Layout {
 
 /// Bytes behind a test's memory source, reached only through raw pointers.
 #[repr(C, align(65536))]
-pub struct Bytes<const N: usize>(pub UnsafeCell<[u8; N]>);
+struct Bytes<const N: usize>(pub UnsafeCell<[u8; N]>);
 
 // SAFETY: only reached through the raw pointers a source hands out, under
 // its allocator's lock.
 unsafe impl<const N: usize> Sync for Bytes<N> {}
 
-pub const CANARY: u8 = 0xC3;
+const CANARY: u8 = 0xC3;
 
 /// The state of a chaotic source: a cursor, a generator, the regions handed
 /// over and the gaps left.
-pub struct Chaos {
-    pub base: usize,
-    pub total: usize,
-    pub used: usize,
-    pub rng: u64,
-    pub ours: Vec<(usize, usize)>,
-    pub gaps: Vec<(usize, usize)>,
-    pub refused: bool,
+struct Chaos {
+    base: usize,
+    total: usize,
+    used: usize,
+    rng: u64,
+    ours: Vec<(usize, usize)>,
+    gaps: Vec<(usize, usize)>,
+    refused: bool,
 }
 
 impl Chaos {
-    pub const fn new(seed: u64) -> Self {
+    const fn new(seed: u64) -> Self {
         Chaos {
             base: 0,
             total: 0,
@@ -61,7 +61,7 @@ impl Chaos {
         self.next() % n
     }
     /// A region for `bytes`, in `[base, base + total)`.
-    pub fn grow(&mut self, base: *mut u8, total: usize, bytes: usize) -> Option<NonNull<[u8]>> {
+    fn grow(&mut self, base: *mut u8, total: usize, bytes: usize) -> Option<NonNull<[u8]>> {
         self.base = base.addr();
         self.total = total;
         if self.below(16) == 0 {
@@ -95,7 +95,7 @@ impl Chaos {
         self.used += len;
         Some(NonNull::slice_from_raw_parts(NonNull::new(start)?, len))
     }
-    pub fn owns(&self, addr: usize, len: usize) -> bool {
+    fn owns(&self, addr: usize, len: usize) -> bool {
         let mut ours = self.ours.clone();
         ours.sort();
         let mut merged: Vec<(usize, usize)> = Vec::new();
@@ -107,7 +107,7 @@ impl Chaos {
         }
         merged.iter().any(|&(s, e)| s <= addr && addr + len <= e)
     }
-    pub fn gaps_intact(&self, base: *const u8) -> bool {
+    fn gaps_intact(&self, base: *const u8) -> bool {
         self.gaps.iter().all(|&(off, len)| {
             (0..len).all(|i| {
                 // SAFETY: inside the static; the allocator must not use it.
@@ -117,9 +117,9 @@ impl Chaos {
     }
 }
 
-pub struct ChaosEnv {
-    pub chaos: &'static Mutex<Chaos>,
-    pub verify: fn(),
+struct ChaosEnv {
+    chaos: &'static Mutex<Chaos>,
+    verify: fn(),
 }
 
 impl Env for ChaosEnv {
