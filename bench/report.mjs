@@ -22,7 +22,7 @@ export function report(result, chartPath = 'bench/results/chart.svg', baseline =
   const left = (n) => ['l', ...Array(n).fill('r')];
 
   lines.push(
-    `Measured ${result.date} on ${result.machine}; ${result.rustc}; ${result.node}; ${result.binaryen}. ` +
+    `Measured ${result.date}${result.commit ? ` at ${result.commit}` : ''} on ${result.machine}; ${result.rustc}; ${result.node}; ${result.binaryen}. ` +
       `Speed: the median of ${result.rounds} rounds after ${result.warmup} warm-up rounds (the real programs: of the last ${result.realRounds ?? result.rounds}, after one), a fresh instance for every run, allocators interleaved. ` +
       'Regenerate with `bash scripts/bench.sh`.',
   );
@@ -269,7 +269,7 @@ function checkTargets(result, baseline) {
       if (a.text > fwBefore.get(a.id).text) worse.push(`firmware ${a.label}: \`.text\` ${a.text} B (was ${fwBefore.get(a.id).text} B)`);
     }
     out.push({
-      what: `nothing else worse: our other rows against the run of ${baseline.date} (\`results/${t.baseline}\`): code no larger, geometric mean within ${Math.round(t.noise * 100)}%, peak pages on the six micro-benchmarks and the real programs no more`,
+      what: `nothing else worse: our other rows against the run of ${baseline.date}${baseline.commit ? ` at ${baseline.commit}` : ''} (\`results/${t.baseline}\`): code no larger, geometric mean within ${Math.round(t.noise * 100)}%, peak pages on the six micro-benchmarks and the real programs no more`,
       measured: worse.length ? worse.join('; ') : `${compared} rows compared, none worse`,
       met: worse.length === 0,
     });

@@ -184,6 +184,9 @@ function main() {
   const rustc = run('rustc', ['--version']).trim();
   const node = process.version;
   const binaryen = run(wasmOpt, ['--version']).trim();
+  // The commit measured, so that a later run can name what it compares
+  // with (`+` when the work tree had changes).
+  const commit = run('git', ['rev-parse', '--short', 'HEAD']).trim() + (run('git', ['status', '--porcelain', '--untracked-files=no']).trim() ? '+' : '');
 
   console.error(`building ${allocators.length} allocators' modules ...`);
   const baseline = probeSizes({ id: 'empty', features: [] }, false);
@@ -301,6 +304,7 @@ function main() {
 
   const result = {
     date: new Date().toISOString().slice(0, 10),
+    commit,
     machine: `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
     rustc,
     node: `Node ${node} (V8 ${process.versions.v8})`,
