@@ -179,7 +179,7 @@ export function summary(result, chartPath, fullPath) {
     lines.push(`| ${name(a)} | ${a.code.oz} B | ${a.geomean === undefined ? 'n/a' : `${fmt(a.geomean, 2)}x`} | ${real(a.programRatios)} | ${real(a.programPageRatios)} | ${real(a.programGrowRatios)} |`);
   }
   lines.push('');
-  lines.push(`Micro-benchmarks: geometric mean of the time ratios. Real programs (a serde_json round trip, regexes, syn, a key-value cache, on \`wasm32-wasip1\`): the range of the four ratios (—: not run on them, see the full report). Every row, workload and target: [${fullPath}](${fullPath}).`);
+  lines.push(`Micro-benchmarks: geometric mean of the time ratios. Real programs (a serde_json round trip, regexes, syn, a key-value cache, on \`wasm32-wasip1\`): the range of the four ratios (—: not run on them, see the full report); memory is the peak pages, and \`memory.grow\` calls are counted exactly (each costs V8 a garbage collection once memory is large). Every row, workload and target: [${fullPath}](${fullPath}).`);
   lines.push('');
   const frontierRows = frontier(result);
   if (frontierRows.length) lines.push(...frontierRows, '');
