@@ -39,6 +39,7 @@ cargo clippy -p lite-alloc --target thumbv7em-none-eabihf --features critical-se
 cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-section -- -D warnings
 (cd examples/firmware && cargo clippy --release --locked -- -D warnings)
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-cs-realloc -- -D warnings)
+(cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-general-cs -- -D warnings)
 (cd bench/real && cargo clippy --release --locked --target wasm32-wasip1 --features lite-alloc-bench-allocators/lite-general -- -D warnings)
 
 step "docs (every public item documented, no broken links)"

@@ -29,6 +29,7 @@ const CHOSEN: usize = cfg!(feature = "lite-default") as usize
     + cfg!(feature = "talc") as usize
     + cfg!(feature = "rlsf") as usize
     + cfg!(feature = "rlsf-small") as usize
+    + cfg!(feature = "wasmalloc") as usize
     + cfg!(feature = "bump") as usize;
 const _: () = assert!(
     matches!(CHOSEN, 0 | 1),
@@ -179,6 +180,10 @@ static ALLOC: rlsf::GlobalTlsf = rlsf::GlobalTlsf::new();
 #[cfg(feature = "rlsf-small")]
 #[global_allocator]
 static ALLOC: rlsf::SmallGlobalTlsf = rlsf::SmallGlobalTlsf::new();
+
+#[cfg(feature = "wasmalloc")]
+#[global_allocator]
+static ALLOC: wasmalloc::WasmAlloc = wasmalloc::WasmAlloc::new();
 
 #[cfg(feature = "bump")]
 #[global_allocator]
