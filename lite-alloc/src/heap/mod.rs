@@ -351,7 +351,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// Whether `block`, handed out for `old_size` and `align`, serves
     /// `new_size` where it is, by the rule for blocks without headers:
     /// within its capacity, a smaller or equal request never maps to a larger
-    /// bin or class; beyond it, the block grows to the full capacity of the
+    /// bin or class (and, unless the policy keeps shrunk blocks, it must map
+    /// to the block's own); beyond it, the block grows to the full capacity of the
     /// new request's bin or class if it is the last block carved (and
     /// `AT_TOP` allows). Either way it may later be freed with the new size,
     /// so it must have the alignment that list needs.
@@ -376,8 +377,11 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
                 .addr()
                 .is_multiple_of(carve_align(Self::capacity(new_size, align)));
         aligned
-            && (new_size <= old_cap
-                || (AT_TOP && self.extend_at_top(block, old_cap, Self::capacity(new_size, align))))
+            && if new_size <= old_cap {
+                C::Large::KEEP_SHRUNK || Self::capacity(new_size, align) == old_cap
+            } else {
+                AT_TOP && self.extend_at_top(block, old_cap, Self::capacity(new_size, align))
+            }
     }
 
     /// Forgets every block and every region, and resets the memory source

@@ -19,6 +19,7 @@ unsafe impl LargeBlocks for Leak {
     type State = ();
     const INIT: Self::State = ();
     type Fresh = Untouched;
+    const KEEP_SHRUNK: bool = true;
 
     #[inline(always)]
     fn capacity<C: Config<N, Large = Self>, const N: usize>(size: usize, _: usize) -> usize {

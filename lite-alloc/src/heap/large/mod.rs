@@ -120,6 +120,13 @@ pub unsafe trait LargeBlocks: Sized + 'static {
         heap.resize_within::<true>(block, old_size, new_size, align)
     }
 
+    /// Whether a block shrunk within its capacity stays where it is even
+    /// when its new size belongs to a smaller bin or class: what it holds
+    /// beyond that is lost when it is freed into the smaller one. So in
+    /// lite-alloc 0.1.0's design; where blocks are reused, a block that
+    /// would lose capacity moves instead, and goes back whole to its own list.
+    const KEEP_SHRUNK: bool = false;
+
     /// What a region of its own needs beyond a block and its alignment's
     /// padding: the most `skip` gives and the `TAIL`.
     const SLACK: usize = 0;
