@@ -430,8 +430,17 @@ macro_rules! shrinking_keeps_capacity {
 }
 
 shrinking_keeps_capacity!(shrinking_keeps_capacity_reuse, moves = true, large = reuse);
-shrinking_keeps_capacity!(shrinking_keeps_capacity_coalesce, moves = true, large = coalesce);
-shrinking_keeps_capacity!(shrinking_keeps_capacity_chunks, moves = false, bins = [], large = coalesce);
+shrinking_keeps_capacity!(
+    shrinking_keeps_capacity_coalesce,
+    moves = true,
+    large = coalesce
+);
+shrinking_keeps_capacity!(
+    shrinking_keeps_capacity_chunks,
+    moves = false,
+    bins = [],
+    large = coalesce
+);
 
 #[test]
 fn growth_asks_for_a_fraction_of_what_was_obtained() {
