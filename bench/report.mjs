@@ -1,6 +1,6 @@
 // Turns one benchmark run into markdown tables and an SVG chart.
 
-import { CORE, REAL_PROGRAMS, WORKLOADS } from './allocators.mjs';
+import { CORE, RATCHET, REAL_PROGRAMS, WORKLOADS } from './allocators.mjs';
 
 const fmt = (v, digits = 3) => {
   if (v === undefined || Number.isNaN(v)) return 'n/a';
@@ -10,7 +10,7 @@ const fmt = (v, digits = 3) => {
 const pct = (v) => `${(v * 100).toFixed(0)}%`;
 const name = (a) => (a.ours ? `**${a.label}**` : a.label);
 
-export function report(result, chartPath = 'bench/results/chart.svg') {
+export function report(result, chartPath = 'bench/results/chart.svg', baseline = null) {
   const { allocators, firmware } = result;
   const lines = [];
   const table = (head, rows, align) => {
@@ -22,7 +22,7 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
   const left = (n) => ['l', ...Array(n).fill('r')];
 
   lines.push(
-    `Measured ${result.date} on ${result.machine}; ${result.rustc}; ${result.node}; ${result.binaryen}. ` +
+    `Measured ${result.date}${result.commit ? ` at ${result.commit}` : ''} on ${result.machine}; ${result.rustc}; ${result.node}; ${result.binaryen}. ` +
       `Speed: the median of ${result.rounds} rounds after ${result.warmup} warm-up rounds (the real programs: of the last ${result.realRounds ?? result.rounds}, after one), a fresh instance for every run, allocators interleaved. ` +
       'Regenerate with `bash scripts/bench.sh`.',
   );
@@ -38,45 +38,62 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
 
   const hasRatios = allocators.some((a) => a.geomean !== undefined);
   const hasPrograms = allocators.some((a) => a.programs);
-  const programCells = (a, cell) => (hasPrograms ? REAL_PROGRAMS.map((_, i) => (a.programs ? cell(i) : '—')) : []);
-  lines.push('**Speed on wasm32** (median ns per operation, ± the median absolute deviation over the rounds; `vs dlmalloc`: geometric mean over the first six workloads of the time relative to dlmalloc, lower is faster; `zeroed` and `long_running` measure what the options beyond lite-alloc 0.1.0\'s four-bin design are for). The modules are built with opt-level 3 and LTO; each workload is one call from Node, timed around the call. The last columns are real programs (`bench/real`, built for `wasm32-wasip1` with opt-level 3 and LTO, run under `node:wasi`, a fresh instance each run, output checked identical across allocators), in milliseconds per run: ' + REAL_PROGRAMS.map((p) => `\`${p.name}\`: ${p.what}`).join('; ') + '; — where the allocator is not run on them (it never frees, or lol_alloc\'s free list, which is walked on every request, takes minutes).');
+  const ratchet = RATCHET.map((w) => WORKLOADS.indexOf(w)).filter((i) => i >= 0);
+  lines.push(
+    '**Speed on wasm32** (median ns per operation, ± the median absolute deviation over the rounds; `vs dlmalloc`: geometric mean over the first six workloads of the time relative to dlmalloc, lower is faster; `zeroed` and `long_running` measure what the options beyond lite-alloc 0.1.0\'s four-bin design are for; ' +
+      `${RATCHET.map((w) => `\`${w}\``).join(' and ')} are patterns that users of other allocators reported needing many times the memory for, their time relative to dlmalloc's in the last column, beside the mean). The modules are built with opt-level 3 and LTO; each workload is one call from Node, timed around the call.`,
+  );
   lines.push('');
   table(
-    [
-      'allocator',
-      ...WORKLOADS.map((w) => `\`${w}\``),
-      ...(hasRatios ? ['vs dlmalloc'] : []),
-      ...(hasPrograms ? REAL_PROGRAMS.map((p) => `\`${p.name}\` (ms)`) : []),
-    ],
+    ['allocator', ...WORKLOADS.map((w) => `\`${w}\``), ...(hasRatios ? ['vs dlmalloc', `${RATCHET.map((w) => `\`${w}\``).join(', ')} vs dlmalloc`] : [])],
     allocators.map((a) => [
       name(a) + (a.leaks ? ' (never frees)' : ''),
       ...a.speed.map((s) => `${fmt(s.median)} ±${pct(s.spread)}`),
-      ...(hasRatios ? [a.geomean === undefined ? 'n/a' : fmt(a.geomean, 2)] : []),
-      ...programCells(a, (i) => `${fmt(a.programs[i].ms)} ±${pct(a.programs[i].spread)}`),
+      ...(hasRatios ? [a.geomean === undefined ? 'n/a' : fmt(a.geomean, 2), a.ratios ? ratchet.map((i) => fmt(a.ratios[i], 2)).join(', ') : 'n/a'] : []),
     ]),
-    left(WORKLOADS.length + (hasRatios ? 1 : 0) + (hasPrograms ? REAL_PROGRAMS.length : 0)),
+    left(WORKLOADS.length + (hasRatios ? 2 : 0)),
   );
 
-  lines.push('**Peak memory on wasm32** (64 KiB wasm pages after each workload in a fresh instance, the module\'s own 17 pages of stack and data included; for the real programs, the pages the WASI module ended with).');
+  lines.push("**Peak memory on wasm32** (64 KiB wasm pages after each workload in a fresh instance, the module's own 17 pages of stack and data included).");
   lines.push('');
   table(
-    ['allocator', ...WORKLOADS.map((w) => `\`${w}\``), ...(hasPrograms ? REAL_PROGRAMS.map((p) => `\`${p.name}\``) : [])],
-    allocators.map((a) => [name(a), ...a.pages.map(String), ...programCells(a, (i) => String(a.programPages[i]))]),
-    left(WORKLOADS.length + (hasPrograms ? REAL_PROGRAMS.length : 0)),
+    ['allocator', ...WORKLOADS.map((w) => `\`${w}\``)],
+    allocators.map((a) => [name(a), ...a.pages.map(String)]),
+    left(WORKLOADS.length),
   );
 
-  if (firmware.length) {
-    lines.push('**Code size on firmware** (`thumbv7em-none-eabihf`, bytes: a program calling alloc, realloc and dealloc through the global allocator, heap set-up included, minus the same program without them; opt-level "z", LTO). Ours use a static arena; the peers are handed a static array at start-up.');
+  if (hasPrograms) {
+    lines.push(
+      '**Real programs** (`bench/real`, built for `wasm32-wasip1` with opt-level 3 and LTO, run under `node:wasi`, a fresh instance each run, output checked identical across allocators): ' +
+        REAL_PROGRAMS.map((p) => `\`${p.name}\`: ${p.what}`).join('; ') +
+        ". For each, the milliseconds per run (± the median absolute deviation), the pages of memory the module ended with (it never gives any back, so its peak), and the `memory.grow` instructions it executed: each module is rewritten by binaryen's `instrument-memory` pass, limited to `memory.grow`, so that every one calls Node before and after it, and Node counts them (each costs V8 a garbage collection once memory is large). Not run where marked — (the allocator never frees, or lol_alloc's free list, which is walked on every request, takes minutes).",
+    );
     lines.push('');
-    table(['allocator', '`.text`', '`.rodata`'], firmware.map((a) => [name(a), a.text, a.rodata]), left(2));
+    table(
+      ['allocator', ...REAL_PROGRAMS.flatMap((p) => [`\`${p.name}\` ms`, 'pages', 'grows'])],
+      allocators
+        .filter((a) => a.real !== false)
+        .map((a) => [
+          name(a),
+          ...REAL_PROGRAMS.flatMap((_, i) =>
+            a.programs ? [`${fmt(a.programs[i].ms)} ±${pct(a.programs[i].spread)}`, String(a.programPages[i]), a.programGrows ? String(a.programGrows[i]) : 'n/a'] : ['—', '—', '—'],
+          ),
+        ]),
+      left(REAL_PROGRAMS.length * 3),
+    );
+  }
+
+  if (firmware.length) {
+    lines.push('**Code size on firmware** (`thumbv7em-none-eabihf`, bytes: a program calling alloc, realloc and dealloc through the global allocator, heap set-up included, minus the same program without them; opt-level "z", LTO). Ours use a static arena; the peers are handed a static array at start-up. `own code`: `.text` less the functions of compiler_builtins\' mem module (memcpy and its ARM entry points, which a moving realloc pulls in and any program that copies memory already has).');
+    lines.push('');
+    table(['allocator', '`.text`', 'own code', '`.rodata`'], firmware.map((a) => [name(a), a.text, a.own ?? 'n/a', a.rodata]), left(3));
   }
 
   // The case studies of lite-alloc-tune: each tuned configuration on its own
   // program, against dlmalloc, Default and General.
-  // For `regex` the tool recommends General's own line.
-  const cases = [['json', 'tuned-json'], ['regex', 'lite-general']];
+  const cases = allocators.filter((a) => a.tunedFor && a.programs).map((a) => [a.tunedFor, a.id]);
   const byId = new Map(allocators.map((a) => [a.id, a]));
-  if (cases.every(([, id]) => byId.get(id)?.programs) && byId.get('dlmalloc')?.programs) {
+  if (cases.length && byId.get('dlmalloc')?.programs) {
     lines.push('**Case studies of `lite-alloc-tune`** (`bash scripts/tune.sh` recorded each program and chose its configuration; measured here, ms per run and peak pages):');
     lines.push('');
     const rows = [];
@@ -91,7 +108,12 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
     table(['program', 'allocator', 'ms', 'pages'], rows, ['l', 'l', 'r', 'r']);
   }
 
-  const targets = checkTargets(result);
+  const frontierRows = frontier(result);
+  if (frontierRows.length) {
+    lines.push(...frontierRows, '');
+  }
+
+  const targets = checkTargets(result, baseline);
   if (targets.length) {
     lines.push('**Targets**, checked against the numbers above:');
     lines.push('');
@@ -102,131 +124,154 @@ export function report(result, chartPath = 'bench/results/chart.svg') {
   return { markdown: lines.join('\n'), svg: chart(result), targets };
 }
 
+/// `1.00x` for one value, `0.87x to 1.06x` for several.
+const range = (values) => {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return lo.toFixed(2) === hi.toFixed(2) ? `${lo.toFixed(2)}x` : `${lo.toFixed(2)}x to ${hi.toFixed(2)}x`;
+};
+
+/// Ratios of an allocator's numbers on the `RATCHET` workloads to dlmalloc's.
+const ratchetPageRatios = (a) => RATCHET.map((w) => WORKLOADS.indexOf(w)).filter((i) => i >= 0 && a.pageRatios).map((i) => a.pageRatios[i]);
+
+/// The frontier of the general-purpose line: code, speed and memory of
+/// every design marked `frontier` in allocators.mjs, with dlmalloc,
+/// wasmalloc and talc for reference. Markdown lines, none without such rows.
+function frontier(result) {
+  const rows = result.allocators.filter((a) => a.frontier && a.geomean !== undefined);
+  if (!rows.length) return [];
+  const byId = new Map(result.allocators.map((a) => [a.id, a]));
+  const peers = ['dlmalloc', 'wasmalloc', 'talc'].map((id) => byId.get(id)).filter(Boolean);
+  const lines = [];
+  lines.push(
+    `**The general-purpose line's frontier**: each design tried, against the peers. Code after \`wasm-opt -Oz\`; time: the geometric mean over the six micro-benchmarks, and the range over the four real programs; memory: peak pages on the real programs and on ${RATCHET.map((w) => `\`${w}\``).join(' and ')}; \`memory.grow\` calls on the real programs. All relative to dlmalloc in this run, lower is better.`,
+  );
+  lines.push('');
+  lines.push('| design | code | time, micro | time, real programs | memory, real programs | memory, ' + RATCHET.map((w) => `\`${w}\``).join(' and ') + ' | `memory.grow` calls |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  for (const a of [...rows, ...peers]) {
+    const isDl = a.id === 'dlmalloc';
+    const real = (values) => (isDl ? '1x' : values ? range(values) : '—');
+    const ratchet = ratchetPageRatios(a);
+    lines.push(
+      `| ${name(a)}${a.design ? `: ${a.design}` : ''} | ${a.code.oz} B | ${fmt(a.geomean, 2)}x | ${real(a.programRatios)} | ${real(a.programPageRatios)} | ${isDl ? '1x' : ratchet.length ? range(ratchet) : '—'} | ${real(a.programGrowRatios)} |`,
+    );
+  }
+  return lines;
+}
+
 /// The README's compact summary: code, speed and memory of our main lines
-/// and the main peers, and the chart; the full report is bench/README.md.
+/// and the main peers, the frontier of the general-purpose line, and the
+/// chart; the full report is bench/README.md.
 export function summary(result, chartPath, fullPath) {
   const byId = new Map(result.allocators.map((a) => [a.id, a]));
-  const rows = ['lite-default', 'lite-general', 'lite-coalesce', 'lite-reuse-realloc', 'dlmalloc', 'talc', 'rlsf-small', 'wee-alloc', 'lol-free-list']
+  const rows = ['lite-default', 'lite-general', 'lite-coalesce', 'lite-reuse-realloc', 'dlmalloc', 'wasmalloc', 'talc', 'rlsf-small', 'wee-alloc', 'lol-free-list']
     .map((id) => byId.get(id))
     .filter(Boolean);
-  const range = (values) => {
-    const lo = Math.min(...values);
-    const hi = Math.max(...values);
-    return lo.toFixed(2) === hi.toFixed(2) ? `${lo.toFixed(2)}x` : `${lo.toFixed(2)}x to ${hi.toFixed(2)}x`;
-  };
   const lines = [];
   lines.push(`Measured ${result.date} on wasm32 in ${result.node.replace(/ \(.*/, '')} (${result.rounds} rounds, medians); relative to dlmalloc, lower is better. Regenerate with \`bash scripts/bench.sh\`.`);
   lines.push('');
-  lines.push('| allocator | code after `wasm-opt -Oz` | time, six micro-benchmarks | time, four real programs | memory, four real programs |');
-  lines.push('|---|---:|---:|---:|---:|');
+  lines.push('| allocator | code after `wasm-opt -Oz` | time, six micro-benchmarks | time, four real programs | memory, four real programs | `memory.grow` calls, four real programs |');
+  lines.push('|---|---:|---:|---:|---:|---:|');
   for (const a of rows) {
-    const real = a.programRatios && a.id !== 'dlmalloc';
-    lines.push(`| ${name(a)} | ${a.code.oz} B | ${a.geomean === undefined ? 'n/a' : `${fmt(a.geomean, 2)}x`} | ${real ? range(a.programRatios) : a.id === 'dlmalloc' ? '1x' : '—'} | ${real ? range(a.programPageRatios) : a.id === 'dlmalloc' ? '1x' : '—'} |`);
+    const isDl = a.id === 'dlmalloc';
+    const real = (values) => (isDl ? '1x' : a.programRatios && values ? range(values) : '—');
+    lines.push(`| ${name(a)} | ${a.code.oz} B | ${a.geomean === undefined ? 'n/a' : `${fmt(a.geomean, 2)}x`} | ${real(a.programRatios)} | ${real(a.programPageRatios)} | ${real(a.programGrowRatios)} |`);
   }
   lines.push('');
-  lines.push(`Micro-benchmarks: geometric mean of the time ratios. Real programs (a serde_json round trip, regexes, syn, a key-value cache, on \`wasm32-wasip1\`): the range of the four ratios (—: not run on them, see the full report). Every row, workload and target: [${fullPath}](${fullPath}).`);
+  lines.push(`Micro-benchmarks: geometric mean of the time ratios. Real programs (a serde_json round trip, regexes, syn, a key-value cache, on \`wasm32-wasip1\`): the range of the four ratios (—: not run on them, see the full report); memory is the peak pages, and \`memory.grow\` calls are counted exactly (each costs V8 a garbage collection once memory is large). Every row, workload and target: [${fullPath}](${fullPath}).`);
   lines.push('');
+  const frontierRows = frontier(result);
+  if (frontierRows.length) lines.push(...frontierRows, '');
   lines.push(`![Code size against speed, per allocator](${chartPath})`);
   return lines.join('\n');
 }
 
-function checkTargets(result) {
+function checkTargets(result, baseline) {
   const byId = new Map(result.allocators.map((a) => [a.id, a]));
   const t = result.targets;
   const out = [];
-  const def = byId.get('lite-default');
-  const defRealloc = byId.get('lite-default-realloc');
-  const published = byId.get(t.defaultSizeAtMost);
-  if (def && published) {
-    out.push({
-      what: `\`Default\` code (-Oz) no bigger than ${published.label}'s`,
-      measured: `${def.code.oz} B vs ${published.code.oz} B`,
-      met: def.code.oz <= published.code.oz,
-    });
-  }
-  const lol = byId.get(t.reallocSizeBelow);
-  if (defRealloc && lol) {
-    out.push({
-      what: `\`Default\` with in-place realloc (-Oz) smaller than ${lol.label}'s`,
-      measured: `${defRealloc.code.oz} B vs ${lol.code.oz} B`,
-      met: defRealloc.code.oz < lol.code.oz,
-    });
-  }
-  // The targets are about the allocators as shipped: not the checked mode.
-  const ours = result.allocators.filter((a) => a.ours && !a.checked && a.geomean !== undefined);
-  if (ours.length) {
-    const best = ours.reduce((x, y) => (y.geomean < x.geomean ? y : x));
-    // `Default` on its own (the documented design, whose never-reused large
-    // blocks and moving realloc two of the workloads measure), then every
-    // configuration, met when the best one meets it.
-    if (def?.geomean !== undefined) {
-      out.push({
-        what: `${def.label}: geometric mean at most ${t.geomeanAtMost} of dlmalloc's`,
-        measured: fmt(def.geomean, 2),
-        met: def.geomean <= t.geomeanAtMost,
-      });
-    }
-    out.push({
-      what: `geometric mean at most ${t.geomeanAtMost} of dlmalloc's, for the best of our configurations`,
-      measured: ours.map((a) => `${a.label} ${fmt(a.geomean, 2)}`).join('; '),
-      met: best.geomean <= t.geomeanAtMost,
-    });
-  }
-  const peers = result.allocators.filter((a) => !a.leaks && !a.ours && !a.ancestor);
-  for (const w of t.fastestOn) {
-    const i = WORKLOADS.indexOf(w);
-    if (!ours.length || !peers.length || i < 0) continue;
-    const fastest = (list) => list.reduce((x, y) => (y.speed[i].median < x.speed[i].median ? y : x));
-    const us = fastest(result.allocators.filter((a) => a.ours && !a.checked));
-    const them = fastest(peers);
-    out.push({
-      what: `fastest of all peers on \`${w}\``,
-      measured: `${us.label} ${fmt(us.speed[i].median)} ns; fastest peer ${them.label} ${fmt(them.speed[i].median)} ns`,
-      met: us.speed[i].median < them.speed[i].median,
-    });
-  }
-  const talc = byId.get(t.vecPushAtLeastAsFastAs);
-  const v = WORKLOADS.indexOf('vec_push');
-  const inPlace = result.allocators.filter((a) => a.inPlace);
-  if (inPlace.length && talc) {
-    const best = inPlace.reduce((x, y) => (y.speed[v].median < x.speed[v].median ? y : x));
-    out.push({
-      what: `in-place realloc at least as fast as ${talc.label} on \`vec_push\``,
-      measured: `${inPlace.map((a) => `${a.label} ${fmt(a.speed[v].median)} ns`).join('; ')}; ${talc.label} ${fmt(talc.speed[v].median)} ns`,
-      met: best.speed[v].median <= talc.speed[v].median,
-    });
-  }
-  const reuse = result.allocators.filter((a) => a.largeReuse);
+  if (t.generalCodeAtMost === undefined) return out; // a run checked against targets since replaced
   const dl = byId.get('dlmalloc');
-  if (dl) {
-    for (const a of reuse) {
-      const core = a.pageRatios.slice(0, CORE);
-      const worst = Math.max(...core);
-      out.push({
-        what: `${a.label}: peak pages within ${t.pagesWithin}x of dlmalloc on each of the six workloads`,
-        measured: `worst ${worst.toFixed(2)}x (${WORKLOADS[core.indexOf(worst)]})`,
-        met: worst <= t.pagesWithin,
-      });
-    }
-  }
   const general = result.allocators.find((a) => a.general);
   if (general) {
     out.push({
-      what: `${general.label}: allocator code (-Oz) under ${t.generalCodeBelow} B`,
+      what: `${general.label}: allocator code (-Oz) at most ${t.generalCodeAtMost} B`,
       measured: `${general.code.oz} B`,
-      met: general.code.oz < t.generalCodeBelow,
+      met: general.code.oz <= t.generalCodeAtMost,
     });
   }
-  // The real-program targets, for General.
-  for (const a of result.allocators.filter((a) => a.general && a.programRatios)) {
+  if (general?.programRatios && dl?.programGrows) {
     REAL_PROGRAMS.forEach((p, i) => {
-      const time = a.programRatios[i];
-      const pages = a.programPageRatios[i];
+      const time = general.programRatios[i];
+      const pages = general.programPageRatios[i];
+      const grows = general.programGrows[i];
       out.push({
-        what: `${a.label} on \`${p.name}\`: time at most ${t.generalTimeAtMost}x and peak pages at most ${t.generalPagesAtMost}x dlmalloc's`,
-        measured: `time ${time.toFixed(2)}x, pages ${pages.toFixed(2)}x (${a.programPages[i]} vs ${dl ? dl.programPages[i] : '?'})`,
-        met: time <= t.generalTimeAtMost && pages <= t.generalPagesAtMost,
+        what: `${general.label} on \`${p.name}\`: time at most ${t.generalRealTimeAtMost}x and peak pages at most ${t.generalRealPagesAtMost}x dlmalloc's, fewer \`memory.grow\` calls`,
+        measured: `time ${time.toFixed(2)}x, pages ${pages.toFixed(2)}x (${general.programPages[i]} vs ${dl.programPages[i]}), ${grows} vs ${dl.programGrows[i]} calls`,
+        met: time <= t.generalRealTimeAtMost && pages <= t.generalRealPagesAtMost && grows < dl.programGrows[i],
       });
+    });
+  }
+  if (general?.geomean !== undefined) {
+    out.push({
+      what: `${general.label}: geometric mean of the six micro-benchmarks at most ${t.generalGeomeanAtMost} of dlmalloc's`,
+      measured: fmt(general.geomean, 2),
+      met: general.geomean <= t.generalGeomeanAtMost,
+    });
+    for (const w of RATCHET) {
+      const i = WORKLOADS.indexOf(w);
+      if (i < 0 || !dl) continue;
+      out.push({
+        what: `${general.label} on \`${w}\`: peak pages at most ${t.generalRatchetPagesAtMost}x dlmalloc's`,
+        measured: `${general.pageRatios[i].toFixed(2)}x (${general.pages[i]} vs ${dl.pages[i]})`,
+        met: general.pageRatios[i] <= t.generalRatchetPagesAtMost,
+      });
+    }
+  }
+  const firmware = new Map(result.firmware.map((a) => [a.id, a]));
+  const fwGeneral = firmware.get(t.firmware.general.id);
+  if (fwGeneral) {
+    out.push({
+      what: `firmware: ${fwGeneral.label}, \`.text\` under ${t.firmware.general.textBelow} B`,
+      measured: `${fwGeneral.text} B`,
+      met: fwGeneral.text < t.firmware.general.textBelow,
+    });
+  }
+  const fwDefault = firmware.get(t.firmware.default.id);
+  if (fwDefault?.own !== undefined) {
+    out.push({
+      what: `firmware: ${fwDefault.label} (Default's configuration), own code (memcpy excluded) under ${t.firmware.default.ownBelow} B`,
+      measured: `${fwDefault.own} B (\`.text\` ${fwDefault.text} B)`,
+      met: fwDefault.own < t.firmware.default.ownBelow,
+    });
+  }
+  // Nothing else worse: our other rows against the baseline run.
+  if (baseline) {
+    const before = new Map(baseline.allocators.map((a) => [a.id, a]));
+    const worse = [];
+    let compared = 0;
+    for (const a of result.allocators.filter((a) => a.ours && !a.general && before.has(a.id))) {
+      const b = before.get(a.id);
+      compared++;
+      if (a.code.oz > b.code.oz) worse.push(`${a.label}: code ${a.code.oz} B (was ${b.code.oz} B)`);
+      if (a.geomean !== undefined && b.geomean !== undefined && a.geomean > b.geomean * (1 + t.noise)) worse.push(`${a.label}: geometric mean ${fmt(a.geomean, 2)} (was ${fmt(b.geomean, 2)})`);
+      for (let i = 0; i < CORE; i++) {
+        if (a.pages[i] > b.pages[i]) worse.push(`${a.label}: \`${WORKLOADS[i]}\` ${a.pages[i]} pages (was ${b.pages[i]})`);
+      }
+      REAL_PROGRAMS.forEach((p, i) => {
+        if (a.programPages && b.programPages && a.programPages[i] > b.programPages[i]) worse.push(`${a.label}: \`${p.name}\` ${a.programPages[i]} pages (was ${b.programPages[i]})`);
+      });
+    }
+    const fwBefore = new Map((baseline.firmware ?? []).map((a) => [a.id, a]));
+    for (const a of result.firmware.filter((a) => a.ours && fwBefore.has(a.id))) {
+      compared++;
+      if (a.text > fwBefore.get(a.id).text) worse.push(`firmware ${a.label}: \`.text\` ${a.text} B (was ${fwBefore.get(a.id).text} B)`);
+    }
+    out.push({
+      what: `nothing else worse: our other rows against the run of ${baseline.date}${baseline.commit ? ` at ${baseline.commit}` : ''} (\`results/${t.baseline}\`): code no larger, geometric mean within ${Math.round(t.noise * 100)}%, peak pages on the six micro-benchmarks and the real programs no more`,
+      measured: worse.length ? worse.join('; ') : `${compared} rows compared, none worse`,
+      met: worse.length === 0,
     });
   }
   return out;

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { WASI } from 'node:wasi';
 
 import { ALLOCATORS, CORE, FIRMWARE_ALLOCATORS, REAL_PROGRAMS, WORKLOADS, TARGETS } from './allocators.mjs';
-import { buildReal, buildWasm, out, probeSizes, root, run, sizes, wasmOpt } from './build.mjs';
+import { buildReal, buildWasm, countGrows, out, probeSizes, root, run, sizes, wasmOpt } from './build.mjs';
 import { report, summary } from './report.mjs';
 
 // Node 20's WASI can crash the process after a run unless fast API calls are
@@ -66,7 +66,9 @@ function realInputs() {
 }
 
 /// Runs one real program in a fresh WASI instance: its time, the pages of
-/// memory it ended with, and the checksum it printed.
+/// memory it ended with, the `memory.grow` instructions it executed
+/// (counted through the imports that `countGrows` put around each), and
+/// the checksum it printed.
 function runReal(compiled, program, inputs) {
   const args = ['real', program.name];
   const preopens = {};
@@ -79,12 +81,30 @@ function runReal(compiled, program, inputs) {
   const stdout = fs.openSync(stdoutPath, 'w');
   try {
     const wasi = new WASI({ version: 'preview1', args, preopens, stdout, returnOnExit: true });
-    const instance = new WebAssembly.Instance(compiled, wasi.getImportObject());
+    let grows = 0;
+    let grown = 0;
+    const env = {
+      memory_grow_pre: (_id, delta) => {
+        grows++;
+        return delta;
+      },
+      memory_grow_post: (_id, previous) => {
+        if (previous !== -1) grown++;
+        return previous;
+      },
+    };
+    const instance = new WebAssembly.Instance(compiled, { ...wasi.getImportObject(), env });
+    const initial = instance.exports.memory.buffer.byteLength / 65536;
     const start = process.hrtime.bigint();
     const code = wasi.start(instance);
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (code !== 0) throw new Error(`exit status ${code}`);
-    return { ms, pages: instance.exports.memory.buffer.byteLength / 65536, checksum: fs.readFileSync(stdoutPath, 'utf8').trim() };
+    const pages = instance.exports.memory.buffer.byteLength / 65536;
+    // Memory grows only through `memory.grow` in the module (the host grows
+    // none here): a module that grew without a counted call was not
+    // instrumented.
+    if (pages > initial && grown === 0) throw new Error(`memory grew from ${initial} to ${pages} pages, but no memory.grow was counted`);
+    return { ms, pages, grows, checksum: fs.readFileSync(stdoutPath, 'utf8').trim() };
   } finally {
     fs.closeSync(stdout);
   }
@@ -100,7 +120,9 @@ function geomean(values) {
   return Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
 }
 
-/// Section sizes of a 32-bit little-endian ELF file.
+/// Section sizes of a 32-bit little-endian ELF file, and `memBuiltins`: the
+/// bytes of the functions of compiler_builtins' mem module (memcpy, memset
+/// and their ARM EABI entry points) in it.
 function elfSections(file) {
   const elf = fs.readFileSync(file);
   if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 1) throw new Error(`${file}: not a 32-bit ELF file`);
@@ -111,10 +133,25 @@ function elfSections(file) {
   const header = (i) => shoff + i * shentsize;
   const names = elf.readUInt32LE(header(shstrndx) + 0x10);
   const sections = {};
+  let symtab = -1;
   for (let i = 0; i < shnum; i++) {
     const at = names + elf.readUInt32LE(header(i));
     const name = elf.toString('latin1', at, elf.indexOf(0, at));
     sections[name] = (sections[name] ?? 0) + elf.readUInt32LE(header(i) + 0x14);
+    if (elf.readUInt32LE(header(i) + 4) === 2) symtab = i;
+  }
+  if (symtab < 0) throw new Error(`${file}: no symbol table`);
+  const offset = elf.readUInt32LE(header(symtab) + 0x10);
+  const size = elf.readUInt32LE(header(symtab) + 0x14);
+  const strings = elf.readUInt32LE(header(elf.readUInt32LE(header(symtab) + 0x18)) + 0x10);
+  const memBuiltin = /^(__aeabi_mem(cpy|move|set|clr)[48]?|mem(cpy|move|set|cmp)|bcmp|.*17compiler_builtins3mem.*)$/;
+  sections.memBuiltins = 0;
+  for (let at = offset; at < offset + size; at += 16) {
+    const info = elf[at + 12];
+    if ((info & 0xf) !== 2) continue; // functions only
+    const nameAt = strings + elf.readUInt32LE(at);
+    const name = elf.toString('latin1', nameAt, elf.indexOf(0, nameAt));
+    if (memBuiltin.test(name)) sections.memBuiltins += elf.readUInt32LE(at + 8);
   }
   return sections;
 }
@@ -127,12 +164,13 @@ function firmwareSizes() {
     run('cargo', args, { cwd: dir });
     const elf = path.join(dir, 'target', 'thumbv7em-none-eabihf', 'release', 'firmware-probe');
     const sections = elfSections(elf);
-    return { text: sections['.text'] ?? 0, rodata: sections['.rodata'] ?? 0 };
+    return { text: sections['.text'] ?? 0, rodata: sections['.rodata'] ?? 0, mem: sections.memBuiltins };
   };
   const base = measure([]);
   return FIRMWARE_ALLOCATORS.map((a) => {
     const probe = measure(['exports', a.feature]);
-    return { ...a, text: probe.text - base.text, rodata: probe.rodata - base.rodata };
+    const text = probe.text - base.text;
+    return { ...a, text, own: text - (probe.mem - base.mem), rodata: probe.rodata - base.rodata };
   });
 }
 
@@ -146,6 +184,9 @@ function main() {
   const rustc = run('rustc', ['--version']).trim();
   const node = process.version;
   const binaryen = run(wasmOpt, ['--version']).trim();
+  // The commit measured, so that a later run can name what it compares
+  // with (`+` when the work tree had changes).
+  const commit = run('git', ['rev-parse', '--short', 'HEAD']).trim() + (run('git', ['status', '--porcelain', '--untracked-files=no']).trim() ? '+' : '');
 
   console.error(`building ${allocators.length} allocators' modules ...`);
   const baseline = probeSizes({ id: 'empty', features: [] }, false);
@@ -155,7 +196,7 @@ function main() {
     a.module = sizes(buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm', a));
     const fast = buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm-speed', a);
     a.compiled = new WebAssembly.Module(fs.readFileSync(fast));
-    if (a.real !== false) a.realCompiled = new WebAssembly.Module(fs.readFileSync(buildReal(a)));
+    if (a.real !== false) a.realCompiled = new WebAssembly.Module(fs.readFileSync(countGrows(buildReal(a))));
   }
   const inputs = realInputs();
 
@@ -167,6 +208,7 @@ function main() {
   const checksums = WORKLOADS.map(() => new Map());
   const realSamples = new Map(allocators.map((a) => [a.id, REAL_PROGRAMS.map(() => [])]));
   const realPages = new Map(allocators.map((a) => [a.id, REAL_PROGRAMS.map(() => 0)]));
+  const realGrows = new Map(allocators.map((a) => [a.id, REAL_PROGRAMS.map(() => new Set())]));
   const realChecksums = REAL_PROGRAMS.map(() => new Map());
   const failures = [];
   const total = options.warmup + options.rounds;
@@ -205,6 +247,7 @@ function main() {
           return;
         }
         realPages.get(a.id)[i] = Math.max(realPages.get(a.id)[i], result.pages);
+        realGrows.get(a.id)[i].add(result.grows);
         realChecksums[i].set(a.id, result.checksum);
         if (round >= total - realRounds) realSamples.get(a.id)[i].push(result.ms);
       });
@@ -238,6 +281,10 @@ function main() {
         return { ms: m, spread: m ? median(values.map((v) => Math.abs(v - m))) / m : 0 };
       });
       a.programPages = realPages.get(a.id);
+      // The same program makes the same requests in every run, so the same
+      // calls: the most seen, should runs ever differ.
+      a.programGrows = realGrows.get(a.id).map((counts) => Math.max(...counts));
+      a.programGrowsVary = realGrows.get(a.id).map((counts) => counts.size > 1);
     }
   }
   for (const a of allocators) {
@@ -248,6 +295,7 @@ function main() {
     if (a.programs && reference.programs) {
       a.programRatios = a.programs.map((r, i) => r.ms / reference.programs[i].ms);
       a.programPageRatios = a.programPages.map((p, i) => p / reference.programPages[i]);
+      a.programGrowRatios = a.programGrows.map((g, i) => g / reference.programGrows[i]);
     }
   }
 
@@ -256,6 +304,7 @@ function main() {
 
   const result = {
     date: new Date().toISOString().slice(0, 10),
+    commit,
     machine: `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
     rustc,
     node: `Node ${node} (V8 ${process.versions.v8})`,
@@ -274,7 +323,9 @@ function main() {
 /// the markers of bench/README.md, the data and the chart to bench/results/,
 /// and the summary between the markers of README.md.
 function write(result) {
-  const { markdown, svg } = report(result, 'results/chart.svg');
+  const baselineFile = path.join(root, 'bench', 'results', TARGETS.baseline);
+  const baseline = fs.existsSync(baselineFile) ? JSON.parse(fs.readFileSync(baselineFile, 'utf8')) : null;
+  const { markdown, svg } = report(result, 'results/chart.svg', baseline);
   console.log(markdown);
   if (!options.write) return;
   const dir = path.join(root, 'bench', 'results');

@@ -20,6 +20,12 @@ cargo fmt --all --check
 (cd examples/firmware && cargo fmt --check)
 (cd bench/firmware-probe && cargo fmt --check)
 (cd bench/real && cargo fmt --check)
+# Outside the workspace's module trees: lite-alloc-tune's replay program
+# (its generated module is not there: read from stdin) and the program its
+# end-to-end tests record and measure.
+rustfmt --edition 2024 <lite-alloc-tune/replay/main.rs | cmp -s - lite-alloc-tune/replay/main.rs ||
+    { echo "lite-alloc-tune/replay/main.rs is not formatted (rustfmt --edition 2024)" >&2; exit 1; }
+rustfmt --edition 2024 --check lite-alloc-tune/tests/program/build.rs lite-alloc-tune/tests/program/src/main.rs
 (cd tests/check-feature && cargo fmt --check)
 
 step "clippy: host, wasm32, firmware (thumbv7em, thumbv6m)"
@@ -41,6 +47,7 @@ cargo clippy -p lite-alloc --target wasm32-unknown-unknown --features check -- -
 (cd tests/check-feature && cargo clippy --locked --all-targets -- -D warnings)
 (cd examples/firmware && cargo clippy --release --locked -- -D warnings)
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-cs-realloc -- -D warnings)
+(cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-general-cs -- -D warnings)
 (cd bench/real && cargo clippy --release --locked --target wasm32-wasip1 --features lite-alloc-bench-allocators/lite-general -- -D warnings)
 
 step "docs (every public item documented, no broken links)"
@@ -68,8 +75,8 @@ step "tests, lite_alloc::Default and General in the checked mode (crate feature 
 step "tests on a 32-bit target (i686-unknown-linux-gnu)"
 cargo test --target i686-unknown-linux-gnu -p lite-alloc --lib
 cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
-    --test model --test configs --test properties --test memory_sources --test seed --test options \
-    --test checked --test checked_global
+    --test model --test configs --test properties --test memory_sources --test adversarial \
+    --test seed --test options --test checked --test checked_global
 
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
@@ -103,15 +110,17 @@ MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test mo
 
 # Miri on the 32-bit target: one model of each kind of heap (with the
 # 16-aligned bin of 8 KiB in front of chunks that once overlapped a header
-# there), the first configurations of the configuration space, and the
-# memory-source contracts.
+# there), the first configurations of the configuration space, the
+# memory-source contracts, and adversarial sources (odd addresses, gaps,
+# short regions, claimed banks).
 step "Miri on i686: Stacked Borrows, strict provenance"
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
     -p lite-alloc-tests --test model -- \
     defaults_in_place large_reuse_in_place coalesce_aligned_slab_sized_bin chunks_in_place
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
-    -p lite-alloc-tests --test configs --test memory_sources -- \
-    config_000 config_001 config_002 config_005 reentry short_first_region_chunks --skip _checked
+    -p lite-alloc-tests --test configs --test memory_sources --test adversarial -- \
+    config_000 config_001 config_002 config_005 reentry short_first_region_chunks \
+    chaos_chunks_8k chaos_chunks_odd chaos_reuse_small claimed_region_wasted_general --skip _checked
 
 step "AddressSanitizer"
 RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \

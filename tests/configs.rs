@@ -75,8 +75,36 @@ fn run<A: std::alloc::GlobalAlloc>(
     );
 }
 
+/// Whether to check the heap's invariants after `step`: after every step,
+/// but under Miri, which interprets the walk of the whole heap step by step,
+/// after every sixteenth.
+fn verify_now(step: usize) -> bool {
+    !cfg!(miri) || step.is_multiple_of(16)
+}
+
+/// With `stats`: the bytes in use after every step, and every null counted
+/// after every phase. (A type without `stats` has no `stats()`.)
+macro_rules! stats_checks {
+    (true, $alloc:ident) => {
+        (
+            |step: usize, live_bytes: usize| {
+                let stats = $alloc::stats();
+                assert_eq!(stats.in_use, live_bytes, "step {step}: {stats:?}");
+                assert!(
+                    stats.in_use_capacity >= stats.in_use,
+                    "step {step}: {stats:?}"
+                );
+            },
+            |nulls: usize| assert_eq!($alloc::stats().failed, nulls as u64, "every null counted"),
+        )
+    };
+    (false, $alloc:ident) => {
+        (|_: usize, _: usize| {}, |_: usize| {})
+    };
+}
+
 macro_rules! config {
-    ($name:ident, stats = true, realloc = $realloc:tt, $($args:tt)*) => {
+    ($name:ident, stats = $stats:tt, realloc = $realloc:tt, $($args:tt)*) => {
         #[test]
         fn $name() {
             sim_memory!(Mem, SIM_BYTES);
@@ -86,35 +114,13 @@ macro_rules! config {
                 sim: Mem::sim(),
                 foreign_every: if cfg!(miri) { 20 } else { 300 },
                 check: Some(|step, live_bytes, _| {
-                    if !cfg!(miri) || step.is_multiple_of(16) {
+                    if verify_now(step) {
                         A::verify();
                     }
-                    let stats = A::stats();
-                    assert_eq!(stats.in_use, live_bytes, "step {step}: {stats:?}");
-                    assert!(stats.in_use_capacity >= stats.in_use, "step {step}: {stats:?}");
+                    (stats_checks!($stats, A).0)(step, live_bytes);
                 }),
             };
-            run(&A, &env, $realloc, |nulls| {
-                assert_eq!(A::stats().failed, nulls as u64, "every null counted")
-            });
-        }
-    };
-    ($name:ident, stats = false, realloc = $realloc:tt, $($args:tt)*) => {
-        #[test]
-        fn $name() {
-            sim_memory!(Mem, SIM_BYTES);
-            #[lite_alloc(memory = Mem, $($args)*)]
-            struct A;
-            let env = SimEnv {
-                sim: Mem::sim(),
-                foreign_every: if cfg!(miri) { 20 } else { 300 },
-                check: Some(|step, _, _| {
-                    if !cfg!(miri) || step.is_multiple_of(16) {
-                        A::verify();
-                    }
-                }),
-            };
-            run(&A, &env, $realloc, |_| {});
+            run(&A, &env, $realloc, stats_checks!($stats, A).1);
         }
     };
 }

@@ -166,3 +166,57 @@ reentry_is_refused!(
     bins = [],
     large = coalesce
 );
+
+/// A first region in the last bytes of the address space, too short for a
+/// chunk's alignment: its start plus the skip to the first chunk would wrap
+/// to address 0. The heap uses none of it (its bytes are never touched, so
+/// it is not real memory here) and asks again.
+macro_rules! region_at_the_top_of_the_address_space {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            struct TopThenReal {
+                calls: usize,
+            }
+            const TOTAL: usize = 1 << 20;
+            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            // SAFETY (for this test only): the first region is not memory,
+            // and the heap must not touch it; the second is `BYTES`, once.
+            unsafe impl lite_alloc::memory::Memory for TopThenReal {
+                const INIT: Self = TopThenReal { calls: 0 };
+                fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
+                    self.calls += 1;
+                    match self.calls {
+                        1 => {
+                            let start = NonNull::new(std::ptr::without_provenance_mut(usize::MAX - 6))?;
+                            Some(NonNull::slice_from_raw_parts(start, 5))
+                        }
+                        2 => {
+                            let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                            Some(NonNull::slice_from_raw_parts(NonNull::new(base)?, TOTAL))
+                        }
+                        _ => None,
+                    }
+                }
+            }
+            #[lite_alloc(memory = TopThenReal, $($args)*)]
+            struct A;
+            // SAFETY: `A` is this test's alone; the block is freed with its
+            // layout.
+            unsafe {
+                let l = layout(40, 8);
+                let p = A.alloc(l);
+                assert!(!p.is_null());
+                let inside = p as usize >= UnsafeCell::raw_get(&raw const BYTES.0) as usize;
+                assert!(inside, "the block lies in the real region: {p:p}");
+                p.write_bytes(1, 40);
+                A.dealloc(p, l);
+            }
+            A::verify();
+        }
+    };
+}
+
+region_at_the_top_of_the_address_space!(top_region_chunks, bins = [], large = coalesce);
+region_at_the_top_of_the_address_space!(top_region_coalesce, large = coalesce);
+region_at_the_top_of_the_address_space!(top_region_bins, page = 4096);

@@ -393,6 +393,55 @@ macro_rules! counting_memory {
 /// `growth = 1/4`: every request for memory is at least a quarter of what
 /// was obtained before (in pages), and at least what is missing; so memory
 /// grows geometrically, in few requests.
+/// A block shrunk by `realloc` into a smaller bin or class than its own
+/// moves, where blocks are reused: kept in place, it would be freed into
+/// the smaller list and what it held beyond would be lost for good (a large
+/// block shrunk to a few bytes, over and over, grew memory without bound).
+/// Within its own bin or class it stays. (lite-alloc 0.1.0's design keeps
+/// every shrunk block in place: `Default` with `realloc` still does. A
+/// chunk shrinks in place, its tail freed: with no bins it stays.)
+macro_rules! shrinking_keeps_capacity {
+    ($test:ident, moves = $moves:expr, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            #[lite_alloc(memory = arena(1 << 22), page = 4096, realloc, stats, $($args)*)]
+            struct A;
+            let (big, small) = (layout(10_000, 8), layout(20, 8));
+            // SAFETY: `A` is this test's alone; every block is freed with
+            // the layout it was last given.
+            unsafe {
+                let p = A.alloc(big);
+                let q = A.realloc(p, big, 9_990);
+                assert_eq!(q, p, "within its own class, the block stays");
+                let r = A.realloc(q, layout(9_990, 8), 20);
+                assert!(!r.is_null());
+                assert_eq!(r != q, $moves, "into a smaller bin, the block moves");
+                A.dealloc(r, small);
+                for _ in 0..1000 {
+                    let p = A.alloc(big);
+                    let r = A.realloc(p, big, 20);
+                    A.dealloc(r, small);
+                }
+                let stats = A::stats();
+                assert!(stats.obtained < 64 << 10, "memory grew: {stats:?}");
+            }
+        }
+    };
+}
+
+shrinking_keeps_capacity!(shrinking_keeps_capacity_reuse, moves = true, large = reuse);
+shrinking_keeps_capacity!(
+    shrinking_keeps_capacity_coalesce,
+    moves = true,
+    large = coalesce
+);
+shrinking_keeps_capacity!(
+    shrinking_keeps_capacity_chunks,
+    moves = false,
+    bins = [],
+    large = coalesce
+);
+
 #[test]
 fn growth_asks_for_a_fraction_of_what_was_obtained() {
     counting_memory!(Counting, 8 << 20);

@@ -163,8 +163,8 @@ fn address_arithmetic_never_wraps() {
             (NEAR_TOP_LEN, 16),
             (usize::MAX / 4, 16),
             (isize::MAX as usize - (1 << 20), 1 << 20),
-            (16, 1 << 40),
-            (1, 1 << 62),
+            (16, 1 << (usize::BITS - 12)),
+            (1, 1 << (usize::BITS - 2)),
             (100_000, 1 << 16),
         ] {
             let p = Top.alloc(layout(size, align));

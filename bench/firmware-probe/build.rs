@@ -1,4 +1,7 @@
-//! Puts `probe.x` where the linker finds it.
+//! Puts `probe.x` where the linker finds it, and writes `general.rs`:
+//! `lite_alloc::General`'s configuration for the feature `lite-general-cs`,
+//! its attribute's arguments read from lite-alloc's source so that the probe
+//! measures whatever General is.
 use std::path::PathBuf;
 
 fn main() {
@@ -6,4 +9,33 @@ fn main() {
     std::fs::copy("probe.x", out.join("probe.x")).unwrap();
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=probe.x");
+
+    let lib = "../../lite-alloc/src/lib.rs";
+    println!("cargo:rerun-if-changed={lib}");
+    let source = std::fs::read_to_string(lib).unwrap();
+    let args = general_args(&source)
+        .unwrap_or_else(|| panic!("{lib}: no `#[lite_alloc(...)]` on `pub struct General;`"));
+    let code = format!(
+        "/// `lite_alloc::General`'s configuration ({args}) on a static arena,\n\
+         /// locked with a critical section.\n\
+         #[lite_alloc::lite_alloc(memory = arena(HEAP_BYTES), page = 1024, sync = critical_section, {args})]\n\
+         struct Alloc;\n"
+    );
+    std::fs::write(out.join("general.rs"), code).unwrap();
+}
+
+/// The arguments of the `#[lite_alloc(...)]` attribute nearest above
+/// `pub struct General;` (between them only attributes and comments).
+fn general_args(source: &str) -> Option<String> {
+    let lines: Vec<&str> = source.lines().map(str::trim).collect();
+    let at = lines.iter().position(|l| *l == "pub struct General;")?;
+    for line in lines[..at].iter().rev() {
+        if let Some(args) = line.strip_prefix("#[lite_alloc(") {
+            return Some(args.strip_suffix(")]")?.to_string());
+        }
+        if !(line.starts_with("#[") || line.starts_with("//")) {
+            return None;
+        }
+    }
+    None
 }

@@ -7,8 +7,20 @@
 #[path = "common.rs"]
 mod common;
 
+/// With `stats`, the bytes in use are checked after every step too. (A type
+/// without `stats` has no `stats()`.)
+macro_rules! check_stats {
+    (true, $alloc:ident, $step:expr, $live_bytes:expr) => {{
+        let in_use = $alloc::stats().in_use;
+        assert_eq!(in_use, $live_bytes, "step {}: stats count {in_use} bytes in use", $step);
+    }};
+    (false, $alloc:ident, $step:expr, $live_bytes:expr) => {{
+        let _ = ($step, $live_bytes);
+    }};
+}
+
 macro_rules! config {
-    ($name:ident, stats = true, $($args:tt)*) => {
+    ($name:ident, stats = $stats:tt, $($args:tt)*) => {
         mod $name {
             lite_alloc_tests::sim_memory!(pub Mem, 16 << 20);
             #[lite_alloc::lite_alloc(memory = Mem, $($args)*)]
@@ -16,19 +28,8 @@ macro_rules! config {
             pub fn run(data: &[u8]) {
                 fuzz_run!(A, Mem, data, |step, live_bytes, _| {
                     A::verify();
-                    let in_use = A::stats().in_use;
-                    assert_eq!(in_use, live_bytes, "step {step}: stats count {in_use} bytes in use");
+                    check_stats!($stats, A, step, live_bytes);
                 });
-            }
-        }
-    };
-    ($name:ident, stats = false, $($args:tt)*) => {
-        mod $name {
-            lite_alloc_tests::sim_memory!(pub Mem, 16 << 20);
-            #[lite_alloc::lite_alloc(memory = Mem, $($args)*)]
-            pub struct A;
-            pub fn run(data: &[u8]) {
-                fuzz_run!(A, Mem, data, |_, _, _| A::verify());
             }
         }
     };

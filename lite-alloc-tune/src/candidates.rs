@@ -10,101 +10,155 @@ pub const DEFAULT_BINS: [usize; 4] = [16, 32, 64, 128];
 /// Bins are multiples of this: a block then holds a pointer on any target
 /// and is carved aligned to 8 at least.
 const GRANULE: usize = 8;
-/// Programs whose live bytes reach this get `growth = 1/GROWTH`.
+/// Programs whose live bytes reach this grow memory by a fraction of what
+/// the allocator has (`growth = 1/N`) rather than a page at a time.
 pub const GROWTH_FROM: usize = 8 << 20;
-/// See `GROWTH_FROM`.
-pub const GROWTH: usize = 32;
+/// The growth fractions tried (`1/N`), from the coarsest: fewer
+/// `memory.grow` calls, against a last step that overshoots the peak by up
+/// to `1/N`.
+pub const GROWTHS: [usize; 3] = [32, 64, 128];
+
+/// What becomes of blocks larger than every bin (`large = ...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Large {
+    Leak,
+    Reuse,
+    Coalesce,
+}
 
 /// One configuration of the attribute.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Candidate {
     pub bins: Vec<usize>,
-    pub large_reuse: bool,
-    /// `large = coalesce` (with `large_reuse` set too: large blocks reused).
-    pub coalesce: bool,
+    pub large: Large,
     pub realloc: bool,
-    /// `growth = 1/32`: for programs whose memory reaches many MiB.
-    pub growth: bool,
-    /// Arguments given with `--also`, replayed as written.
-    pub given: Option<String>,
-    /// How the bins were chosen, for the report.
-    pub origin: &'static str,
+    /// `N` of `growth = 1/N`.
+    pub growth: Option<usize>,
+    /// Other arguments (`page`, `sync`, ...), as written: replayed, not
+    /// varied.
+    pub extra: Vec<String>,
+    /// How the configuration came about, for the report.
+    pub origin: String,
+}
+
+impl PartialEq for Candidate {
+    /// The same configuration, however it came about.
+    fn eq(&self, other: &Candidate) -> bool {
+        self.arguments() == other.arguments()
+    }
+}
+
+/// Splits attribute arguments at the commas outside brackets.
+fn split_arguments(text: &str) -> Vec<&str> {
+    let (mut parts, mut depth, mut from) = (Vec::new(), 0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(text[from..i].trim());
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(text[from..].trim());
+    parts.retain(|p| !p.is_empty());
+    parts
 }
 
 impl Candidate {
     /// `lite_alloc::Default`: the documented design.
     pub fn default_design() -> Candidate {
-        Candidate {
-            bins: DEFAULT_BINS.to_vec(),
-            large_reuse: false,
-            coalesce: false,
-            realloc: false,
-            growth: false,
-            given: None,
-            origin: "lite_alloc::Default",
-        }
+        Candidate::parse("", "lite_alloc::Default").expect("no arguments")
     }
 
-    /// A configuration given as the attribute's arguments (`--also`): its
-    /// bins are read for the report, and the arguments replayed as written
-    /// (the attribute itself reports any mistake in them).
-    pub fn given(arguments: &str) -> Result<Candidate, String> {
-        let bins = match arguments.find("bins") {
-            None => DEFAULT_BINS.to_vec(),
-            Some(at) => {
-                let rest = &arguments[at..];
-                let (open, close) = (
-                    rest.find('[').ok_or("`bins` without `[`")?,
-                    rest.find(']').ok_or("`bins` without `]`")?,
-                );
-                rest[open + 1..close]
-                    .split(',')
-                    .filter(|s| !s.trim().is_empty())
-                    .map(|s| {
-                        s.trim()
-                            .parse::<usize>()
-                            .map_err(|e| format!("bin {s:?}: {e}"))
-                    })
-                    .collect::<Result<_, _>>()?
-            }
+    /// `lite_alloc::General`, as the embedded lite-alloc defines it.
+    pub fn general() -> Option<Candidate> {
+        Candidate::parse(crate::embedded::GENERAL?, "lite_alloc::General").ok()
+    }
+
+    /// A configuration given as the attribute's arguments (`--also`). The
+    /// attribute itself reports any mistake this does not.
+    pub fn parse(arguments: &str, origin: &str) -> Result<Candidate, String> {
+        let mut c = Candidate {
+            bins: DEFAULT_BINS.to_vec(),
+            large: Large::Leak,
+            realloc: false,
+            growth: None,
+            extra: Vec::new(),
+            origin: origin.into(),
         };
-        if bins.is_empty() && !arguments.contains("coalesce") {
+        for argument in split_arguments(arguments) {
+            let (key, value) = match argument.split_once('=') {
+                Some((key, value)) => (key.trim(), Some(value.trim())),
+                None => (argument, None),
+            };
+            match (key, value) {
+                ("bins", Some(list)) => {
+                    let inner = list
+                        .strip_prefix('[')
+                        .and_then(|l| l.strip_suffix(']'))
+                        .ok_or_else(|| format!("`bins = {list}`: a list in brackets"))?;
+                    c.bins = inner
+                        .split(',')
+                        .filter(|s| !s.trim().is_empty())
+                        .map(|s| {
+                            s.trim()
+                                .parse::<usize>()
+                                .map_err(|e| format!("bin {:?}: {e}", s.trim()))
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
+                ("large", Some("leak")) => c.large = Large::Leak,
+                ("large", Some("reuse")) => c.large = Large::Reuse,
+                ("large", Some("coalesce")) => c.large = Large::Coalesce,
+                ("large", Some(other)) => return Err(format!("`large = {other}`: unknown")),
+                ("realloc", None) => c.realloc = true,
+                ("growth", Some(fraction)) => {
+                    let n = fraction
+                        .split_once('/')
+                        .filter(|(one, _)| one.trim() == "1")
+                        .and_then(|(_, n)| n.trim().parse::<usize>().ok())
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| format!("`growth = {fraction}`: a fraction 1/N"))?;
+                    c.growth = Some(n);
+                }
+                ("stats", None) => {}
+                (key, Some("")) | (key, None) if key.contains(char::is_whitespace) => {
+                    return Err(format!("{argument:?}: not an argument of the attribute"));
+                }
+                _ => c
+                    .extra
+                    .push(argument.split_whitespace().collect::<Vec<_>>().join(" ")),
+            }
+        }
+        if c.bins.is_empty() && c.large != Large::Coalesce {
             return Err(format!(
                 "no bins in {arguments:?}: `bins = []` needs `large = coalesce`"
             ));
         }
-        Ok(Candidate {
-            bins,
-            large_reuse: arguments.contains("reuse") || arguments.contains("coalesce"),
-            coalesce: arguments.contains("coalesce"),
-            realloc: arguments.contains("realloc"),
-            growth: arguments.contains("growth"),
-            given: Some(arguments.trim().to_string()),
-            origin: "given with --also",
-        })
+        Ok(c)
     }
 
     /// The attribute's arguments, leaving out what is the default.
     pub fn arguments(&self) -> String {
-        if let Some(given) = &self.given {
-            return given.clone();
-        }
         let mut args = Vec::new();
         if self.bins != DEFAULT_BINS {
-            let bins: Vec<String> = self.bins.iter().map(usize::to_string).collect();
-            args.push(format!("bins = [{}]", bins.join(", ")));
+            args.push(format!("bins = [{}]", list(&self.bins)));
         }
-        if self.coalesce {
-            args.push("large = coalesce".into());
-        } else if self.large_reuse {
-            args.push("large = reuse".into());
+        match self.large {
+            Large::Leak => {}
+            Large::Reuse => args.push("large = reuse".into()),
+            Large::Coalesce => args.push("large = coalesce".into()),
         }
         if self.realloc {
             args.push("realloc".into());
         }
-        if self.growth {
-            args.push(format!("growth = 1/{GROWTH}"));
+        if let Some(n) = self.growth {
+            args.push(format!("growth = 1/{n}"));
         }
+        args.extend(self.extra.iter().cloned());
         args.join(", ")
     }
 
@@ -118,26 +172,45 @@ impl Candidate {
         }
     }
 
+    /// The ready-made type with this configuration, if there is one.
+    pub fn ready_made(&self) -> Option<&'static str> {
+        if *self == Candidate::default_design() {
+            Some("lite_alloc::Default")
+        } else if Candidate::general().is_some_and(|g| *self == g) {
+            Some("lite_alloc::General")
+        } else {
+            None
+        }
+    }
+
     /// Whether the bins double (`b, 2b, 4b, ...`): the smallest and fastest
     /// lookup.
     pub fn doubling(&self) -> bool {
         self.bins.windows(2).all(|w| w[1] == 2 * w[0])
     }
+
+    /// This configuration with another growth.
+    pub fn with_growth(&self, growth: Option<usize>) -> Candidate {
+        Candidate {
+            growth,
+            ..self.clone()
+        }
+    }
 }
 
-/// The candidates for `profile`: the documented design; the same bins with
-/// the options the trace calls for; doubling bins from 8 and 16; and, for
-/// several numbers of bins, the bins that lose the least to rounding for the
-/// blocks live at the program's peak.
-pub fn for_profile(profile: &Profile) -> Vec<Candidate> {
-    // Large blocks are worth reusing when the program frees some; in-place
-    // realloc when it grows blocks.
-    let reuse = |largest: usize| profile.large_frees(largest) > 0;
+/// The candidates for `profile`: `lite_alloc::Default` and
+/// `lite_alloc::General` first; then, for the documented design's bins,
+/// doubling bins from 8 and 16, and for several numbers of bins the bins
+/// that lose the least to rounding for the blocks live at the program's
+/// peak: with large blocks reused in size classes and, when the program
+/// frees large blocks, also with the chunks of `large = coalesce` behind
+/// the bins; and no bins at all, every block a chunk. All grow memory as
+/// `growth` says (see [`growth_for`]).
+pub fn for_profile(profile: &Profile, growth: Option<usize>) -> Vec<Candidate> {
+    let mut candidates = vec![Candidate::default_design()];
+    candidates.extend(Candidate::general());
+    // In-place realloc when the program grows blocks.
     let realloc = profile.growing_reallocs > 0;
-    // Memory grown a page at a time costs a `memory.grow` (and, in V8, a
-    // garbage collection) per 64 KiB: a program that needs many MiB grows
-    // by a fraction of what it has instead.
-    let growth = profile.peak_requested >= GROWTH_FROM;
     let mut bin_sets: Vec<(Vec<usize>, &'static str)> =
         vec![(DEFAULT_BINS.to_vec(), "Default's bins")];
     // Bins up to the size that 99% of requests fit (larger ones go to large
@@ -156,49 +229,77 @@ pub fn for_profile(profile: &Profile) -> Vec<Candidate> {
             bin_sets.push((bins, "least rounding at the peak"));
         }
     }
-    let mut candidates = vec![Candidate::default_design()];
+    let mut push = |c: Candidate| {
+        if !candidates.contains(&c) {
+            candidates.push(c);
+        }
+    };
     let frees_large = bin_sets
         .iter()
-        .any(|(bins, _)| reuse(*bins.last().unwrap()));
-    // Coalescing is tried with Default's bins, doubling ones from 16 and the
-    // 6 that lose least to rounding: it changes what becomes of large
-    // blocks, which these bins are enough to show.
-    let coalescing = [0, 2, 4];
-    for (i, (bins, origin)) in bin_sets.into_iter().enumerate() {
-        let large_reuse = reuse(*bins.last().unwrap());
-        let candidate = Candidate {
-            large_reuse,
-            coalesce: false,
+        .any(|(bins, _)| profile.large_frees(*bins.last().unwrap()) > 0);
+    for (bins, origin) in bin_sets {
+        let reuse = profile.large_frees(*bins.last().unwrap()) > 0;
+        let plain = Candidate {
+            bins,
+            large: if reuse { Large::Reuse } else { Large::Leak },
             realloc,
             growth,
-            bins,
-            given: None,
-            origin,
+            extra: Vec::new(),
+            origin: origin.into(),
         };
-        if large_reuse && coalescing.contains(&i) {
-            candidates.push(Candidate {
-                coalesce: true,
-                ..candidate.clone()
+        if frees_large {
+            // Bins in front of chunks: blocks of the bins' sizes cost no
+            // header, and freed larger ones merge to serve any size.
+            push(Candidate {
+                large: Large::Coalesce,
+                ..plain.clone()
             });
         }
-        if !candidates.contains(&candidate) {
-            candidates.push(candidate);
-        }
+        push(plain);
     }
-    // No bins at all, every block a chunk (`lite_alloc::General`'s
-    // configuration), when blocks are freed that bins would not hold.
+    // No bins at all, every block a chunk (`lite_alloc::General`'s shape),
+    // when blocks are freed that bins would not hold; and bins only for the
+    // smallest blocks in front of the chunks: a chunk's header and its
+    // rounding to two words cost the most, in proportion, on small blocks
+    // (a request of 8 bytes takes a 16-byte chunk on wasm32), while bins
+    // for larger sizes keep more memory that only their size can use.
     if frees_large {
-        candidates.push(Candidate {
+        for small in [8, 16, 24, 32, 48, 64] {
+            let sizes: BTreeMap<usize, f64> = weights
+                .range(..=small)
+                .map(|(&size, &w)| (size, w))
+                .collect();
+            if sizes.keys().next_back() != Some(&small) {
+                continue;
+            }
+            if let Some(bins) = least_rounding(&sizes, small / GRANULE) {
+                push(Candidate {
+                    bins,
+                    large: Large::Coalesce,
+                    realloc,
+                    growth,
+                    extra: Vec::new(),
+                    origin: format!("the sizes up to {small} bytes"),
+                });
+            }
+        }
+        push(Candidate {
             bins: Vec::new(),
-            large_reuse: true,
-            coalesce: true,
+            large: Large::Coalesce,
             realloc,
             growth,
-            given: None,
-            origin: "no bins: every block a chunk",
+            extra: Vec::new(),
+            origin: "no bins: every block a chunk".into(),
         });
     }
     candidates
+}
+
+/// The growth the candidates are first replayed with: a page at a time for
+/// programs whose live memory stays under [`GROWTH_FROM`], the coarsest
+/// fraction above (the finer ones are tried on the best candidates).
+pub fn growth_for(profile: &Profile) -> Option<usize> {
+    (profile.peak_requested >= GROWTH_FROM).then_some(GROWTHS[0])
 }
 
 fn round_up(size: usize, granule: usize) -> usize {
@@ -318,19 +419,40 @@ mod tests {
             Candidate::default_design().attribute(),
             "#[lite_alloc::lite_alloc]"
         );
-        let c = Candidate {
-            bins: vec![8, 24],
-            large_reuse: true,
-            coalesce: false,
-            realloc: true,
-            growth: true,
-            given: None,
-            origin: "",
-        };
+        let c =
+            Candidate::parse("realloc, growth = 1/32, large = reuse, bins = [8, 24]", "").unwrap();
         assert_eq!(
             c.attribute(),
             "#[lite_alloc::lite_alloc(bins = [8, 24], large = reuse, realloc, growth = 1/32)]"
         );
         assert!(!c.doubling());
+        assert_eq!(c.ready_made(), None);
+    }
+
+    #[test]
+    fn arguments_are_read_as_the_attribute_reads_them() {
+        let c = Candidate::parse("bins = [], large = coalesce, page = 131072, stats", "").unwrap();
+        assert!(c.bins.is_empty());
+        assert_eq!(c.large, Large::Coalesce);
+        assert_eq!(c.extra, ["page = 131072"], "stats is the replay's own");
+        assert!(Candidate::parse("bins = []", "").is_err());
+        assert!(Candidate::parse("growth = 2/3", "").is_err());
+        assert!(Candidate::parse("large = sometimes", "").is_err());
+    }
+
+    #[test]
+    fn the_ready_made_types_are_named() {
+        assert_eq!(
+            Candidate::default_design().ready_made(),
+            Some("lite_alloc::Default")
+        );
+        let general = Candidate::general().expect("General's line, from lite-alloc's sources");
+        assert_eq!(general.ready_made(), Some("lite_alloc::General"));
+        // The same line, written in another order, is General too.
+        let mut args = split_arguments(crate::embedded::GENERAL.unwrap());
+        args.reverse();
+        let reordered = Candidate::parse(&args.join(", "), "").unwrap();
+        assert_eq!(reordered.ready_made(), Some("lite_alloc::General"));
+        assert_eq!(general.with_growth(None).ready_made(), None);
     }
 }

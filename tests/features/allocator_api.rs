@@ -98,11 +98,18 @@ fn every_method() {
         assert!(bytes(grown)[..100].iter().all(|&b| b == 7));
         assert!(bytes(grown)[100..].iter().all(|&b| b == 0));
 
-        // Shrunk in place, then grown to a larger alignment: it moves.
-        let shrunk = a
-            .shrink(grown.cast(), layout(300, 8), layout(50, 8))
+        // Shrunk within its size (in place), then into a bin: with
+        // `large = reuse` it moves, so that the large block goes back whole
+        // to its list.
+        let trimmed = a
+            .shrink(grown.cast(), layout(300, 8), layout(260, 8))
             .unwrap();
-        assert_eq!(shrunk.cast::<u8>(), grown.cast::<u8>());
+        assert_eq!(trimmed.cast::<u8>(), grown.cast::<u8>(), "in place");
+        let shrunk = a
+            .shrink(trimmed.cast(), layout(260, 8), layout(50, 8))
+            .unwrap();
+        assert_ne!(shrunk.cast::<u8>(), trimmed.cast::<u8>(), "moved");
+        assert!(bytes(shrunk).iter().all(|&b| b == 7));
         let aligned = a
             .grow(shrunk.cast(), layout(50, 8), layout(5000, 4096))
             .unwrap();

@@ -4,6 +4,7 @@
 //! each at least as large as everything obtained before it.
 
 use std::alloc::{GlobalAlloc, Layout};
+use std::ptr::NonNull;
 
 use lite_alloc::lite_alloc;
 use lite_alloc_tests::{Opaque, Plan, all_equal, check_random_ops, scaled};
@@ -119,3 +120,54 @@ model_on_system_memory!(
     realloc,
     growth = 1 / 32
 );
+
+/// Every region obtained serves a block: one obtained for a request must
+/// hold it whole (the system's regions never continue each other), not
+/// just what the current region lacks, or it is abandoned unused.
+#[test]
+fn every_region_obtained_is_used() {
+    use lite_alloc::memory::{Memory, System};
+    static REGIONS: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
+    struct Recorded(System);
+    // SAFETY: forwards to `System`, recording the regions.
+    unsafe impl Memory for Recorded {
+        const INIT: Self = Recorded(System::INIT);
+        const ZEROED: bool = <System as Memory>::ZEROED;
+        const CONTIGUOUS: bool = <System as Memory>::CONTIGUOUS;
+        const GRANULE: usize = <System as Memory>::GRANULE;
+        fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+            let region = self.0.grow(bytes)?;
+            REGIONS
+                .lock()
+                .unwrap()
+                .push((region.cast::<u8>().as_ptr().addr(), region.len()));
+            Some(region)
+        }
+        fn provenance(&self, hint: *mut u8, addr: usize) -> *mut u8 {
+            self.0.provenance(hint, addr)
+        }
+        fn reset(&mut self) {
+            self.0.reset()
+        }
+    }
+    #[lite_alloc(memory = Recorded)]
+    struct S;
+    unsafe {
+        let small = S.alloc(Layout::from_size_align(8, 8).unwrap());
+        let big = S.alloc(Layout::from_size_align(200_000, 16).unwrap());
+        assert!(!small.is_null() && !big.is_null());
+        let regions = REGIONS.lock().unwrap().clone();
+        let used = |&(start, len): &(usize, usize)| {
+            [small, big]
+                .iter()
+                .any(|&p| p.addr() >= start && p.addr() < start + len)
+        };
+        let unused: Vec<_> = regions.iter().filter(|r| !used(r)).collect();
+        assert!(
+            unused.is_empty(),
+            "regions obtained from the system and never carved from: {unused:?} (all: {regions:?})"
+        );
+        S.dealloc(big, Layout::from_size_align(200_000, 16).unwrap());
+        S.dealloc(small, Layout::from_size_align(8, 8).unwrap());
+    }
+}

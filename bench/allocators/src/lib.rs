@@ -18,6 +18,9 @@ const CHOSEN: usize = cfg!(feature = "lite-default") as usize
     + cfg!(feature = "lite-coalesce") as usize
     + cfg!(feature = "lite-bins-reuse") as usize
     + cfg!(feature = "tuned-json") as usize
+    + cfg!(feature = "tuned-regex") as usize
+    + cfg!(feature = "tuned-syn") as usize
+    + cfg!(feature = "candidate") as usize
     + cfg!(feature = "published") as usize
     + cfg!(feature = "published-realloc") as usize
     + cfg!(feature = "wee-alloc") as usize
@@ -26,6 +29,7 @@ const CHOSEN: usize = cfg!(feature = "lite-default") as usize
     + cfg!(feature = "talc") as usize
     + cfg!(feature = "rlsf") as usize
     + cfg!(feature = "rlsf-small") as usize
+    + cfg!(feature = "wasmalloc") as usize
     + cfg!(feature = "bump") as usize;
 /// The checked mode's features.
 const CHOSEN_CHECKED: usize = cfg!(feature = "lite-default-checked") as usize
@@ -124,15 +128,27 @@ pub struct BinsReuse;
 static ALLOC: BinsReuse = BinsReuse::new();
 
 /// What `lite-alloc-tune` recommends for the real program `json`
-/// (`scripts/tune.sh`, README: "Choosing bins"). For `regex` it recommends
-/// `lite_alloc::General`'s own line.
+/// (`scripts/tune.sh`; lite-alloc-tune's README: "Case studies").
 #[cfg(feature = "tuned-json")]
-#[lite_alloc::lite_alloc(bins = [8, 16, 32, 64, 96, 192, 408, 456], large = reuse, realloc, growth = 1/32)]
+#[lite_alloc::lite_alloc(bins = [8, 16, 24, 40, 72, 96, 128, 200, 408, 456], large = reuse, realloc, growth = 1/32)]
 pub struct Tuned;
 
-#[cfg(feature = "tuned-json")]
+/// What `lite-alloc-tune` recommends for the real program `regex`.
+#[cfg(feature = "tuned-regex")]
+#[lite_alloc::lite_alloc(bins = [], large = coalesce, realloc, growth = 1/128)]
+pub struct Tuned;
+
+/// What `lite-alloc-tune` recommends for the real program `syn`.
+#[cfg(feature = "tuned-syn")]
+#[lite_alloc::lite_alloc(bins = [8], large = coalesce, realloc)]
+pub struct Tuned;
+
+#[cfg(any(feature = "tuned-json", feature = "tuned-regex", feature = "tuned-syn"))]
 #[global_allocator]
 static ALLOC: Tuned = Tuned::new();
+
+#[cfg(feature = "candidate")]
+include!(concat!(env!("OUT_DIR"), "/candidate.rs"));
 
 /// The allocator's statistics (a configuration with `stats`).
 #[cfg(any(feature = "lite-stats", feature = "lite-reuse-stats"))]
@@ -178,6 +194,10 @@ static ALLOC: rlsf::GlobalTlsf = rlsf::GlobalTlsf::new();
 #[cfg(feature = "rlsf-small")]
 #[global_allocator]
 static ALLOC: rlsf::SmallGlobalTlsf = rlsf::SmallGlobalTlsf::new();
+
+#[cfg(feature = "wasmalloc")]
+#[global_allocator]
+static ALLOC: wasmalloc::WasmAlloc = wasmalloc::WasmAlloc::new();
 
 #[cfg(feature = "bump")]
 #[global_allocator]

@@ -45,7 +45,14 @@ struct Alloc;
 #[lite_alloc::lite_alloc(memory = arena(HEAP_BYTES), page = 1024, sync = critical_section, realloc)]
 struct Alloc;
 
-#[cfg(any(feature = "lite-cs", feature = "lite-cs-realloc"))]
+#[cfg(feature = "lite-general-cs")]
+include!(concat!(env!("OUT_DIR"), "/general.rs"));
+
+#[cfg(any(
+    feature = "lite-cs",
+    feature = "lite-cs-realloc",
+    feature = "lite-general-cs"
+))]
 #[global_allocator]
 static ALLOC: Alloc = Alloc::new();
 

@@ -10,8 +10,9 @@
 //!                       1 B to 64 KiB
 //!
 //! Built for `wasm32-wasip1` and run under `node:wasi` by `bench/run.mjs`;
-//! with the `record` feature, each run writes a trace of its allocations to
-//! `/out/<program>.trace` (for `lite-alloc-tune`).
+//! with the `record` feature, each run streams a trace of its allocations to
+//! `/out/<program>.trace` (for `lite-alloc-tune`) as it goes, through the
+//! recorder's fixed buffer.
 
 use std::collections::HashMap;
 
@@ -25,6 +26,15 @@ static RECORDER: lite_alloc::record::Recorder<std::alloc::System> =
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // First thing: from here on the trace streams out to the file (what
+    // the runtime allocated before main is in the recorder's buffer).
+    #[cfg(feature = "record")]
+    RECORDER
+        .stream_to_file(
+            std::fs::File::create(format!("/out/{}.trace", args[1]))
+                .expect("a directory preopened at /out"),
+        )
+        .expect("writing the trace to /out");
     let file = || std::fs::read_to_string(&args[2]).expect("the input file");
     let checksum = match args.get(1).map(String::as_str) {
         Some("json") => json(&file()),
@@ -38,9 +48,7 @@ fn main() {
         eprintln!("{stats:?}");
     }
     #[cfg(feature = "record")]
-    RECORDER
-        .save(format!("/out/{}.trace", args[1]))
-        .expect("writing the trace to /out");
+    RECORDER.finish().expect("writing the trace to /out");
 }
 
 /// FNV-1a, to fold output into a checksum.

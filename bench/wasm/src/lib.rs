@@ -46,6 +46,8 @@ export! {
     5: "small_objects", run_small_objects, ops_small_objects;
     6: "zeroed", run_zeroed, ops_zeroed;
     7: "long_running", run_long_running, ops_long_running;
+    8: "ratchet", run_ratchet, ops_ratchet;
+    9: "random_actions", run_random_actions, ops_random_actions;
 }
 
 const fn same(a: &str, b: &str) -> bool {

@@ -11,6 +11,7 @@
 
 use core::fmt;
 
+use super::region::Fresh;
 use super::{Config, Heap, LargeBlocks};
 use crate::stats::Record;
 
@@ -50,6 +51,11 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         ensure(
             region.top.addr() <= region.end,
             "the bump pointer is past its region's end",
+            region.top.addr(),
+        )?;
+        ensure(
+            region.top.is_null() || region.fresh.holds(region.top.addr()),
+            "the bump pointer is above the high-water mark",
             region.top.addr(),
         )?;
         #[cfg(debug_assertions)]

@@ -18,6 +18,17 @@ pub const fn carve_align(size: usize) -> usize {
     if align < pointer { pointer } else { align }
 }
 
+/// The alignment of a block no bin serves, for a request aligned to
+/// `align`: at least [`MAX_BIN_ALIGN`], as every bin's blocks guarantee.
+#[inline(always)]
+pub const fn large_align(align: usize) -> usize {
+    if align > MAX_BIN_ALIGN {
+        align
+    } else {
+        MAX_BIN_ALIGN
+    }
+}
+
 /// The smallest [`carve_align`] of `bins`: every bin serves requests aligned
 /// to at most this.
 pub const fn min_carve_align(bins: &[usize]) -> usize {

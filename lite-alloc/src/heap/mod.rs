@@ -58,6 +58,8 @@
 //! Invariants 6 and 7 are the chunks'. [`Heap::check`] checks them all.
 
 mod check;
+#[cfg(test)]
+mod check_tests;
 mod checked;
 mod class;
 mod config;
@@ -351,15 +353,18 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// Whether `block`, handed out for `old_size` and `align`, serves
     /// `new_size` where it is, by the rule for blocks without headers:
     /// within its capacity, a smaller or equal request never maps to a larger
-    /// bin or class; beyond it, the block grows to the full capacity of the
+    /// bin or class (and, unless the policy keeps shrunk blocks, it must map
+    /// to the block's own); beyond it, the block grows to the full capacity of the
     /// new request's bin or class if it is the last block carved (and
     /// `AT_TOP` allows). Either way it may later be freed with the new size,
     /// so it must have the alignment that list needs.
     ///
     /// The list a block of capacity `c` goes to needs `carve_align(c)`: a
-    /// bin's own, and `MAX_BIN_ALIGN` for a large class (their sizes are
-    /// multiples of 32); for a large block never reused it asks more than
-    /// needed, which only makes the block move.
+    /// bin's own; for a large class, as much as its size allows (a pointer's
+    /// at least, which is all the class's list needs: a request takes a
+    /// block from it only when it is aligned enough); for a large block
+    /// never reused it asks more than needed, which only makes the block
+    /// move.
     #[inline(always)]
     fn resize_within<const AT_TOP: bool>(
         &mut self,
@@ -374,8 +379,11 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
                 .addr()
                 .is_multiple_of(carve_align(Self::capacity(new_size, align)));
         aligned
-            && (new_size <= old_cap
-                || (AT_TOP && self.extend_at_top(block, old_cap, Self::capacity(new_size, align))))
+            && if new_size <= old_cap {
+                C::Large::KEEP_SHRUNK || Self::capacity(new_size, align) == old_cap
+            } else {
+                AT_TOP && self.extend_at_top(block, old_cap, Self::capacity(new_size, align))
+            }
     }
 
     /// Forgets every block and every region, and resets the memory source

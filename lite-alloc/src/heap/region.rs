@@ -63,6 +63,8 @@ pub trait Fresh {
     fn carved(&mut self, block: *mut u8, zero: usize, top: usize);
     /// A new region starts at `top`: all of it is fresh.
     fn opened(&mut self, top: usize);
+    /// Whether `top` is at most the mark (invariant 5), for `check`.
+    fn holds(&self, top: usize) -> bool;
 }
 
 /// Blocks never go back to the bump pointer: everything from `top` on is
@@ -75,6 +77,9 @@ impl Fresh for Untouched {
     fn carved(&mut self, _: *mut u8, _: usize, _: usize) {}
     #[inline(always)]
     fn opened(&mut self, _: usize) {}
+    fn holds(&self, _: usize) -> bool {
+        true
+    }
 }
 
 /// Blocks go back to the bump pointer (the last block freed joins the
@@ -98,6 +103,9 @@ impl Fresh for HighWater {
     #[inline(always)]
     fn opened(&mut self, top: usize) {
         self.0 = top;
+    }
+    fn holds(&self, top: usize) -> bool {
+        top <= self.0
     }
 }
 
@@ -153,13 +161,17 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
                 region.fresh.carved(block, zero, region.top.addr());
                 return block;
             }
-            if !self.grow(span - room) {
+            // A region of its own needs the block at the worst padding, and
+            // the policy's slack: no overflow, by the bound above.
+            let whole = size + (align - 1) + C::Large::SLACK;
+            if !self.grow(span - room, whole) {
                 return null_mut();
             }
         }
     }
 
-    /// Obtains at least `missing` more bytes (with `growth = 1/N`, at least
+    /// Obtains at least `missing` more bytes, or `whole` from a source whose
+    /// regions never continue each other (with `growth = 1/N`, at least
     /// `1/N` of what it has obtained so far): a whole number of `PAGE`s when
     /// the memory source has them, otherwise just what is missing, in whole
     /// granules. A region that continues the current one extends it; one
@@ -174,8 +186,13 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// the granule are at most a quarter of the address space (`Bounds`).
     #[cold]
     #[inline(never)]
-    fn grow(&mut self, missing: usize) -> bool {
+    fn grow(&mut self, missing: usize, whole: usize) -> bool {
         let () = Bounds::<C, N>::VALID;
+        let missing = if <C::Memory as Memory>::CONTIGUOUS {
+            missing
+        } else {
+            whole
+        };
         let granule = <C::Memory as Memory>::GRANULE;
         let region = &mut self.region;
         // With `growth = 1/N`, at least `obtained / N` (`GROWTH` is 0
@@ -206,7 +223,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             bytes = smaller;
         };
         let (start, len) = (grown.cast::<u8>(), grown.len());
-        let Some(mut end) = start.addr().get().checked_add(len) else {
+        let Some(end) = start.addr().get().checked_add(len) else {
             // A region that ends at the very top of the address space (the
             // last wasm page below 4 GiB): give it up rather than wrap.
             return false;
@@ -218,21 +235,20 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             region.obtained += len;
         }
         if start.addr().get() != region.end {
+            // Where the policy starts carving: at most a grain in. A region
+            // without room for that and its tail is not used at all (the
+            // next `bump` asks again; a region that continues it opens
+            // anew), so that a region's room is never less than its tail.
+            // No overflow: `skip` and `TAIL` are less than three words.
+            let skip = C::Large::skip(start.addr().get());
+            if len < skip + C::Large::TAIL {
+                return true;
+            }
             // SAFETY: `top` and `end` are the current region's (null and 0
             // before the first), which the heap gives up for good.
             unsafe { C::Large::close(region.top, region.end) };
-            // Where the policy starts carving: at most a grain in. A region
-            // without room for that and its tail stays empty, its end
-            // moved to its top (no byte of it is carved or written, and a
-            // region that follows it opens anew), so that a region's room
-            // is either none or at least its tail.
-            let top = start
-                .as_ptr()
-                .wrapping_add(C::Large::skip(start.addr().get()));
-            if end.saturating_sub(top.addr()) < C::Large::TAIL {
-                end = top.addr();
-            }
-            region.open(top, end);
+            // In the region: `skip < len`.
+            region.open(start.as_ptr().wrapping_add(skip), end);
         } else {
             #[cfg(debug_assertions)]
             region.log.extended(end);

@@ -52,6 +52,9 @@ unsafe impl Memory for Claimed {
         regions: Regions::EMPTY,
     };
 
+    // Each region starts with its record: none continues another.
+    const CONTIGUOUS: bool = false;
+
     #[inline]
     fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
         self.regions.give(bytes)

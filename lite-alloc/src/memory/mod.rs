@@ -65,9 +65,11 @@ use core::ptr::NonNull;
 /// `grow` and `reset` run with the allocator's lock held and its state in
 /// use: they must not call into the allocator that owns this source
 /// (allocate, free, or its `reset` or `stats`), directly or through code
-/// that allocates with it, and must not unwind. (With debug assertions the
-/// allocator catches such a call: an allocation from inside them gets null
-/// and a free is ignored.)
+/// that allocates with it, and must not unwind. (With debug assertions and
+/// a lock that lets such a call in, as critical sections do and as there
+/// is none on single-threaded wasm, the allocator catches it: an
+/// allocation from inside them gets null and a free is ignored. With
+/// `sync = spin` the call waits forever for the lock its own thread holds.)
 ///
 /// Every region returned by `grow`:
 /// * is at least one byte long and valid for reads and writes (the
@@ -136,6 +138,14 @@ pub unsafe trait Memory {
     /// granules (and never retries with a request that rounds to the same).
     /// 1 unless the source says otherwise; 65536 for wasm memory.
     const GRANULE: usize = 1;
+
+    /// Whether a region may continue the one before it (start where it
+    /// ended), as the pages of one wasm memory or of one arena do. When
+    /// false (its regions are separate objects: claimed RAM banks, blocks
+    /// from another allocator), the heap asks for all a request needs, in
+    /// a region of its own, rather than for what is missing from the
+    /// current region. True unless the source says otherwise.
+    const CONTIGUOUS: bool = true;
 
     /// Whether every region reads as zero when it is handed over (fresh wasm
     /// pages do; a static array does until it is used). `alloc_zeroed` then

@@ -70,6 +70,9 @@ unsafe impl Memory for System {
     };
     const ZEROED: bool = true;
 
+    // Each region starts with its record: none continues another.
+    const CONTIGUOUS: bool = false;
+
     fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
         // Room for the record, and at least what was obtained so far (less
         // when the system cannot give that much).

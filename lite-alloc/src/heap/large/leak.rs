@@ -2,13 +2,14 @@
 //! carved from the bump pointer at its exact size and never reused.
 
 use super::super::check::Corruption;
+use super::super::class::large_align;
 use super::super::region::Untouched;
-use super::super::{Config, Heap, MAX_BIN_ALIGN};
+use super::super::{Config, Heap};
 use super::LargeBlocks;
 use crate::stats::Record;
 
 /// Blocks no bin serves are carved at their exact size, aligned to at least
-/// [`MAX_BIN_ALIGN`], and never reused: freeing one only counts it. Nothing
+/// [`MAX_BIN_ALIGN`](super::super::MAX_BIN_ALIGN), and never reused: freeing one only counts it. Nothing
 /// ever goes back to the bump pointer.
 pub struct Leak;
 
@@ -18,6 +19,7 @@ unsafe impl LargeBlocks for Leak {
     type State = ();
     const INIT: Self::State = ();
     type Fresh = Untouched;
+    const KEEP_SHRUNK: bool = true;
 
     #[inline(always)]
     fn capacity<C: Config<N, Large = Self>, const N: usize>(size: usize, _: usize) -> usize {
@@ -31,12 +33,7 @@ unsafe impl LargeBlocks for Leak {
         align: usize,
         zero: usize,
     ) -> *mut u8 {
-        let align = if align > MAX_BIN_ALIGN {
-            align
-        } else {
-            MAX_BIN_ALIGN
-        };
-        heap.bump(size, align, zero)
+        heap.bump(size, large_align(align), zero)
     }
 
     #[inline(always)]

@@ -40,7 +40,8 @@ use super::{Config, Heap};
 ///   which it must serve within their bin), and keep the same promises;
 /// * `capacity(size, align)` is at least `size`, and a block `alloc` gave for
 ///   it may be resized within it by the heap's rule for bin blocks;
-/// * `TAIL` is at most a word, `skip` less than two, `close` only writes inside
+/// * `TAIL` is at most a word, `skip` at most `SLACK - TAIL`, which is less
+///   than three words, `close` only writes inside
 ///   `[top, end)`, and `Fresh` says truthfully what of `[top, end)` was
 ///   handed out before.
 pub unsafe trait LargeBlocks: Sized + 'static {
@@ -119,8 +120,19 @@ pub unsafe trait LargeBlocks: Sized + 'static {
         heap.resize_within::<true>(block, old_size, new_size, align)
     }
 
+    /// Whether a block shrunk within its capacity stays where it is even
+    /// when its new size belongs to a smaller bin or class: what it holds
+    /// beyond that is lost when it is freed into the smaller one. So in
+    /// lite-alloc 0.1.0's design; where blocks are reused, a block that
+    /// would lose capacity moves instead, and goes back whole to its own list.
+    const KEEP_SHRUNK: bool = false;
+
+    /// What a region of its own needs beyond a block and its alignment's
+    /// padding: the most `skip` gives and the `TAIL`.
+    const SLACK: usize = 0;
+
     /// Where the bump pointer starts in a new region at `start`: this many
-    /// bytes in (less than `2 * size_of::<usize>()`).
+    /// bytes in (at most `SLACK - TAIL`).
     #[inline(always)]
     fn skip(start: usize) -> usize {
         let _ = start;

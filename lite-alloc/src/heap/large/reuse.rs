@@ -7,10 +7,10 @@ use core::marker::PhantomData;
 use core::ptr;
 
 use super::super::check::{Corruption, ensure};
-use super::super::class::{large_class, large_classes};
+use super::super::class::{large_align, large_class, large_classes};
 use super::super::list::List;
 use super::super::region::HighWater;
-use super::super::{Config, Heap, MAX_BIN_ALIGN};
+use super::super::{Config, Heap};
 use super::LargeBlocks;
 use crate::stats::Record;
 
@@ -124,12 +124,7 @@ unsafe impl<const L: usize> LargeBlocks for Reuse<L> {
         align: usize,
         zero: usize,
     ) -> *mut u8 {
-        let align = if align > MAX_BIN_ALIGN {
-            align
-        } else {
-            MAX_BIN_ALIGN
-        };
-        Self::alloc_reused(heap, size, align, zero)
+        Self::alloc_reused(heap, size, large_align(align), zero)
     }
 
     #[inline(always)]

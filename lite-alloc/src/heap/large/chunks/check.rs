@@ -27,8 +27,32 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             slab.next.addr(),
         )?;
         #[cfg(debug_assertions)]
-        self.walk_regions(free_chunks)?;
+        {
+            self.walk_regions(free_chunks)?;
+            self.check_bins_in_slabs()?;
+        }
         let _ = free_chunks;
+        Ok(())
+    }
+
+    /// Every free block of a bin lies wholly inside a slab (with debug
+    /// assertions, which keep every slab). The bins' lists were walked and
+    /// checked (`Heap::check`).
+    #[cfg(debug_assertions)]
+    fn check_bins_in_slabs(&self) -> Result<(), Corruption> {
+        for (i, list) in self.bins.iter().enumerate() {
+            let size = Self::bin_size(i);
+            // SAFETY: `Heap::check` checked every block of the list before.
+            unsafe {
+                list.walk(|block| {
+                    ensure(
+                        self.large.slabs.holds(block.addr(), size) != Some(false),
+                        "a bin's free block lies outside every slab",
+                        block.addr(),
+                    )
+                })
+            }?;
+        }
         Ok(())
     }
 

@@ -74,6 +74,9 @@ pub struct ChunkState {
     map: [usize; MAP_WORDS],
     /// Where bins carve next.
     slab: slab::Slab,
+    /// Every slab, for `check`.
+    #[cfg(debug_assertions)]
+    slabs: slab::SlabLog,
 }
 
 // SAFETY: chunks are carved from the bump pointer at `chunk_size(size)` (at
@@ -89,10 +92,13 @@ unsafe impl LargeBlocks for Chunks {
         lists: [null_mut(); CHUNK_LISTS],
         map: [0; MAP_WORDS],
         slab: slab::Slab::EMPTY,
+        #[cfg(debug_assertions)]
+        slabs: slab::SlabLog::EMPTY,
     };
     type Fresh = HighWater;
     const SERVES_ALL: bool = true;
     const TAIL: usize = WORD;
+    const SLACK: usize = GRAIN - 1 + WORD;
 
     #[inline(always)]
     fn capacity<C: Config<N, Large = Self>, const N: usize>(size: usize, _: usize) -> usize {
@@ -165,11 +171,11 @@ unsafe impl LargeBlocks for Chunks {
 
     #[inline(always)]
     unsafe fn close(top: *mut u8, end: usize) {
-        // A region that holds a chunk has a word of room at its end
-        // (`TAIL`): the fence goes there, so that its last chunk never looks
-        // past it. A region without room (the heap keeps none below a word:
-        // see `Heap::grow`) holds no chunk, and needs none.
-        if top.addr() != end {
+        // Every region keeps a word of room at its end (`TAIL`: see
+        // `Heap::grow` and `bump`): the fence goes there, so that its last
+        // chunk never looks past it. Before the first region there is
+        // nothing to close.
+        if end != 0 {
             // SAFETY: the word lies in `[top, end)`, the heap's, aligned.
             unsafe { top.cast::<Header>().write(Header::FENCE) };
         }

@@ -50,6 +50,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 next: payload,
                 end: payload.addr() + want - WORD,
             };
+            #[cfg(debug_assertions)]
+            self.large.slabs.taken(payload.addr(), self.large.slab.end);
         }
         let slab = &mut self.large.slab;
         let pad = slab.next.addr().wrapping_neg() & (align - 1);
@@ -61,5 +63,47 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // SAFETY: the block was just carved from the slab, `size >= zero`.
         unsafe { ptr::write_bytes(block, 0, zero) };
         block
+    }
+}
+
+/// Every slab taken, kept in builds with debug assertions so that `check`
+/// can tell that a bin's free block lies wholly inside one.
+#[cfg(debug_assertions)]
+pub struct SlabLog {
+    /// Each slab's `[start, end)`.
+    slabs: [(usize, usize); KEPT],
+    /// Slabs taken so far.
+    taken: usize,
+}
+
+/// The slabs kept: the first, when there were more (the check is then left
+/// out).
+#[cfg(debug_assertions)]
+const KEPT: usize = 256;
+
+#[cfg(debug_assertions)]
+impl SlabLog {
+    /// No slab yet.
+    pub const EMPTY: Self = Self {
+        slabs: [(0, 0); KEPT],
+        taken: 0,
+    };
+
+    /// The slab `[start, end)` was taken.
+    fn taken(&mut self, start: usize, end: usize) {
+        if let Some(slot) = self.slabs.get_mut(self.taken) {
+            *slot = (start, end);
+        }
+        self.taken += 1;
+    }
+
+    /// Whether `[address, address + size)` lies inside one slab; `None`
+    /// when not every slab is kept.
+    pub fn holds(&self, address: usize, size: usize) -> Option<bool> {
+        (self.taken <= KEPT).then(|| {
+            self.slabs[..self.taken].iter().any(|&(start, end)| {
+                start <= address && address.checked_add(size).is_some_and(|e| e <= end)
+            })
+        })
     }
 }

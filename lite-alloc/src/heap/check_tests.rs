@@ -1,0 +1,146 @@
+//! `Heap::check` sees what breaks a documented invariant: each test builds
+//! a valid heap, breaks one invariant by hand (as a bug in the heap would),
+//! and expects `check` to report it.
+
+use core::alloc::Layout;
+use core::cell::UnsafeCell;
+use core::ptr::NonNull;
+
+use super::class::carve_align;
+use super::{Chunks, Config, Heap, Reuse, large_classes};
+use crate::memory::Memory;
+use crate::stats::NoStats;
+use crate::sync::SpinLock;
+
+const BINS: [usize; 4] = [16, 32, 64, 128];
+
+/// The bins' lookup: the first bin that fits the size and the alignment.
+fn class(size: usize, align: usize) -> usize {
+    let mut i = 0;
+    while i < BINS.len() && (BINS[i] < size || carve_align(BINS[i]) < align) {
+        i += 1;
+    }
+    i
+}
+
+/// One region of a static array, of its own per source type.
+macro_rules! source {
+    ($name:ident) => {
+        struct $name;
+        const _: () = {
+            const TOTAL: usize = 1 << 16;
+            #[repr(C, align(64))]
+            struct Bytes(UnsafeCell<[u8; TOTAL]>);
+            // SAFETY: reached only through the pointer `grow` hands out.
+            unsafe impl Sync for Bytes {}
+            static BYTES: Bytes = Bytes(UnsafeCell::new([0; TOTAL]));
+            // SAFETY: one region of `BYTES`, handed out once (each test
+            // has a source type of its own).
+            unsafe impl Memory for $name {
+                const INIT: Self = $name;
+                const ZEROED: bool = true;
+                fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
+                    static GIVEN: core::sync::atomic::AtomicBool =
+                        core::sync::atomic::AtomicBool::new(false);
+                    if GIVEN.swap(true, core::sync::atomic::Ordering::Relaxed) {
+                        return None;
+                    }
+                    let start = NonNull::new(UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>())?;
+                    Some(NonNull::slice_from_raw_parts(start, TOTAL))
+                }
+            }
+        };
+    };
+}
+
+/// Invariant 5: where blocks go back to the bump pointer, `top` is at most
+/// the high-water mark, which `alloc_zeroed` relies on to skip clearing
+/// memory.
+#[test]
+fn check_sees_top_above_the_high_water_mark() {
+    source!(MarkSource);
+    struct Cfg;
+    // SAFETY: `class` names only bins that fit; the bins are valid.
+    unsafe impl Config<4> for Cfg {
+        const BINS: [usize; 4] = BINS;
+        const PAGE: usize = 4096;
+        const REALLOC_IN_PLACE: bool = true;
+        const GROWTH: usize = 0;
+        type Large = Reuse<{ large_classes(128) }>;
+        type Memory = MarkSource;
+        type Lock = SpinLock;
+        type Stats = NoStats;
+        fn class(size: usize, align: usize) -> usize {
+            class(size, align)
+        }
+    }
+    let mut heap = Heap::<Cfg, 4>::NEW;
+    let large = Layout::from_size_align(1000, 8).unwrap();
+    // SAFETY: valid layouts; the block is freed once.
+    unsafe {
+        let block = heap.alloc(large);
+        assert!(!block.is_null());
+        block.write_bytes(0xAB, 1000);
+        // The last block carved: it goes back to the bump pointer, below
+        // the mark.
+        heap.dealloc(block, large);
+    }
+    assert_eq!(heap.check(), Ok(()));
+    // A bug that lowers the mark below `top` (invariant 5: "`top` is at
+    // most the mark"):
+    heap.region.fresh.0 = heap.region.top.addr() - 16;
+    let checked = heap.check();
+    // What it leads to: dirty bytes handed out as zeroed memory.
+    // SAFETY: a valid layout; 1000 bytes were allocated.
+    let dirty = unsafe { heap.alloc_zeroed(large) };
+    assert_eq!(
+        // SAFETY: the block was just handed out, 1000 bytes.
+        unsafe { dirty.read() },
+        0xAB,
+        "the broken mark hands out dirty bytes as zeroed"
+    );
+    assert!(
+        checked.is_err(),
+        "`check` accepts a high-water mark below `top` (invariant 5)"
+    );
+}
+
+/// With `large = coalesce`, bin blocks are carved wholly inside a slab, a
+/// chunk in use for good; a bin block outside one (overlapping another
+/// chunk, as a 16-aligned bin of 8 KiB once did on 32-bit targets) is
+/// corruption.
+#[test]
+fn check_sees_a_bin_block_outside_every_slab() {
+    source!(SlabSource);
+    struct Cfg;
+    // SAFETY: as above.
+    unsafe impl Config<4> for Cfg {
+        const BINS: [usize; 4] = BINS;
+        const PAGE: usize = 4096;
+        const REALLOC_IN_PLACE: bool = true;
+        const GROWTH: usize = 0;
+        type Large = Chunks;
+        type Memory = SlabSource;
+        type Lock = SpinLock;
+        type Stats = NoStats;
+        fn class(size: usize, align: usize) -> usize {
+            class(size, align)
+        }
+    }
+    let mut heap = Heap::<Cfg, 4>::NEW;
+    let small = Layout::from_size_align(16, 16).unwrap();
+    let large = Layout::from_size_align(1000, 16).unwrap();
+    // SAFETY: valid layouts.
+    let (bin_block, chunk) = unsafe { (heap.alloc(small), heap.alloc(large)) };
+    assert!(!bin_block.is_null() && !chunk.is_null());
+    assert_eq!(heap.check(), Ok(()));
+    // A bug that puts a block inside a chunk in use into a bin's list (as
+    // a bin block carved past its slab would be when freed):
+    let reclaimed = heap.region.at(chunk.addr());
+    // SAFETY: the chunk's payload holds 1000 bytes, aligned to 16.
+    unsafe { heap.bins[0].push(chunk, 16, reclaimed) };
+    assert!(
+        heap.check().is_err(),
+        "`check` accepts a bin's free block inside a chunk handed out, outside every slab"
+    );
+}

@@ -1,0 +1,553 @@
+//! Adversarial memory sources and requests: the shadow model over sources
+//! that hand over regions at odd addresses, shorter and longer than asked,
+//! with gaps (other code's memory, filled with a canary) and refusals, with
+//! `verify()` after every step; a region too short for anything; requests
+//! near `isize::MAX` with alignments up to a quarter of the address space;
+//! claimed banks of which one is too small for a request.
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::cell::UnsafeCell;
+use std::ptr::NonNull;
+use std::sync::Mutex;
+
+use lite_alloc::lite_alloc;
+use lite_alloc_tests::{Env, Plan, Rng, check_ops, seeds};
+
+fn layout(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+/// Bytes behind a test's memory source, reached only through raw pointers.
+#[repr(C, align(65536))]
+struct Bytes<const N: usize>(pub UnsafeCell<[u8; N]>);
+
+// SAFETY: only reached through the raw pointers a source hands out, under
+// its allocator's lock.
+unsafe impl<const N: usize> Sync for Bytes<N> {}
+
+const CANARY: u8 = 0xC3;
+
+/// The state of a chaotic source: a cursor, a generator, the regions handed
+/// over and the gaps left.
+struct Chaos {
+    base: usize,
+    total: usize,
+    used: usize,
+    rng: u64,
+    ours: Vec<(usize, usize)>,
+    gaps: Vec<(usize, usize)>,
+    refused: bool,
+}
+
+impl Chaos {
+    const fn new(seed: u64) -> Self {
+        Chaos {
+            base: 0,
+            total: 0,
+            used: 0,
+            rng: seed | 1,
+            ours: Vec::new(),
+            gaps: Vec::new(),
+            refused: false,
+        }
+    }
+    fn next(&mut self) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A region for `bytes`, in `[base, base + total)`.
+    fn grow(&mut self, base: *mut u8, total: usize, bytes: usize) -> Option<NonNull<[u8]>> {
+        self.base = base.addr();
+        self.total = total;
+        if self.below(16) == 0 {
+            self.refused = true;
+            return None;
+        }
+        // A gap: other code's memory.
+        let gap = match self.below(8) {
+            0 => 1 + self.below(15) as usize,
+            1 => 4096 + self.below(8) as usize,
+            _ => 0,
+        };
+        let len = match self.below(6) {
+            0 => 1 + self.below(40) as usize,
+            1 => (bytes / 2).max(1),
+            2 => bytes + self.below(100) as usize,
+            _ => bytes,
+        };
+        if self.used + gap + len > total {
+            self.refused = true;
+            return None;
+        }
+        if gap > 0 {
+            // SAFETY: inside the static, never handed out.
+            unsafe { base.add(self.used).write_bytes(CANARY, gap) };
+            self.gaps.push((self.used, gap));
+        }
+        self.used += gap;
+        let start = base.wrapping_add(self.used);
+        self.ours.push((start.addr(), len));
+        self.used += len;
+        Some(NonNull::slice_from_raw_parts(NonNull::new(start)?, len))
+    }
+    fn owns(&self, addr: usize, len: usize) -> bool {
+        let mut ours = self.ours.clone();
+        ours.sort();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (start, len) in ours {
+            match merged.last_mut() {
+                Some(last) if last.1 == start => last.1 = start + len,
+                _ => merged.push((start, start + len)),
+            }
+        }
+        merged.iter().any(|&(s, e)| s <= addr && addr + len <= e)
+    }
+    fn gaps_intact(&self, base: *const u8) -> bool {
+        self.gaps.iter().all(|&(off, len)| {
+            (0..len).all(|i| {
+                // SAFETY: inside the static; the allocator must not use it.
+                unsafe { *base.add(off + i) == CANARY }
+            })
+        })
+    }
+}
+
+struct ChaosEnv {
+    chaos: &'static Mutex<Chaos>,
+    verify: fn(),
+}
+
+impl Env for ChaosEnv {
+    fn owns(&self, block: *const u8, len: usize) -> bool {
+        self.chaos.lock().unwrap().owns(block.addr(), len)
+    }
+    fn refused(&self) -> bool {
+        std::mem::replace(&mut self.chaos.lock().unwrap().refused, false)
+    }
+    fn between(&self, _rng: &mut Rng<'_>) {
+        self.chaos.lock().unwrap().refused = false;
+    }
+    fn after(&self, _step: usize, _live: usize, _nulls: usize) {
+        (self.verify)()
+    }
+}
+
+macro_rules! chaos {
+    ($(#[$attr:meta])* $test:ident, seed = $seed:expr, zeroed = $zeroed:expr, $($args:tt)*) => {
+        #[test]
+        $(#[$attr])*
+        fn $test() {
+            const TOTAL: usize = 8 << 20;
+            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            static CHAOS: Mutex<Chaos> = Mutex::new(Chaos::new($seed));
+            struct Src;
+            // SAFETY: every region lies in `BYTES` and is handed out once;
+            // adjacent regions lie in the same array.
+            unsafe impl lite_alloc::memory::Memory for Src {
+                const INIT: Self = Src;
+                const ZEROED: bool = $zeroed;
+                fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    CHAOS.lock().unwrap().grow(base, TOTAL, bytes)
+                }
+                fn reset(&mut self) {
+                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let mut chaos = CHAOS.lock().unwrap();
+                    // SAFETY: nothing uses the bytes handed out any more.
+                    unsafe { base.write_bytes(0, chaos.used) };
+                    chaos.used = 0;
+                    chaos.ours.clear();
+                    chaos.gaps.clear();
+                }
+            }
+            #[lite_alloc(memory = Src, $($args)*)]
+            struct A;
+            let env = ChaosEnv { chaos: &CHAOS, verify: A::verify };
+            for seed in seeds($seed * 1000) {
+                // SAFETY: every block was freed.
+                unsafe { A::reset() };
+                CHAOS.lock().unwrap().rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                for (max_size, align) in [(300, 5), (6000, 6), (70_000, 12)] {
+                    let plan = Plan { seed, ops: if cfg!(miri) { 300 } else { 6000 }, max_size, max_align_log2: align, max_live: 100 };
+                    // SAFETY: `A` is this test's alone.
+                    unsafe { check_ops(&A, &plan, &env, &mut Rng::new(seed)) };
+                    assert!(CHAOS.lock().unwrap().gaps_intact(UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>()), "seed {seed}: the allocator wrote into a gap");
+                }
+            }
+        }
+    };
+}
+
+chaos!(chaos_leak_default, seed = 1, zeroed = true, page = 64);
+chaos!(
+    chaos_leak_odd,
+    seed = 2,
+    zeroed = true,
+    bins = [12, 20, 28, 100],
+    page = 100,
+    realloc
+);
+chaos!(
+    #[cfg(target_pointer_width = "32")]
+    chaos_leak_small,
+    seed = 3,
+    zeroed = true,
+    bins = [4, 8],
+    page = 7,
+    realloc
+);
+chaos!(
+    chaos_reuse_default,
+    seed = 4,
+    zeroed = true,
+    large = reuse,
+    realloc,
+    page = 64
+);
+chaos!(
+    #[cfg(target_pointer_width = "32")]
+    chaos_reuse_small,
+    seed = 5,
+    zeroed = true,
+    bins = [4],
+    large = reuse,
+    realloc,
+    page = 3
+);
+chaos!(
+    chaos_reuse_odd,
+    seed = 6,
+    zeroed = true,
+    bins = [12, 24, 40],
+    large = reuse,
+    realloc,
+    page = 50,
+    growth = 1 / 2
+);
+chaos!(
+    chaos_reuse_stats,
+    seed = 7,
+    zeroed = true,
+    bins = [8, 24, 8192],
+    large = reuse,
+    realloc,
+    stats,
+    page = 1000
+);
+chaos!(
+    chaos_chunks_none,
+    seed = 8,
+    zeroed = true,
+    bins = [],
+    large = coalesce,
+    realloc,
+    page = 64
+);
+chaos!(
+    chaos_chunks_default,
+    seed = 9,
+    zeroed = true,
+    large = coalesce,
+    realloc,
+    page = 64
+);
+chaos!(
+    chaos_chunks_8k,
+    seed = 10,
+    zeroed = true,
+    bins = [16, 32, 64, 128, 8192],
+    large = coalesce,
+    realloc,
+    page = 4096
+);
+chaos!(
+    #[cfg(target_pointer_width = "32")]
+    chaos_chunks_odd,
+    seed = 11,
+    zeroed = true,
+    bins = [4, 12, 20, 36],
+    large = coalesce,
+    realloc,
+    stats,
+    page = 5
+);
+chaos!(
+    chaos_chunks_none_growth,
+    seed = 12,
+    zeroed = false,
+    bins = [],
+    large = coalesce,
+    realloc,
+    stats,
+    page = 1,
+    growth = 1 / 3
+);
+chaos!(
+    chaos_reuse_notzero,
+    seed = 13,
+    zeroed = false,
+    bins = [16, 48],
+    large = reuse,
+    realloc,
+    page = 1
+);
+chaos!(
+    chaos_leak_small64,
+    seed = 3,
+    zeroed = true,
+    bins = [8, 16],
+    page = 7,
+    realloc
+);
+chaos!(
+    chaos_reuse_small64,
+    seed = 5,
+    zeroed = true,
+    bins = [8],
+    large = reuse,
+    realloc,
+    page = 3
+);
+chaos!(
+    chaos_chunks_odd64,
+    seed = 11,
+    zeroed = true,
+    bins = [8, 12, 20, 36],
+    large = coalesce,
+    realloc,
+    stats,
+    page = 5
+);
+
+/// A source whose first region is shorter than a chunk's `skip` plus its
+/// tail word (a few bytes at `offset` from a 64 KiB boundary), and which has
+/// nothing more: allocation returns null, as it must, and the heap is
+/// untouched, but `verify()` reports it corrupt.
+macro_rules! tiny_then_nothing {
+    ($test:ident, first = $first:expr, offset = $offset:expr, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            const TOTAL: usize = 1 << 16;
+            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            struct Tiny {
+                given: bool,
+            }
+            // SAFETY: one region of `BYTES`, handed out once.
+            unsafe impl lite_alloc::memory::Memory for Tiny {
+                const INIT: Self = Tiny { given: false };
+                fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
+                    if std::mem::replace(&mut self.given, true) {
+                        return None;
+                    }
+                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let start = NonNull::new(base.wrapping_add($offset))?;
+                    Some(NonNull::slice_from_raw_parts(start, $first))
+                }
+            }
+            #[lite_alloc(memory = Tiny, $($args)*)]
+            struct A;
+            A::verify();
+            // SAFETY: `A` is this test's alone.
+            let p = unsafe { A.alloc(layout(8, 8)) };
+            assert!(p.is_null(), "there is no room for a chunk");
+            // Nothing was carved, nothing written: the heap is as valid as
+            // before the call.
+            A::verify();
+        }
+    };
+}
+
+tiny_then_nothing!(
+    tiny_region_then_nothing_general,
+    first = 4,
+    offset = 0,
+    bins = [],
+    large = coalesce
+);
+tiny_then_nothing!(
+    tiny_region_then_nothing_coalesce_bins,
+    first = 6,
+    offset = 0,
+    large = coalesce
+);
+
+/// Requests near `isize::MAX` and alignments up to 2^30 (on 32-bit the
+/// largest a `Layout` of a non-zero size allows): null, no overflow panic
+/// (debug builds check arithmetic), and the heap intact afterwards.
+macro_rules! extremes {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            #[lite_alloc(memory = arena(1 << 20), $($args)*)]
+            struct A;
+            let max = isize::MAX as usize;
+            let top_align = 1usize << (usize::BITS - 2);
+            let mut layouts = vec![];
+            for align in [1, 2, 8, 16, 32, 4096, 1 << 20, top_align] {
+                for size in [max - align + 1, max / 2, max / 2 + 1, max / 4 * 3, top_align, top_align + 1, (1 << 21) + 3] {
+                    if let Ok(l) = Layout::from_size_align(size, align) {
+                        layouts.push(l);
+                    }
+                }
+            }
+            unsafe {
+                for &l in &layouts {
+                    assert!(A.alloc(l).is_null(), "{l:?}");
+                    A::verify();
+                    assert!(A.alloc_zeroed(l).is_null(), "{l:?}");
+                    A::verify();
+                    for small in [1usize, 20, 200, 5000] {
+                        if small > l.size() { continue; }
+                        let sl = Layout::from_size_align(small, l.align()).unwrap();
+                        let p = A.alloc(sl);
+                        if p.is_null() { continue; }
+                        assert!(A.realloc(p, sl, l.size()).is_null(), "{sl:?} -> {}", l.size());
+                        A::verify();
+                        A.dealloc(p, sl);
+                        A::verify();
+                    }
+                }
+            }
+        }
+    };
+}
+
+extremes!(extremes_leak, realloc);
+extremes!(extremes_reuse, large = reuse, realloc);
+extremes!(
+    extremes_reuse_growth,
+    bins = [8, 24],
+    large = reuse,
+    realloc,
+    growth = 1 / 1,
+    page = 1073741824
+);
+extremes!(
+    extremes_chunks,
+    large = coalesce,
+    realloc,
+    page = 1073741824
+);
+extremes!(
+    extremes_general,
+    bins = [],
+    large = coalesce,
+    realloc,
+    growth = 1 / 2
+);
+extremes!(
+    extremes_leak_bigpage,
+    bins = [1073741824],
+    realloc,
+    page = 1073741824,
+    growth = 1 / 1
+);
+
+/// A RAM bank: a static array, reached only through raw pointers.
+#[repr(C, align(16))]
+struct Bank<const N: usize>(UnsafeCell<[u8; N]>);
+
+// SAFETY: reached only through the raw pointer `start` gives.
+unsafe impl<const N: usize> Sync for Bank<N> {}
+
+impl<const N: usize> Bank<N> {
+    const fn new() -> Self {
+        Bank(UnsafeCell::new([0; N]))
+    }
+    fn start(&self) -> *mut u8 {
+        self.0.get().cast()
+    }
+    fn holds(&self, block: *const u8) -> bool {
+        let start = self.start() as usize;
+        (block as usize) >= start && (block as usize) < start + N
+    }
+}
+
+/// `Claimed` promises each region is "used by the heap once it needs memory
+/// and the region can hold the request". But `Heap::grow` asks the source
+/// for `span - room`, what is missing from the *current* region: a claimed
+/// region that holds what is missing but not the request is handed over,
+/// found too small, closed and never used again (until `reset`). Here bank
+/// B (a few hundred bytes) is consumed by a 400-byte request it cannot hold,
+/// and no block ever lands in it, although the heap later runs out and
+/// returns null with B untouched.
+macro_rules! claimed_region_wasted {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            #[lite_alloc(memory = claimed, $($args)*)]
+            struct Board;
+            static A: Bank<1024> = Bank::new();
+            static B: Bank<384> = Bank::new();
+            static C: Bank<8192> = Bank::new();
+            unsafe {
+                Board.claim(A.start(), 1024);
+                Board.claim(B.start(), 384);
+                Board.claim(C.start(), 8192);
+                // Nearly all of A.
+                let p1 = Board.alloc(layout(800, 16));
+                assert!(A.holds(p1), "the first block lies in A");
+                // B cannot hold 400 bytes: C serves it.
+                let p2 = Board.alloc(layout(400, 16));
+                assert!(C.holds(p2), "the second block lies in C");
+                // Use up everything: B, which has never held a block, must
+                // serve some of these before the heap gives up.
+                let mut in_b = 0;
+                let mut blocks = 0;
+                for size in [1024, 256, 64, 16] {
+                    loop {
+                        let p = Board.alloc(layout(size, 8));
+                        if p.is_null() {
+                            break;
+                        }
+                        blocks += 1;
+                        in_b += usize::from(B.holds(p));
+                    }
+                }
+                Board::verify();
+                assert!(blocks > 0);
+                assert!(
+                    in_b > 0,
+                    "out of memory ({blocks} blocks) with bank B never used: it was handed over for a request it could not hold, and abandoned"
+                );
+            }
+        }
+    };
+}
+
+claimed_region_wasted!(claimed_region_wasted_bins,);
+claimed_region_wasted!(claimed_region_wasted_reuse, large = reuse);
+claimed_region_wasted!(claimed_region_wasted_coalesce, large = coalesce);
+claimed_region_wasted!(claimed_region_wasted_general, bins = [], large = coalesce);
+
+#[test]
+fn claimed_region_wasted_cause() {
+    #[lite_alloc(memory = claimed, stats)]
+    struct Board;
+    static A: Bank<1024> = Bank::new();
+    static B: Bank<384> = Bank::new();
+    static C: Bank<8192> = Bank::new();
+    unsafe {
+        Board.claim(A.start(), 1024);
+        Board.claim(B.start(), 384);
+        Board.claim(C.start(), 8192);
+        let p1 = Board.alloc(layout(800, 16));
+        let after_a = Board::stats().obtained;
+        let p2 = Board.alloc(layout(400, 16));
+        assert!(A.holds(p1) && C.holds(p2));
+        let header = 3 * size_of::<usize>();
+        // What the heap obtained for the second block: C's part, and B's
+        // (which it never carved from) too.
+        assert_eq!(
+            Board::stats().obtained - after_a,
+            8192 - header,
+            "the heap obtained bank B ({} bytes) for a request B cannot hold",
+            384 - header
+        );
+    }
+}
