@@ -161,8 +161,8 @@ function frontier(result) {
 }
 
 /// The README's compact summary: code, speed and memory of our main lines
-/// and the main peers, the frontier of the general-purpose line, and the
-/// chart; the full report is bench/README.md.
+/// and the main peers, and the chart; the full report, with the frontier of
+/// the general-purpose line, is bench/README.md.
 export function summary(result, chartPath, fullPath) {
   const byId = new Map(result.allocators.map((a) => [a.id, a]));
   const rows = ['lite-default', 'lite-general', 'lite-coalesce', 'lite-reuse-realloc', 'dlmalloc', 'wasmalloc', 'talc', 'rlsf-small', 'wee-alloc', 'lol-free-list']
@@ -179,10 +179,8 @@ export function summary(result, chartPath, fullPath) {
     lines.push(`| ${name(a)} | ${a.code.oz} B | ${a.geomean === undefined ? 'n/a' : `${fmt(a.geomean, 2)}x`} | ${real(a.programRatios)} | ${real(a.programPageRatios)} | ${real(a.programGrowRatios)} |`);
   }
   lines.push('');
-  lines.push(`Micro-benchmarks: geometric mean of the time ratios. Real programs (a serde_json round trip, regexes, syn, a key-value cache, on \`wasm32-wasip1\`): the range of the four ratios (—: not run on them, see the full report); memory is the peak pages, and \`memory.grow\` calls are counted exactly (each costs V8 a garbage collection once memory is large). Every row, workload and target: [${fullPath}](${fullPath}).`);
+  lines.push(`Micro-benchmarks: geometric mean of the time ratios. Real programs (a serde_json round trip, regexes, syn, a key-value cache, on \`wasm32-wasip1\`): the range of the four ratios (—: not run on them, see the full report); memory is the peak pages, and \`memory.grow\` calls are counted exactly (each costs V8 a garbage collection once memory is large). Every row, workload and target, and the general-purpose line's frontier: [${fullPath}](${fullPath}).`);
   lines.push('');
-  const frontierRows = frontier(result);
-  if (frontierRows.length) lines.push(...frontierRows, '');
   lines.push(`![Code size against speed, per allocator](${chartPath})`);
   return lines.join('\n');
 }
