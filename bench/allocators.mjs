@@ -27,6 +27,10 @@ export const ALLOCATORS = [
   { id: 'tuned-regex', label: 'lite-alloc, tuned for `regex`', features: ['tuned-regex'], ours: true, largeReuse: true, inPlace: true, tunedFor: 'regex' },
   { id: 'tuned-syn', label: 'lite-alloc, tuned for `syn`', features: ['tuned-syn'], ours: true, largeReuse: true, inPlace: true, tunedFor: 'syn' },
   { id: 'lite-tuned', label: 'lite-alloc, tuned', features: ['lite-tuned'], ours: true, largeReuse: true, inPlace: true },
+  // The checked mode (`check`): what checking costs. `checked`: not in the
+  // chart or the targets, which are about the allocators as shipped.
+  { id: 'lite-default-checked', label: 'lite_alloc::Default, `check`', features: ['lite-default-checked'], ours: true, checked: true },
+  { id: 'lite-general-checked', label: 'lite_alloc::General, `check`', features: ['lite-general-checked'], ours: true, checked: true },
   { id: 'dlmalloc', label: 'dlmalloc (Rust default)', features: [] },
   { id: 'talc', label: 'talc 5.1', features: ['talc'] },
   { id: 'rlsf', label: 'rlsf 0.2 GlobalTlsf', features: ['rlsf'] },

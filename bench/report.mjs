@@ -277,7 +277,8 @@ function checkTargets(result, baseline) {
 
 /// Code size (x, log scale) against the geometric mean of time ratios (y).
 function chart(result) {
-  const points = result.allocators.filter((a) => a.geomean !== undefined);
+  // Not the checked mode, a debugging aid several times slower.
+  const points = result.allocators.filter((a) => a.geomean !== undefined && !a.checked);
   const W = 760;
   const H = 470;
   const m = { left: 70, right: 30, top: 40, bottom: 60 };

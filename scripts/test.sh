@@ -3,7 +3,8 @@
 # the tests (host behaviour, properties, the shadow model and the
 # configuration space, trybuild compile tests, std programs on generated
 # allocators, the wasm suite under Node, the firmware under QEMU), once with
-# `lite_alloc::Default` moving on realloc and once with its in-place realloc;
+# `lite_alloc::Default` moving on realloc and once with its in-place realloc,
+# and `Default` and `General` in the checked mode (crate feature `check`);
 # the model and the configuration space on a 32-bit target (i686, natively
 # and under Miri); then the host suite under Miri (Stacked and Tree Borrows,
 # strict provenance) and AddressSanitizer, and each fuzz target for a short,
@@ -25,18 +26,25 @@ cargo fmt --all --check
 rustfmt --edition 2024 <lite-alloc-tune/replay/main.rs | cmp -s - lite-alloc-tune/replay/main.rs ||
     { echo "lite-alloc-tune/replay/main.rs is not formatted (rustfmt --edition 2024)" >&2; exit 1; }
 rustfmt --edition 2024 --check lite-alloc-tune/tests/program/build.rs lite-alloc-tune/tests/program/src/main.rs
+(cd tests/check-feature && cargo fmt --check)
 
 step "clippy: host, wasm32, firmware (thumbv7em, thumbv6m)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p lite-alloc -p wasm-demo -p lite-alloc-wasm-suite -p lite-alloc-wasm-bindgen --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p wasm-demo -p lite-alloc-wasm-suite --features wasm-demo/reuse,lite-alloc-wasm-suite/options \
     --target wasm32-unknown-unknown -- -D warnings
-for variant in general coalesce slab-bin; do
+for variant in general coalesce slab-bin checked-default checked-general checked-reuse checked-coalesce; do
     cargo clippy -p lite-alloc-wasm-suite --features "$variant" --target wasm32-unknown-unknown -- -D warnings
 done
 cargo clippy -p lite-alloc --target thumbv7em-none-eabihf --features critical-section -- -D warnings
 # No atomic compare-and-swap here: `Default` and `sync = spin` are left out.
 cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-section -- -D warnings
+# The checked mode (its hook and message buffer use atomic loads and stores
+# only, which thumbv6m has).
+cargo clippy -p lite-alloc --target thumbv7em-none-eabihf --features critical-section,check -- -D warnings
+cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-section,check -- -D warnings
+cargo clippy -p lite-alloc --target wasm32-unknown-unknown --features check -- -D warnings
+(cd tests/check-feature && cargo clippy --locked --all-targets -- -D warnings)
 (cd examples/firmware && cargo clippy --release --locked -- -D warnings)
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-cs-realloc -- -D warnings)
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-general-cs -- -D warnings)
@@ -45,12 +53,21 @@ cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-secti
 step "docs (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features std,allocator-api2,critical-section
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features std,allocator-api2,critical-section,check
 
 step "tests, lite_alloc::Default without in-place realloc"
 cargo test --workspace
 
 step "tests, lite_alloc::Default with in-place realloc (crate feature realloc)"
-cargo test -p lite-alloc-tests -p lite-alloc --features lite-alloc-tests/realloc,lite-alloc/realloc
+# Not the checked mode's tests (named `*checked*`), which do not use
+# `Default`'s realloc: they ran above.
+cargo test -p lite-alloc-tests -p lite-alloc --features lite-alloc-tests/realloc,lite-alloc/realloc -- --skip checked
+
+# Outside the workspace, whose feature unification would check every
+# `Default` and `General` of its tests: eight threads, a million operations
+# each, on checked `Default` and `General`.
+step "tests, lite_alloc::Default and General in the checked mode (crate feature check)"
+(cd tests/check-feature && cargo test --locked)
 
 # Users run on 32-bit targets (wasm32, thumb), where words, headers, grains
 # and alignments differ: the runtime's unit tests, the shadow model, the
@@ -59,15 +76,21 @@ step "tests on a 32-bit target (i686-unknown-linux-gnu)"
 cargo test --target i686-unknown-linux-gnu -p lite-alloc --lib
 cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
     --test model --test configs --test properties --test memory_sources --test adversarial \
-    --test seed --test options
+    --test seed --test options --test checked --test checked_global
 
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
 # spin on the allocator's lock, which Miri interprets step by step (minutes).
-miri_tests=(--test seed --test properties --test options --test model --test memory_sources --test default_global --test general_global --test claimed)
+miri_tests=(--test seed --test properties --test options --test model --test memory_sources --test default_global --test general_global --test claimed --test checked_global)
 
 step "Miri: Stacked Borrows, strict provenance"
-MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests "${miri_tests[@]}"
+# Not the model's checked configurations (`checked_*`: two minutes each
+# under Miri); the checked layer runs under Miri below and as
+# `checked_global`'s allocator.
+MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests "${miri_tests[@]}" -- --skip checked_
+# The checked mode's misuses, on the heap where it writes most (no bins:
+# every block a chunk, its links and footers next to the caller's bytes).
+MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests --test checked -- no_bins
 # The crate features std (memory = system, Default and General on a host)
 # and allocator-api2.
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-feature-tests
@@ -79,7 +102,8 @@ MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-feat
 step "Miri: Tree Borrows, strict provenance"
 tree_borrows="-Zmiri-strict-provenance -Zmiri-tree-borrows"
 MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests \
-    --test seed --test properties --test options --test default_global --test general_global --test claimed
+    --test seed --test properties --test options --test default_global --test general_global --test claimed \
+    --test checked_global
 MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-feature-tests
 MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test model -- \
     defaults_in_place large_reuse_in_place coalesce_in_place chunks_in_place
@@ -96,7 +120,7 @@ MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unkn
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
     -p lite-alloc-tests --test configs --test memory_sources --test adversarial -- \
     config_000 config_001 config_002 config_005 reentry short_first_region_chunks \
-    chaos_chunks_8k chaos_chunks_odd chaos_reuse_small claimed_region_wasted_general
+    chaos_chunks_8k chaos_chunks_odd chaos_reuse_small claimed_region_wasted_general --skip _checked
 
 step "AddressSanitizer"
 RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \

@@ -3,10 +3,10 @@
 //! them from a fixed seed, for the pointer width of the target): 1 to 12
 //! bins of any sizes from a pointer to 64 KiB, or none; every policy for
 //! large blocks; `realloc` on and off; `page` from a pointer to 1 MiB;
-//! `growth`; `stats`. Each runs on its own simulated wasm memory that
-//! foreign code grows between operations, with the heap's invariants
-//! (`verify`) checked after every step (every sixteenth under Miri), and
-//! with `stats` the bytes in use
+//! `growth`; `stats`; and every eighth of them again with `check`. Each
+//! runs on its own simulated wasm memory that foreign code grows between
+//! operations, with the heap's invariants (`verify`) checked after every
+//! step (every sixteenth under Miri), and with `stats` the bytes in use
 //! and the nulls counted. CI runs it on the host and on
 //! `i686-unknown-linux-gnu`, a 32-bit target, where headers, grains and
 //! alignments differ.

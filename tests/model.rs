@@ -348,3 +348,62 @@ model!(
     bins = [16, 32, 64, 128, 8192, 16384],
     realloc
 );
+
+// The checked mode (`check`), on each kind of heap: the model's correct
+// calls, over every size and alignment and through memory running out,
+// never reported as a misuse (the default hook would abort the run), the
+// checked layer's table and quarantine consistent with the heap after
+// every step (`verify()`), and with `stats` the requested bytes counted as
+// for an unchecked type.
+model!(
+    checked_defaults_moving,
+    sim = SIM_BYTES,
+    in_place = false,
+    check
+);
+model!(
+    checked_large_reuse_in_place_stats,
+    sim = SIM_BYTES,
+    in_place = true,
+    check_stats,
+    large = reuse,
+    realloc,
+    check
+);
+model!(
+    checked_coalesce_in_place,
+    sim = SIM_BYTES,
+    in_place = true,
+    bins = [16, 32, 64, 128, 256],
+    large = coalesce,
+    realloc,
+    growth = 1 / 32,
+    check
+);
+model!(
+    checked_chunks_in_place_stats,
+    sim = SIM_BYTES,
+    in_place = true,
+    check_stats,
+    bins = [],
+    large = coalesce,
+    realloc,
+    check
+);
+model!(
+    checked_memory_runs_out,
+    sim = 1 << 20,
+    in_place = true,
+    large = reuse,
+    realloc,
+    check
+);
+model!(
+    checked_chunks_memory_runs_out,
+    sim = 1 << 20,
+    in_place = true,
+    bins = [],
+    large = coalesce,
+    realloc,
+    check
+);

@@ -18,6 +18,7 @@ fn ui() {
         "large",
         "growth",
         "stats",
+        "check",
         "heap_base",
         "item",
     ] {

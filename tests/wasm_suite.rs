@@ -6,7 +6,11 @@
 //! run under Node: std workloads, foreign `memory.grow` between allocations,
 //! the shadow model, alignments up to 1 MiB from the first allocation,
 //! addresses near 4 GiB, and (in a module with a 64 MiB maximum) real
-//! out-of-memory; with the options, the module's initial free memory.
+//! out-of-memory; with the options, the module's initial free memory. Then
+//! the checked mode, for `Default` and `General` (the crate feature) and for
+//! `large = reuse` and bins in front of chunks (the attribute): the same
+//! tests with no misuse reported, and each misuse trapping with its message
+//! in lite-alloc's buffer, read by the host.
 //!
 //! Needs `node` and the `wasm32-unknown-unknown` target: a missing tool is a
 //! failure, not a skip. `scripts/test.sh` installs both.
@@ -68,7 +72,9 @@ fn build(features: &[&str]) -> PathBuf {
 /// How long one module's tests may take: a broken allocator can loop.
 const DEADLINE: Duration = Duration::from_secs(180);
 
-fn run(module: &Path, tests: &[&str]) {
+/// Runs `tests` of `module` under Node: whether all passed, and what it
+/// printed (one line per test).
+fn node(module: &Path, tests: &[&str]) -> (bool, String) {
     let mut child = Command::new("node")
         .arg(workspace().join("tests/wasm-suite/run.mjs"))
         .arg(module)
@@ -86,16 +92,21 @@ fn run(module: &Path, tests: &[&str]) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    print!("{stdout}");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), format!("{stdout}{stderr}"))
+}
+
+fn run(module: &Path, tests: &[&str]) {
+    let (success, output) = node(module, tests);
+    print!("{output}");
     assert!(
-        output.status.success(),
-        "wasm tests failed in {}:\n{stdout}{}",
-        module.display(),
-        String::from_utf8_lossy(&output.stderr)
+        success,
+        "wasm tests failed in {}:\n{output}",
+        module.display()
     );
     assert_eq!(
-        stdout.lines().filter(|l| l.starts_with("ok ")).count(),
+        output.lines().filter(|l| l.starts_with("ok ")).count(),
         tests.len(),
         "every test reported ok"
     );
@@ -114,10 +125,148 @@ fn suite(variant: &[&str]) {
     run(&build(&oom), &["test_out_of_memory"]);
 }
 
-// One test runs the variants in turn: they share a target directory.
+/// The checked mode: every test of the suite with no misuse reported (the
+/// default hook would trap), the misuses with a hook that returns, and each
+/// misuse with the default hook: the module traps, and the host reads the
+/// message, naming `allocator`, from lite-alloc's buffer.
+fn checked_suite(variant: &str, allocator: &str) {
+    suite(&[variant]);
+    let module = build(&[variant]);
+    run(&module, &["test_checked_hook_returns"]);
+    let mut tests = Vec::new();
+    for (name, pieces) in misuses(allocator, 24) {
+        tests.push((format!("misuse_{name}"), pieces));
+    }
+    for (name, pieces) in misuses(allocator, 3000) {
+        tests.push((format!("misuse_large_{name}"), pieces));
+    }
+    let names: Vec<&str> = tests.iter().map(|(name, _)| name.as_str()).collect();
+    let (success, output) = node(&module, &names);
+    print!("{output}");
+    assert!(!success, "every misuse traps");
+    for (name, pieces) in &tests {
+        let prefix = format!("FAIL {name} [lite_alloc_misuse]: ");
+        let message = output
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| {
+                panic!("{name} trapped with a message in lite-alloc's buffer:\n{output}")
+            });
+        let mut rest = message;
+        for piece in pieces {
+            let at = rest
+                .find(piece.as_str())
+                .unwrap_or_else(|| panic!("{name}: {piece:?} in {message:?}"));
+            rest = &rest[at + piece.len()..];
+        }
+    }
+}
+
+/// Each misuse the wasm module makes on a block of `size` bytes, and the
+/// pieces of its message, in order.
+fn misuses(allocator: &str, size: usize) -> Vec<(&'static str, Vec<String>)> {
+    let head = |kind: &str| format!("lite-alloc: {allocator}: {kind}: ");
+    let block = format!("({size} bytes, align 8)");
+    let freed = "of the block at 0x".to_string();
+    vec![
+        (
+            "double_free",
+            vec![
+                head("double free"),
+                "dealloc(0x".to_string(),
+                format!(", size {size}, align 8) "),
+                freed.clone(),
+                format!("{block}, which was already freed"),
+            ],
+        ),
+        (
+            "realloc_after_free",
+            vec![
+                head("double free"),
+                "realloc(0x".to_string(),
+                format!(", size {size}, align 8, new size {}) ", 2 * size),
+                freed.clone(),
+                format!("{block}, which was already freed"),
+            ],
+        ),
+        (
+            "foreign_pointer",
+            vec![
+                head("foreign pointer"),
+                format!(
+                    ", size {size}, align 8): no block of this allocator starts there (it lies outside every block the allocator holds)"
+                ),
+            ],
+        ),
+        (
+            "inner_pointer",
+            vec![
+                head("foreign pointer"),
+                format!(
+                    "no block of this allocator starts there (8 bytes into the live block at 0x"
+                ),
+                format!("{block})"),
+            ],
+        ),
+        (
+            "wrong_size",
+            vec![
+                head("wrong layout"),
+                format!(", size {}, align 8) of the block at 0x", size + 1),
+                format!(", allocated with size {size}, align 8"),
+            ],
+        ),
+        (
+            "wrong_align",
+            vec![
+                head("wrong layout"),
+                format!(", size {size}, align 16) of the block at 0x"),
+                format!(", allocated with size {size}, align 8"),
+            ],
+        ),
+        (
+            "overrun",
+            vec![
+                head("overrun"),
+                format!(
+                    "{block} was written past its end (byte {size} changed), found by dealloc(0x"
+                ),
+                format!(", size {size}, align 8)"),
+            ],
+        ),
+        (
+            "realloc_overrun",
+            vec![
+                head("overrun"),
+                format!(
+                    "{block} was written past its end (byte {} changed), found by realloc(0x",
+                    size + 5
+                ),
+                format!(", size {size}, align 8, new size {})", 2 * size),
+            ],
+        ),
+        (
+            "use_after_free",
+            vec![
+                head("use after free"),
+                format!(
+                    "{block} was written after it was freed (byte 3 changed), found when it left the quarantine, in dealloc(0x"
+                ),
+                ", size 40, align 8)".to_string(),
+            ],
+        ),
+    ]
+}
+
+/// Held by each test while it builds and runs its variants: they share a
+/// target directory, and a build overwrites the module the other runs.
+static TARGET_DIR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+// One test runs the variants in turn.
 #[test]
 #[cfg_attr(miri, ignore = "spawns cargo and node")]
 fn wasm_suite_under_node() {
+    let _dir = TARGET_DIR.lock().unwrap_or_else(|e| e.into_inner());
     suite(&[]);
     suite(&["default-realloc"]);
     suite(&["non-power-of-two"]);
@@ -126,4 +275,16 @@ fn wasm_suite_under_node() {
     suite(&["coalesce"]);
     suite(&["general"]);
     suite(&["slab-bin"]);
+}
+
+/// The checked mode, in a test of its own (the run with the crate feature
+/// `realloc`, which does not change these modules, skips it).
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo and node")]
+fn wasm_suite_checked_under_node() {
+    let _dir = TARGET_DIR.lock().unwrap_or_else(|e| e.into_inner());
+    checked_suite("checked-default", "lite_alloc::Default");
+    checked_suite("checked-general", "lite_alloc::General");
+    checked_suite("checked-reuse", "lite_alloc_wasm_suite::Under");
+    checked_suite("checked-coalesce", "lite_alloc_wasm_suite::Under");
 }

@@ -17,6 +17,8 @@ pub struct Args {
     pub realloc: Option<Ident>,
     pub stats: Option<Ident>,
     pub heap_base: Option<Ident>,
+    /// `check`: the checked mode.
+    pub check: Option<Ident>,
     /// `large = ...`.
     pub large: Option<Large>,
     /// `growth = 1/N`: the `N`.
@@ -80,7 +82,7 @@ pub enum SyncArg {
     None(Ident),
 }
 
-const KEYS: &str = "`bins`, `page`, `growth`, `memory`, `sync`, `large`, `realloc`, `stats`, `heap_base` or `crate`";
+const KEYS: &str = "`bins`, `page`, `growth`, `memory`, `sync`, `large`, `realloc`, `stats`, `check`, `heap_base` or `crate`";
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -104,6 +106,15 @@ impl Parse for Args {
                     &mut args.stats,
                     &key,
                     flag(input, &key, "keep statistics (`MyAlloc::stats()`)")?,
+                )?,
+                "check" => set(
+                    &mut args.check,
+                    &key,
+                    flag(
+                        input,
+                        &key,
+                        "check every call for misuse (double and foreign frees, wrong layouts, overruns, writes after free)",
+                    )?,
                 )?,
                 "heap_base" => set(
                     &mut args.heap_base,

@@ -36,6 +36,8 @@ pub struct Config {
     pub realloc: bool,
     /// Statistics kept (`stats`).
     pub stats: bool,
+    /// The checked mode (`check`).
+    pub check: bool,
     /// What becomes of large blocks (`large = ...`).
     pub large: Large,
     /// Wasm memory starts with the module's free memory (`heap_base`).
@@ -184,6 +186,7 @@ impl Config {
             lock,
             realloc: args.realloc.is_some(),
             stats: args.stats.is_some(),
+            check: args.check.is_some(),
             large: args.large.unwrap_or(Large::Leak),
             heap_base: args.heap_base.is_some(),
             growth: args

@@ -55,6 +55,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
             }
         }
     });
+    let (heap_static, checks_fn, verify_doc) = checked(config, ident, vis);
     let lookup = lookup(config);
     // The doubling lookup is a few instructions: always inlined. A chain
     // of comparisons is left to the compiler, which keeps one copy when
@@ -115,7 +116,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                 }
             }
 
-            static __LITE_ALLOC_HEAP: __la::Global<__LiteAllocConfig, #n> = __la::Global::new();
+            #heap_static
 
             #checks
 
@@ -150,9 +151,12 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                 /// chunk) and panics naming the first that does not hold.
                 /// For tests and fuzzing: it walks the whole heap, and
                 /// costs no code unless called.
+                #verify_doc
                 #vis fn verify() {
                     __LITE_ALLOC_HEAP.verify()
                 }
+
+                #checks_fn
 
                 #claim_fn
             }
@@ -184,6 +188,43 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
             #allocator_api
         };
     }
+}
+
+/// The static holding the type's state, a `CheckedGlobal` with `check`;
+/// with `check`, `checks()` and a line of `verify()`'s documentation.
+fn checked(
+    config: &Config,
+    ident: &syn::Ident,
+    vis: &syn::Visibility,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let n = config.bins.len();
+    if !config.check {
+        let heap = quote! {
+            static __LITE_ALLOC_HEAP: __la::Global<__LiteAllocConfig, #n> = __la::Global::new();
+        };
+        return (heap, TokenStream::new(), TokenStream::new());
+    }
+    // The type's path, for messages: `my_crate::alloc::MyAlloc`.
+    let name = format!("::{}", syn::ext::IdentExt::unraw(ident));
+    let heap = quote! {
+        static __LITE_ALLOC_HEAP: __la::CheckedGlobal<__LiteAllocConfig, #n> =
+            __la::CheckedGlobal::new(__la::concat!(__la::module_path!(), #name));
+    };
+    let checks = quote! {
+        /// What the checked mode holds now: the live blocks and their
+        /// bytes, the freed blocks in the quarantine, and the misuses caught
+        /// so far (see `lite_alloc::check`).
+        #vis fn checks() -> __la::Checks {
+            __LITE_ALLOC_HEAP.checks()
+        }
+    };
+    let doc = quote! {
+        ///
+        /// Checked mode: it then checks every live block's canary and every
+        /// freed block waiting in the quarantine, and reports the first
+        /// overrun or write after free as a misuse (see `lite_alloc::check`).
+    };
+    (heap, checks, doc)
 }
 
 /// An unsuffixed integer literal at `span`, so that a value that does not fit

@@ -44,6 +44,7 @@
 //! | `allocator-api2` | `allocator_api2::alloc::Allocator` (version 0.2, as `hashbrown` and `bumpalo` use) for every generated type |
 //! | `critical-section` | `sync = critical_section`, for firmware with interrupts |
 //! | `realloc` | in-place `realloc` for `Default`, as lite-alloc 0.1.0's feature of that name |
+//! | `check` | the checked mode ([`check`]) for `Default` and `General`: double and foreign frees, wrong layouts, overruns and writes after free reported where they happen; for debug builds |
 //!
 //! # Guarantees
 //!
@@ -64,6 +65,7 @@ extern crate std;
 // this crate, for `Default`.
 extern crate self as lite_alloc;
 
+pub mod check;
 mod heap;
 pub mod memory;
 #[cfg(any(target_has_atomic = "8", single_threaded_wasm))]
@@ -107,8 +109,13 @@ macro_rules! __impl_allocator_api2 {
 /// compare-and-swap and on single-threaded wasm. Elsewhere (`thumbv6m`, say),
 /// generate your own with `sync = critical_section`.
 #[cfg(any(target_has_atomic = "8", single_threaded_wasm))]
-#[cfg_attr(feature = "realloc", lite_alloc(realloc))]
-#[cfg_attr(not(feature = "realloc"), lite_alloc)]
+#[cfg_attr(all(feature = "realloc", not(feature = "check")), lite_alloc(realloc))]
+#[cfg_attr(not(any(feature = "realloc", feature = "check")), lite_alloc)]
+#[cfg_attr(
+    all(feature = "realloc", feature = "check"),
+    lite_alloc(realloc, check)
+)]
+#[cfg_attr(all(not(feature = "realloc"), feature = "check"), lite_alloc(check))]
 #[derive(Debug)]
 pub struct Default;
 
@@ -144,16 +151,24 @@ pub struct Default;
 /// # fn main() { assert_eq!(vec![7u8; 3].len(), 3); }
 /// ```
 #[cfg(any(target_has_atomic = "8", single_threaded_wasm))]
-#[lite_alloc(bins = [], large = coalesce, realloc, growth = 1/32)]
+#[cfg_attr(
+    not(feature = "check"),
+    lite_alloc(bins = [], large = coalesce, realloc, growth = 1/32)
+)]
+#[cfg_attr(
+    feature = "check",
+    lite_alloc(bins = [], large = coalesce, realloc, growth = 1/32, check)
+)]
 #[derive(Debug)]
 pub struct General;
 
 /// Items the generated code uses. Not public API: no semver guarantees.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::check::Checks;
     pub use crate::heap::{
-        Chunks, Config, Global, Leak, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE, Reuse, carve_align,
-        large_classes, min_carve_align,
+        CheckedGlobal, Chunks, Config, Global, Leak, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE, Reuse,
+        carve_align, large_classes, min_carve_align,
     };
     pub use crate::memory::{
         ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, Memory, WASM_PAGE, Wasm, WasmHeapBase,
@@ -163,9 +178,9 @@ pub mod __private {
     pub use core::alloc::{GlobalAlloc, Layout};
     pub use core::mem::size_of;
     pub use core::option::Option::{self, None, Some};
-    pub use core::panic;
     pub use core::primitive::{bool, u8, usize};
     pub use core::ptr::{NonNull, null_mut};
+    pub use core::{concat, module_path, panic, stringify};
 
     // `memory = claimed` and `memory = system`, the default memory with the
     // `std` feature, and `allocator_api2::alloc::Allocator`.

@@ -2,7 +2,9 @@
 //
 //   node run.mjs MODULE.wasm TEST...
 //
-// Prints `ok TEST` or `FAIL TEST: message` per test; exits 1 if any failed.
+// Prints `ok TEST` or `FAIL TEST: message` per test (`FAIL TEST
+// [lite_alloc_misuse]: message` when the message comes from a checked
+// allocator's buffer); exits 1 if any failed.
 import { readFileSync } from "node:fs";
 
 const [path, ...tests] = process.argv.slice(2);
@@ -24,9 +26,12 @@ for (const test of tests) {
     e[test]();
     console.log(`ok ${test}`);
   } catch (error) {
-    const len = e.suite_message_len();
-    const text = new TextDecoder().decode(new Uint8Array(e.memory.buffer, e.suite_message_ptr(), len));
-    console.log(`FAIL ${test}: ${text || error}`);
+    const read = (ptr, len) => new TextDecoder().decode(new Uint8Array(e.memory.buffer, ptr, len));
+    const text = read(e.suite_message_ptr(), e.suite_message_len());
+    // A checked allocator's misuse, in lite-alloc's own buffer.
+    const misuse = e.lite_alloc_misuse_len ? read(e.lite_alloc_misuse_ptr(), e.lite_alloc_misuse_len()) : '';
+    if (misuse && !text) console.log(`FAIL ${test} [lite_alloc_misuse]: ${misuse}`);
+    else console.log(`FAIL ${test}: ${text || error}`);
     failed++;
   }
 }

@@ -31,8 +31,11 @@ const CHOSEN: usize = cfg!(feature = "lite-default") as usize
     + cfg!(feature = "rlsf-small") as usize
     + cfg!(feature = "wasmalloc") as usize
     + cfg!(feature = "bump") as usize;
+/// The checked mode's features.
+const CHOSEN_CHECKED: usize = cfg!(feature = "lite-default-checked") as usize
+    + cfg!(feature = "lite-general-checked") as usize;
 const _: () = assert!(
-    matches!(CHOSEN, 0 | 1),
+    matches!(CHOSEN + CHOSEN_CHECKED, 0 | 1),
     "choose at most one allocator feature"
 );
 
@@ -88,6 +91,17 @@ pub struct Options;
 static ALLOC: Options = Options::new();
 
 #[cfg(feature = "lite-general")]
+#[global_allocator]
+static ALLOC: lite_alloc::General = lite_alloc::General::new();
+
+/// `lite_alloc::Default` in the checked mode (lite-alloc's feature
+/// `check`).
+#[cfg(feature = "lite-default-checked")]
+#[global_allocator]
+static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
+
+/// `lite_alloc::General` in the checked mode.
+#[cfg(feature = "lite-general-checked")]
 #[global_allocator]
 static ALLOC: lite_alloc::General = lite_alloc::General::new();
 

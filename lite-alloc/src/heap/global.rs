@@ -42,7 +42,11 @@ impl<C: Config<N>, const N: usize> Global<C, N> {
     /// the heap is already in use by this thread (a memory source calling
     /// back), which is only detected with debug assertions.
     #[inline(always)]
-    fn with<R>(&self, refused: impl FnOnce() -> R, f: impl FnOnce(&mut Heap<C, N>) -> R) -> R {
+    pub(super) fn with<R>(
+        &self,
+        refused: impl FnOnce() -> R,
+        f: impl FnOnce(&mut Heap<C, N>) -> R,
+    ) -> R {
         self.lock.with(|| {
             #[cfg(debug_assertions)]
             if self.busy.replace(true) {

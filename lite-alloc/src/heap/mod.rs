@@ -60,6 +60,7 @@
 mod check;
 #[cfg(test)]
 mod check_tests;
+mod checked;
 mod class;
 mod config;
 mod global;
@@ -67,6 +68,7 @@ mod large;
 mod list;
 mod region;
 
+pub use checked::CheckedGlobal;
 pub use class::{carve_align, large_classes, min_carve_align};
 pub use config::{Config, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE};
 pub use global::Global;

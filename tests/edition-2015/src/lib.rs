@@ -18,6 +18,10 @@ pub struct Reuse;
 #[lite_alloc::lite_alloc(bins = [], large = coalesce, memory = arena(65536), growth = 1/8)]
 pub struct Chunks;
 
+/// The checked mode.
+#[lite_alloc::lite_alloc(bins = [16, 32], large = reuse, memory = arena(65536), check)]
+pub struct Checked;
+
 /// Allocates, writes and frees a block of each size in `sizes`.
 pub fn round_trip<A: GlobalAlloc>(alloc: &A, sizes: &[usize]) -> bool {
     sizes.iter().all(|&size| {
@@ -44,6 +48,8 @@ mod tests {
         assert!(round_trip(&Bins::new(), &sizes));
         assert!(round_trip(&Reuse::new(), &sizes));
         assert!(round_trip(&Chunks::new(), &sizes));
+        assert!(round_trip(&Checked::new(), &sizes));
+        assert_eq!(Checked::checks().live_blocks, 0);
         assert_eq!(Bins::stats().in_use, 0);
     }
 }

@@ -1,7 +1,7 @@
 //! Every argument at once, in an unusual order, trailing comma included.
 use lite_alloc::lite_alloc;
 
-#[lite_alloc(stats, large = coalesce, realloc, sync = spin, growth = 1/8, heap_base, page = 65536, bins = [16, 32, 64, 128],)]
+#[lite_alloc(stats, check, large = coalesce, realloc, sync = spin, growth = 1/8, heap_base, page = 65536, bins = [16, 32, 64, 128],)]
 pub struct MyAlloc;
 
 #[global_allocator]
@@ -15,4 +15,5 @@ fn main() {
     assert!(s.starts_with("0123"));
     let stats = MyAlloc::stats();
     assert!(stats.in_use > 0 && stats.obtained > 0);
+    assert_eq!(MyAlloc::checks().misuses, 0);
 }

@@ -24,10 +24,13 @@ struct Chunks;
 #[::lite_alloc::lite_alloc(bins = [16, 32], heap_base)]
 struct PerTarget;
 
+#[::lite_alloc::lite_alloc(memory = arena(65536), large = coalesce, check)]
+struct Checked;
+
 fn main() {
     let layout = Layout::from_size_align(40, 8).unwrap();
     unsafe {
-        for alloc in [&Bins as &dyn GlobalAlloc, &Reuse, &Chunks, &PerTarget] {
+        for alloc in [&Bins as &dyn GlobalAlloc, &Reuse, &Chunks, &PerTarget, &Checked] {
             let p = alloc.alloc(layout);
             assert!(!p.is_null());
             alloc.dealloc(p, layout);

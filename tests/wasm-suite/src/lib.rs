@@ -1,7 +1,9 @@
 //! Tests that run inside a wasm32 module under Node, with a generated
 //! allocator as the module's global allocator. `run.mjs` instantiates a fresh
 //! module for every test export, calls it, and reports a trap with the panic
-//! message the module left in `suite_message`.
+//! message the module left in `suite_message`, or, in the checked mode, the
+//! misuse's message that lite-alloc left in its own buffer
+//! (`lite_alloc_misuse_ptr`, `lite_alloc_misuse_len`).
 //!
 //! Built for `wasm32-unknown-unknown` only; on other targets it is empty.
 #![cfg(target_arch = "wasm32")]
@@ -12,18 +14,42 @@ use std::collections::BTreeMap;
 use core::arch::wasm32::{memory_grow, memory_size};
 use lite_alloc_tests::{Env, Plan, Rng, check_random_ops};
 
+// `lite_alloc::Default` (checked with `checked-default`), unless another
+// variant is chosen.
 #[cfg(not(any(
     feature = "non-power-of-two",
     feature = "one-bin",
     feature = "options",
     feature = "coalesce",
     feature = "general",
-    feature = "slab-bin"
+    feature = "slab-bin",
+    feature = "checked-general",
+    feature = "checked-reuse",
+    feature = "checked-coalesce"
 )))]
 type Under = lite_alloc::Default;
 
-#[cfg(feature = "general")]
+// Checked with `checked-general`.
+#[cfg(any(feature = "general", feature = "checked-general"))]
 type Under = lite_alloc::General;
+
+/// The checked mode with large blocks reused.
+#[cfg(feature = "checked-reuse")]
+#[lite_alloc::lite_alloc(large = reuse, realloc, check)]
+struct Under;
+
+/// The checked mode with bins in front of chunks.
+#[cfg(feature = "checked-coalesce")]
+#[lite_alloc::lite_alloc(bins = [16, 32, 64, 128, 256], large = coalesce, realloc, check)]
+struct Under;
+
+#[cfg(any(
+    feature = "checked-default",
+    feature = "checked-general",
+    feature = "checked-reuse",
+    feature = "checked-coalesce"
+))]
+mod checked;
 
 /// Bins that are not powers of two, with in-place realloc.
 #[cfg(feature = "non-power-of-two")]

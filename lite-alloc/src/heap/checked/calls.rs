@@ -1,0 +1,310 @@
+//! The checked layer's calls: `alloc`, `dealloc` and `realloc` checked
+//! and recorded, with the table grown before a block is handed out.
+
+use core::alloc::Layout;
+use core::ptr::{self, null_mut};
+
+use super::table::{Entry, MIN_SLOTS};
+use super::{Site, State, first_other_than_canary, inner_size};
+use crate::check::{Block, CANARY, CANARY_PATTERN, Call, Kind, Misuse};
+use crate::heap::{Config, Heap, LargeBlocks};
+use crate::memory::Memory;
+use crate::stats::Record;
+
+impl State {
+    /// Makes room in the table for one more block, growing it in memory
+    /// from the heap; false when there is none.
+    pub(super) fn reserve<C: Config<N>, const N: usize>(&mut self, heap: &mut Heap<C, N>) -> bool {
+        if self.table.has_room() {
+            return true;
+        }
+        let count = match self.table.slots() {
+            0 => MIN_SLOTS,
+            slots => match slots.checked_mul(2) {
+                Some(count) => count,
+                None => return false,
+            },
+        };
+        let Some(bytes) = count.checked_mul(size_of::<Entry>()) else {
+            return false;
+        };
+        let align = align_of::<Entry>();
+        if Layout::from_size_align(bytes, align).is_err() {
+            return false;
+        }
+        // SAFETY: a valid layout, not zero-sized.
+        let slots = unsafe { heap.alloc_plain(bytes, align) };
+        if slots.is_null() {
+            return false;
+        }
+        // SAFETY: the block was just handed out for `bytes` bytes, aligned
+        // for entries; zeroed, every slot is empty.
+        let (old, old_bytes) = unsafe {
+            slots.write_bytes(0, bytes);
+            self.table.move_to(slots.cast(), count)
+        };
+        if !old.is_null() {
+            // SAFETY: the old table's block, handed out by `alloc_plain`
+            // for `old_bytes` and this alignment, used by nothing else now.
+            unsafe { heap.dealloc_inner(old, old_bytes, align) };
+        }
+        true
+    }
+
+    /// A block for `size` bytes aligned to `align` and its canary, the
+    /// first `size` bytes zeroed with `zeroed`; null when memory runs out.
+    ///
+    /// # Safety
+    ///
+    /// `inner` is `inner_size(size, align)`.
+    pub(super) unsafe fn carve<C: Config<N>, const N: usize>(
+        heap: &mut Heap<C, N>,
+        size: usize,
+        inner: usize,
+        align: usize,
+        zeroed: bool,
+    ) -> *mut u8 {
+        // SAFETY: `inner` is a valid layout's size, not zero (the caller's
+        // promise).
+        unsafe {
+            if zeroed && <C::Memory as Memory>::ZEROED {
+                heap.alloc_inner::<true>(inner, align)
+            } else {
+                let block = heap.alloc_plain(inner, align);
+                if zeroed && !block.is_null() {
+                    block.write_bytes(0, size);
+                }
+                block
+            }
+        }
+    }
+
+    /// `alloc` (and `alloc_zeroed`): the block, and a misuse found while
+    /// emptying the quarantine for memory.
+    ///
+    /// # Safety
+    ///
+    /// `layout.size()` is not zero.
+    pub(super) unsafe fn alloc<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &mut Heap<C, N>,
+        layout: Layout,
+        zeroed: bool,
+    ) -> (*mut u8, Option<Misuse>) {
+        let (size, align) = (layout.size(), layout.align());
+        let site = Site {
+            call: Call::Alloc,
+            pointer: 0,
+            layout: Some(layout),
+        };
+        let mut found = None;
+        let Some(inner) = inner_size(size, align) else {
+            heap.stats.failed();
+            return (null_mut(), None);
+        };
+        if !self.reserve(heap) {
+            found = self.flush(heap, site);
+            if !self.reserve(heap) {
+                heap.stats.failed();
+                return (null_mut(), found);
+            }
+        }
+        // SAFETY: `inner` is `inner_size(size, align)`.
+        let mut block = unsafe { Self::carve(heap, size, inner, align, zeroed) };
+        if block.is_null() && self.queued > 0 {
+            // Out of memory: the quarantine's blocks first.
+            found = found.or(self.flush(heap, site));
+            // SAFETY: as above.
+            block = unsafe { Self::carve(heap, size, inner, align, zeroed) };
+        }
+        if block.is_null() {
+            heap.stats.failed();
+            return (null_mut(), found);
+        }
+        // SAFETY: the block holds `inner = size + CANARY` bytes.
+        unsafe { self.handed_out(heap, block, size, align) };
+        (block, found)
+    }
+
+    /// Records a block just handed out for `size` bytes aligned to `align`:
+    /// its canary, its entry (the table has room), the accounting.
+    ///
+    /// # Safety
+    ///
+    /// `block` holds `size + CANARY` bytes, with the heap's provenance.
+    pub(super) unsafe fn handed_out<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &mut Heap<C, N>,
+        block: *mut u8,
+        size: usize,
+        align: usize,
+    ) {
+        // SAFETY: the canary's bytes lie in the block (the caller's promise).
+        unsafe { ptr::copy_nonoverlapping(CANARY_PATTERN.as_ptr(), block.add(size), CANARY) };
+        self.table.insert(Entry::live(block.addr(), size, align));
+        self.live_bytes += size;
+        heap.allocated(size, align);
+    }
+
+    /// Checks that `block` is a live block allocated with `layout`, its
+    /// canary intact; its slot, or the misuse.
+    pub(super) fn validate<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &Heap<C, N>,
+        site: Site,
+    ) -> Result<usize, Misuse> {
+        let address = site.pointer;
+        let Some(slot) = self.table.find(address) else {
+            let block = self.containing(address);
+            return Err(self.misuse(Kind::ForeignPointer, site, block));
+        };
+        let entry = self.table.entry(slot);
+        let known = Some(Block {
+            address,
+            layout: entry.layout(),
+            freed: entry.freed(),
+        });
+        if entry.freed() {
+            return Err(self.misuse(Kind::DoubleFree, site, known));
+        }
+        if Some(entry.layout()) != site.layout {
+            return Err(self.misuse(Kind::WrongLayout, site, known));
+        }
+        // SAFETY: a live block of this heap holds its canary after its
+        // `size` bytes; read with the heap's provenance (the caller's
+        // pointer covers only the requested bytes).
+        let changed = unsafe { first_other_than_canary(heap.region.at(address + entry.size)) };
+        match changed {
+            None => Ok(slot),
+            Some(at) => {
+                let mut misuse = self.misuse(Kind::Overrun, site, known);
+                misuse.offset = Some(entry.size + at);
+                Err(misuse)
+            }
+        }
+    }
+
+    /// The block (live or freed) whose bytes, canary included, hold
+    /// `address`, if any: a scan of the table, on the error path only.
+    pub(super) fn containing(&self, address: usize) -> Option<Block> {
+        self.table
+            .entries()
+            .map(|(_, entry)| entry)
+            .find(|entry| address > entry.address && address - entry.address < entry.size + CANARY)
+            .map(|entry| Block {
+                address: entry.address,
+                layout: entry.layout(),
+                freed: entry.freed(),
+            })
+    }
+
+    /// `dealloc`: a misuse, or the block goes to the quarantine.
+    ///
+    /// # Safety
+    ///
+    /// `block` is the caller's pointer, valid for `layout.size()` bytes if
+    /// it is a live block of this heap (as `validate` checks).
+    pub(super) unsafe fn dealloc<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &mut Heap<C, N>,
+        block: *mut u8,
+        layout: Layout,
+    ) -> Option<Misuse> {
+        let site = Site {
+            call: Call::Dealloc,
+            pointer: block.addr(),
+            layout: Some(layout),
+        };
+        let slot = match self.validate(heap, site) {
+            Ok(slot) => slot,
+            Err(misuse) => return Some(misuse),
+        };
+        heap.freed(layout.size(), layout.align());
+        // SAFETY: a live block, validated, that the caller gives up.
+        unsafe { self.quarantine(heap, slot, block, site) }
+    }
+
+    /// `realloc`: the block (or null, the old one untouched), and a misuse.
+    ///
+    /// # Safety
+    ///
+    /// As for `dealloc`; `new_size` is not zero.
+    pub(super) unsafe fn realloc<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &mut Heap<C, N>,
+        block: *mut u8,
+        layout: Layout,
+        new_size: usize,
+    ) -> (*mut u8, Option<Misuse>) {
+        let site = Site {
+            call: Call::Realloc { new_size },
+            pointer: block.addr(),
+            layout: Some(layout),
+        };
+        let slot = match self.validate(heap, site) {
+            Ok(slot) => slot,
+            Err(misuse) => return (null_mut(), Some(misuse)),
+        };
+        let (old_size, align) = (layout.size(), layout.align());
+        let Some(new_inner) = inner_size(new_size, align) else {
+            heap.stats.failed();
+            return (null_mut(), None);
+        };
+        if C::REALLOC_IN_PLACE {
+            // SAFETY: a live block of this heap, handed out for `old_size +
+            // CANARY` bytes and `align`; the new size is a valid layout's.
+            let in_place =
+                unsafe { C::Large::resize(heap, block, old_size + CANARY, new_inner, align) };
+            if in_place {
+                heap.freed(old_size, align);
+                heap.allocated(new_size, align);
+                let address = block.addr();
+                let block = heap.region.at(address);
+                // SAFETY: the block now holds `new_size + CANARY` bytes.
+                unsafe {
+                    ptr::copy_nonoverlapping(CANARY_PATTERN.as_ptr(), block.add(new_size), CANARY)
+                };
+                self.live_bytes = self.live_bytes - old_size + new_size;
+                self.table
+                    .update(slot, Entry::live(address, new_size, align));
+                return (block, None);
+            }
+        }
+        // Moves: the new block, then the old one to the quarantine.
+        let mut found = None;
+        if !self.reserve(heap) {
+            found = self.flush(heap, site);
+            if !self.reserve(heap) {
+                heap.stats.failed();
+                return (null_mut(), found);
+            }
+        }
+        // SAFETY: `new_inner` is `inner_size(new_size, align)`.
+        let mut new = unsafe { Self::carve(heap, new_size, new_inner, align, false) };
+        if new.is_null() && self.queued > 0 {
+            found = found.or(self.flush(heap, site));
+            // SAFETY: as above.
+            new = unsafe { Self::carve(heap, new_size, new_inner, align, false) };
+        }
+        if new.is_null() {
+            heap.stats.failed();
+            return (null_mut(), found);
+        }
+        // SAFETY: both blocks are valid for the bytes copied and do not
+        // overlap (the old one is live); the new one holds `new_inner`.
+        unsafe {
+            ptr::copy_nonoverlapping(block, new, old_size.min(new_size));
+            self.handed_out(heap, new, new_size, align);
+        }
+        heap.freed(old_size, align);
+        // The table may have moved: the old block's slot again.
+        let slot = self.table.find(block.addr());
+        debug_assert!(slot.is_some());
+        if let Some(slot) = slot {
+            // SAFETY: the old block, live and validated, which the caller
+            // gives up now that its bytes are copied.
+            found = found.or(unsafe { self.quarantine(heap, slot, block, site) });
+        }
+        (new, found)
+    }
+}

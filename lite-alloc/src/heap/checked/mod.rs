@@ -1,0 +1,304 @@
+//! The checked mode (`#[lite_alloc(check)]`): a layer above the heap's
+//! paths, which the heap itself never calls. A checked type's static is a
+//! [`CheckedGlobal`] instead of a [`Global`]: the same heap behind the same
+//! lock, and beside it the layer's [`State`], which wraps every call.
+//!
+//! * **A table of blocks** (`table`): every block handed out and not yet
+//!   released, by address, with the layout it was allocated with. A
+//!   `dealloc` or `realloc` looks its pointer up: a pointer that is not
+//!   there is foreign, whatever memory it points to (nothing is read at
+//!   it); one that is there but freed is a double free; a layout that is
+//!   not the recorded one is wrong. The table lives in memory the heap
+//!   hands out, grown (doubled) before a block is handed out, so that
+//!   recording it cannot fail.
+//! * **A canary**: every block is [`CANARY`] bytes larger than asked, and
+//!   those bytes hold a pattern, checked when the block is freed or
+//!   reallocated (and by `verify()`).
+//! * **A quarantine**: a freed block is filled with [`FREED`] and its
+//!   table entry marked freed; it waits in a ring of the latest
+//!   [`QUARANTINE_BLOCKS`] (at most [`QUARANTINE_BYTES`] bytes besides the
+//!   newest) and is checked when it leaves it, just before the heap really
+//!   frees it. A block is never released during its own `dealloc`, so the
+//!   heap never writes into memory the caller may still hold a protected
+//!   pointer to.
+//!
+//! The heap's own accounting (`stats`) counts the requested sizes, as for
+//! an unchecked type; the canaries, the table and the quarantine are the
+//! layer's, and show only in what was carved and obtained.
+//!
+//! A misuse is found under the lock, returned out of it, and reported
+//! (`check::report`) once the lock is released: the hook may allocate.
+//!
+//! Here: `CheckedGlobal` and the layer's `State`; the checked calls in
+//! `calls`, the quarantine in `quarantine`, what `verify()` adds in
+//! `verify`, the table in `table`.
+
+mod calls;
+mod quarantine;
+mod table;
+mod verify;
+
+use core::alloc::Layout;
+use core::cell::UnsafeCell;
+use core::ptr::null_mut;
+
+use super::{Config, Global, Heap};
+use crate::check::{
+    self, Block, CANARY, CANARY_PATTERN, Call, Checks, Kind, Misuse, QUARANTINE_BLOCKS,
+};
+use crate::stats::{Counters, Stats};
+use table::Table;
+
+/// The static of a checked allocator type: its heap and lock, and the
+/// checked layer's state.
+pub struct CheckedGlobal<C: Config<N>, const N: usize> {
+    global: Global<C, N>,
+    state: UnsafeCell<State>,
+}
+
+// SAFETY: the state, like the heap, is only reached inside `Global::with`,
+// under the heap's lock.
+unsafe impl<C: Config<N>, const N: usize> Sync for CheckedGlobal<C, N> {}
+
+/// What the checked layer keeps: the table, the quarantine, counts.
+pub struct State {
+    /// The type's path, for messages.
+    name: &'static str,
+    table: Table,
+    /// The quarantine: addresses of freed blocks, oldest at `oldest`.
+    ring: [usize; QUARANTINE_BLOCKS],
+    oldest: usize,
+    queued: usize,
+    /// Bytes of the blocks in the quarantine, canaries included.
+    queued_bytes: usize,
+    /// Bytes requested by the live blocks.
+    live_bytes: usize,
+    misuses: usize,
+}
+
+/// The call being checked: what a misuse found during it names.
+#[derive(Clone, Copy)]
+struct Site {
+    call: Call,
+    /// The pointer passed (0 for `alloc`).
+    pointer: usize,
+    layout: Option<Layout>,
+}
+
+/// The size of the heap's block for a request of `size` bytes aligned to
+/// `align`: with the canary, if that is still a valid layout.
+#[inline]
+fn inner_size(size: usize, align: usize) -> Option<usize> {
+    let inner = size.checked_add(CANARY)?;
+    Layout::from_size_align(inner, align).ok().map(|_| inner)
+}
+
+/// The first byte of `[block, block + len)` that is not `byte`.
+///
+/// # Safety
+///
+/// The range is valid for reads.
+unsafe fn first_other(block: *const u8, len: usize, byte: u8) -> Option<usize> {
+    // Word by word, then the bytes of the word that differs.
+    let word = usize::from_ne_bytes([byte; size_of::<usize>()]);
+    let mut at = 0;
+    while at + size_of::<usize>() <= len {
+        // SAFETY: inside the range (the caller's promise); unaligned reads.
+        if unsafe { block.add(at).cast::<usize>().read_unaligned() } != word {
+            break;
+        }
+        at += size_of::<usize>();
+    }
+    // SAFETY: as above.
+    (at..len).find(|&i| unsafe { block.add(i).read() } != byte)
+}
+
+impl State {
+    const fn new(name: &'static str) -> Self {
+        State {
+            name,
+            table: Table::EMPTY,
+            ring: [0; QUARANTINE_BLOCKS],
+            oldest: 0,
+            queued: 0,
+            queued_bytes: 0,
+            live_bytes: 0,
+            misuses: 0,
+        }
+    }
+
+    /// A misuse caught now, during `site`, counted.
+    fn misuse(&mut self, kind: Kind, site: Site, block: Option<Block>) -> Misuse {
+        self.misuses += 1;
+        let mut misuse = Misuse::new(kind, self.name, site.call, site.pointer, site.layout);
+        misuse.block = block;
+        misuse
+    }
+}
+
+/// The first byte of the canary at `canary` that changed.
+///
+/// # Safety
+///
+/// `canary` is valid for `CANARY` bytes.
+unsafe fn first_other_than_canary(canary: *const u8) -> Option<usize> {
+    // SAFETY: the caller's promise.
+    let bytes = unsafe { canary.cast::<[u8; CANARY]>().read_unaligned() };
+    (0..CANARY).find(|&i| bytes[i] != CANARY_PATTERN[i])
+}
+
+impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
+    /// A checked allocator, named `name` in its messages, that has obtained
+    /// no memory yet.
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            global: Global::new(),
+            state: UnsafeCell::new(State::new(name)),
+        }
+    }
+
+    /// Runs `f` on the heap and the layer's state under the lock;
+    /// `refused` when the heap is in use by this thread (see
+    /// `Global::with`).
+    #[inline]
+    fn with<R>(
+        &self,
+        refused: impl FnOnce() -> R,
+        f: impl FnOnce(&mut Heap<C, N>, &mut State) -> R,
+    ) -> R {
+        self.global.with(refused, |heap| {
+            // SAFETY: the lock is held, and the state, like the heap, is only
+            // reached here: this is the only reference to it.
+            f(heap, unsafe { &mut *self.state.get() })
+        })
+    }
+
+    /// Reports `found`, if any, and returns `result`.
+    #[inline]
+    fn reported<R>(result: R, found: Option<Misuse>) -> R {
+        if let Some(misuse) = found {
+            check::report(&misuse);
+        }
+        result
+    }
+
+    /// `GlobalAlloc::alloc`, checked.
+    ///
+    /// # Safety
+    ///
+    /// As for `GlobalAlloc::alloc`: `layout.size()` is not zero.
+    pub unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let (block, found) = self.with(
+            || (null_mut(), None),
+            // SAFETY: forwarded from the caller.
+            |heap, state| unsafe { state.alloc(heap, layout, false) },
+        );
+        Self::reported(block, found)
+    }
+
+    /// `GlobalAlloc::alloc_zeroed`, checked.
+    ///
+    /// # Safety
+    ///
+    /// As for `GlobalAlloc::alloc_zeroed`: `layout.size()` is not zero.
+    pub unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let (block, found) = self.with(
+            || (null_mut(), None),
+            // SAFETY: forwarded from the caller.
+            |heap, state| unsafe { state.alloc(heap, layout, true) },
+        );
+        Self::reported(block, found)
+    }
+
+    /// `GlobalAlloc::dealloc`, checked: a block that is not a live block
+    /// of this allocator with this layout, or whose canary changed, is
+    /// reported and left alone.
+    ///
+    /// # Safety
+    ///
+    /// None beyond `GlobalAlloc::dealloc`'s that the checks do not catch:
+    /// `block`, if it is a live block of this allocator, is valid for
+    /// `layout.size()` bytes and not used afterwards.
+    pub unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        let found = self.with(
+            || None,
+            // SAFETY: forwarded from the caller.
+            |heap, state| unsafe { state.dealloc(heap, block, layout) },
+        );
+        Self::reported((), found)
+    }
+
+    /// `GlobalAlloc::realloc`, checked: a misused block is reported and
+    /// left alone, and null returned.
+    ///
+    /// # Safety
+    ///
+    /// As for `dealloc`, and `new_size` is not zero and, rounded up to
+    /// `layout.align()`, does not exceed `isize::MAX`.
+    pub unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let (block, found) = self.with(
+            || (null_mut(), None),
+            // SAFETY: forwarded from the caller.
+            |heap, state| unsafe { state.realloc(heap, block, layout, new_size) },
+        );
+        Self::reported(block, found)
+    }
+
+    /// Forgets every block and resets the memory source, the table and the
+    /// quarantine.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Global::reset`].
+    pub unsafe fn reset(&self) {
+        self.with(
+            || (),
+            |heap, state| {
+                heap.reset();
+                *state = State::new(state.name);
+            },
+        )
+    }
+
+    /// As [`Global::memory`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`Global::memory`].
+    pub unsafe fn memory(&self, f: impl FnOnce(&mut C::Memory)) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.global.memory(f) }
+    }
+
+    /// Checks the heap's invariants and the layer's, and panics with the
+    /// first that does not hold; then checks every live block's canary and
+    /// every quarantined block's filling, and reports the first misuse.
+    pub fn verify(&self) {
+        let (checked, found) = self.with(
+            || (Ok(()), None),
+            |heap, state| match heap.check().and_then(|()| state.check(heap)) {
+                Ok(()) => (Ok(()), state.scan(heap)),
+                Err(corruption) => (Err(corruption), None),
+            },
+        );
+        if let Err(corruption) = checked {
+            panic!("{corruption}");
+        }
+        Self::reported((), found)
+    }
+
+    /// What the layer holds now.
+    pub fn checks(&self) -> Checks {
+        self.with(Checks::default, |_, state| state.checks())
+    }
+}
+
+impl<C, const N: usize> CheckedGlobal<C, N>
+where
+    C: Config<N, Stats = Counters<N>>,
+{
+    /// As [`Global::stats`].
+    pub fn stats(&self) -> Stats {
+        self.global.stats()
+    }
+}

@@ -1,0 +1,118 @@
+//! What `verify()` adds in the checked mode: every live block's canary and
+//! every quarantined block's filling, and the layer's own invariants.
+
+use super::{Site, State, first_other, first_other_than_canary};
+use crate::check::{Block, CANARY, Call, Checks, FREED, Kind, Misuse, QUARANTINE_BLOCKS};
+use crate::heap::check::{Corruption, ensure};
+use crate::heap::{Config, Heap};
+
+impl State {
+    /// Checks every live block's canary and every quarantined block's
+    /// filling: the first misuse.
+    pub(super) fn scan<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &Heap<C, N>,
+    ) -> Option<Misuse> {
+        let mut found = None;
+        for (_, entry) in self.table.entries() {
+            // SAFETY: every block in the table holds `size + CANARY` bytes
+            // of the heap's memory.
+            let (kind, changed) = unsafe {
+                if entry.freed() {
+                    let block = heap.region.at(entry.address);
+                    let changed = first_other(block, entry.size + CANARY, FREED);
+                    (Kind::UseAfterFree, changed)
+                } else {
+                    let canary = heap.region.at(entry.address + entry.size);
+                    let changed = first_other_than_canary(canary).map(|at| entry.size + at);
+                    (Kind::Overrun, changed)
+                }
+            };
+            if let Some(at) = changed {
+                found = Some((kind, entry, at));
+                break;
+            }
+        }
+        let (kind, entry, at) = found?;
+        let site = Site {
+            call: Call::Verify,
+            pointer: entry.address,
+            layout: None,
+        };
+        let block = Some(Block {
+            address: entry.address,
+            layout: entry.layout(),
+            freed: entry.freed(),
+        });
+        let mut misuse = self.misuse(kind, site, block);
+        misuse.offset = Some(at);
+        Some(misuse)
+    }
+
+    /// Checks the layer's own invariants: every block in the table is found
+    /// where it is, aligned, in the heap's memory; the quarantine holds
+    /// exactly the freed blocks, and the counts agree.
+    pub(super) fn check<C: Config<N>, const N: usize>(
+        &self,
+        heap: &Heap<C, N>,
+    ) -> Result<(), Corruption> {
+        let (mut live, mut freed, mut freed_bytes, mut live_bytes) = (0, 0, 0, 0);
+        for (slot, entry) in self.table.entries() {
+            ensure(
+                self.table.find(entry.address) == Some(slot),
+                "a block of the checked layer's table is not found where it is",
+                entry.address,
+            )?;
+            ensure(
+                entry.address.is_multiple_of(entry.align()),
+                "a block of the checked layer's table is misaligned",
+                entry.address,
+            )?;
+            #[cfg(debug_assertions)]
+            ensure(
+                !heap.region.log.complete()
+                    || heap.region.log.holds(entry.address, entry.size + CANARY),
+                "a block of the checked layer's table lies outside the heap's memory",
+                entry.address,
+            )?;
+            if entry.freed() {
+                freed += 1;
+                freed_bytes += entry.size + CANARY;
+            } else {
+                live += 1;
+                live_bytes += entry.size;
+            }
+        }
+        let _ = heap;
+        ensure(
+            freed == self.queued && freed_bytes == self.queued_bytes,
+            "the quarantine's counts differ from the freed blocks in the table",
+            freed,
+        )?;
+        ensure(
+            live + freed == self.table.used() && live_bytes == self.live_bytes,
+            "the checked layer counts other live blocks than its table",
+            live,
+        )?;
+        for i in 0..self.queued {
+            let address = self.ring[(self.oldest + i) % QUARANTINE_BLOCKS];
+            let entry = self.table.find(address).map(|slot| self.table.entry(slot));
+            ensure(
+                entry.is_some_and(|entry| entry.freed()),
+                "the quarantine holds a block that is not a freed block of the table",
+                address,
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn checks(&self) -> Checks {
+        Checks {
+            live_blocks: self.table.used() - self.queued,
+            live_bytes: self.live_bytes,
+            quarantined_blocks: self.queued,
+            quarantined_bytes: self.queued_bytes,
+            misuses: self.misuses,
+        }
+    }
+}
