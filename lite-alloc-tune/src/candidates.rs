@@ -447,6 +447,8 @@ mod tests {
             Some("lite_alloc::Default")
         );
         let general = Candidate::general().expect("General's line, from lite-alloc's sources");
+        // The line as shipped, not the checked mode's.
+        assert!(!crate::embedded::GENERAL.unwrap().contains("check"));
         assert_eq!(general.ready_made(), Some("lite_alloc::General"));
         // The same line, written in another order, is General too.
         let mut args = split_arguments(crate::embedded::GENERAL.unwrap());
