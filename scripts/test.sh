@@ -55,6 +55,16 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features std,allocator-api2,critical-section
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features std,allocator-api2,critical-section,check
 
+step "packaging: the three crates in publish order, and the tuner installed from this checkout"
+# Each package is built from its packaged files alone, the ones before it
+# standing in for crates.io.
+cargo package --quiet -p lite-alloc-macros -p lite-alloc -p lite-alloc-tune
+installed="$(mktemp -d)"
+cargo install --quiet --locked --debug --path lite-alloc-tune --root "$installed"
+(cd "$installed" && ./bin/lite-alloc-tune --help | grep -q -- --workdir) ||
+    { echo "the installed lite-alloc-tune does not run from another directory" >&2; exit 1; }
+rm -rf "$installed"
+
 step "tests, lite_alloc::Default without in-place realloc"
 cargo test --workspace
 
