@@ -1,0 +1,229 @@
+//! An adversarial review of the checked mode: each test here shows a
+//! misuse the documentation says is caught (or a state it says holds) and
+//! that the current code gets wrong. Each test says which claim it checks.
+//!
+//! The misuses are made on memory of the types' own arenas, as in
+//! `tests/checked.rs`.
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::cell::RefCell;
+
+use lite_alloc::check::{self, Kind, Misuse, QUARANTINE_BLOCKS};
+use lite_alloc::lite_alloc;
+
+thread_local! {
+    static SEEN: RefCell<Vec<Misuse>> = const { RefCell::new(Vec::new()) };
+}
+
+fn record(misuse: &Misuse) {
+    SEEN.with(|seen| seen.borrow_mut().push(*misuse));
+}
+
+fn take() -> Vec<Misuse> {
+    SEEN.with(|seen| std::mem::take(&mut *seen.borrow_mut()))
+}
+
+/// Taken by every test: the hook is global.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    check::set_hook(record);
+    take();
+    guard
+}
+
+fn layout(size: usize) -> Layout {
+    Layout::from_size_align(size, 8).unwrap()
+}
+
+/// Bins only, 1 MiB: `lite_alloc::Default`'s line.
+#[lite_alloc(check, memory = arena(1 << 20))]
+struct Flushed;
+
+/// "Each misuse is reported once" (docs/checked.md, "When a hook
+/// returns"): when memory runs out, `flush` releases every quarantined
+/// block, counts every use after free it finds, but returns (and so
+/// reports) only the first. Two blocks written after they were freed: the
+/// hook hears of one, `checks().misuses` counts two.
+#[test]
+fn flush_reports_every_use_after_free() {
+    let _serial = serial();
+    let before = Flushed::checks().misuses;
+    // SAFETY: live blocks of the arena; the writes after free are the
+    // misuses under test, on memory of the arena.
+    unsafe {
+        let a = Flushed.alloc(layout(24));
+        let b = Flushed.alloc(layout(24));
+        assert!(!a.is_null() && !b.is_null());
+        Flushed.dealloc(a, layout(24));
+        Flushed.dealloc(b, layout(24));
+        a.write(1);
+        b.write(2);
+        // More than the arena holds: the quarantine is flushed first.
+        let huge = Flushed.alloc(layout(2 << 20));
+        assert!(huge.is_null());
+    }
+    let seen = take();
+    let counted = Flushed::checks().misuses - before;
+    assert_eq!(counted, 2, "both writes after free were found");
+    assert_eq!(
+        seen.len(),
+        counted,
+        "every misuse found is reported to the hook: {seen:#?}"
+    );
+}
+
+/// Bins only, a second one (the states of the tests stay apart).
+#[lite_alloc(check, memory = arena(4 << 20))]
+struct Released;
+
+/// Pushes every freed block out of `Released`'s quarantine.
+fn push_out_released() {
+    let blocks: Vec<_> = (0..QUARANTINE_BLOCKS)
+        // SAFETY: a valid layout.
+        .map(|_| unsafe { Released.alloc(layout(40)) })
+        .collect();
+    for block in blocks {
+        assert!(!block.is_null());
+        // SAFETY: live blocks with their layout.
+        unsafe { Released.dealloc(block, layout(40)) };
+    }
+}
+
+/// "a double free: a block freed (or reallocated) twice | at the second
+/// `dealloc` or `realloc`" (docs/checked.md). Once the block left the
+/// quarantine (and was not handed out again), its second free is reported
+/// as a foreign pointer "outside every block the allocator holds", which
+/// is wrong on both counts: it is a double free, of a block in the heap.
+#[test]
+fn double_free_after_release_is_a_double_free() {
+    let _serial = serial();
+    // SAFETY: a live block, freed twice: the misuse under test (the
+    // second free is reported and ignored).
+    unsafe {
+        let block = Released.alloc(layout(24));
+        assert!(!block.is_null());
+        Released.dealloc(block, layout(24));
+        push_out_released();
+        assert!(take().is_empty());
+        Released.dealloc(block, layout(24));
+    }
+    let seen = take();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(
+        seen[0].kind,
+        Kind::DoubleFree,
+        "{}: a second free of a block this allocator handed out and took back",
+        seen[0]
+    );
+}
+
+/// Bins only, a third one.
+#[lite_alloc(check, memory = arena(4 << 20))]
+struct Stale;
+
+/// "they never forgive a corrupted heap": a write through a stale pointer
+/// after the block left the quarantine lands in the heap's free list (the
+/// block's first word is its link). The checked layer then hands out a
+/// block that is still live, as a fresh one, without a report: two owners
+/// of one block. The layer knows every live block (its table), so handing
+/// one out twice is detectable on the `alloc` where it happens.
+#[test]
+fn a_live_block_is_never_handed_out_twice() {
+    let _serial = serial();
+    // SAFETY: live blocks; the stale write is the misuse under test, on
+    // memory of the arena.
+    unsafe {
+        let victim = Stale.alloc(layout(24));
+        let live = Stale.alloc(layout(24));
+        assert!(!victim.is_null() && !live.is_null());
+        // The live block's owner stores a null pointer first (legitimately).
+        live.cast::<usize>().write(0);
+        Stale.dealloc(victim, layout(24));
+        // Out of the quarantine, into its bin's free list.
+        let blocks: Vec<_> = (0..QUARANTINE_BLOCKS)
+            .map(|_| Stale.alloc(layout(40)))
+            .collect();
+        for block in blocks {
+            Stale.dealloc(block, layout(40));
+        }
+        assert!(take().is_empty());
+        // The stale owner writes a pointer into the block it freed.
+        victim.cast::<usize>().write(live.addr());
+        let first = Stale.alloc(layout(24));
+        let second = Stale.alloc(layout(24));
+        let seen = take();
+        assert!(
+            second != live || !seen.is_empty(),
+            "alloc handed out the live block {live:p} again (first {first:p}), unreported"
+        );
+    }
+}
+
+/// In-place realloc, large blocks reused.
+#[lite_alloc(check, large = reuse, realloc, memory = arena(1 << 20))]
+struct ReuseHuge;
+
+/// In-place realloc, bins in front of chunks.
+#[lite_alloc(bins = [16, 32, 64, 128, 256], large = coalesce, realloc, check, memory = arena(1 << 20))]
+struct CoalesceHuge;
+
+/// In-place realloc, no bins.
+#[lite_alloc(bins = [], large = coalesce, realloc, check, memory = arena(1 << 20))]
+struct NoBinsHuge;
+
+/// Bins only with in-place realloc (`Default` with the crate feature
+/// `realloc`).
+#[lite_alloc(check, realloc, memory = arena(1 << 20))]
+struct LeakHuge;
+
+/// Out of memory is null, never a panic, for every size a `Layout` allows
+/// (32-bit targets: run with `--target i686-unknown-linux-gnu`): `alloc`,
+/// `alloc_zeroed` and `realloc` near `isize::MAX`, where the canary
+/// pushes the size over.
+fn huge<A: GlobalAlloc>(a: &A, verify: fn()) {
+    let max = isize::MAX as usize;
+    for size in [
+        max,
+        max - 1,
+        max - 7,
+        max - 8,
+        max - 9,
+        max - 15,
+        max - 16,
+        max - 4095,
+        max / 2 + 1,
+        max / 2,
+        usize::MAX / 4,
+    ] {
+        for align in [1, 8, 16, 4096] {
+            let Ok(layout) = Layout::from_size_align(size, align) else {
+                continue;
+            };
+            // SAFETY: valid layouts, not zero-sized; the blocks are freed.
+            unsafe {
+                assert!(a.alloc(layout).is_null(), "alloc {layout:?}");
+                assert!(a.alloc_zeroed(layout).is_null(), "alloc_zeroed {layout:?}");
+                let small = Layout::from_size_align(24, align).unwrap();
+                let block = a.alloc(small);
+                assert!(!block.is_null());
+                let grown = a.realloc(block, small, size);
+                assert!(grown.is_null(), "realloc to {size} ({align})");
+                a.dealloc(block, small);
+            }
+        }
+    }
+    verify();
+    assert!(take().is_empty());
+}
+
+#[test]
+fn huge_requests_are_null() {
+    let _serial = serial();
+    huge(&ReuseHuge, ReuseHuge::verify);
+    huge(&CoalesceHuge, CoalesceHuge::verify);
+    huge(&NoBinsHuge, NoBinsHuge::verify);
+    huge(&LeakHuge, LeakHuge::verify);
+    huge(&Flushed, Flushed::verify);
+}
