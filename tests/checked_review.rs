@@ -264,3 +264,240 @@ fn a_loop_of_128_byte_blocks_does_not_run_out() {
     }
     assert!(take().is_empty());
 }
+
+/// Small arenas: memory runs out (the table cannot grow), then recovers.
+#[lite_alloc(check, memory = arena(65536))]
+struct SmallLeak;
+#[lite_alloc(check, large = reuse, realloc, memory = arena(65536))]
+struct SmallReuse;
+#[lite_alloc(bins = [], large = coalesce, realloc, check, memory = arena(65536))]
+struct SmallChunks;
+
+/// Fills the arena with blocks of `size` until null, frees them all (in
+/// an interleaved order), and does it again: the second fill holds as many
+/// blocks as the first (the quarantine is flushed, the table kept), no
+/// misuse is reported, and the invariants hold.
+fn oom_then_recover<A: GlobalAlloc>(a: &A, verify: fn(), size: usize, align: usize) {
+    let layout = Layout::from_size_align(size, align).unwrap();
+    let fill = || {
+        let mut blocks = Vec::new();
+        loop {
+            // SAFETY: a valid layout.
+            let block = unsafe { a.alloc(layout) };
+            if block.is_null() {
+                break blocks;
+            }
+            // SAFETY: the block holds `size` bytes.
+            unsafe { block.write_bytes(0x5A, size) };
+            blocks.push(block);
+        }
+    };
+    let mut counts = Vec::new();
+    for _ in 0..3 {
+        let blocks = fill();
+        counts.push(blocks.len());
+        verify();
+        let (even, odd): (Vec<_>, Vec<_>) =
+            blocks.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        for (_, &block) in even.into_iter().chain(odd) {
+            // SAFETY: live blocks with their layout.
+            unsafe { a.dealloc(block, layout) };
+        }
+        verify();
+    }
+    let seen = take();
+    assert!(seen.is_empty(), "{seen:#?}");
+    assert!(
+        counts[0] > 0,
+        "{} size {size} align {align}: none fits",
+        std::any::type_name::<A>()
+    );
+    assert!(
+        counts[1] >= counts[0] && counts[2] >= counts[0],
+        "{}: blocks of {size} (align {align}) before running out, fill after fill: {counts:?}",
+        std::any::type_name::<A>()
+    );
+}
+
+#[test]
+fn memory_runs_out_then_recovers() {
+    let _serial = serial();
+    for (size, align) in [(8, 8), (24, 8), (100, 4), (1000, 8), (5000, 16), (1, 4096)] {
+        // Bins never give memory back to other sizes: each size starts
+        // from an empty arena (and `reset` is checked on the way).
+        // SAFETY: no block of these types is live.
+        unsafe {
+            SmallReuse::reset();
+            SmallChunks::reset();
+            SmallLeak::reset();
+        }
+        oom_then_recover(&SmallReuse, SmallReuse::verify, size, align);
+        oom_then_recover(&SmallChunks, SmallChunks::verify, size, align);
+        if size <= 100 && align <= 16 {
+            // Bins only: large blocks are never reused, by design.
+            oom_then_recover(&SmallLeak, SmallLeak::verify, size, align);
+        }
+    }
+}
+
+/// Many live blocks: the table grows (doubling) and shrinks its clusters
+/// by backward shifts; every block is found, in any order of frees.
+#[lite_alloc(check, large = reuse, memory = arena(16 << 20))]
+struct Many;
+
+#[test]
+fn table_holds_many_blocks() {
+    let _serial = serial();
+    let mut blocks = Vec::new();
+    let mut state = 0x1234_5678_u32;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as usize
+    };
+    for round in 0..4 {
+        while blocks.len() < 6000 {
+            let size = 1 + next() % 300;
+            let layout = Layout::from_size_align(size, 1 << (next() % 5)).unwrap();
+            // SAFETY: a valid layout.
+            let block = unsafe { Many.alloc(layout) };
+            assert!(!block.is_null());
+            blocks.push((block, layout));
+        }
+        // Free a random two thirds.
+        let mut kept = Vec::new();
+        for (block, layout) in blocks.drain(..) {
+            if next() % 3 == 0 {
+                kept.push((block, layout));
+            } else {
+                // SAFETY: live blocks with their layouts.
+                unsafe { Many.dealloc(block, layout) };
+            }
+        }
+        blocks = kept;
+        Many::verify();
+        let seen = take();
+        assert!(seen.is_empty(), "round {round}: {seen:#?}");
+    }
+    for (block, layout) in blocks {
+        // SAFETY: as above.
+        unsafe { Many.dealloc(block, layout) };
+    }
+    Many::verify();
+    assert!(take().is_empty());
+}
+
+/// In-place realloc (grown at the top, shrunk within its class or chunk),
+/// then a write of exactly one byte past the new size: caught at the
+/// `dealloc`, and nothing reported before it.
+fn in_place_then_overrun<A: GlobalAlloc>(a: &A, verify: fn()) {
+    for (from, to) in [
+        (3000, 2990),
+        (3000, 3100),
+        (3000, 6000),
+        (24, 20),
+        (24, 40),
+        (100, 10),
+        (10, 100),
+        (200, 130),
+        (5000, 100),
+    ] {
+        let old = layout(from);
+        // SAFETY: valid layouts; the one-byte overrun is the misuse under
+        // test, on memory of the arena (the canary's first byte).
+        unsafe {
+            let block = a.alloc(old);
+            assert!(!block.is_null());
+            block.write_bytes(0x11, from);
+            let moved = a.realloc(block, old, to);
+            assert!(!moved.is_null(), "{from} -> {to}");
+            assert!(
+                std::slice::from_raw_parts(moved, from.min(to))
+                    .iter()
+                    .all(|&b| b == 0x11),
+                "{from} -> {to}: the bytes were kept"
+            );
+            moved.write_bytes(0x22, to);
+            verify();
+            let seen = take();
+            assert!(seen.is_empty(), "{from} -> {to}: {seen:#?}");
+            let saved = moved.add(to).replace(0x00);
+            a.dealloc(moved, layout(to));
+            let seen = take();
+            assert!(
+                seen.len() == 1 && seen[0].kind == Kind::Overrun && seen[0].offset == Some(to),
+                "{} {from} -> {to} (in place: {}): a write of one byte past the new size: {seen:#?}",
+                std::any::type_name::<A>(),
+                moved == block
+            );
+            moved.add(to).write(saved);
+            a.dealloc(moved, layout(to));
+            assert!(take().is_empty());
+        }
+    }
+    verify();
+}
+
+#[test]
+fn in_place_realloc_keeps_the_canary() {
+    let _serial = serial();
+    in_place_then_overrun(&ReuseHuge, ReuseHuge::verify);
+    in_place_then_overrun(&CoalesceHuge, CoalesceHuge::verify);
+    in_place_then_overrun(&NoBinsHuge, NoBinsHuge::verify);
+    in_place_then_overrun(&LeakHuge, LeakHuge::verify);
+}
+
+/// The type the hook uses.
+#[lite_alloc(check, large = reuse, realloc, memory = arena(1 << 20))]
+struct Reentered;
+
+thread_local! {
+    static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A hook that records, allocates and frees from the allocator that called
+/// it, and (once) misuses it itself.
+fn reentering(misuse: &Misuse) {
+    record(misuse);
+    let depth = DEPTH.with(|d| d.replace(d.get() + 1));
+    // SAFETY: a valid layout; the nested double free is a misuse, reported
+    // and ignored.
+    unsafe {
+        let l = layout(48);
+        let block = Reentered.alloc(l);
+        assert!(!block.is_null());
+        block.write_bytes(0x33, 48);
+        let grown = Reentered.realloc(block, l, 4000);
+        assert!(!grown.is_null());
+        Reentered.dealloc(grown, layout(4000));
+        if depth == 0 {
+            Reentered.dealloc(grown, layout(4000));
+        }
+    }
+    Reentered::verify();
+    DEPTH.with(|d| d.set(depth));
+}
+
+#[test]
+fn a_hook_may_allocate_and_misuse() {
+    let _serial = serial();
+    check::set_hook(reentering);
+    let before = Reentered::checks();
+    // SAFETY: the double free is the misuse under test.
+    unsafe {
+        let l = layout(24);
+        let block = Reentered.alloc(l);
+        Reentered.dealloc(block, l);
+        Reentered.dealloc(block, l);
+    }
+    check::set_hook(record);
+    let seen = take();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    assert!(seen.iter().all(|m| m.kind == Kind::DoubleFree));
+    Reentered::verify();
+    let after = Reentered::checks();
+    assert_eq!(after.live_blocks, before.live_blocks);
+    assert_eq!(after.misuses, before.misuses + 2);
+    assert!(take().is_empty());
+}
