@@ -501,3 +501,75 @@ fn a_hook_may_allocate_and_misuse() {
     assert_eq!(after.misuses, before.misuses + 2);
     assert!(take().is_empty());
 }
+
+/// `alloc_zeroed` after blocks went through the quarantine (filled with the
+/// freed pattern) and back to the heap: every byte asked for reads as zero,
+/// on each kind of heap, with the blocks reused.
+/// `exact`: whether freed blocks come back at their addresses (not for
+/// chunks, which merge); `leak`: large blocks are never reused.
+fn zeroed_after_reuse<A: GlobalAlloc>(a: &A, verify: fn(), exact: bool, leak: bool) {
+    for (size, align) in [(8, 8), (24, 8), (100, 8), (120, 8), (129, 8), (3000, 8), (3000, 64), (20, 256)] {
+        let l = Layout::from_size_align(size, align).unwrap();
+        // SAFETY: valid layouts; live blocks freed with their layouts.
+        unsafe {
+            let blocks: Vec<_> = (0..QUARANTINE_BLOCKS + 8).map(|_| a.alloc(l)).collect();
+            for &block in &blocks {
+                assert!(!block.is_null());
+                block.write_bytes(0x77, size);
+            }
+            for &block in &blocks {
+                a.dealloc(block, l);
+            }
+            // Another size pushes them out of the quarantine.
+            let other = Layout::from_size_align(56, 8).unwrap();
+            let pushers: Vec<_> = (0..QUARANTINE_BLOCKS).map(|_| a.alloc(other)).collect();
+            for &block in &pushers {
+                a.dealloc(block, other);
+            }
+            let again: Vec<_> = (0..QUARANTINE_BLOCKS + 8).map(|_| a.alloc_zeroed(l)).collect();
+            let reused = again.iter().filter(|b| blocks.contains(b)).count();
+            for &block in &again {
+                assert!(!block.is_null());
+                let bytes = std::slice::from_raw_parts(block, size);
+                assert!(
+                    bytes.iter().all(|&b| b == 0),
+                    "{} alloc_zeroed({size}, {align}) at {block:p} (reused: {}): {:x?}",
+                    std::any::type_name::<A>(),
+                    blocks.contains(&block),
+                    &bytes[..size.min(32)]
+                );
+            }
+            // Recycled blocks are what this checks (a large block of the
+            // bins-only design is never reused).
+            assert!(
+                !exact || reused > 0 || (leak && (size + 8 > 128 || align > 16)),
+                "{} ({size}, {align}): no block reused",
+                std::any::type_name::<A>()
+            );
+            for &block in &again {
+                a.dealloc(block, l);
+            }
+        }
+        verify();
+        let seen = take();
+        assert!(seen.is_empty(), "{seen:#?}");
+    }
+}
+
+#[lite_alloc(check, large = reuse, realloc, memory = arena(16 << 20))]
+struct ZReuse;
+#[lite_alloc(bins = [16, 32, 64, 128, 256], large = coalesce, realloc, check, memory = arena(16 << 20))]
+struct ZCoalesce;
+#[lite_alloc(bins = [], large = coalesce, realloc, check, memory = arena(16 << 20))]
+struct ZNoBins;
+#[lite_alloc(check, realloc, memory = arena(16 << 20))]
+struct ZLeak;
+
+#[test]
+fn alloc_zeroed_after_the_quarantine() {
+    let _serial = serial();
+    zeroed_after_reuse(&ZReuse, ZReuse::verify, true, false);
+    zeroed_after_reuse(&ZCoalesce, ZCoalesce::verify, false, false);
+    zeroed_after_reuse(&ZNoBins, ZNoBins::verify, false, false);
+    zeroed_after_reuse(&ZLeak, ZLeak::verify, true, true);
+}
