@@ -508,7 +508,16 @@ fn a_hook_may_allocate_and_misuse() {
 /// `exact`: whether freed blocks come back at their addresses (not for
 /// chunks, which merge); `leak`: large blocks are never reused.
 fn zeroed_after_reuse<A: GlobalAlloc>(a: &A, verify: fn(), exact: bool, leak: bool) {
-    for (size, align) in [(8, 8), (24, 8), (100, 8), (120, 8), (129, 8), (3000, 8), (3000, 64), (20, 256)] {
+    for (size, align) in [
+        (8, 8),
+        (24, 8),
+        (100, 8),
+        (120, 8),
+        (129, 8),
+        (3000, 8),
+        (3000, 64),
+        (20, 256),
+    ] {
         let l = Layout::from_size_align(size, align).unwrap();
         // SAFETY: valid layouts; live blocks freed with their layouts.
         unsafe {
@@ -526,7 +535,9 @@ fn zeroed_after_reuse<A: GlobalAlloc>(a: &A, verify: fn(), exact: bool, leak: bo
             for &block in &pushers {
                 a.dealloc(block, other);
             }
-            let again: Vec<_> = (0..QUARANTINE_BLOCKS + 8).map(|_| a.alloc_zeroed(l)).collect();
+            let again: Vec<_> = (0..QUARANTINE_BLOCKS + 8)
+                .map(|_| a.alloc_zeroed(l))
+                .collect();
             let reused = again.iter().filter(|b| blocks.contains(b)).count();
             for &block in &again {
                 assert!(!block.is_null());
@@ -572,4 +583,68 @@ fn alloc_zeroed_after_the_quarantine() {
     zeroed_after_reuse(&ZCoalesce, ZCoalesce::verify, false, false);
     zeroed_after_reuse(&ZNoBins, ZNoBins::verify, false, false);
     zeroed_after_reuse(&ZLeak, ZLeak::verify, true, true);
+}
+
+/// A `realloc` that cannot be served (memory exhausted, the table full)
+/// returns null and leaves the block as it was: live, its bytes kept,
+/// freeable with its old layout, nothing reported.
+fn realloc_out_of_memory<A: GlobalAlloc>(a: &A, verify: fn()) {
+    let small = layout(40);
+    let mut filler = Vec::new();
+    // SAFETY: valid layouts; every block is freed with its layout.
+    unsafe {
+        let block = a.alloc(small);
+        assert!(!block.is_null());
+        block.write_bytes(0x3C, 40);
+        loop {
+            let b = a.alloc(small);
+            if b.is_null() {
+                break;
+            }
+            filler.push(b);
+        }
+        for size in [41, 200, 4000, 60000, 1 << 20] {
+            let moved = a.realloc(block, small, size);
+            if !moved.is_null() {
+                // Served in place or from memory the quarantine gave back:
+                // shrink it back where it can be.
+                assert_eq!(
+                    moved,
+                    block,
+                    "{} realloc to {size} moved with memory exhausted",
+                    std::any::type_name::<A>()
+                );
+                let back = a.realloc(moved, layout(size), 40);
+                assert_eq!(back, block);
+                continue;
+            }
+            assert!(
+                std::slice::from_raw_parts(block, 40)
+                    .iter()
+                    .all(|&b| b == 0x3C)
+            );
+        }
+        verify();
+        a.dealloc(block, small);
+        for b in filler {
+            a.dealloc(b, small);
+        }
+    }
+    verify();
+    let seen = take();
+    assert!(seen.is_empty(), "{seen:#?}");
+}
+
+#[test]
+fn realloc_out_of_memory_leaves_the_block() {
+    let _serial = serial();
+    // SAFETY: no block of these types is live.
+    unsafe {
+        SmallReuse::reset();
+        SmallChunks::reset();
+        SmallLeak::reset();
+    }
+    realloc_out_of_memory(&SmallReuse, SmallReuse::verify);
+    realloc_out_of_memory(&SmallChunks, SmallChunks::verify);
+    realloc_out_of_memory(&SmallLeak, SmallLeak::verify);
 }
