@@ -86,7 +86,7 @@ step "tests on a 32-bit target (i686-unknown-linux-gnu)"
 cargo test --target i686-unknown-linux-gnu -p lite-alloc --lib
 cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
     --test model --test configs --test properties --test memory_sources --test adversarial \
-    --test seed --test options --test checked --test checked_global
+    --test seed --test options --test checked --test checked_global --test checked_edges
 
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
@@ -131,6 +131,10 @@ MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unkn
     -p lite-alloc-tests --test configs --test memory_sources --test adversarial -- \
     config_000 config_001 config_002 config_005 reentry short_first_region_chunks \
     chaos_chunks_8k chaos_chunks_odd chaos_reuse_small claimed_region_wasted_general --skip _checked
+# The checked mode's edges: uses after free found while memory runs out, a
+# stale write that makes the heap hand out a live block, the spares.
+MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
+    -p lite-alloc-tests --test checked_edges -- spares a_live_block flush double_free hook
 
 step "AddressSanitizer"
 RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \

@@ -158,7 +158,7 @@ impl<A: GlobalAlloc> Under<A> {
         assert_eq!(
             message,
             format!(
-                "lite-alloc: {path}: foreign pointer: dealloc({:#x}, size {size}, align 8): no block of this allocator starts there (it lies outside every block the allocator holds)",
+                "lite-alloc: {path}: foreign pointer: dealloc({:#x}, size {size}, align 8): no block of this allocator starts there (it lies in no block the allocator tracks: never handed out here, or freed and already released from the quarantine)",
                 outside.addr()
             )
         );
@@ -287,7 +287,7 @@ impl<A: GlobalAlloc> Under<A> {
             let (misuse, message) = one("a write after free");
             assert_eq!(misuse.call, Call::Dealloc);
             let expected = format!(
-                "lite-alloc: {path}: use after free: the block at {:#x} ({size} bytes, align 8) was written after it was freed (byte {at} changed), found when it left the quarantine, in dealloc(0x",
+                "lite-alloc: {path}: use after free: the block at {:#x} ({size} bytes, align 8) was written after it was freed (byte {at} changed), found before it was handed out again, in dealloc(0x",
                 block.addr(),
             );
             assert!(

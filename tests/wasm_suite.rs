@@ -194,7 +194,7 @@ fn misuses(allocator: &str, size: usize) -> Vec<(&'static str, Vec<String>)> {
             vec![
                 head("foreign pointer"),
                 format!(
-                    ", size {size}, align 8): no block of this allocator starts there (it lies outside every block the allocator holds)"
+                    ", size {size}, align 8): no block of this allocator starts there (it lies in no block the allocator tracks: never handed out here, or freed and already released from the quarantine)"
                 ),
             ],
         ),
@@ -250,7 +250,7 @@ fn misuses(allocator: &str, size: usize) -> Vec<(&'static str, Vec<String>)> {
             vec![
                 head("use after free"),
                 format!(
-                    "{block} was written after it was freed (byte 3 changed), found when it left the quarantine, in dealloc(0x"
+                    "{block} was written after it was freed (byte 3 changed), found before it was handed out again, in dealloc(0x"
                 ),
                 ", size 40, align 8)".to_string(),
             ],

@@ -140,6 +140,17 @@ impl<'a> Text<'a> {
                 self.s(" changed), found by ");
                 self.call(misuse)
             }
+            (Kind::UseAfterFree, Some(block)) if misuse.offset.is_none() => {
+                self.s("the heap handed out the block at ");
+                self.block(block);
+                self.s(if block.freed {
+                    " again while it is freed"
+                } else {
+                    " again while it is live"
+                });
+                self.s(": a freed block was written after it left the quarantine, and no more memory is handed out; found in ");
+                self.call(misuse)
+            }
             (Kind::UseAfterFree, Some(block)) => {
                 self.s("the block at ");
                 self.block(block);
@@ -149,7 +160,7 @@ impl<'a> Text<'a> {
                 if misuse.call == Call::Verify {
                     self.s("by verify()")
                 } else {
-                    self.s("when it left the quarantine, in ");
+                    self.s("before it was handed out again, in ");
                     self.call(misuse)
                 }
             }
@@ -157,7 +168,7 @@ impl<'a> Text<'a> {
                 self.call(misuse);
                 self.s(": no block of this allocator starts there (");
                 match block {
-                    None => self.s("it lies outside every block the allocator holds)"),
+                    None => self.s("it lies in no block the allocator tracks: never handed out here, or freed and already released from the quarantine)"),
                     Some(block) => {
                         self.dec(misuse.pointer.wrapping_sub(block.address));
                         self.s(if block.freed {

@@ -8,11 +8,11 @@
 //!
 //! | misuse | [`Kind`] | caught |
 //! |---|---|---|
-//! | a block freed twice | [`DoubleFree`](Kind::DoubleFree) | at the second `dealloc` or `realloc` |
+//! | a block freed twice | [`DoubleFree`](Kind::DoubleFree) | at the second `dealloc` or `realloc`, until the block leaves the quarantine (then it is a foreign pointer: the table keeps no history) |
 //! | a pointer the allocator never handed out: outside its memory, or inside a block but not at its start | [`ForeignPointer`](Kind::ForeignPointer) | at the `dealloc` or `realloc` |
 //! | a `dealloc` or `realloc` whose layout (size or alignment) is not the one the block was allocated with | [`WrongLayout`](Kind::WrongLayout) | at that call |
 //! | a write past the end of the requested bytes | [`Overrun`](Kind::Overrun) | at the block's `dealloc` or `realloc`, and by `verify()` |
-//! | a write to a freed block | [`UseAfterFree`](Kind::UseAfterFree) | when the block leaves the quarantine, and by `verify()` |
+//! | a write to a freed block | [`UseAfterFree`](Kind::UseAfterFree) | when the block leaves the quarantine, and by `verify()`; later, when it makes the heap hand out a block that is not free (then nothing more is handed out) |
 //!
 //! # How
 //!
@@ -238,6 +238,9 @@ pub struct Checks {
     pub quarantined_blocks: usize,
     /// Their bytes, canaries included.
     pub quarantined_bytes: usize,
+    /// Freed blocks the layer keeps to hand out again: those that only the
+    /// canary made large, in a heap that never reuses large blocks.
+    pub spare_blocks: usize,
     /// Misuses caught so far.
     pub misuses: usize,
 }

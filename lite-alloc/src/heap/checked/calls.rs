@@ -5,7 +5,7 @@ use core::alloc::Layout;
 use core::ptr::{self, null_mut};
 
 use super::table::{Entry, MIN_SLOTS};
-use super::{Site, State, first_other_than_canary, inner_size};
+use super::{Site, State, Step, first_other_than_canary, inner_size, spilled};
 use crate::check::{Block, CANARY, CANARY_PATTERN, Call, Kind, Misuse};
 use crate::heap::{Config, Heap, LargeBlocks};
 use crate::memory::Memory;
@@ -52,21 +52,44 @@ impl State {
     }
 
     /// A block for `size` bytes aligned to `align` and its canary, the
-    /// first `size` bytes zeroed with `zeroed`; null when memory runs out.
+    /// first `size` bytes zeroed with `zeroed`: a spare, or from the heap;
+    /// null when memory runs out (or the heap's lists were found written).
+    /// A misuse found on the way: a spare written after it left the
+    /// quarantine (never handed out), or the heap handing out a block the
+    /// layer knows.
     ///
     /// # Safety
     ///
-    /// `inner` is `inner_size(size, align)`.
+    /// `inner` is `inner_size::<C, N>(size, align)`; the table has room
+    /// for one more block.
     pub(super) unsafe fn carve<C: Config<N>, const N: usize>(
+        &mut self,
         heap: &mut Heap<C, N>,
         size: usize,
         inner: usize,
         align: usize,
         zeroed: bool,
-    ) -> *mut u8 {
+        site: Site,
+    ) -> (*mut u8, Option<Misuse>) {
+        if self.poisoned {
+            return (null_mut(), None);
+        }
+        let mut found = None;
+        if spilled::<C, N>(size, align) {
+            let (spare, misuse) = self.take_spare(heap, align, site);
+            if !spare.is_null() {
+                if zeroed {
+                    // SAFETY: a spare holds `inner` bytes, `size` of them
+                    // requested.
+                    unsafe { spare.write_bytes(0, size) };
+                }
+                return (spare, misuse);
+            }
+            found = misuse;
+        }
         // SAFETY: `inner` is a valid layout's size, not zero (the caller's
         // promise).
-        unsafe {
+        let block = unsafe {
             if zeroed && <C::Memory as Memory>::ZEROED {
                 heap.alloc_inner::<true>(inner, align)
             } else {
@@ -76,11 +99,34 @@ impl State {
                 }
                 block
             }
+        };
+        if block.is_null() {
+            return (null_mut(), found);
+        }
+        match self.table.find(block.addr()) {
+            None => (block, found),
+            Some(slot) => {
+                // A block the layer knows: live, waiting in the quarantine
+                // or a spare. A freed block's link in the heap's lists was
+                // written after it left the quarantine; the lists cannot be
+                // trusted any more.
+                self.poisoned = true;
+                let entry = self.table.entry(slot);
+                let known = Some(Block {
+                    address: entry.address,
+                    layout: entry.layout(),
+                    freed: entry.freed(),
+                });
+                (
+                    null_mut(),
+                    found.or(Some(self.misuse(Kind::UseAfterFree, site, known))),
+                )
+            }
         }
     }
 
-    /// `alloc` (and `alloc_zeroed`): the block, and a misuse found while
-    /// emptying the quarantine for memory.
+    /// `alloc` (and `alloc_zeroed`): the block, and a misuse found on the
+    /// way; interrupted by a misuse found while emptying the quarantine.
     ///
     /// # Safety
     ///
@@ -90,40 +136,59 @@ impl State {
         heap: &mut Heap<C, N>,
         layout: Layout,
         zeroed: bool,
-    ) -> (*mut u8, Option<Misuse>) {
+    ) -> Step<*mut u8> {
         let (size, align) = (layout.size(), layout.align());
         let site = Site {
             call: Call::Alloc,
             pointer: 0,
             layout: Some(layout),
         };
-        let mut found = None;
-        let Some(inner) = inner_size(size, align) else {
+        let Some(inner) = inner_size::<C, N>(size, align) else {
             heap.stats.failed();
-            return (null_mut(), None);
+            return Ok((null_mut(), None));
         };
-        if !self.reserve(heap) {
-            found = self.flush(heap, site);
-            if !self.reserve(heap) {
-                heap.stats.failed();
-                return (null_mut(), found);
-            }
-        }
-        // SAFETY: `inner` is `inner_size(size, align)`.
-        let mut block = unsafe { Self::carve(heap, size, inner, align, zeroed) };
-        if block.is_null() && self.queued > 0 {
-            // Out of memory: the quarantine's blocks first.
-            found = found.or(self.flush(heap, site));
-            // SAFETY: as above.
-            block = unsafe { Self::carve(heap, size, inner, align, zeroed) };
-        }
+        let (block, found) = self.room_and_block(heap, size, inner, align, zeroed, site)?;
         if block.is_null() {
             heap.stats.failed();
-            return (null_mut(), found);
+            return Ok((null_mut(), found));
         }
-        // SAFETY: the block holds `inner = size + CANARY` bytes.
+        // SAFETY: the block holds `inner >= size + CANARY` bytes; the table
+        // has room.
         unsafe { self.handed_out(heap, block, size, align) };
-        (block, found)
+        Ok((block, found))
+    }
+
+    /// Room in the table and a block (`carve`), emptying the quarantine
+    /// when memory runs out; interrupted by a misuse found while emptying
+    /// it.
+    fn room_and_block<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &mut Heap<C, N>,
+        size: usize,
+        inner: usize,
+        align: usize,
+        zeroed: bool,
+        site: Site,
+    ) -> Step<*mut u8> {
+        if !self.reserve(heap) {
+            if let Some(misuse) = self.flush(heap, site) {
+                return Err(misuse);
+            }
+            if !self.reserve(heap) {
+                return Ok((null_mut(), None));
+            }
+        }
+        // SAFETY: `inner` is `inner_size(size, align)`; the table has room.
+        let (block, found) = unsafe { self.carve(heap, size, inner, align, zeroed, site) };
+        if !block.is_null() || self.queued == 0 || found.is_some() || self.poisoned {
+            return Ok((block, found));
+        }
+        // Out of memory: the quarantine's blocks first.
+        if let Some(misuse) = self.flush(heap, site) {
+            return Err(misuse);
+        }
+        // SAFETY: as above.
+        Ok(unsafe { self.carve(heap, size, inner, align, zeroed, site) })
     }
 
     /// Records a block just handed out for `size` bytes aligned to `align`:
@@ -139,6 +204,7 @@ impl State {
         size: usize,
         align: usize,
     ) {
+        debug_assert!(self.table.find(block.addr()).is_none());
         // SAFETY: the canary's bytes lie in the block (the caller's promise).
         unsafe { ptr::copy_nonoverlapping(CANARY_PATTERN.as_ptr(), block.add(size), CANARY) };
         self.table.insert(Entry::live(block.addr(), size, align));
@@ -224,7 +290,8 @@ impl State {
         unsafe { self.quarantine(heap, slot, block, site) }
     }
 
-    /// `realloc`: the block (or null, the old one untouched), and a misuse.
+    /// `realloc`: the block (or null, the old one untouched), and a misuse;
+    /// interrupted by a misuse found while emptying the quarantine.
     ///
     /// # Safety
     ///
@@ -235,7 +302,7 @@ impl State {
         block: *mut u8,
         layout: Layout,
         new_size: usize,
-    ) -> (*mut u8, Option<Misuse>) {
+    ) -> Step<*mut u8> {
         let site = Site {
             call: Call::Realloc { new_size },
             pointer: block.addr(),
@@ -243,52 +310,43 @@ impl State {
         };
         let slot = match self.validate(heap, site) {
             Ok(slot) => slot,
-            Err(misuse) => return (null_mut(), Some(misuse)),
+            Err(misuse) => return Ok((null_mut(), Some(misuse))),
         };
         let (old_size, align) = (layout.size(), layout.align());
-        let Some(new_inner) = inner_size(new_size, align) else {
+        let Some(new_inner) = inner_size::<C, N>(new_size, align) else {
             heap.stats.failed();
-            return (null_mut(), None);
+            return Ok((null_mut(), None));
         };
         if C::REALLOC_IN_PLACE {
-            // SAFETY: a live block of this heap, handed out for `old_size +
-            // CANARY` bytes and `align`; the new size is a valid layout's.
-            let in_place =
-                unsafe { C::Large::resize(heap, block, old_size + CANARY, new_inner, align) };
+            // The block's size in the heap: what `alloc` asked for it (a
+            // valid layout's, as when it was allocated).
+            let Some(old_inner) = inner_size::<C, N>(old_size, align) else {
+                return Ok((null_mut(), None));
+            };
+            // SAFETY: a live block of this heap, handed out for `old_inner`
+            // bytes and `align`; the new size is a valid layout's.
+            let in_place = unsafe { C::Large::resize(heap, block, old_inner, new_inner, align) };
             if in_place {
                 heap.freed(old_size, align);
                 heap.allocated(new_size, align);
                 let address = block.addr();
                 let block = heap.region.at(address);
-                // SAFETY: the block now holds `new_size + CANARY` bytes.
+                // SAFETY: the block now holds `new_inner >= new_size +
+                // CANARY` bytes.
                 unsafe {
                     ptr::copy_nonoverlapping(CANARY_PATTERN.as_ptr(), block.add(new_size), CANARY)
                 };
                 self.live_bytes = self.live_bytes - old_size + new_size;
                 self.table
                     .update(slot, Entry::live(address, new_size, align));
-                return (block, None);
+                return Ok((block, None));
             }
         }
         // Moves: the new block, then the old one to the quarantine.
-        let mut found = None;
-        if !self.reserve(heap) {
-            found = self.flush(heap, site);
-            if !self.reserve(heap) {
-                heap.stats.failed();
-                return (null_mut(), found);
-            }
-        }
-        // SAFETY: `new_inner` is `inner_size(new_size, align)`.
-        let mut new = unsafe { Self::carve(heap, new_size, new_inner, align, false) };
-        if new.is_null() && self.queued > 0 {
-            found = found.or(self.flush(heap, site));
-            // SAFETY: as above.
-            new = unsafe { Self::carve(heap, new_size, new_inner, align, false) };
-        }
+        let (new, found) = self.room_and_block(heap, new_size, new_inner, align, false, site)?;
         if new.is_null() {
             heap.stats.failed();
-            return (null_mut(), found);
+            return Ok((null_mut(), found));
         }
         // SAFETY: both blocks are valid for the bytes copied and do not
         // overlap (the old one is live); the new one holds `new_inner`.
@@ -300,11 +358,13 @@ impl State {
         // The table may have moved: the old block's slot again.
         let slot = self.table.find(block.addr());
         debug_assert!(slot.is_some());
+        let mut found = found;
         if let Some(slot) = slot {
             // SAFETY: the old block, live and validated, which the caller
             // gives up now that its bytes are copied.
-            found = found.or(unsafe { self.quarantine(heap, slot, block, site) });
+            let misuse = unsafe { self.quarantine(heap, slot, block, site) };
+            found = found.or(misuse);
         }
-        (new, found)
+        Ok((new, found))
     }
 }

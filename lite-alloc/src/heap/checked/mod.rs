@@ -42,7 +42,7 @@ use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::ptr::null_mut;
 
-use super::{Config, Global, Heap};
+use super::{Config, Global, Heap, LargeBlocks, MAX_BIN_ALIGN};
 use crate::check::{
     self, Block, CANARY, CANARY_PATTERN, Call, Checks, Kind, Misuse, QUARANTINE_BLOCKS,
 };
@@ -60,7 +60,8 @@ pub struct CheckedGlobal<C: Config<N>, const N: usize> {
 // under the heap's lock.
 unsafe impl<C: Config<N>, const N: usize> Sync for CheckedGlobal<C, N> {}
 
-/// What the checked layer keeps: the table, the quarantine, counts.
+/// What the checked layer keeps: the table, the quarantine, the spares,
+/// counts.
 pub struct State {
     /// The type's path, for messages.
     name: &'static str,
@@ -74,7 +75,25 @@ pub struct State {
     /// Bytes requested by the live blocks.
     live_bytes: usize,
     misuses: usize,
+    /// The spares: blocks of requests that only the canary made large, in
+    /// a heap that never reuses large blocks (`spilled`). They left the
+    /// quarantine and wait here to serve such a request again, as the bin
+    /// would have without the canary: the address of the first (0: none),
+    /// each holding the next in its first word, each in the table marked
+    /// spare.
+    spare: usize,
+    spares: usize,
+    /// The heap handed out a block the layer knows (live, freed or spare):
+    /// its lists were written through a stale pointer after a block left
+    /// the quarantine. Reported once; from then on nothing more is handed
+    /// out.
+    poisoned: bool,
 }
+
+/// What `alloc` and `realloc` give back under the lock: the result and a
+/// misuse to report, or (`Err`) a misuse found while emptying the
+/// quarantine for memory, to report before the call is made again.
+type Step<R> = Result<(R, Option<Misuse>), Misuse>;
 
 /// The call being checked: what a misuse found during it names.
 #[derive(Clone, Copy)]
@@ -86,11 +105,29 @@ struct Site {
 }
 
 /// The size of the heap's block for a request of `size` bytes aligned to
-/// `align`: with the canary, if that is still a valid layout.
+/// `align`: with the canary (a spare's size for a spilled request), if
+/// that is still a valid layout.
 #[inline]
-fn inner_size(size: usize, align: usize) -> Option<usize> {
-    let inner = size.checked_add(CANARY)?;
+fn inner_size<C: Config<N>, const N: usize>(size: usize, align: usize) -> Option<usize> {
+    let inner = if spilled::<C, N>(size, align) {
+        C::BINS[N - 1] + CANARY
+    } else {
+        size.checked_add(CANARY)?
+    };
     Layout::from_size_align(inner, align).ok().map(|_| inner)
+}
+
+/// Whether a request goes to a bin without the canary and, with it, to a
+/// heap's large blocks that are never reused: such blocks are the layer's
+/// spares once freed, so that a checked type does not leak what the
+/// unchecked one reuses.
+#[inline]
+fn spilled<C: Config<N>, const N: usize>(size: usize, align: usize) -> bool {
+    !<C::Large as LargeBlocks>::REUSES
+        && N > 0
+        && align <= MAX_BIN_ALIGN
+        && size <= C::BINS[N - 1]
+        && size + CANARY > C::BINS[N - 1]
 }
 
 /// The first byte of `[block, block + len)` that is not `byte`.
@@ -124,6 +161,9 @@ impl State {
             queued_bytes: 0,
             live_bytes: 0,
             misuses: 0,
+            spare: 0,
+            spares: 0,
+            poisoned: false,
         }
     }
 
@@ -182,18 +222,35 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
         result
     }
 
+    /// Makes the call `call` under the lock and reports what it found once
+    /// the lock is released. A call interrupted by a misuse (`Step`'s
+    /// `Err`: a block found written when the quarantine was emptied for
+    /// memory) is made again once that is reported, so that every misuse
+    /// is reported, each once; every interruption took a block out of the
+    /// quarantine, so this ends.
+    fn call<R: Copy>(
+        &self,
+        refused: R,
+        mut call: impl FnMut(&mut Heap<C, N>, &mut State) -> Step<R>,
+    ) -> R {
+        loop {
+            match self.with(|| Ok((refused, None)), &mut call) {
+                Ok((result, found)) => return Self::reported(result, found),
+                Err(misuse) => check::report(&misuse),
+            }
+        }
+    }
+
     /// `GlobalAlloc::alloc`, checked.
     ///
     /// # Safety
     ///
     /// As for `GlobalAlloc::alloc`: `layout.size()` is not zero.
     pub unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let (block, found) = self.with(
-            || (null_mut(), None),
-            // SAFETY: forwarded from the caller.
-            |heap, state| unsafe { state.alloc(heap, layout, false) },
-        );
-        Self::reported(block, found)
+        // SAFETY: forwarded from the caller.
+        self.call(null_mut(), |heap, state| unsafe {
+            state.alloc(heap, layout, false)
+        })
     }
 
     /// `GlobalAlloc::alloc_zeroed`, checked.
@@ -202,12 +259,10 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     ///
     /// As for `GlobalAlloc::alloc_zeroed`: `layout.size()` is not zero.
     pub unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let (block, found) = self.with(
-            || (null_mut(), None),
-            // SAFETY: forwarded from the caller.
-            |heap, state| unsafe { state.alloc(heap, layout, true) },
-        );
-        Self::reported(block, found)
+        // SAFETY: forwarded from the caller.
+        self.call(null_mut(), |heap, state| unsafe {
+            state.alloc(heap, layout, true)
+        })
     }
 
     /// `GlobalAlloc::dealloc`, checked: a block that is not a live block
@@ -236,12 +291,10 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// As for `dealloc`, and `new_size` is not zero and, rounded up to
     /// `layout.align()`, does not exceed `isize::MAX`.
     pub unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let (block, found) = self.with(
-            || (null_mut(), None),
-            // SAFETY: forwarded from the caller.
-            |heap, state| unsafe { state.realloc(heap, block, layout, new_size) },
-        );
-        Self::reported(block, found)
+        // SAFETY: forwarded from the caller.
+        self.call(null_mut(), |heap, state| unsafe {
+            state.realloc(heap, block, layout, new_size)
+        })
     }
 
     /// Forgets every block and resets the memory source, the table and the

@@ -1,7 +1,9 @@
 //! The quarantine: freed blocks filled with `FREED`, held in a ring of the
 //! latest ones, and checked when they leave it for the heap.
 
-use super::{Site, State, first_other};
+use core::ptr::null_mut;
+
+use super::{Site, State, first_other, inner_size, spilled};
 use crate::check::{Block, CANARY, FREED, Kind, Misuse, QUARANTINE_BLOCKS, QUARANTINE_BYTES};
 use crate::heap::{Config, Heap};
 
@@ -49,9 +51,9 @@ impl State {
     }
 
     /// Takes the oldest block out of the quarantine: checks that it still
-    /// holds `FREED` only and frees it in the heap; a block written since it
-    /// was freed is reported and never freed (it stays out of circulation:
-    /// a stale pointer may write to it again).
+    /// holds `FREED` only and frees it in the heap (or keeps it as a spare);
+    /// a block written since it was freed is reported and never freed (it
+    /// stays out of circulation: a stale pointer may write to it again).
     pub(super) fn release_oldest<C: Config<N>, const N: usize>(
         &mut self,
         heap: &mut Heap<C, N>,
@@ -65,46 +67,126 @@ impl State {
             debug_assert!(false, "a quarantined block is in the table");
             return None;
         };
-        let entry = self.table.entry(slot);
-        let inner = entry.size + CANARY;
-        self.queued_bytes -= inner;
-        self.table.remove(slot);
+        let mut entry = self.table.entry(slot);
+        let filled = entry.size + CANARY;
+        self.queued_bytes -= filled;
         let block = heap.region.at(address);
-        // SAFETY: the block holds `inner` bytes, freed by its owner: no one
+        // SAFETY: the block holds `filled` bytes, freed by its owner: no one
         // else's pointer to it is in use (or the misuse is reported).
-        match unsafe { first_other(block, inner, FREED) } {
-            None => {
-                // SAFETY: handed out by the heap for `inner` bytes and the
-                // entry's alignment, freed by its owner; the heap's own
-                // pointer to it.
-                unsafe { heap.dealloc_inner(block, inner, entry.align()) };
-                None
-            }
-            Some(at) => {
-                let block = Some(Block {
-                    address,
-                    layout: entry.layout(),
-                    freed: true,
-                });
-                let mut misuse = self.misuse(Kind::UseAfterFree, site, block);
-                misuse.offset = Some(at);
-                Some(misuse)
-            }
+        if let Some(at) = unsafe { first_other(block, filled, FREED) } {
+            self.table.remove(slot);
+            let block = Some(Block {
+                address,
+                layout: entry.layout(),
+                freed: true,
+            });
+            let mut misuse = self.misuse(Kind::UseAfterFree, site, block);
+            misuse.offset = Some(at);
+            return Some(misuse);
         }
+        if spilled::<C, N>(entry.size, entry.align()) {
+            // A spare: its first word links the next.
+            // SAFETY: the block holds at least a word (a bin's size), the
+            // heap's pointer to it, used by no one else.
+            unsafe { block.cast::<usize>().write_unaligned(self.spare) };
+            self.spare = address;
+            self.spares += 1;
+            entry.set_spare();
+            self.table.update(slot, entry);
+            return None;
+        }
+        self.table.remove(slot);
+        let inner = inner_size::<C, N>(entry.size, entry.align());
+        debug_assert!(inner.is_some());
+        if let Some(inner) = inner {
+            // SAFETY: handed out by the heap for `inner` bytes and the
+            // entry's alignment, freed by its owner; the heap's own pointer
+            // to it.
+            unsafe { heap.dealloc_inner(block, inner, entry.align()) };
+        }
+        None
     }
 
-    /// Releases every block in the quarantine (memory ran out); the first
-    /// block found written after it was freed.
+    /// Releases the quarantine's blocks, oldest first, until it is empty
+    /// or a block is found written after it was freed: that misuse (the
+    /// call is interrupted, reports it and is made again, so that every
+    /// misuse is reported).
     pub(super) fn flush<C: Config<N>, const N: usize>(
         &mut self,
         heap: &mut Heap<C, N>,
         site: Site,
     ) -> Option<Misuse> {
-        let mut found = None;
         while self.queued > 0 {
-            let misuse = self.release_oldest(heap, site);
-            found = found.or(misuse);
+            if let Some(misuse) = self.release_oldest(heap, site) {
+                return Some(misuse);
+            }
         }
-        found
+        None
+    }
+
+    /// The first spare aligned to `align`, taken off the list (null: none,
+    /// or the first is not aligned enough), and a misuse: a spare written
+    /// after it left the quarantine, never handed out. Such a spare's link
+    /// cannot be trusted: the spares after it are dropped from the list
+    /// and the table, never to be handed out (memory lost, not corrupted).
+    pub(super) fn take_spare<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &Heap<C, N>,
+        align: usize,
+        site: Site,
+    ) -> (*mut u8, Option<Misuse>) {
+        let address = self.spare;
+        if address == 0 || !address.is_multiple_of(align) {
+            return (null_mut(), None);
+        }
+        let Some(slot) = self.table.find(address) else {
+            debug_assert!(false, "a spare is in the table");
+            return (null_mut(), None);
+        };
+        let entry = self.table.entry(slot);
+        let block = heap.region.at(address);
+        // SAFETY: a spare holds `size + CANARY` bytes, the first word the
+        // link, the rest `FREED` as it left the quarantine.
+        let (next, changed) = unsafe {
+            let word = size_of::<usize>();
+            let next = block.cast::<usize>().read_unaligned();
+            let changed =
+                first_other(block.add(word), entry.size + CANARY - word, FREED).map(|at| at + word);
+            (next, changed)
+        };
+        let linked = next == 0
+            || self
+                .table
+                .find(next)
+                .is_some_and(|slot| self.table.entry(slot).spare());
+        self.table.remove(slot);
+        self.spares -= 1;
+        self.spare = next;
+        if changed.is_none() && linked {
+            return (block, None);
+        }
+        if !linked {
+            self.drop_spares();
+        }
+        let known = Some(Block {
+            address,
+            layout: entry.layout(),
+            freed: true,
+        });
+        let mut misuse = self.misuse(Kind::UseAfterFree, site, known);
+        misuse.offset = Some(changed.unwrap_or(0));
+        (null_mut(), Some(misuse))
+    }
+
+    /// Forgets every spare (their list was written through a stale
+    /// pointer): out of the table, never handed out.
+    fn drop_spares(&mut self) {
+        loop {
+            let spare = self.table.entries().find(|(_, entry)| entry.spare());
+            let Some((slot, _)) = spare else { break };
+            self.table.remove(slot);
+        }
+        self.spare = 0;
+        self.spares = 0;
     }
 }

@@ -7,7 +7,7 @@ use core::alloc::Layout;
 use core::ptr::null_mut;
 
 /// One block: its address (0 in an empty slot), the size it was requested
-/// with, and its alignment's logarithm with a bit for "freed".
+/// with, and its alignment's logarithm above two bits of state.
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub struct Entry {
@@ -16,8 +16,14 @@ pub struct Entry {
     meta: usize,
 }
 
-/// Bit of `meta`: the block was freed and waits in the quarantine.
+/// Bit of `meta`: the block was freed (it waits in the quarantine, or is a
+/// spare).
 const FREED: usize = 1;
+/// Bit of `meta`, with `FREED`: the block left the quarantine and is kept
+/// by the layer for reuse, on its list of spares (see `State::spare`).
+const SPARE: usize = 2;
+/// Bits of `meta` below the alignment's logarithm.
+const STATE_BITS: u32 = 2;
 
 impl Entry {
     /// An empty slot.
@@ -32,12 +38,12 @@ impl Entry {
         Entry {
             address,
             size,
-            meta: (align.trailing_zeros() as usize) << 1,
+            meta: (align.trailing_zeros() as usize) << STATE_BITS,
         }
     }
 
     pub fn align(&self) -> usize {
-        1 << (self.meta >> 1)
+        1 << (self.meta >> STATE_BITS)
     }
 
     pub fn freed(&self) -> bool {
@@ -46,6 +52,15 @@ impl Entry {
 
     pub fn set_freed(&mut self) {
         self.meta |= FREED;
+    }
+
+    /// Whether the block is one of the layer's spares (freed too).
+    pub fn spare(&self) -> bool {
+        self.meta & SPARE != 0
+    }
+
+    pub fn set_spare(&mut self) {
+        self.meta |= FREED | SPARE;
     }
 
     /// The layout the block was allocated with.

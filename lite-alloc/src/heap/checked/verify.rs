@@ -1,7 +1,7 @@
 //! What `verify()` adds in the checked mode: every live block's canary and
 //! every quarantined block's filling, and the layer's own invariants.
 
-use super::{Site, State, first_other, first_other_than_canary};
+use super::{Site, State, first_other, first_other_than_canary, spilled};
 use crate::check::{Block, CANARY, Call, Checks, FREED, Kind, Misuse, QUARANTINE_BLOCKS};
 use crate::heap::check::{Corruption, ensure};
 use crate::heap::{Config, Heap};
@@ -16,12 +16,15 @@ impl State {
         let mut found = None;
         for (_, entry) in self.table.entries() {
             // SAFETY: every block in the table holds `size + CANARY` bytes
-            // of the heap's memory.
+            // of the heap's memory (a spare at least a word's worth: a bin's
+            // size).
             let (kind, changed) = unsafe {
                 if entry.freed() {
-                    let block = heap.region.at(entry.address);
-                    let changed = first_other(block, entry.size + CANARY, FREED);
-                    (Kind::UseAfterFree, changed)
+                    // A spare's first word links the next spare.
+                    let skip = if entry.spare() { size_of::<usize>() } else { 0 };
+                    let block = heap.region.at(entry.address + skip);
+                    let changed = first_other(block, entry.size + CANARY - skip, FREED);
+                    (Kind::UseAfterFree, changed.map(|at| at + skip))
                 } else {
                     let canary = heap.region.at(entry.address + entry.size);
                     let changed = first_other_than_canary(canary).map(|at| entry.size + at);
@@ -56,7 +59,7 @@ impl State {
         &self,
         heap: &Heap<C, N>,
     ) -> Result<(), Corruption> {
-        let (mut live, mut freed, mut freed_bytes, mut live_bytes) = (0, 0, 0, 0);
+        let (mut live, mut freed, mut freed_bytes, mut live_bytes, mut spares) = (0, 0, 0, 0, 0);
         for (slot, entry) in self.table.entries() {
             ensure(
                 self.table.find(entry.address) == Some(slot),
@@ -75,7 +78,14 @@ impl State {
                 "a block of the checked layer's table lies outside the heap's memory",
                 entry.address,
             )?;
-            if entry.freed() {
+            if entry.spare() {
+                spares += 1;
+                ensure(
+                    spilled::<C, N>(entry.size, entry.align()),
+                    "a spare of the checked layer is not of a spilled size",
+                    entry.address,
+                )?;
+            } else if entry.freed() {
                 freed += 1;
                 freed_bytes += entry.size + CANARY;
             } else {
@@ -90,9 +100,30 @@ impl State {
             freed,
         )?;
         ensure(
-            live + freed == self.table.used() && live_bytes == self.live_bytes,
+            live + freed + spares == self.table.used() && live_bytes == self.live_bytes,
             "the checked layer counts other live blocks than its table",
             live,
+        )?;
+        ensure(
+            spares == self.spares,
+            "the checked layer counts other spares than its table",
+            spares,
+        )?;
+        ensure(
+            !self.poisoned || self.misuses > 0,
+            "the checked layer stopped handing out memory with no misuse reported",
+            0,
+        )?;
+        // The first spare is one (the links after it are the spares' own
+        // words, checked when each is taken).
+        ensure(
+            self.spare == 0
+                || self
+                    .table
+                    .find(self.spare)
+                    .is_some_and(|slot| self.table.entry(slot).spare()),
+            "the checked layer's first spare is not a spare of its table",
+            self.spare,
         )?;
         for i in 0..self.queued {
             let address = self.ring[(self.oldest + i) % QUARANTINE_BLOCKS];
@@ -108,10 +139,11 @@ impl State {
 
     pub(super) fn checks(&self) -> Checks {
         Checks {
-            live_blocks: self.table.used() - self.queued,
+            live_blocks: self.table.used() - self.queued - self.spares,
             live_bytes: self.live_bytes,
             quarantined_blocks: self.queued,
             quarantined_bytes: self.queued_bytes,
+            spare_blocks: self.spares,
             misuses: self.misuses,
         }
     }

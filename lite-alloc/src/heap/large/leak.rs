@@ -20,6 +20,7 @@ unsafe impl LargeBlocks for Leak {
     const INIT: Self::State = ();
     type Fresh = Untouched;
     const KEEP_SHRUNK: bool = true;
+    const REUSES: bool = false;
 
     #[inline(always)]
     fn capacity<C: Config<N, Large = Self>, const N: usize>(size: usize, _: usize) -> usize {

@@ -127,6 +127,12 @@ pub unsafe trait LargeBlocks: Sized + 'static {
     /// would lose capacity moves instead, and goes back whole to its own list.
     const KEEP_SHRUNK: bool = false;
 
+    /// Whether a freed large block is ever handed out again. Only the
+    /// checked mode asks: its canary makes a request that fits the largest
+    /// bin a large block, which it must then keep for reuse itself where
+    /// the heap would not.
+    const REUSES: bool = true;
+
     /// What a region of its own needs beyond a block and its alignment's
     /// padding: the most `skip` gives and the `TAIL`.
     const SLACK: usize = 0;
