@@ -116,7 +116,7 @@ MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests \
     --test checked_global
 MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-feature-tests
 MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test model -- \
-    defaults_in_place large_reuse_in_place coalesce_in_place chunks_in_place
+    defaults_in_place large_reuse_in_place coalesce_in_place chunks_in_place --skip checked_
 
 # Miri on the 32-bit target: one model of each kind of heap (with the
 # 16-aligned bin of 8 KiB in front of chunks that once overlapped a header
@@ -126,7 +126,7 @@ MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test mo
 step "Miri on i686: Stacked Borrows, strict provenance"
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
     -p lite-alloc-tests --test model -- \
-    defaults_in_place large_reuse_in_place coalesce_aligned_slab_sized_bin chunks_in_place
+    defaults_in_place large_reuse_in_place coalesce_aligned_slab_sized_bin chunks_in_place --skip checked_
 MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
     -p lite-alloc-tests --test configs --test memory_sources --test adversarial -- \
     config_000 config_001 config_002 config_005 reentry short_first_region_chunks \
