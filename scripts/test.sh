@@ -93,48 +93,70 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
 # spin on the allocator's lock, which Miri interprets step by step (minutes).
 miri_tests=(--test seed --test properties --test options --test model --test memory_sources --test default_global --test general_global --test claimed --test checked_global)
 
-step "Miri: Stacked Borrows, strict provenance"
-# Not the model's checked configurations (`checked_*`: two minutes each
-# under Miri); the checked layer runs under Miri below and as
-# `checked_global`'s allocator.
-MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests "${miri_tests[@]}" -- --skip checked_
-# The checked mode's misuses, on the heap where it writes most (no bins:
-# every block a chunk, its links and footers next to the caller's bytes).
-MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests --test checked -- no_bins
-# The crate features std (memory = system, Default and General on a host)
-# and allocator-api2.
-MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-feature-tests
+# Miri interprets on one thread: two lanes run side by side, each in a
+# target directory of its own (a cargo run holds its directory's lock while
+# its tests run), each lane's output kept in a log and printed when it ends.
+miri_stacked() {
+    # Not the model's checked configurations (`checked_*`: two minutes each
+    # under Miri); the checked layer runs under Miri below and as
+    # `checked_global`'s allocator.
+    MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests "${miri_tests[@]}" -- --skip checked_
+    # The checked mode's misuses, on the heap where it writes most (no bins:
+    # every block a chunk, its links and footers next to the caller's bytes).
+    MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests --test checked -- no_bins
+    # The crate features std (memory = system, Default and General on a host)
+    # and allocator-api2.
+    MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-feature-tests
+}
 
 # Tree Borrows runs the shadow model on one configuration of each kind of
 # heap (bins only, large blocks reused, coalesced, no bins) rather than all
 # thirty: the model takes seven minutes under Miri, and Stacked Borrows runs
 # it whole.
-step "Miri: Tree Borrows, strict provenance"
-tree_borrows="-Zmiri-strict-provenance -Zmiri-tree-borrows"
-MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests \
-    --test seed --test properties --test options --test default_global --test general_global --test claimed \
-    --test checked_global
-MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-feature-tests
-MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test model -- \
-    defaults_in_place large_reuse_in_place coalesce_in_place chunks_in_place --skip checked_
+miri_tree() {
+    local tree_borrows="-Zmiri-strict-provenance -Zmiri-tree-borrows"
+    MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests \
+        --test seed --test properties --test options --test default_global --test general_global --test claimed \
+        --test checked_global
+    MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-feature-tests
+    MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test model -- \
+        defaults_in_place large_reuse_in_place coalesce_in_place chunks_in_place --skip checked_
+}
 
 # Miri on the 32-bit target: one model of each kind of heap (with the
 # 16-aligned bin of 8 KiB in front of chunks that once overlapped a header
 # there), the first configurations of the configuration space, the
 # memory-source contracts, and adversarial sources (odd addresses, gaps,
 # short regions, claimed banks).
-step "Miri on i686: Stacked Borrows, strict provenance"
-MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
-    -p lite-alloc-tests --test model -- \
-    defaults_in_place large_reuse_in_place coalesce_aligned_slab_sized_bin chunks_in_place --skip checked_
-MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
-    -p lite-alloc-tests --test configs --test memory_sources --test adversarial -- \
-    config_000 config_001 config_002 config_005 reentry short_first_region_chunks \
-    chaos_chunks_8k chaos_chunks_odd chaos_reuse_small claimed_region_wasted_general --skip _checked
-# The checked mode's edges: uses after free found while memory runs out, a
-# stale write that makes the heap hand out a live block, the spares.
-MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
-    -p lite-alloc-tests --test checked_edges -- spares a_live_block flush double_free hook
+miri_i686() {
+    MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
+        -p lite-alloc-tests --test model -- \
+        defaults_in_place large_reuse_in_place coalesce_aligned_slab_sized_bin chunks_in_place --skip checked_
+    MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
+        -p lite-alloc-tests --test configs --test memory_sources --test adversarial -- \
+        config_000 config_001 config_002 config_005 reentry short_first_region_chunks \
+        chaos_chunks_8k chaos_chunks_odd chaos_reuse_small claimed_region_wasted_general --skip _checked
+    # The checked mode's edges: uses after free found while memory runs out, a
+    # stale write that makes the heap hand out a live block, the spares.
+    MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
+        -p lite-alloc-tests --test checked_edges -- spares a_live_block flush double_free hook
+}
+
+step "Miri: Stacked Borrows; Tree Borrows, then Stacked Borrows on i686 (strict provenance; two lanes)"
+mkdir -p target/miri-logs
+(set -e; miri_stacked) > target/miri-logs/stacked.log 2>&1 &
+stacked=$!
+(set -e; export CARGO_TARGET_DIR=target/miri-lane; miri_tree; miri_i686) > target/miri-logs/tree-i686.log 2>&1 &
+tree_i686=$!
+miri_failed=0
+wait "$stacked" || miri_failed=1
+cat target/miri-logs/stacked.log
+wait "$tree_i686" || miri_failed=1
+cat target/miri-logs/tree-i686.log
+if [ "$miri_failed" != 0 ]; then
+    echo "error: a Miri lane failed (its log is above)" >&2
+    exit 1
+fi
 
 step "AddressSanitizer"
 RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
