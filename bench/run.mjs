@@ -5,6 +5,7 @@
 // bench/results/, and a summary with the chart into the README.
 //
 //   node bench/run.mjs [--rounds N] [--warmup N] [--real-rounds N] [--no-write] [--only a,b,c]
+//                      [--real-only a,b,c]   the real programs on these allocators only
 //   node bench/run.mjs --report-only     re-render bench/results/results.json
 //
 // `bash scripts/bench.sh` installs what it needs and runs it. Every number
@@ -30,7 +31,7 @@ if (!process.execArgv.includes('--no-turbo-fast-api-calls')) {
 const options = parseArgs(process.argv.slice(2));
 
 function parseArgs(args) {
-  const options = { rounds: 11, warmup: 2, realRounds: 5, write: true, only: null, reportOnly: false };
+  const options = { rounds: 11, warmup: 2, realRounds: 5, write: true, only: null, realOnly: null, reportOnly: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = () => {
@@ -42,6 +43,7 @@ function parseArgs(args) {
     else if (arg === '--real-rounds') options.realRounds = positive(value(), arg);
     else if (arg === '--no-write') options.write = false;
     else if (arg === '--only') options.only = value().split(',');
+    else if (arg === '--real-only') options.realOnly = value().split(',');
     else if (arg === '--report-only') options.reportOnly = true;
     else throw new Error(`unknown argument ${arg}`);
   }
@@ -196,7 +198,7 @@ function main() {
     a.module = sizes(buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm', a));
     const fast = buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm-speed', a);
     a.compiled = new WebAssembly.Module(fs.readFileSync(fast));
-    if (a.real !== false) a.realCompiled = new WebAssembly.Module(fs.readFileSync(countGrows(buildReal(a))));
+    if (a.real !== false && (!options.realOnly || options.realOnly.includes(a.id))) a.realCompiled = new WebAssembly.Module(fs.readFileSync(countGrows(buildReal(a))));
   }
   const inputs = realInputs();
 

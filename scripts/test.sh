@@ -168,11 +168,15 @@ step "fuzzing, ${FUZZ_SECONDS:=30} s per target"
 scripts/fuzz.sh "$FUZZ_SECONDS"
 
 # The benchmark, one round: every allocator's modules build, every workload
-# and real program runs on each, checksums agree (`scripts/bench.sh` is the
-# full run).
+# runs on each, checksums agree; the real programs (one build each, with
+# LTO: minutes for all) on our main lines, both checked types (a report
+# would abort them), dlmalloc, and wasmalloc (built without its build
+# script). `scripts/bench.sh` is the full run.
 step "benchmark, one round (no report written)"
 (cd bench && npm ci --silent --no-audit --no-fund)
-node --no-turbo-fast-api-calls bench/run.mjs --rounds 1 --warmup 0 --no-write >/dev/null
+node --no-turbo-fast-api-calls bench/run.mjs --rounds 1 --warmup 0 --no-write \
+    --real-only lite-default,lite-general,lite-reuse-realloc,lite-coalesce,lite-default-checked,lite-general-checked,dlmalloc,wasmalloc \
+    >/dev/null
 cargo bench -q -p lite-alloc-bench-native -- --test >/dev/null
 
 echo
