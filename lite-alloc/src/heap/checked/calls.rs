@@ -71,9 +71,6 @@ impl State {
         zeroed: bool,
         site: Site,
     ) -> (*mut u8, Option<Misuse>) {
-        if self.poisoned {
-            return (null_mut(), None);
-        }
         let mut found = None;
         if spilled::<C, N>(size, align) {
             let (spare, misuse) = self.take_spare(heap, align, site);
@@ -170,6 +167,11 @@ impl State {
         zeroed: bool,
         site: Site,
     ) -> Step<*mut u8> {
+        if self.poisoned {
+            // The heap's lists cannot be trusted (see `carve`): not even
+            // for the table's memory.
+            return Ok((null_mut(), None));
+        }
         if !self.reserve(heap) {
             if let Some(misuse) = self.flush(heap, site) {
                 return Err(misuse);
