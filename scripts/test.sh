@@ -25,7 +25,8 @@ cargo fmt --all --check
 # end-to-end tests record and measure.
 rustfmt --edition 2024 <lite-alloc-tune/replay/main.rs | cmp -s - lite-alloc-tune/replay/main.rs ||
     { echo "lite-alloc-tune/replay/main.rs is not formatted (rustfmt --edition 2024)" >&2; exit 1; }
-rustfmt --edition 2024 --check lite-alloc-tune/tests/program/build.rs lite-alloc-tune/tests/program/src/main.rs
+rustfmt --edition 2024 --check lite-alloc-tune/tests/program/build.rs lite-alloc-tune/tests/program/src/main.rs \
+    lite-alloc-tune/general_line.rs
 (cd tests/check-feature && cargo fmt --check)
 
 step "clippy: host, wasm32, firmware (thumbv7em, thumbv6m)"
