@@ -5,31 +5,9 @@
 //! provenance of the bank it points into).
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::cell::UnsafeCell;
 
 use lite_alloc::lite_alloc;
-use lite_alloc_tests::{Env, Plan, check_random_ops, scaled};
-
-/// A RAM bank: a static array, reached only through raw pointers.
-#[repr(C, align(16))]
-struct Bank<const N: usize>(UnsafeCell<[u8; N]>);
-
-// SAFETY: reached only through the raw pointer `start` gives, which is
-// handed to one allocator.
-unsafe impl<const N: usize> Sync for Bank<N> {}
-
-impl<const N: usize> Bank<N> {
-    const fn new() -> Self {
-        Bank(UnsafeCell::new([0; N]))
-    }
-    fn start(&self) -> *mut u8 {
-        self.0.get().cast()
-    }
-    fn holds(&self, block: *const u8, len: usize) -> bool {
-        let start = self.start() as usize;
-        (block as usize) >= start && (block as usize) + len <= start + N
-    }
-}
+use lite_alloc_tests::{Bank, Env, Plan, check_random_ops, scaled};
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()

@@ -359,3 +359,35 @@ unsafe fn verify(block: &Live, step: usize) {
         );
     }
 }
+
+/// A RAM bank for `memory = claimed`: a static array, a separate allocated
+/// object, reached only through the raw pointer [`start`](Self::start)
+/// gives.
+#[repr(C, align(16))]
+pub struct Bank<const N: usize>(std::cell::UnsafeCell<[u8; N]>);
+
+// SAFETY: reached only through the raw pointer `start` gives, which is
+// handed to one allocator.
+unsafe impl<const N: usize> Sync for Bank<N> {}
+
+impl<const N: usize> Bank<N> {
+    pub const fn new() -> Self {
+        Bank(std::cell::UnsafeCell::new([0; N]))
+    }
+
+    pub fn start(&self) -> *mut u8 {
+        self.0.get().cast()
+    }
+
+    /// Whether `[block, block + len)` lies wholly inside the bank.
+    pub fn holds(&self, block: *const u8, len: usize) -> bool {
+        let start = self.start() as usize;
+        (block as usize) >= start && (block as usize) + len <= start + N
+    }
+}
+
+impl<const N: usize> Default for Bank<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
