@@ -74,6 +74,15 @@ unsafe impl super::Memory for Wasm {
     fn grow(&mut self, bytes: usize) -> Option<core::ptr::NonNull<[u8]>> {
         grow_pages(bytes)
     }
+
+    #[inline(always)]
+    fn provenance(&self, _: *mut u8, addr: usize) -> *mut u8 {
+        // Linear memory is one allocated object whose pages `grow` exposed
+        // (its regions' pointers come from integers): an address in it
+        // needs no pointer to derive from, and the heap skips the
+        // arithmetic of deriving one.
+        core::ptr::with_exposed_provenance_mut(addr)
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -92,6 +101,15 @@ unsafe impl super::Memory for WasmHeapBase {
             return Some(region);
         }
         grow_pages(bytes)
+    }
+
+    #[inline(always)]
+    fn provenance(&self, _: *mut u8, addr: usize) -> *mut u8 {
+        // Linear memory is one allocated object whose pages `grow` exposed
+        // (its regions' pointers come from integers): an address in it
+        // needs no pointer to derive from, and the heap skips the
+        // arithmetic of deriving one.
+        core::ptr::with_exposed_provenance_mut(addr)
     }
 }
 

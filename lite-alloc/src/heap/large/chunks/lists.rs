@@ -4,7 +4,7 @@
 use super::super::super::class::class_of;
 use super::super::super::{Config, Heap};
 use super::Chunks;
-use super::tag::{Header, footer, next_link, prev_link};
+use super::tag::{Header, NEXT, PREV, footer, next_link, prev_link};
 use crate::stats::Record;
 
 /// The list holding free chunks of `size` bytes (at least 16): the largest
@@ -35,18 +35,18 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // SAFETY: a free chunk's first two payload words are its links, and
         // its neighbours in the list are free chunks of this heap.
         unsafe {
-            let next = self.read(next_link(chunk));
-            let prev = self.read(prev_link(chunk));
+            let next = self.field(chunk, NEXT).read();
+            let prev = self.field(chunk, PREV).read();
             if prev == 0 {
                 *self.large.lists.get_unchecked_mut(list) = self.region.at(next);
                 if next == 0 {
                     *self.map_word(list) &= !(1 << (list % usize::BITS as usize));
                 }
             } else {
-                self.put(next_link(prev), next);
+                self.field(prev, NEXT).write(next);
             }
             if next != 0 {
-                self.put(prev_link(next), prev);
+                self.field(next, PREV).write(prev);
             }
         }
     }
@@ -72,7 +72,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             self.write(prev_link(chunk), 0, caller);
             self.write(footer(chunk, size), size, caller);
             if head != 0 {
-                self.put(prev_link(head), chunk);
+                self.field(head, PREV).write(chunk);
             }
             *self.large.lists.get_unchecked_mut(list) = self.region.at(chunk);
         }

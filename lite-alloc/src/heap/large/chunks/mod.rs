@@ -195,6 +195,19 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         self.region.at(address).cast()
     }
 
+    /// The word `offset` bytes after `chunk`: written this way rather than
+    /// as one address so that the offset stays a constant of the access
+    /// (on wasm32, the load's or store's immediate).
+    ///
+    /// # Safety
+    ///
+    /// Both addresses lie in one region of this heap.
+    #[inline(always)]
+    pub(super) unsafe fn field(&self, chunk: usize, offset: usize) -> *mut usize {
+        // SAFETY: the caller's promise: one region is one allocated object.
+        unsafe { self.word(chunk).byte_add(offset) }
+    }
+
     /// Reads the word at `address`.
     ///
     /// # Safety

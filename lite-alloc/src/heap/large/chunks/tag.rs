@@ -91,18 +91,26 @@ pub const fn chunk_of(payload: usize) -> usize {
     payload - WORD
 }
 
+/// Where a free chunk's link to the next free chunk of its list lies:
+/// [`next_link`]'s offset.
+pub const NEXT: usize = WORD;
+
+/// Where a free chunk's link to the previous one lies: [`prev_link`]'s
+/// offset.
+pub const PREV: usize = 2 * WORD;
+
 /// A free chunk's link to the next free chunk of its list: its first
 /// payload word.
 #[inline(always)]
 pub const fn next_link(chunk: usize) -> usize {
-    chunk + WORD
+    chunk + NEXT
 }
 
 /// A free chunk's link to the previous free chunk of its list (0 at the
 /// head): its second payload word.
 #[inline(always)]
 pub const fn prev_link(chunk: usize) -> usize {
-    chunk + 2 * WORD
+    chunk + PREV
 }
 
 /// A free chunk's footer, its size: its last word.
