@@ -201,10 +201,13 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     ///
     /// # Safety
     ///
-    /// Both addresses lie in one region of this heap.
+    /// Both addresses lie in one region of this heap (the current one may
+    /// be several of the memory source's, each continuing the one before).
     #[inline(always)]
     pub(super) unsafe fn field(&self, chunk: usize, offset: usize) -> *mut usize {
-        // SAFETY: the caller's promise: one region is one allocated object.
+        // SAFETY: the caller's promise; a region is one allocated object,
+        // also when the source's regions continue each other (the `Memory`
+        // contract), and `word` gives `chunk` its provenance.
         unsafe { self.word(chunk).byte_add(offset) }
     }
 
