@@ -62,6 +62,16 @@ fn grow_pages(bytes: usize) -> Option<core::ptr::NonNull<[u8]>> {
     Some(core::ptr::NonNull::slice_from_raw_parts(start, pages << 16))
 }
 
+/// The pointer to `addr` in linear memory. Linear memory is one allocated
+/// object whose pages `grow` exposed (its regions' pointers come from
+/// integers): an address in it needs no pointer to derive from, and the heap
+/// skips the arithmetic of deriving one.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+fn in_linear_memory(addr: usize) -> *mut u8 {
+    core::ptr::with_exposed_provenance_mut(addr)
+}
+
 #[cfg(target_arch = "wasm32")]
 // SAFETY: `memory.grow` adds fresh, zeroed pages that no one else has seen;
 // they lie in linear memory (one allocated object, all exposed).
@@ -77,11 +87,7 @@ unsafe impl super::Memory for Wasm {
 
     #[inline(always)]
     fn provenance(&self, _: *mut u8, addr: usize) -> *mut u8 {
-        // Linear memory is one allocated object whose pages `grow` exposed
-        // (its regions' pointers come from integers): an address in it
-        // needs no pointer to derive from, and the heap skips the
-        // arithmetic of deriving one.
-        core::ptr::with_exposed_provenance_mut(addr)
+        in_linear_memory(addr)
     }
 }
 
@@ -105,11 +111,7 @@ unsafe impl super::Memory for WasmHeapBase {
 
     #[inline(always)]
     fn provenance(&self, _: *mut u8, addr: usize) -> *mut u8 {
-        // Linear memory is one allocated object whose pages `grow` exposed
-        // (its regions' pointers come from integers): an address in it
-        // needs no pointer to derive from, and the heap skips the
-        // arithmetic of deriving one.
-        core::ptr::with_exposed_provenance_mut(addr)
+        in_linear_memory(addr)
     }
 }
 
