@@ -135,34 +135,54 @@ const range = (values) => {
 const ratchetPageRatios = (a) => RATCHET.map((w) => WORKLOADS.indexOf(w)).filter((i) => i >= 0 && a.pageRatios).map((i) => a.pageRatios[i]);
 
 /// The frontier of the general-purpose line: code, speed and memory of
-/// every design marked `frontier` in allocators.mjs, with dlmalloc,
-/// wasmalloc and talc for reference. Markdown lines, none without such rows.
-function frontier(result) {
+/// every design marked `frontier` in allocators.mjs. The full report adds
+/// dlmalloc, wasmalloc and talc, the time on the real programs and the
+/// `memory.grow` calls; the README's (`compact`) has our designs alone, its
+/// peers being in the table above it, and points to the designs tried and
+/// dropped. Markdown lines, none without such rows.
+function frontier(result, { compact = false, fullPath = '' } = {}) {
   const rows = result.allocators.filter((a) => a.frontier && a.geomean !== undefined);
   if (!rows.length) return [];
   const byId = new Map(result.allocators.map((a) => [a.id, a]));
-  const peers = ['dlmalloc', 'wasmalloc', 'talc'].map((id) => byId.get(id)).filter(Boolean);
+  const peers = compact ? [] : ['dlmalloc', 'wasmalloc', 'talc'].map((id) => byId.get(id)).filter(Boolean);
+  const ratchetNames = RATCHET.map((w) => `\`${w}\``).join(' and ');
   const lines = [];
-  lines.push(
-    `**The general-purpose line's frontier**: each design tried, against the peers. Code after \`wasm-opt -Oz\`; time: the geometric mean over the six micro-benchmarks, and the range over the four real programs; memory: peak pages on the real programs and on ${RATCHET.map((w) => `\`${w}\``).join(' and ')}; \`memory.grow\` calls on the real programs. All relative to dlmalloc in this run, lower is better.`,
-  );
+  if (compact) {
+    lines.push(
+      `**The general-purpose line's frontier**: code, speed and memory of each design it offers, relative to dlmalloc as above; memory also on ${ratchetNames}. The designs tried and dropped, with their numbers: [${fullPath}](${fullPath}#what-is-left).`,
+    );
+  } else {
+    lines.push(
+      `**The general-purpose line's frontier**: each design tried, against the peers. Code after \`wasm-opt -Oz\`; time: the geometric mean over the six micro-benchmarks, and the range over the four real programs; memory: peak pages on the real programs and on ${ratchetNames}; \`memory.grow\` calls on the real programs. All relative to dlmalloc in this run, lower is better.`,
+    );
+  }
   lines.push('');
-  lines.push('| design | code | time, micro | time, real programs | memory, real programs | memory, ' + RATCHET.map((w) => `\`${w}\``).join(' and ') + ' | `memory.grow` calls |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  const columns = compact
+    ? ['design', 'code', 'time, micro', 'memory, real programs', `memory, ${ratchetNames}`]
+    : ['design', 'code', 'time, micro', 'time, real programs', 'memory, real programs', `memory, ${ratchetNames}`, '`memory.grow` calls'];
+  lines.push(`| ${columns.join(' | ')} |`);
+  lines.push(`|---|${columns.slice(1).map(() => '---:|').join('')}`);
   for (const a of [...rows, ...peers]) {
     const isDl = a.id === 'dlmalloc';
     const real = (values) => (isDl ? '1x' : values ? range(values) : '—');
     const ratchet = ratchetPageRatios(a);
-    lines.push(
-      `| ${name(a)}${a.design ? `: ${a.design}` : ''} | ${a.code.oz} B | ${fmt(a.geomean, 2)}x | ${real(a.programRatios)} | ${real(a.programPageRatios)} | ${isDl ? '1x' : ratchet.length ? range(ratchet) : '—'} | ${real(a.programGrowRatios)} |`,
-    );
+    const cells = [
+      `${name(a)}${a.design ? `: ${a.design}` : ''}`,
+      `${a.code.oz} B`,
+      `${fmt(a.geomean, 2)}x`,
+      ...(compact ? [] : [real(a.programRatios)]),
+      real(a.programPageRatios),
+      isDl ? '1x' : ratchet.length ? range(ratchet) : '—',
+      ...(compact ? [] : [real(a.programGrowRatios)]),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines;
 }
 
 /// The README's compact summary: code, speed and memory of our main lines
-/// and the main peers, and the chart; the full report, with the frontier of
-/// the general-purpose line, is bench/README.md.
+/// and the main peers, the general-purpose line's frontier, and the chart;
+/// the full report is bench/README.md.
 export function summary(result, chartPath, fullPath) {
   const byId = new Map(result.allocators.map((a) => [a.id, a]));
   const rows = ['lite-default', 'lite-general', 'lite-coalesce', 'lite-reuse-realloc', 'dlmalloc', 'wasmalloc', 'talc', 'rlsf-small', 'wee-alloc', 'lol-free-list']
@@ -179,8 +199,10 @@ export function summary(result, chartPath, fullPath) {
     lines.push(`| ${name(a)} | ${a.code.oz} B | ${a.geomean === undefined ? 'n/a' : `${fmt(a.geomean, 2)}x`} | ${real(a.programRatios)} | ${real(a.programPageRatios)} | ${real(a.programGrowRatios)} |`);
   }
   lines.push('');
-  lines.push(`Micro-benchmarks: geometric mean of the time ratios. Real programs (a serde_json round trip, regexes, syn, a key-value cache, on \`wasm32-wasip1\`): the range of the four ratios (—: not run on them, see the full report); memory is the peak pages, and \`memory.grow\` calls are counted exactly (each costs V8 a garbage collection once memory is large). Every row, workload and target, and the general-purpose line's frontier: [${fullPath}](${fullPath}).`);
+  lines.push(`Micro-benchmarks: geometric mean of the time ratios. Real programs (a serde_json round trip, regexes, syn, a key-value cache, on \`wasm32-wasip1\`): the range of the four ratios (—: not run on them, see the full report); memory is the peak pages, and \`memory.grow\` calls are counted exactly (each costs V8 a garbage collection once memory is large). Every row, workload and target: [${fullPath}](${fullPath}).`);
   lines.push('');
+  const designs = frontier(result, { compact: true, fullPath });
+  if (designs.length) lines.push(...designs, '');
   lines.push(`![Code size against speed, per allocator](${chartPath})`);
   return lines.join('\n');
 }
