@@ -13,12 +13,7 @@ const name = (a) => (a.ours ? `**${a.label}**` : a.label);
 export function report(result, chartPath = 'bench/results/chart.svg', baseline = null) {
   const { allocators, firmware } = result;
   const lines = [];
-  const table = (head, rows, align) => {
-    lines.push(`| ${head.join(' | ')} |`);
-    lines.push(`|${head.map((_, i) => (align?.[i] === 'l' ? '---' : '---:')).join('|')}|`);
-    for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
-    lines.push('');
-  };
+  const table = (head, rows, align) => lines.push(...markdownTable(head, rows, align), '');
   const left = (n) => ['l', ...Array(n).fill('r')];
 
   lines.push(
@@ -157,16 +152,14 @@ function frontier(result, { compact = false, fullPath = '' } = {}) {
     );
   }
   lines.push('');
-  const columns = compact
+  const head = compact
     ? ['design', 'code', 'time, micro', 'memory, real programs', `memory, ${ratchetNames}`]
     : ['design', 'code', 'time, micro', 'time, real programs', 'memory, real programs', `memory, ${ratchetNames}`, '`memory.grow` calls'];
-  lines.push(`| ${columns.join(' | ')} |`);
-  lines.push(`|---|${columns.slice(1).map(() => '---:|').join('')}`);
-  for (const a of [...rows, ...peers]) {
+  const body = [...rows, ...peers].map((a) => {
     const isDl = a.id === 'dlmalloc';
     const real = (values) => (isDl ? '1x' : values ? range(values) : '—');
     const ratchet = ratchetPageRatios(a);
-    const cells = [
+    return [
       `${name(a)}${a.design ? `: ${a.design}` : ''}`,
       `${a.code.oz} B`,
       `${fmt(a.geomean, 2)}x`,
@@ -175,9 +168,19 @@ function frontier(result, { compact = false, fullPath = '' } = {}) {
       isDl ? '1x' : ratchet.length ? range(ratchet) : '—',
       ...(compact ? [] : [real(a.programGrowRatios)]),
     ];
-    lines.push(`| ${cells.join(' | ')} |`);
-  }
+  });
+  lines.push(...markdownTable(head, body, ['l']));
   return lines;
+}
+
+/// A Markdown table's lines: `align[i]` is `'l'` for a left-aligned column,
+/// any other column is right-aligned.
+function markdownTable(head, rows, align) {
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map((_, i) => (align?.[i] === 'l' ? '---' : '---:')).join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ];
 }
 
 /// The README's compact summary: code, speed and memory of our main lines
@@ -191,13 +194,13 @@ export function summary(result, chartPath, fullPath) {
   const lines = [];
   lines.push(`Measured ${result.date} on wasm32 in ${result.node.replace(/ \(.*/, '')} (${result.rounds} rounds, medians); relative to dlmalloc, lower is better. Regenerate with \`bash scripts/bench.sh\`.`);
   lines.push('');
-  lines.push('| allocator | code after `wasm-opt -Oz` | time, six micro-benchmarks | time, four real programs | memory, four real programs | `memory.grow` calls, four real programs |');
-  lines.push('|---|---:|---:|---:|---:|---:|');
-  for (const a of rows) {
+  const head = ['allocator', 'code after `wasm-opt -Oz`', 'time, six micro-benchmarks', 'time, four real programs', 'memory, four real programs', '`memory.grow` calls, four real programs'];
+  const body = rows.map((a) => {
     const isDl = a.id === 'dlmalloc';
     const real = (values) => (isDl ? '1x' : a.programRatios && values ? range(values) : '—');
-    lines.push(`| ${name(a)} | ${a.code.oz} B | ${a.geomean === undefined ? 'n/a' : `${fmt(a.geomean, 2)}x`} | ${real(a.programRatios)} | ${real(a.programPageRatios)} | ${real(a.programGrowRatios)} |`);
-  }
+    return [name(a), `${a.code.oz} B`, a.geomean === undefined ? 'n/a' : `${fmt(a.geomean, 2)}x`, real(a.programRatios), real(a.programPageRatios), real(a.programGrowRatios)];
+  });
+  lines.push(...markdownTable(head, body, ['l']));
   lines.push('');
   lines.push(`Micro-benchmarks: geometric mean of the time ratios. Real programs (a serde_json round trip, regexes, syn, a key-value cache, on \`wasm32-wasip1\`): the range of the four ratios (—: not run on them, see the full report); memory is the peak pages, and \`memory.grow\` calls are counted exactly (each costs V8 a garbage collection once memory is large). Every row, workload and target: [${fullPath}](${fullPath}).`);
   lines.push('');
