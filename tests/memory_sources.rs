@@ -171,8 +171,11 @@ reentry_is_refused!(
 /// chunk's alignment: its start plus the skip to the first chunk would wrap
 /// to address 0. The heap uses none of it (its bytes are never touched, so
 /// it is not real memory here) and asks again.
+/// `whole`: the source says it hands over all it has at once
+/// ([`Memory::WHOLE`](lite_alloc::memory::Memory::WHOLE)), yet has a second
+/// region; the heap opens it anew all the same.
 macro_rules! region_at_the_top_of_the_address_space {
-    ($test:ident, $($args:tt)*) => {
+    ($test:ident, whole = $whole:expr, $($args:tt)*) => {
         #[test]
         fn $test() {
             struct TopThenReal {
@@ -184,6 +187,7 @@ macro_rules! region_at_the_top_of_the_address_space {
             // and the heap must not touch it; the second is `BYTES`, once.
             unsafe impl lite_alloc::memory::Memory for TopThenReal {
                 const INIT: Self = TopThenReal { calls: 0 };
+                const WHOLE: bool = $whole;
                 fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
                     self.calls += 1;
                     match self.calls {
@@ -217,6 +221,66 @@ macro_rules! region_at_the_top_of_the_address_space {
     };
 }
 
-region_at_the_top_of_the_address_space!(top_region_chunks, bins = [], large = coalesce);
-region_at_the_top_of_the_address_space!(top_region_coalesce, large = coalesce);
-region_at_the_top_of_the_address_space!(top_region_bins, page = 4096);
+region_at_the_top_of_the_address_space!(
+    top_region_chunks,
+    whole = false,
+    bins = [],
+    large = coalesce
+);
+region_at_the_top_of_the_address_space!(top_region_coalesce, whole = false, large = coalesce);
+region_at_the_top_of_the_address_space!(top_region_bins, whole = false, page = 4096);
+region_at_the_top_of_the_address_space!(
+    top_region_whole_chunks,
+    whole = true,
+    bins = [],
+    large = coalesce
+);
+region_at_the_top_of_the_address_space!(top_region_whole_bins, whole = true,);
+
+/// An arena is zero when handed over, and its `reset` zeroes again only the
+/// part the heap used: a block that `alloc_zeroed` takes from fresh memory
+/// after a reset (no `memset`) reads as zero all the same, wherever the
+/// blocks before the reset had been, including memory a freed chunk gave
+/// back to the bump pointer.
+macro_rules! arena_reset_zeroes_what_was_used {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            const ARENA: usize = 64 << 10;
+            #[lite_alloc(memory = arena(ARENA), $($args)*)]
+            struct A;
+            // Large blocks, then small ones, written all over; the last
+            // large one freed (with chunks, it goes back to the bump
+            // pointer, and the memory past the pointer is no longer fresh).
+            let sizes = [8 << 10, 4 << 10, 24, 100, 300, 16 << 10];
+            for round in 0..3 {
+                // SAFETY: `A` is this test's alone; blocks are freed with
+                // their layouts, and only their own bytes are written.
+                unsafe {
+                    let mut live = Vec::new();
+                    for &size in &sizes {
+                        let l = layout(size, 8);
+                        let p = A.alloc_zeroed(l);
+                        assert!(!p.is_null(), "round {round}: {size} B");
+                        let bytes = std::slice::from_raw_parts(p, size);
+                        assert!(
+                            bytes.iter().all(|&b| b == 0),
+                            "round {round}: a {size}-byte zeroed block has a byte set"
+                        );
+                        p.write_bytes(0xA5, size);
+                        live.push((p, l));
+                    }
+                    let (last, l) = live.pop().unwrap();
+                    A.dealloc(last, l);
+                    A::verify();
+                    A::reset();
+                }
+            }
+        }
+    };
+}
+
+arena_reset_zeroes_what_was_used!(arena_reset_leak,);
+arena_reset_zeroes_what_was_used!(arena_reset_reuse, large = reuse);
+arena_reset_zeroes_what_was_used!(arena_reset_coalesce, large = coalesce);
+arena_reset_zeroes_what_was_used!(arena_reset_general, bins = [], large = coalesce);

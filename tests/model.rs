@@ -319,7 +319,7 @@ model!(
 #[test]
 fn small_arena_survives_out_of_memory() {
     // Smaller under Miri, which runs fewer operations.
-    #[lite_alloc(memory = arena(if cfg!(miri) { 8192 } else { 65536 }), page = 4096, realloc)]
+    #[lite_alloc(memory = arena(if cfg!(miri) { 8192 } else { 65536 }), realloc)]
     struct Small;
     let plan = Plan {
         seed: 7,

@@ -190,7 +190,7 @@ fn address_arithmetic_never_wraps() {
 /// still work, in every bin and for realloc.
 #[test]
 fn out_of_memory_returns_null_and_recovers() {
-    #[lite_alloc(memory = arena(4096), page = 1024, realloc)]
+    #[lite_alloc(memory = arena(4096), realloc)]
     struct Tiny;
     unsafe {
         let l = layout(32, 8);

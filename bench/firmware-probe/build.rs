@@ -18,7 +18,7 @@ fn main() {
     let code = format!(
         "/// `lite_alloc::General`'s configuration ({args}) on a static arena,\n\
          /// locked with a critical section.\n\
-         #[lite_alloc::lite_alloc(memory = arena(HEAP_BYTES), page = 1024, sync = critical_section, {args})]\n\
+         #[lite_alloc::lite_alloc(memory = arena(HEAP_BYTES), sync = critical_section, {args})]\n\
          struct Alloc;\n"
     );
     std::fs::write(out.join("general.rs"), code).unwrap();

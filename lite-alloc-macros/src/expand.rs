@@ -364,22 +364,28 @@ fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
         struct __LiteAllocMemory(__la::ArenaCursor);
 
         #cfg
-        // SAFETY: the cursor hands out each byte of this type's own arena at
-        // most once until `reset`, and nothing else uses the arena.
+        // SAFETY: the cursor hands out this type's own arena at most once
+        // until `reset`, and nothing else uses the arena.
         // The arena is zeroed at start (`.bss`) and again on `reset`.
         unsafe impl __la::Memory for __LiteAllocMemory {
             const INIT: Self = Self(__la::ArenaCursor::INIT);
             const ZEROED: __la::bool = true;
+            const WHOLE: __la::bool = true;
             #[inline]
-            fn grow(&mut self, bytes: __la::usize) -> __la::Option<__la::NonNull<[__la::u8]>> {
+            fn grow(&mut self, _: __la::usize) -> __la::Option<__la::NonNull<[__la::u8]>> {
                 // SAFETY: the arena is this type's own, and only this
                 // cursor hands it out.
-                unsafe { self.0.take(&raw const __LITE_ALLOC_ARENA, bytes) }
+                unsafe { self.0.take(&raw const __LITE_ALLOC_ARENA) }
             }
             fn reset(&mut self) {
                 // SAFETY: as above; `reset` is called when nothing uses the
-                // blocks handed out.
-                unsafe { self.0.reset(&raw const __LITE_ALLOC_ARENA) }
+                // blocks handed out. All of the arena may have been written.
+                unsafe { self.0.reset(&raw const __LITE_ALLOC_ARENA, __la::usize::MAX) }
+            }
+            fn reset_used(&mut self, used: __la::usize) {
+                // SAFETY: as above; the allocator wrote no byte of the arena
+                // from `used` on.
+                unsafe { self.0.reset(&raw const __LITE_ALLOC_ARENA, used) }
             }
         }
     }

@@ -41,7 +41,9 @@ pub struct Stats {
     /// or the large class's. `in_use_capacity - in_use` is what rounding
     /// costs now.
     pub in_use_capacity: usize,
-    /// Bytes obtained from the memory source (wasm pages, an arena, ...).
+    /// Bytes obtained from the memory source: wasm pages, regions of another
+    /// allocator, or all of an arena (handed over whole at the first
+    /// allocation), whether used or not.
     pub obtained: usize,
     /// Bytes carved from the bump pointer and not given back (blocks at their
     /// bin's or class's full size, and alignment padding).

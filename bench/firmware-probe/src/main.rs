@@ -38,11 +38,11 @@ const HEAP_BYTES: usize = 16 * 1024;
 static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
 
 #[cfg(feature = "lite-cs")]
-#[lite_alloc::lite_alloc(memory = arena(HEAP_BYTES), page = 1024, sync = critical_section)]
+#[lite_alloc::lite_alloc(memory = arena(HEAP_BYTES), sync = critical_section)]
 struct Alloc;
 
 #[cfg(feature = "lite-cs-realloc")]
-#[lite_alloc::lite_alloc(memory = arena(HEAP_BYTES), page = 1024, sync = critical_section, realloc)]
+#[lite_alloc::lite_alloc(memory = arena(HEAP_BYTES), sync = critical_section, realloc)]
 struct Alloc;
 
 #[cfg(feature = "lite-general-cs")]

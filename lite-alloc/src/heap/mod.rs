@@ -80,7 +80,7 @@ use core::ptr;
 use crate::memory::Memory;
 use crate::stats::Record;
 use list::List;
-use region::Region;
+use region::{Fresh, Region};
 
 /// The mutable state of one allocator type.
 pub struct Heap<C: Config<N>, const N: usize> {
@@ -389,7 +389,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// Forgets every block and every region, and resets the memory source
     /// and the statistics.
     pub fn reset(&mut self) {
-        self.region.memory.reset();
+        let used = self.region.fresh.used(self.region.top.addr());
+        self.region.memory.reset_used(used);
         let memory = core::mem::replace(&mut self.region.memory, <C::Memory as Memory>::INIT);
         *self = Self::NEW;
         self.region.memory = memory;

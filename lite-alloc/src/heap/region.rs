@@ -1,7 +1,7 @@
 //! The current region of memory: the bump pointer `[top, end)` that carves
 //! new blocks, and growth from the memory source when it runs out.
 
-use core::ptr::{self, null_mut};
+use core::ptr::{self, NonNull, null_mut};
 
 use super::config::Bounds;
 use super::large::LargeBlocks;
@@ -65,6 +65,10 @@ pub trait Fresh {
     fn opened(&mut self, top: usize);
     /// Whether `top` is at most the mark (invariant 5), for `check`.
     fn holds(&self, top: usize) -> bool;
+    /// Where the fresh memory of the current region starts, `top` being its
+    /// bump pointer (0 before the first region): no byte from there on was
+    /// handed out.
+    fn used(&self, top: usize) -> usize;
 }
 
 /// Blocks never go back to the bump pointer: everything from `top` on is
@@ -79,6 +83,10 @@ impl Fresh for Untouched {
     fn opened(&mut self, _: usize) {}
     fn holds(&self, _: usize) -> bool {
         true
+    }
+    #[inline(always)]
+    fn used(&self, top: usize) -> usize {
+        top
     }
 }
 
@@ -106,6 +114,12 @@ impl Fresh for HighWater {
     }
     fn holds(&self, top: usize) -> bool {
         top <= self.0
+    }
+    #[inline(always)]
+    fn used(&self, top: usize) -> usize {
+        // By invariant 5 the mark is at least `top`; `max` keeps the answer
+        // right should it not be.
+        self.0.max(top)
     }
 }
 
@@ -171,22 +185,40 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     }
 
     /// Obtains at least `missing` more bytes, or `whole` from a source whose
+    /// regions never continue each other (see [`grow_pages`]); from a source
+    /// that hands over all it has ([`Memory::WHOLE`]), that, at the first
+    /// call, whatever was asked. False when the source has nothing more.
+    ///
+    /// Inlined into `bump`, its one caller: a whole source's growth is a
+    /// call and the opening of its region, and the paging stays out of line.
+    ///
+    /// [`grow_pages`]: Self::grow_pages
+    #[inline(always)]
+    fn grow(&mut self, missing: usize, whole: usize) -> bool {
+        if <C::Memory as Memory>::WHOLE {
+            match self.region.memory.grow(missing) {
+                Some(grown) => self.take_region(grown),
+                None => false,
+            }
+        } else {
+            self.grow_pages(missing, whole)
+        }
+    }
+
+    /// Obtains at least `missing` more bytes, or `whole` from a source whose
     /// regions never continue each other (with `growth = 1/N`, at least
     /// `1/N` of what it has obtained so far): a whole number of `PAGE`s when
     /// the memory source has them, otherwise just what is missing, in whole
-    /// granules. A region that continues the current one extends it; one
-    /// elsewhere replaces it (the policy closes the current region, whose
-    /// unused tail is abandoned, and the next `bump` starts afresh in the new
-    /// one). A source may hand over less than asked (memory it already had,
-    /// however short): `bump` then asks again. False when the source has
-    /// nothing more.
+    /// granules. A source may hand over less than asked (memory it already
+    /// had, however short): `bump` then asks again. False when the source
+    /// has nothing more.
     ///
     /// No overflow: `missing` is less than `isize::MAX + isize::MAX / 4`
     /// (see `bump`), the growth step is at most `MAX_PAGE`, and `PAGE` and
     /// the granule are at most a quarter of the address space (`Bounds`).
     #[cold]
     #[inline(never)]
-    fn grow(&mut self, missing: usize, whole: usize) -> bool {
+    fn grow_pages(&mut self, missing: usize, whole: usize) -> bool {
         let () = Bounds::<C, N>::VALID;
         let missing = if <C::Memory as Memory>::CONTIGUOUS {
             missing
@@ -222,6 +254,17 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             }
             bytes = smaller;
         };
+        self.take_region(grown)
+    }
+
+    /// Makes `grown`, just obtained from the memory source, the heap's: a
+    /// region that continues the current one extends it; one elsewhere
+    /// replaces it (the policy closes the current region, whose unused tail
+    /// is abandoned, and the next `bump` starts afresh in the new one).
+    /// True unless the region ends at the top of the address space.
+    #[inline(always)]
+    fn take_region(&mut self, grown: NonNull<[u8]>) -> bool {
+        let region = &mut self.region;
         let (start, len) = (grown.cast::<u8>(), grown.len());
         let Some(end) = start.addr().get().checked_add(len) else {
             // A region that ends at the very top of the address space (the
@@ -234,7 +277,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             // top of the address space.
             region.obtained += len;
         }
-        if start.addr().get() != region.end {
+        // A whole source hands over one region, which continues none.
+        if <C::Memory as Memory>::WHOLE || start.addr().get() != region.end {
             // Where the policy starts carving: at most a grain in. A region
             // without room for that and its tail is not used at all (the
             // next `bump` asks again; a region that continues it opens

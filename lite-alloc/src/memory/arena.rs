@@ -38,17 +38,18 @@ impl<const BYTES: usize> ArenaStorage<BYTES> {
     }
 }
 
-/// How much of an arena has been handed out.
+/// Whether an arena has been handed out: it goes to its allocator whole, at
+/// the first `grow` ([`Memory::WHOLE`](super::Memory::WHOLE)).
 #[derive(Debug)]
 pub struct ArenaCursor {
-    used: usize,
+    given: bool,
 }
 
 impl ArenaCursor {
     /// Nothing handed out yet.
-    pub const INIT: Self = Self { used: 0 };
+    pub const INIT: Self = Self { given: false };
 
-    /// The next `bytes` bytes of `storage`, or `None` when fewer remain.
+    /// The whole of `storage`, or `None` once it has been handed out.
     ///
     /// `storage` is a raw pointer (`&raw const ARENA`), so that no reference
     /// to the whole arena is ever made: blocks in it are owned by others.
@@ -61,34 +62,43 @@ impl ArenaCursor {
     pub unsafe fn take<const BYTES: usize>(
         &mut self,
         storage: *const ArenaStorage<BYTES>,
-        bytes: usize,
     ) -> Option<NonNull<[u8]>> {
-        if bytes > BYTES - self.used {
+        if self.given {
             return None;
         }
+        self.given = true;
         // SAFETY: `storage` is valid (the caller's promise); `raw_get` makes
         // no reference.
         let base = UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>();
-        // `used + bytes <= BYTES`, so the region lies inside the array.
-        let start = NonNull::new(base.wrapping_add(self.used))?;
-        self.used += bytes;
-        Some(NonNull::slice_from_raw_parts(start, bytes))
+        let start = NonNull::new(base)?;
+        Some(NonNull::slice_from_raw_parts(start, BYTES))
     }
 
     /// Makes the whole arena available again, zeroed as it was at start (so
-    /// that the arena keeps its [`ZEROED`](super::Memory::ZEROED) promise).
+    /// that the arena keeps its [`ZEROED`](super::Memory::ZEROED) promise):
+    /// the bytes below the address `used`, which is where the allocator left
+    /// the rest of the arena untouched (`usize::MAX`: the whole arena).
     ///
     /// # Safety
     ///
-    /// As for [`take`](Self::take), and nothing uses what was handed out.
-    pub unsafe fn reset<const BYTES: usize>(&mut self, storage: *const ArenaStorage<BYTES>) {
-        // SAFETY: `storage` is valid and nothing uses its first `used`
-        // bytes any more (the caller's promise); `raw_get` makes no
-        // reference.
-        unsafe {
-            let base = UnsafeCell::raw_get(&raw const (*storage).0).cast::<u8>();
-            core::ptr::write_bytes(base, 0, self.used);
+    /// As for [`take`](Self::take); nothing uses what was handed out, and no
+    /// byte of the arena at or after `used` was written since the arena was
+    /// handed out.
+    pub unsafe fn reset<const BYTES: usize>(
+        &mut self,
+        storage: *const ArenaStorage<BYTES>,
+        used: usize,
+    ) {
+        if self.given {
+            // SAFETY: `storage` is valid (the caller's promise); `raw_get`
+            // makes no reference.
+            let base = UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>();
+            // The written bytes lie in `[base, used)`; clipped to the arena.
+            let len = used.saturating_sub(base.addr()).min(BYTES);
+            // SAFETY: `[base, base + len)` lies in the arena, and nothing
+            // uses its bytes any more (the caller's promise).
+            unsafe { core::ptr::write_bytes(base, 0, len) };
         }
-        self.used = 0;
+        self.given = false;
     }
 }

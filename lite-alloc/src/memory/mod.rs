@@ -106,6 +106,8 @@ use core::ptr::NonNull;
 /// // its length, and nothing else uses `RESERVED`.
 /// unsafe impl Memory for Reserved {
 ///     const INIT: Self = Reserved { given: false };
+///     // All of it at once: the allocator needs no code to ask for more.
+///     const WHOLE: bool = true;
 ///     fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
 ///         if self.given || bytes > 4096 {
 ///             return None;
@@ -119,7 +121,7 @@ use core::ptr::NonNull;
 ///     }
 /// }
 ///
-/// #[lite_alloc::lite_alloc(memory = Reserved, page = 4096)]
+/// #[lite_alloc::lite_alloc(memory = Reserved)]
 /// struct BoardAlloc;
 /// ```
 #[diagnostic::on_unimplemented(
@@ -153,6 +155,16 @@ pub unsafe trait Memory {
     /// source says otherwise.
     const ZEROED: bool = false;
 
+    /// Whether the source hands over all it has in its first region, and
+    /// nothing more until [`reset`](Memory::reset): a fixed buffer such as
+    /// an arena. The allocator then takes that region as it comes, with none
+    /// of the code that rounds a request to `page`, asks again for less, or
+    /// extends the current region, and tells the source at `reset` how much
+    /// of it was used ([`reset_used`](Memory::reset_used)). A later region,
+    /// should the source have one, is opened anew, never joined to the one
+    /// before. False unless the source says otherwise.
+    const WHOLE: bool = false;
+
     /// A new region: usually at least `bytes` bytes (`bytes > 0`), whole
     /// granules; or `None` when there is no more memory. A shorter region is
     /// accepted too (the allocator asks again for the rest), as is a longer
@@ -174,4 +186,17 @@ pub unsafe trait Memory {
     /// dead: a source may hand its regions out again after this (a `ZEROED`
     /// source zeroed again).
     fn reset(&mut self) {}
+
+    /// Called by the allocator's `reset()` in place of
+    /// [`reset`](Memory::reset), with the address from which on the
+    /// allocator left its latest region as the source handed it over: it
+    /// wrote no byte at or after `used` in that region (0: it used none).
+    /// A `ZEROED` source that hands over one region
+    /// ([`WHOLE`](Memory::WHOLE)) clears only what was used. By default
+    /// calls `reset`.
+    #[inline(always)]
+    fn reset_used(&mut self, used: usize) {
+        let _ = used;
+        self.reset();
+    }
 }
