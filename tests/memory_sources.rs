@@ -285,3 +285,37 @@ arena_reset_zeroes_what_was_used!(arena_reset_leak,);
 arena_reset_zeroes_what_was_used!(arena_reset_reuse, large = reuse);
 arena_reset_zeroes_what_was_used!(arena_reset_coalesce, large = coalesce);
 arena_reset_zeroes_what_was_used!(arena_reset_general, bins = [], large = coalesce);
+
+/// A source that hands over all it has is asked, as any source, for whole
+/// granules.
+#[test]
+fn whole_source_asked_for_whole_granules() {
+    struct Granules {
+        given: bool,
+    }
+    const TOTAL: usize = 1 << 16;
+    static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+    // SAFETY: `BYTES`, handed out once.
+    unsafe impl lite_alloc::memory::Memory for Granules {
+        const INIT: Self = Granules { given: false };
+        const WHOLE: bool = true;
+        const GRANULE: usize = 4096;
+        fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+            assert_eq!(
+                bytes % 4096,
+                0,
+                "asked for {bytes} bytes, not whole granules"
+            );
+            if self.given {
+                return None;
+            }
+            self.given = true;
+            let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+            Some(NonNull::slice_from_raw_parts(NonNull::new(base)?, TOTAL))
+        }
+    }
+    #[lite_alloc(memory = Granules)]
+    struct A;
+    // SAFETY: `A` is this test's alone.
+    unsafe { assert!(!A.alloc(layout(24, 8)).is_null()) };
+}

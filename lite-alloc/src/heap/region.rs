@@ -186,8 +186,9 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
 
     /// Obtains at least `missing` more bytes, or `whole` from a source whose
     /// regions never continue each other (see [`grow_pages`]); from a source
-    /// that hands over all it has ([`Memory::WHOLE`]), that, at the first
-    /// call, whatever was asked. False when the source has nothing more.
+    /// that hands over all it has ([`Memory::WHOLE`]), whatever it gives for
+    /// that, in whole granules, with no page rounding and no second request.
+    /// False when the source has nothing more.
     ///
     /// Inlined into `bump`, its one caller: a whole source's growth is a
     /// call and the opening of its region, and the paging stays out of line.
@@ -196,7 +197,17 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     #[inline(always)]
     fn grow(&mut self, missing: usize, whole: usize) -> bool {
         if <C::Memory as Memory>::WHOLE {
-            match self.region.memory.grow(missing) {
+            let () = Bounds::<C, N>::VALID;
+            let wanted = if <C::Memory as Memory>::CONTIGUOUS {
+                missing
+            } else {
+                whole
+            };
+            // No overflow: as in `grow_pages`. Compiled away for a granule
+            // of 1 (an arena's).
+            let granule = <C::Memory as Memory>::GRANULE;
+            let bytes = (wanted + (granule - 1)) & !(granule - 1);
+            match self.region.memory.grow(bytes) {
                 Some(grown) => self.take_region(grown),
                 None => false,
             }
@@ -241,8 +252,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             if let Some(grown) = region.memory.grow(bytes) {
                 break grown;
             }
-            // A smaller request may still be granted (the end of an arena,
-            // the last pages below a wasm memory's maximum): just what is
+            // A smaller request may still be granted (the last pages below
+            // a wasm memory's maximum, a system allocator short of memory): just what is
             // missing, in whole granules. Compiled away when it cannot be
             // smaller.
             if C::PAGE <= granule && C::GROWTH == 0 {
@@ -277,7 +288,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             // top of the address space.
             region.obtained += len;
         }
-        // A whole source hands over one region, which continues none.
+        // A whole source's later region never continues the one before
+        // (`Memory::WHOLE`).
         if <C::Memory as Memory>::WHOLE || start.addr().get() != region.end {
             // Where the policy starts carving: at most a grain in. A region
             // without room for that and its tail is not used at all (the

@@ -85,7 +85,8 @@ use core::ptr::NonNull;
 ///   through `provenance`, whose default assumes one object;
 /// * if it starts where the previous region ended, continues that region
 ///   (lies in the same allocated object): the allocator then treats the two
-///   as one, and a block may span both;
+///   as one, and a block may span both; a [`WHOLE`](Memory::WHOLE) source's
+///   regions never start where the previous one ended;
 /// * reads as zero, if the source sets [`ZEROED`](Memory::ZEROED).
 ///
 /// [`GRANULE`](Memory::GRANULE) is a power of two, at most a quarter of the
@@ -142,7 +143,7 @@ pub unsafe trait Memory {
     const GRANULE: usize = 1;
 
     /// Whether a region may continue the one before it (start where it
-    /// ended), as the pages of one wasm memory or of one arena do. When
+    /// ended), as the pages of one wasm memory do. When
     /// false (its regions are separate objects: claimed RAM banks, blocks
     /// from another allocator), the heap asks for all a request needs, in
     /// a region of its own, rather than for what is missing from the
@@ -157,12 +158,14 @@ pub unsafe trait Memory {
 
     /// Whether the source hands over all it has in its first region, and
     /// nothing more until [`reset`](Memory::reset): a fixed buffer such as
-    /// an arena. The allocator then takes that region as it comes, with none
-    /// of the code that rounds a request to `page`, asks again for less, or
-    /// extends the current region, and tells the source at `reset` how much
-    /// of it was used ([`reset_used`](Memory::reset_used)). A later region,
-    /// should the source have one, is opened anew, never joined to the one
-    /// before. False unless the source says otherwise.
+    /// an arena. The allocator then takes the region it gives for a request
+    /// (in whole granules) as it comes, with none of the code that rounds a
+    /// request to `page`, asks again for less or joins a region to the one
+    /// before, and tells the source at `reset` how much of it was used
+    /// ([`reset_used`](Memory::reset_used)). A later region, should the
+    /// source have one, must not start where the one before ended (see the
+    /// trait's safety requirements): the allocator opens it as a region of
+    /// its own. False unless the source says otherwise.
     const WHOLE: bool = false;
 
     /// A new region: usually at least `bytes` bytes (`bytes > 0`), whole
