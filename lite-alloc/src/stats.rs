@@ -43,7 +43,8 @@ pub struct Stats {
     pub in_use_capacity: usize,
     /// Bytes obtained from the memory source: wasm pages, regions of another
     /// allocator, or all of an arena (handed over whole at the first
-    /// allocation), whether used or not.
+    /// allocation), whether used or not: of an arena, [`bumped`](Self::bumped)
+    /// says how much the blocks took.
     pub obtained: usize,
     /// Bytes carved from the bump pointer and not given back (blocks at their
     /// bin's or class's full size, and alignment padding).
