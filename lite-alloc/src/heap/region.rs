@@ -185,10 +185,11 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     }
 
     /// Obtains at least `missing` more bytes, or `whole` from a source whose
-    /// regions never continue each other (see [`grow_pages`]); from a source
-    /// that hands over all it has ([`Memory::WHOLE`]), whatever it gives for
-    /// that, in whole granules, with no page rounding and no second request.
-    /// False when the source has nothing more.
+    /// regions never continue each other: from a source that hands over
+    /// all it has ([`Memory::WHOLE`]), whatever it gives for that, in whole
+    /// granules, with no page rounding and no second request; from any
+    /// other, as [`grow_pages`] says. False when the source has nothing
+    /// more.
     ///
     /// Inlined into `bump`, its one caller: a whole source's growth is a
     /// call and the opening of its region, and the paging stays out of line.
@@ -196,28 +197,27 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// [`grow_pages`]: Self::grow_pages
     #[inline(always)]
     fn grow(&mut self, missing: usize, whole: usize) -> bool {
+        let () = Bounds::<C, N>::VALID;
+        let missing = if <C::Memory as Memory>::CONTIGUOUS {
+            missing
+        } else {
+            whole
+        };
         if <C::Memory as Memory>::WHOLE {
-            let () = Bounds::<C, N>::VALID;
-            let wanted = if <C::Memory as Memory>::CONTIGUOUS {
-                missing
-            } else {
-                whole
-            };
             // No overflow: as in `grow_pages`. Compiled away for a granule
             // of 1 (an arena's).
             let granule = <C::Memory as Memory>::GRANULE;
-            let bytes = (wanted + (granule - 1)) & !(granule - 1);
+            let bytes = (missing + (granule - 1)) & !(granule - 1);
             match self.region.memory.grow(bytes) {
                 Some(grown) => self.take_region(grown),
                 None => false,
             }
         } else {
-            self.grow_pages(missing, whole)
+            self.grow_pages(missing)
         }
     }
 
-    /// Obtains at least `missing` more bytes, or `whole` from a source whose
-    /// regions never continue each other (with `growth = 1/N`, at least
+    /// Obtains at least `missing` more bytes (with `growth = 1/N`, at least
     /// `1/N` of what it has obtained so far): a whole number of `PAGE`s when
     /// the memory source has them, otherwise just what is missing, in whole
     /// granules. A source may hand over less than asked (memory it already
@@ -229,13 +229,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// the granule are at most a quarter of the address space (`Bounds`).
     #[cold]
     #[inline(never)]
-    fn grow_pages(&mut self, missing: usize, whole: usize) -> bool {
-        let () = Bounds::<C, N>::VALID;
-        let missing = if <C::Memory as Memory>::CONTIGUOUS {
-            missing
-        } else {
-            whole
-        };
+    fn grow_pages(&mut self, missing: usize) -> bool {
         let granule = <C::Memory as Memory>::GRANULE;
         let region = &mut self.region;
         // With `growth = 1/N`, at least `obtained / N` (`GROWTH` is 0
