@@ -247,9 +247,9 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
                 break grown;
             }
             // A smaller request may still be granted (the last pages below
-            // a wasm memory's maximum, a system allocator short of memory): just what is
-            // missing, in whole granules. Compiled away when it cannot be
-            // smaller.
+            // a wasm memory's maximum, a system allocator short of memory):
+            // just what is missing, in whole granules. Compiled away when it
+            // cannot be smaller.
             if C::PAGE <= granule && C::GROWTH == 0 {
                 return false;
             }
@@ -263,9 +263,10 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     }
 
     /// Makes `grown`, just obtained from the memory source, the heap's: a
-    /// region that continues the current one extends it; one elsewhere
-    /// replaces it (the policy closes the current region, whose unused tail
-    /// is abandoned, and the next `bump` starts afresh in the new one).
+    /// region that continues the current one extends it (never a whole
+    /// source's, see [`Memory::WHOLE`]); any other replaces it (the policy
+    /// closes the current region, whose unused tail is abandoned, and the
+    /// next `bump` starts afresh in the new one).
     /// True unless the region ends at the top of the address space.
     #[inline(always)]
     fn take_region(&mut self, grown: NonNull<[u8]>) -> bool {
