@@ -58,7 +58,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features 
 
 step "packaging: the three crates in publish order, and the tuner installed from this checkout"
 # Each package is built from its packaged files alone, the ones before it
-# standing in for crates.io.
+# standing in for crates.io. Cargo takes a registry crate of the same version
+# as unchanged and would reuse an earlier run's build of the packaged macros,
+# so the packages are built afresh.
+rm -rf "${CARGO_TARGET_DIR:-target}/package"
 cargo package --quiet -p lite-alloc-macros -p lite-alloc -p lite-alloc-tune
 installed="$(mktemp -d)"
 cargo install --quiet --locked --debug --path lite-alloc-tune --root "$installed"
