@@ -58,9 +58,13 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features 
 
 step "packaging: the three crates in publish order, and the tuner installed from this checkout"
 # Each package is built from its packaged files alone, the ones before it
-# standing in for crates.io. Cargo takes a registry crate of the same version
-# as unchanged and would reuse an earlier run's build of the packaged macros,
-# so the packages are built afresh.
+# standing in for crates.io (a local registry). Cargo unpacks a registry crate
+# once and takes the copy as unchanged from then on, so an earlier run's
+# unpacked macros would stand in for today's: those copies (in directories
+# of local registries, named from `-`, never crates.io's) go first, and so
+# does the build that verified them (a registry crate's build is not checked
+# against its files either).
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/lite-alloc-*
 rm -rf "${CARGO_TARGET_DIR:-target}/package"
 cargo package --quiet -p lite-alloc-macros -p lite-alloc -p lite-alloc-tune
 installed="$(mktemp -d)"
