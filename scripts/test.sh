@@ -58,14 +58,14 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features 
 
 step "packaging: the three crates in publish order, and the tuner installed from this checkout"
 # Each package is built from its packaged files alone, the ones before it
-# standing in for crates.io (a local registry). Cargo unpacks a registry crate
-# once and takes the copy as unchanged from then on, so an earlier run's
-# unpacked macros would stand in for today's: those copies (in directories
-# of local registries, named from `-`, never crates.io's) go first, and so
-# does the build that verified them (a registry crate's build is not checked
-# against its files either).
+# standing in for crates.io (a local registry). Cargo takes a registry crate of
+# a version it has seen as unchanged: it keeps the copy it unpacked and the
+# build it made of it, so an earlier run's macros (or runtime, for the tuner)
+# would stand in for today's. Both go first (the copies live in directories
+# of local registries, named from `-`, never crates.io's; `cargo clean -p`
+# removes every build of a package, the workspace's and the packaged one).
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/lite-alloc-*
-rm -rf "${CARGO_TARGET_DIR:-target}/package"
+cargo clean --quiet -p lite-alloc-macros -p lite-alloc
 cargo package --quiet -p lite-alloc-macros -p lite-alloc -p lite-alloc-tune
 installed="$(mktemp -d)"
 cargo install --quiet --locked --debug --path lite-alloc-tune --root "$installed"
