@@ -167,15 +167,17 @@ reentry_is_refused!(
     large = coalesce
 );
 
-/// A first region in the last bytes of the address space, too short for a
-/// chunk's alignment: its start plus the skip to the first chunk would wrap
-/// to address 0. The heap uses none of it (its bytes are never touched, so
-/// it is not real memory here) and asks again.
+/// A first region in the last bytes of the address space, `$len` bytes from
+/// `usize::MAX - $below`: too short for a chunk's alignment (its start plus
+/// the skip to the first chunk would wrap to address 0), or ending at the
+/// very top (its end would wrap). The heap uses none of it (its bytes are
+/// never touched, so it is not real memory here) and asks again, for the
+/// same request.
 /// `whole`: the source says it hands over all it has at once
 /// ([`Memory::WHOLE`](lite_alloc::memory::Memory::WHOLE)), yet has a second
 /// region; the heap opens it anew all the same.
 macro_rules! region_at_the_top_of_the_address_space {
-    ($test:ident, whole = $whole:expr, $($args:tt)*) => {
+    ($test:ident, whole = $whole:expr, below = $below:expr, len = $len:expr, $($args:tt)*) => {
         #[test]
         fn $test() {
             struct TopThenReal {
@@ -192,8 +194,8 @@ macro_rules! region_at_the_top_of_the_address_space {
                     self.calls += 1;
                     match self.calls {
                         1 => {
-                            let start = NonNull::new(std::ptr::without_provenance_mut(usize::MAX - 6))?;
-                            Some(NonNull::slice_from_raw_parts(start, 5))
+                            let start = NonNull::new(std::ptr::without_provenance_mut(usize::MAX - $below))?;
+                            Some(NonNull::slice_from_raw_parts(start, $len))
                         }
                         2 => {
                             let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
@@ -221,21 +223,42 @@ macro_rules! region_at_the_top_of_the_address_space {
     };
 }
 
-region_at_the_top_of_the_address_space!(
+/// The first region's placement: 5 bytes from 6 below the top (short), and
+/// 4096 bytes that end at the top.
+macro_rules! region_at_the_top_each {
+    ($short:ident, $at_top:ident, whole = $whole:expr, $($args:tt)*) => {
+        region_at_the_top_of_the_address_space!($short, whole = $whole, below = 6, len = 5, $($args)*);
+        region_at_the_top_of_the_address_space!($at_top, whole = $whole, below = 4095, len = 4096, $($args)*);
+    };
+}
+
+region_at_the_top_each!(
     top_region_chunks,
+    ends_at_top_chunks,
     whole = false,
     bins = [],
     large = coalesce
 );
-region_at_the_top_of_the_address_space!(top_region_coalesce, whole = false, large = coalesce);
-region_at_the_top_of_the_address_space!(top_region_bins, whole = false, page = 4096);
-region_at_the_top_of_the_address_space!(
+region_at_the_top_each!(
+    top_region_coalesce,
+    ends_at_top_coalesce,
+    whole = false,
+    large = coalesce
+);
+region_at_the_top_each!(
+    top_region_bins,
+    ends_at_top_bins,
+    whole = false,
+    page = 4096
+);
+region_at_the_top_each!(
     top_region_whole_chunks,
+    ends_at_top_whole_chunks,
     whole = true,
     bins = [],
     large = coalesce
 );
-region_at_the_top_of_the_address_space!(top_region_whole_bins, whole = true,);
+region_at_the_top_each!(top_region_whole_bins, ends_at_top_whole_bins, whole = true,);
 
 /// An arena is zero when handed over, and its `reset` zeroes again only the
 /// part the heap used: a block that `alloc_zeroed` takes from fresh memory
@@ -319,3 +342,64 @@ fn whole_source_asked_for_whole_granules() {
     // SAFETY: `A` is this test's alone.
     unsafe { assert!(!A.alloc(layout(24, 8)).is_null()) };
 }
+
+/// A source that hands over all it has, yet has more regions, each exactly
+/// what it is asked for and never continuing the one before (as its safety
+/// requirements say). The heap opens each anew, so it asks for all a
+/// request needs in a region of its own (its worst padding and the
+/// policy's slack), not for what the current region lacks: asked for less,
+/// such a source would be called again and again and never fit the block.
+macro_rules! whole_source_with_exact_regions {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            struct Exact {
+                used: usize,
+                calls: usize,
+            }
+            const TOTAL: usize = 1 << 20;
+            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            // SAFETY: every region lies in `BYTES` and is handed out once
+            // (`used` only grows), 64 bytes after the one before.
+            unsafe impl lite_alloc::memory::Memory for Exact {
+                const INIT: Self = Exact { used: 0, calls: 0 };
+                const WHOLE: bool = true;
+                fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+                    self.calls += 1;
+                    assert!(self.calls <= 64, "asked {} times, the last for {bytes} B", self.calls);
+                    if bytes > TOTAL - self.used {
+                        return None;
+                    }
+                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let start = NonNull::new(base.wrapping_add(self.used))?;
+                    self.used += bytes + 64;
+                    Some(NonNull::slice_from_raw_parts(start, bytes))
+                }
+            }
+            #[lite_alloc(memory = Exact, $($args)*)]
+            struct A;
+            // SAFETY: `A` is this test's alone; blocks are freed with their
+            // layouts, and only their own bytes are written.
+            unsafe {
+                let mut live = Vec::new();
+                for (i, size) in [100, 24, 3000, 8, 100, 9000, 40].into_iter().enumerate() {
+                    let l = layout(size, if i % 2 == 0 { 8 } else { 32 });
+                    let p = A.alloc(l);
+                    assert!(!p.is_null(), "{size} B");
+                    p.write_bytes(0xA5, size);
+                    live.push((p, l));
+                }
+                A::verify();
+                for (p, l) in live {
+                    A.dealloc(p, l);
+                }
+            }
+            A::verify();
+        }
+    };
+}
+
+whole_source_with_exact_regions!(whole_exact_regions_leak,);
+whole_source_with_exact_regions!(whole_exact_regions_reuse, large = reuse);
+whole_source_with_exact_regions!(whole_exact_regions_coalesce, large = coalesce);
+whole_source_with_exact_regions!(whole_exact_regions_chunks, bins = [], large = coalesce);

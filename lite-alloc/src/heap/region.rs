@@ -185,11 +185,12 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     }
 
     /// Obtains at least `missing` more bytes, or `whole` from a source whose
-    /// regions never continue each other: from a source that hands over
-    /// all it has ([`Memory::WHOLE`]), whatever it gives for that, in whole
-    /// granules, with no page rounding and no second request; from any
-    /// other, as [`grow_pages`] says. False when the source has nothing
-    /// more.
+    /// regions never continue each other (a separate source, and a source
+    /// that hands over all it has, whose next region, should it have one,
+    /// is opened anew): from a source that hands over all it has
+    /// ([`Memory::WHOLE`]), whatever it gives for that, in whole granules,
+    /// with no page rounding and no second request; from any other, as
+    /// [`grow_pages`] says. False when the source has nothing more.
     ///
     /// Inlined into `bump`, its one caller: a whole source's growth is a
     /// call and the opening of its region, and the paging stays out of line.
@@ -198,7 +199,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     #[inline(always)]
     fn grow(&mut self, missing: usize, whole: usize) -> bool {
         let () = Bounds::<C, N>::VALID;
-        let missing = if <C::Memory as Memory>::CONTIGUOUS {
+        let missing = if <C::Memory as Memory>::CONTIGUOUS && !<C::Memory as Memory>::WHOLE {
             missing
         } else {
             whole
@@ -209,7 +210,10 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             let granule = <C::Memory as Memory>::GRANULE;
             let bytes = (missing + (granule - 1)) & !(granule - 1);
             match self.region.memory.grow(bytes) {
-                Some(grown) => self.take_region(grown),
+                Some(grown) => {
+                    self.take_region(grown);
+                    true
+                }
                 None => false,
             }
         } else {
@@ -259,23 +263,25 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             }
             bytes = smaller;
         };
-        self.take_region(grown)
+        self.take_region(grown);
+        true
     }
 
     /// Makes `grown`, just obtained from the memory source, the heap's: a
     /// region that continues the current one extends it (never a whole
     /// source's, see [`Memory::WHOLE`]); any other replaces it (the policy
     /// closes the current region, whose unused tail is abandoned, and the
-    /// next `bump` starts afresh in the new one).
-    /// True unless the region ends at the top of the address space.
+    /// next `bump` starts afresh in the new one). A region the heap cannot
+    /// use is given up: the next `bump` asks again, and the source, which
+    /// hands out each byte once, gives another or none.
     #[inline(always)]
-    fn take_region(&mut self, grown: NonNull<[u8]>) -> bool {
+    fn take_region(&mut self, grown: NonNull<[u8]>) {
         let region = &mut self.region;
         let (start, len) = (grown.cast::<u8>(), grown.len());
         let Some(end) = start.addr().get().checked_add(len) else {
             // A region that ends at the very top of the address space (the
-            // last wasm page below 4 GiB): give it up rather than wrap.
-            return false;
+            // last wasm page below 4 GiB): given up rather than wrap.
+            return;
         };
         self.stats.obtained(len);
         if C::GROWTH > 0 {
@@ -293,7 +299,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             // No overflow: `skip` and `TAIL` are less than three words.
             let skip = C::Large::skip(start.addr().get());
             if len < skip + C::Large::TAIL {
-                return true;
+                return;
             }
             // SAFETY: `top` and `end` are the current region's (null and 0
             // before the first), which the heap gives up for good.
@@ -305,7 +311,6 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             region.log.extended(end);
         }
         region.end = end;
-        true
     }
 }
 

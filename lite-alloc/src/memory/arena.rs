@@ -49,7 +49,8 @@ impl ArenaCursor {
     /// Nothing handed out yet.
     pub const INIT: Self = Self { given: false };
 
-    /// The whole of `storage`, or `None` once it has been handed out.
+    /// The whole of `storage`, or `None` once it has been handed out (or if
+    /// it is empty).
     ///
     /// `storage` is a raw pointer (`&raw const ARENA`), so that no reference
     /// to the whole arena is ever made: blocks in it are owned by others.
@@ -63,7 +64,9 @@ impl ArenaCursor {
         &mut self,
         storage: *const ArenaStorage<BYTES>,
     ) -> Option<NonNull<[u8]>> {
-        if self.given {
+        // An empty arena has no region to give (a region is at least a
+        // byte long).
+        if self.given || BYTES == 0 {
             return None;
         }
         self.given = true;

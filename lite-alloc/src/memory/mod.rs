@@ -62,8 +62,8 @@ use core::ptr::NonNull;
 ///
 /// # Safety
 ///
-/// `grow` and `reset` run with the allocator's lock held and its state in
-/// use: they must not call into the allocator that owns this source
+/// `grow`, `reset` and `reset_used` run with the allocator's lock held and
+/// its state in use: they must not call into the allocator that owns this source
 /// (allocate, free, or its `reset` or `stats`), directly or through code
 /// that allocates with it, and must not unwind. (With debug assertions and
 /// a lock that lets such a call in, as critical sections do and as there
@@ -74,7 +74,7 @@ use core::ptr::NonNull;
 /// Every region returned by `grow`:
 /// * is at least one byte long and valid for reads and writes (the
 ///   allocator itself checks that its end does not pass `usize::MAX`, and
-///   treats a region that would as none);
+///   gives up a region that would, asking again);
 /// * belongs to the allocator alone from then on, until [`reset`](Memory::reset)
 ///   (it overlaps no earlier region and nothing else reads or writes it);
 /// * lies in the same allocated object as every other region of this source
@@ -194,8 +194,9 @@ pub unsafe trait Memory {
     /// [`reset`](Memory::reset), with the address from which on the
     /// allocator left its latest region as the source handed it over: it
     /// wrote no byte at or after `used` in that region (0: it used none).
-    /// A `ZEROED` source that hands over one region
-    /// ([`WHOLE`](Memory::WHOLE)) clears only what was used. By default
+    /// Of the regions before the latest, any byte may have been written. A
+    /// `ZEROED` source that hands over a single region
+    /// ([`WHOLE`](Memory::WHOLE)) can clear only what was used. By default
     /// calls `reset`.
     #[inline(always)]
     fn reset_used(&mut self, used: usize) {
