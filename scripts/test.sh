@@ -144,7 +144,7 @@ miri_i686() {
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
         -p lite-alloc-tests --test configs --test memory_sources --test adversarial -- \
         config_000 config_001 config_002 config_005 reentry short_first_region_chunks \
-        ends_at_top whole_exact_regions chaos_chunks_8k \
+        ends_at_top whole_exact_regions bins_on_less_than_a_slab chaos_chunks_8k \
         claimed_region_wasted_general --skip _checked
     # The checked mode's edges: uses after free found while memory runs out, a
     # stale write that makes the heap hand out a live block, the spares.

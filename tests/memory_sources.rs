@@ -403,3 +403,46 @@ whole_source_with_exact_regions!(whole_exact_regions_leak,);
 whole_source_with_exact_regions!(whole_exact_regions_reuse, large = reuse);
 whole_source_with_exact_regions!(whole_exact_regions_coalesce, large = coalesce);
 whole_source_with_exact_regions!(whole_exact_regions_chunks, bins = [], large = coalesce);
+
+/// Bins in front of chunks carve their blocks from slabs of 8 KiB; memory
+/// short of that (an arena of 4 KiB, the last bytes of a memory) still
+/// serves them, from a slab of just the block: the arena fills up before a
+/// bin request gets null.
+macro_rules! bins_on_less_than_a_slab {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            #[lite_alloc(memory = arena(4096), large = coalesce, stats, $($args)*)]
+            struct A;
+            // SAFETY: `A` is this test's alone; blocks are freed with their
+            // layouts, and only their own bytes are written.
+            unsafe {
+                let mut live = Vec::new();
+                let mut size = 8;
+                loop {
+                    let l = layout(size, 8);
+                    let p = A.alloc(l);
+                    if p.is_null() {
+                        break;
+                    }
+                    p.write_bytes(0xA5, size);
+                    live.push((p, l));
+                    size = size % 128 + 24;
+                }
+                A::verify();
+                let held: usize = live.iter().map(|(_, l)| l.size()).sum();
+                assert!(held >= 2560, "{held} B of 4096 held in bins: {:?}", A::stats());
+                for (p, l) in live.drain(..).rev() {
+                    A.dealloc(p, l);
+                }
+                A::verify();
+                let p = A.alloc(layout(100, 8));
+                assert!(!p.is_null(), "a bin request after every block was freed");
+                A.dealloc(p, layout(100, 8));
+            }
+        }
+    };
+}
+
+bins_on_less_than_a_slab!(bins_on_less_than_a_slab_coalesce,);
+bins_on_less_than_a_slab!(bins_on_less_than_a_slab_realloc, realloc);

@@ -39,10 +39,21 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             // must hold the block after the largest padding it may need.
             // No overflow: bins are at most a quarter of the address space.
             let need = size + ((align - 1) & !(GRAIN - 1));
-            let want = chunk_size(if need > SLAB { need } else { SLAB });
-            let payload = self.chunk_alloc(want, 0);
+            let mut want = chunk_size(if need > SLAB { need } else { SLAB });
+            let mut payload = self.chunk_alloc(want, 0);
             if payload.is_null() {
-                return payload;
+                // Memory short of a whole slab (a small arena, the last
+                // bytes of a wasm memory): a slab of just this block, so
+                // that bins are served as long as a chunk of their size is.
+                let least = chunk_size(need);
+                if least == want {
+                    return payload;
+                }
+                want = least;
+                payload = self.chunk_alloc(want, 0);
+                if payload.is_null() {
+                    return payload;
+                }
             }
             // The payload, up to the next chunk's header. Blocks carved from
             // a chunk that was used before are cleared below.
