@@ -446,3 +446,28 @@ macro_rules! bins_on_less_than_a_slab {
 
 bins_on_less_than_a_slab!(bins_on_less_than_a_slab_coalesce,);
 bins_on_less_than_a_slab!(bins_on_less_than_a_slab_realloc, realloc);
+
+/// A source that hands over all it has does so whatever it is asked (the
+/// heap asks for a block's worst padding too): a block as large as the
+/// whole buffer is served when the buffer is aligned for it.
+macro_rules! whole_buffer_serves_its_size {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            #[lite_alloc(memory = arena(4096), $($args)*)]
+            struct A;
+            // SAFETY: `A` is this test's alone; the block is freed with its
+            // layout.
+            unsafe {
+                let l = layout(4096, 16);
+                let p = A.alloc(l);
+                assert!(!p.is_null(), "a 4096-byte block from a 4096-byte arena");
+                p.write_bytes(0xA5, 4096);
+                A.dealloc(p, l);
+            }
+        }
+    };
+}
+
+whole_buffer_serves_its_size!(whole_buffer_serves_its_size_leak,);
+whole_buffer_serves_its_size!(whole_buffer_serves_its_size_reuse, large = reuse);

@@ -189,8 +189,9 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// that hands over all it has, whose next region, should it have one,
     /// is opened anew): from a source that hands over all it has
     /// ([`Memory::WHOLE`]), whatever it gives for that, in whole granules,
-    /// with no page rounding and no second request; from any other, as
-    /// [`grow_pages`] says. False when the source has nothing more.
+    /// with no page rounding and no second request (such a source gives all
+    /// it has whatever is asked); from any other, as [`grow_pages`] says.
+    /// False when the source has nothing more.
     ///
     /// Inlined into `bump`, its one caller: a whole source's growth is a
     /// call and the opening of its region, and the paging stays out of line.
@@ -199,25 +200,20 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     #[inline(always)]
     fn grow(&mut self, missing: usize, whole: usize) -> bool {
         let () = Bounds::<C, N>::VALID;
-        let missing = if <C::Memory as Memory>::CONTIGUOUS && !<C::Memory as Memory>::WHOLE {
-            missing
-        } else {
-            whole
-        };
         if <C::Memory as Memory>::WHOLE {
             // No overflow: as in `grow_pages`. Compiled away for a granule
             // of 1 (an arena's).
             let granule = <C::Memory as Memory>::GRANULE;
-            let bytes = (missing + (granule - 1)) & !(granule - 1);
-            match self.region.memory.grow(bytes) {
-                Some(grown) => {
-                    self.take_region(grown);
-                    true
-                }
-                None => false,
-            }
-        } else {
+            let bytes = (whole + (granule - 1)) & !(granule - 1);
+            let Some(grown) = self.region.memory.grow(bytes) else {
+                return false;
+            };
+            self.take_region(grown);
+            true
+        } else if <C::Memory as Memory>::CONTIGUOUS {
             self.grow_pages(missing)
+        } else {
+            self.grow_pages(whole)
         }
     }
 

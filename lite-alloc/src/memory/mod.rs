@@ -107,10 +107,11 @@ use core::ptr::NonNull;
 /// // its length, and nothing else uses `RESERVED`.
 /// unsafe impl Memory for Reserved {
 ///     const INIT: Self = Reserved { given: false };
-///     // All of it at once: the allocator needs no code to ask for more.
+///     // All of it at once, whatever is asked: the allocator needs no code
+///     // to ask for more.
 ///     const WHOLE: bool = true;
-///     fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
-///         if self.given || bytes > 4096 {
+///     fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
+///         if self.given {
 ///             return None;
 ///         }
 ///         self.given = true;
@@ -156,12 +157,16 @@ pub unsafe trait Memory {
     /// source says otherwise.
     const ZEROED: bool = false;
 
-    /// Whether the source hands over all it has in its first region, and
-    /// nothing more until [`reset`](Memory::reset): a fixed buffer such as
-    /// an arena. The allocator then takes the region it gives for a request
-    /// (in whole granules) as it comes, with none of the code that rounds a
-    /// request to `page`, asks again for less or joins a region to the one
-    /// before, and tells the source at `reset` how much of it was used
+    /// Whether the source hands over all it has in its first region,
+    /// whatever `bytes` asks, and nothing more until
+    /// [`reset`](Memory::reset): a fixed buffer such as an arena. The
+    /// allocator then asks for all a request needs in a region of its own,
+    /// its worst alignment padding included, which may be more than the
+    /// buffer holds (a source that refused it would leave unserved a block
+    /// that fits the buffer); it takes the region it gets as it comes,
+    /// with none of the code that rounds a request to `page`,
+    /// asks again for less or joins a region to the one before, and tells
+    /// the source at `reset` how much of it was used
     /// ([`reset_used`](Memory::reset_used)). A later region, should the
     /// source have one, must not start where the one before ended (see the
     /// trait's safety requirements): the allocator opens it as a region of
