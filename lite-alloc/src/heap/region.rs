@@ -184,14 +184,14 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         }
     }
 
-    /// Obtains at least `missing` more bytes, or `whole` from a source whose
-    /// regions never continue each other (a separate source, and a source
-    /// that hands over all it has, whose next region, should it have one,
-    /// is opened anew): from a source that hands over all it has
-    /// ([`Memory::WHOLE`]), whatever it gives for that, in whole granules,
-    /// with no page rounding and no second request (such a source gives all
-    /// it has whatever is asked); from any other, as [`grow_pages`] says.
-    /// False when the source has nothing more.
+    /// Obtains memory for a request: the `missing` bytes the current region
+    /// lacks, or `whole`, all the request needs in a region of its own, from
+    /// a source whose regions never continue each other. From a source
+    /// that hands over all it has ([`Memory::WHOLE`]), whose later regions
+    /// are each opened anew, whatever it gives for `whole` in whole
+    /// granules, with no page rounding and no second request; from any
+    /// other, as [`grow_pages`] says. False when the source has nothing
+    /// more.
     ///
     /// Inlined into `bump`, its one caller: a whole source's growth is a
     /// call and the opening of its region, and the paging stays out of line.

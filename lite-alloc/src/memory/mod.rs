@@ -63,9 +63,9 @@ use core::ptr::NonNull;
 /// # Safety
 ///
 /// `grow`, `reset` and `reset_used` run with the allocator's lock held and
-/// its state in use: they must not call into the allocator that owns this source
-/// (allocate, free, or its `reset` or `stats`), directly or through code
-/// that allocates with it, and must not unwind. (With debug assertions and
+/// its state in use: they must not call into the allocator that owns this
+/// source (allocate, free, or its `reset` or `stats`), directly or through
+/// code that allocates with it, and must not unwind. (With debug assertions and
 /// a lock that lets such a call in, as critical sections do and as there
 /// is none on single-threaded wasm, the allocator catches it: an
 /// allocation from inside them gets null and a free is ignored. With
@@ -159,18 +159,19 @@ pub unsafe trait Memory {
 
     /// Whether the source hands over all it has in its first region,
     /// whatever `bytes` asks, and nothing more until
-    /// [`reset`](Memory::reset): a fixed buffer such as an arena. The
-    /// allocator then asks for all a request needs in a region of its own,
-    /// its worst alignment padding included, which may be more than the
-    /// buffer holds (a source that refused it would leave unserved a block
-    /// that fits the buffer); it takes the region it gets as it comes,
-    /// with none of the code that rounds a request to `page`,
-    /// asks again for less or joins a region to the one before, and tells
-    /// the source at `reset` how much of it was used
-    /// ([`reset_used`](Memory::reset_used)). A later region, should the
-    /// source have one, must not start where the one before ended (see the
-    /// trait's safety requirements): the allocator opens it as a region of
-    /// its own. False unless the source says otherwise.
+    /// [`reset`](Memory::reset): a fixed buffer such as an arena.
+    ///
+    /// The allocator then asks for all a request needs in a region of its
+    /// own, its worst alignment padding included, which may be more than
+    /// the buffer holds (a source that refused that would leave unserved a
+    /// block that fits). It takes the region it gets as it comes, with none
+    /// of the code that rounds a request to `page`, asks again for less or
+    /// joins a region to the one before, and tells the source at `reset`
+    /// how much of it was used ([`reset_used`](Memory::reset_used)). A later
+    /// region, should the source have one, must not start where the one
+    /// before ended (see the trait's safety requirements): the allocator
+    /// opens it as a region of its own. False unless the source says
+    /// otherwise.
     const WHOLE: bool = false;
 
     /// A new region: usually at least `bytes` bytes (`bytes > 0`), whole
