@@ -238,20 +238,22 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::lists::{ceil_list, floor_list};
+    use super::super::super::super::class::class_of;
+    use super::super::lists::floor_list;
     use super::*;
 
     #[test]
     fn lists_bound_their_chunks() {
         for size in (16..1 << 16).step_by(8) {
-            let (floor, ceil) = (floor_list(size), ceil_list(size));
-            assert!(floor < CHUNK_LISTS && ceil < CHUNK_LISTS);
-            // A chunk of `size` lies in `floor`, and every chunk of `ceil`
-            // holds `size`.
-            assert!(ceil == floor || ceil == floor + 1, "{size}");
-            if ceil == floor && size > 16 {
-                assert_eq!(floor_list(size - 1) + 1, floor, "{size} is a lower bound");
-            }
+            let floor = floor_list(size);
+            assert!(floor < CHUNK_LISTS);
+            // Every chunk of the list after `floor` holds more than `size`:
+            // `chunk_alloc` searches from there when `floor`'s head does not
+            // fit.
+            let next_bound = class_of(size).1;
+            assert!(next_bound > size, "{size}");
+            assert_eq!(floor_list(next_bound), floor + 1, "{size}");
+            assert_eq!(floor_list(next_bound - 1), floor, "{size}");
         }
         assert!(floor_list(isize::MAX as usize) < CHUNK_LISTS);
     }

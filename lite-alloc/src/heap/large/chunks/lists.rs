@@ -15,14 +15,6 @@ pub(super) fn floor_list(size: usize) -> usize {
     class_of(size).0 - 16
 }
 
-/// The first list whose every chunk holds `size` bytes (at least 16).
-#[inline(always)]
-pub(super) fn ceil_list(size: usize) -> usize {
-    // The list after the one holding `size - 1`: `size` itself when it is
-    // a list's lower bound, otherwise the next.
-    class_of(size - 1).0 + 1 - 16
-}
-
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// Takes the free chunk at `chunk`, of `size` bytes, out of its list.
     ///

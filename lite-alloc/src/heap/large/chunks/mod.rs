@@ -52,7 +52,7 @@ use super::super::region::HighWater;
 use super::super::{Config, Heap};
 use super::LargeBlocks;
 use crate::stats::Record;
-use lists::{ceil_list, floor_list};
+use lists::floor_list;
 use tag::{GRAIN, Header, WORD, chunk_of, chunk_size, payload};
 
 /// The number of chunk lists: four for each power of two from 16 bytes up.
@@ -285,7 +285,11 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// bytes read as zero.
     fn chunk_alloc(&mut self, size: usize, zero: usize) -> *mut u8 {
         // The head of the list `size` itself falls in, if it is large
-        // enough; else the first list whose every chunk is.
+        // enough; else the head of the first non-empty list above it, every
+        // chunk of which is. (The lists from `own` up whose every chunk
+        // fits start at `own` only when `size` is `own`'s lower bound; then
+        // every chunk of `own` fits too, so a head that does not is none:
+        // `own` is empty, and the search starts above it either way.)
         let own = floor_list(size);
         // SAFETY: `own` is below `CHUNK_LISTS`; a list's head is null or a
         // free chunk.
@@ -294,12 +298,12 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         let list = if head != 0 && unsafe { self.header(head) }.size() >= size {
             Some(own)
         } else {
-            self.find(ceil_list(size))
+            self.find(own + 1)
         };
         if let Some(list) = list {
             // SAFETY: `list` is below `CHUNK_LISTS`; its head is a free
-            // chunk at least `size` bytes long (checked, or a list above
-            // `ceil_list(size)`).
+            // chunk at least `size` bytes long (checked, or in a list above
+            // `own`, whose lower bound is above `size`).
             unsafe {
                 let chunk = (*self.large.lists.get_unchecked(list)).addr();
                 let have = self.header(chunk).size();
