@@ -571,6 +571,27 @@ macro_rules! coalescing {
             }
         }
 
+        /// A request whose own list holds only smaller chunks takes one from
+        /// the next list, not a smaller one and not one from further up.
+        #[test]
+        fn a_request_its_list_cannot_serve_takes_the_next_list() {
+            #[lite_alloc($($args)*, memory = arena(1 << 20))]
+            struct Listed;
+            // Payloads of chunks of 256, 272 and 320 bytes: 256 and 272 share
+            // the list from 256 bytes, 320 starts the next one.
+            let chunk = |bytes: usize| layout(bytes - size_of::<usize>(), 8);
+            unsafe {
+                let low = Listed.alloc(chunk(256));
+                let _apart = Listed.alloc(chunk(256));
+                let next = Listed.alloc(chunk(320));
+                let _last = Listed.alloc(chunk(256)); // keeps them from the unused memory
+                Listed.dealloc(low, chunk(256));
+                Listed.dealloc(next, chunk(320));
+                assert_eq!(Listed.alloc(chunk(272)), next);
+                assert_eq!(Listed.alloc(chunk(256)), low);
+            }
+        }
+
         /// In-place realloc of a chunk: shrinking frees its tail, growing takes the
         /// free chunk after it.
         #[test]

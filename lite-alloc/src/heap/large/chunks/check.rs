@@ -244,7 +244,12 @@ mod tests {
 
     #[test]
     fn lists_bound_their_chunks() {
-        for size in (16..1 << 16).step_by(8) {
+        // Every size up to 64 KiB, and those around each power of two above.
+        let around = (16..usize::BITS - 1).flat_map(|e| {
+            let p = 1usize << e;
+            [p - 8, p, p + 8, p + p / 4 - 8, p + p / 4]
+        });
+        for size in (16..1 << 16).step_by(8).chain(around) {
             let floor = floor_list(size);
             assert!(floor < CHUNK_LISTS);
             // Every chunk of the list after `floor` holds more than `size`:
