@@ -106,7 +106,7 @@ static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
 static ALLOC: lite_alloc::General = lite_alloc::General::new();
 
 /// Five bins in front of the chunks of `large = coalesce`: the fastest small
-/// blocks, at some memory (bins keep what they hold) and 300 B more code
+/// blocks, at some memory (bins keep what they hold) and 360 B more code
 /// than `lite_alloc::General`.
 #[cfg(feature = "lite-coalesce")]
 #[lite_alloc::lite_alloc(bins = [16, 32, 64, 128, 256], large = coalesce, realloc, growth = 1/32)]
