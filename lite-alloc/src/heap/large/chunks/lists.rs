@@ -3,8 +3,8 @@
 
 use super::super::super::class::class_of;
 use super::super::super::{Config, Heap};
-use super::Chunks;
 use super::tag::{Header, NEXT, PREV, footer, next_link, prev_link};
+use super::{CHUNK_LISTS, Chunks};
 use crate::stats::Record;
 
 /// The list holding free chunks of `size` bytes (at least 16): the largest
@@ -84,10 +84,17 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     }
 
     /// The first list at or after `list` that holds a chunk.
-    pub(super) fn find(&self, list: usize) -> Option<usize> {
+    ///
+    /// # Safety
+    ///
+    /// `list` is at most `CHUNK_LISTS`.
+    pub(super) unsafe fn find(&self, list: usize) -> Option<usize> {
+        debug_assert!(list <= CHUNK_LISTS);
         let bits = usize::BITS as usize;
         let mut word = list / bits;
-        let mut set = *self.large.map.get(word)? & (!0 << (list % bits));
+        // SAFETY: the bitmap has at least `CHUNK_LISTS + 1` bits (the
+        // caller's promise and `MAP_WORDS`).
+        let mut set = unsafe { *self.large.map.get_unchecked(word) } & (!0 << (list % bits));
         loop {
             if set != 0 {
                 return Some(word * bits + set.trailing_zeros() as usize);

@@ -58,8 +58,12 @@ use tag::{GRAIN, Header, WORD, chunk_of, chunk_size, payload};
 /// The number of chunk lists: four for each power of two from 16 bytes up.
 pub const CHUNK_LISTS: usize = 4 * (usize::BITS - 4) as usize;
 
-/// Words of the bitmap: at least `CHUNK_LISTS` bits.
-const MAP_WORDS: usize = CHUNK_LISTS.div_ceil(usize::BITS as usize);
+/// Words of the bitmap: at least `CHUNK_LISTS + 1` bits, so that the
+/// search from the list after any size's own (at most `CHUNK_LISTS`)
+/// starts in a word of the bitmap without a bounds check. The bits from
+/// `CHUNK_LISTS` up are never set.
+const MAP_WORDS: usize = (CHUNK_LISTS + 1).div_ceil(usize::BITS as usize);
+const _: () = assert!(CHUNK_LISTS < MAP_WORDS * usize::BITS as usize);
 
 /// Blocks no bin serves are chunks with boundary tags, split and merged;
 /// bins carve from slabs.
@@ -298,7 +302,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         let list = if head != 0 && unsafe { self.header(head) }.size() >= size {
             Some(own)
         } else {
-            self.find(own + 1)
+            // SAFETY: `own` is below `CHUNK_LISTS`.
+            unsafe { self.find(own + 1) }
         };
         if let Some(list) = list {
             // SAFETY: `list` is below `CHUNK_LISTS`; its head is a free
