@@ -105,6 +105,43 @@ fn check_sees_top_above_the_high_water_mark() {
     );
 }
 
+/// With `large = coalesce`, the bitmap's bits past the last list stay
+/// clear: a request that found one would take it for a list and read a
+/// list head past the last.
+#[test]
+fn check_sees_a_bitmap_bit_past_the_last_list() {
+    source!(BitmapSource);
+    struct Cfg;
+    // SAFETY: no bins; the configuration is valid.
+    unsafe impl Config<0> for Cfg {
+        const BINS: [usize; 0] = [];
+        const PAGE: usize = 4096;
+        const REALLOC_IN_PLACE: bool = true;
+        const GROWTH: usize = 0;
+        type Large = Chunks;
+        type Memory = BitmapSource;
+        type Lock = SpinLock;
+        type Stats = NoStats;
+        fn class(_: usize, _: usize) -> usize {
+            0
+        }
+    }
+    let mut heap = Heap::<Cfg, 0>::NEW;
+    let large = Layout::from_size_align(1000, 8).unwrap();
+    // SAFETY: a valid layout; the block is freed once.
+    unsafe {
+        let (block, _last) = (heap.alloc(large), heap.alloc(large));
+        assert!(!block.is_null());
+        heap.dealloc(block, large);
+    }
+    assert_eq!(heap.check(), Ok(()));
+    heap.large.set_spare_bit();
+    assert!(
+        heap.check().is_err(),
+        "`check` accepts a bitmap bit past the last list"
+    );
+}
+
 /// With `large = coalesce`, bin blocks are carved wholly inside a slab, a
 /// chunk in use for good; a bin block outside one (overlapping another
 /// chunk, as a 16-aligned bin of 8 KiB once did on 32-bit targets) is

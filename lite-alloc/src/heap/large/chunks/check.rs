@@ -6,7 +6,7 @@ use super::super::super::check::{Corruption, ensure};
 use super::super::super::{Config, Heap};
 use super::lists::floor_list;
 use super::tag::{self, GRAIN, MIN_CHUNK, footer, next_link, prev_link};
-use super::{CHUNK_LISTS, Chunks};
+use super::{CHUNK_LISTS, Chunks, MAP_WORDS};
 use crate::stats::Record;
 
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
@@ -87,6 +87,16 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 // SAFETY: as above: its first payload word is a link.
                 chunk = unsafe { self.read(next_link(chunk)) };
             }
+        }
+        // The bits past the last list stay clear: `chunk_alloc` would take
+        // one for a list and read past the heads.
+        let bits = usize::BITS as usize;
+        for bit in CHUNK_LISTS..MAP_WORDS * bits {
+            ensure(
+                self.large.map[bit / bits] >> (bit % bits) & 1 == 0,
+                "a bitmap bit past the last list is set",
+                bit,
+            )?;
         }
         Ok((chunks, bytes))
     }

@@ -92,8 +92,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         debug_assert!(list <= CHUNK_LISTS);
         let bits = usize::BITS as usize;
         let mut word = list / bits;
-        // SAFETY: the bitmap has at least `CHUNK_LISTS + 1` bits (the
-        // caller's promise and `MAP_WORDS`).
+        // SAFETY: `list <= CHUNK_LISTS < MAP_WORDS * bits` (the caller's
+        // promise and `MAP_WORDS`), so `word < MAP_WORDS`.
         let mut set = unsafe { *self.large.map.get_unchecked(word) } & (!0 << (list % bits));
         loop {
             if set != 0 {

@@ -83,6 +83,15 @@ pub struct ChunkState {
     slabs: slab::SlabLog,
 }
 
+#[cfg(test)]
+impl ChunkState {
+    /// Sets the bitmap's first bit past the last list, as a bug would.
+    pub(in crate::heap) fn set_spare_bit(&mut self) {
+        let bits = usize::BITS as usize;
+        self.map[CHUNK_LISTS / bits] |= 1 << (CHUNK_LISTS % bits);
+    }
+}
+
 // SAFETY: chunks are carved from the bump pointer at `chunk_size(size)` (at
 // least the payload asked for, aligned to `GRAIN`) or taken from a list,
 // which holds only free chunks of at least its size (invariant 6); a chunk
