@@ -58,6 +58,14 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The heap's grain, smallest chunk and size classes are laid out for words
+// of 32 or 64 bits: with 16-bit words the smallest chunk would fall below
+// the first size class.
+#[cfg(not(any(target_pointer_width = "32", target_pointer_width = "64")))]
+compile_error!(
+    "lite-alloc supports targets with 32- or 64-bit pointers (wasm32, thumb, x86, 64-bit hosts)"
+);
+
 #[cfg(feature = "std")]
 extern crate std;
 
