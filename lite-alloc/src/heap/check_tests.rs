@@ -53,27 +53,35 @@ macro_rules! source {
     };
 }
 
+/// `Cfg`: the four bins over the large-block policy `$large`, with the
+/// memory source `$source`.
+macro_rules! config {
+    ($large:ty, $source:ident) => {
+        struct Cfg;
+        // SAFETY: `class` names only bins that fit; the bins are valid.
+        unsafe impl Config<4> for Cfg {
+            const BINS: [usize; 4] = BINS;
+            const PAGE: usize = 4096;
+            const REALLOC_IN_PLACE: bool = true;
+            const GROWTH: usize = 0;
+            type Large = $large;
+            type Memory = $source;
+            type Lock = SpinLock;
+            type Stats = NoStats;
+            fn class(size: usize, align: usize) -> usize {
+                class(size, align)
+            }
+        }
+    };
+}
+
 /// Invariant 5: where blocks go back to the bump pointer, `top` is at most
 /// the high-water mark, which `alloc_zeroed` relies on to skip clearing
 /// memory.
 #[test]
 fn check_sees_top_above_the_high_water_mark() {
     source!(MarkSource);
-    struct Cfg;
-    // SAFETY: `class` names only bins that fit; the bins are valid.
-    unsafe impl Config<4> for Cfg {
-        const BINS: [usize; 4] = BINS;
-        const PAGE: usize = 4096;
-        const REALLOC_IN_PLACE: bool = true;
-        const GROWTH: usize = 0;
-        type Large = Reuse<{ large_classes(128) }>;
-        type Memory = MarkSource;
-        type Lock = SpinLock;
-        type Stats = NoStats;
-        fn class(size: usize, align: usize) -> usize {
-            class(size, align)
-        }
-    }
+    config!(Reuse<{ large_classes(128) }>, MarkSource);
     let mut heap = Heap::<Cfg, 4>::NEW;
     let large = Layout::from_size_align(1000, 8).unwrap();
     // SAFETY: valid layouts; the block is freed once.
@@ -111,22 +119,8 @@ fn check_sees_top_above_the_high_water_mark() {
 #[test]
 fn check_sees_a_bitmap_bit_past_the_last_list() {
     source!(BitmapSource);
-    struct Cfg;
-    // SAFETY: no bins; the configuration is valid.
-    unsafe impl Config<0> for Cfg {
-        const BINS: [usize; 0] = [];
-        const PAGE: usize = 4096;
-        const REALLOC_IN_PLACE: bool = true;
-        const GROWTH: usize = 0;
-        type Large = Chunks;
-        type Memory = BitmapSource;
-        type Lock = SpinLock;
-        type Stats = NoStats;
-        fn class(_: usize, _: usize) -> usize {
-            0
-        }
-    }
-    let mut heap = Heap::<Cfg, 0>::NEW;
+    config!(Chunks, BitmapSource);
+    let mut heap = Heap::<Cfg, 4>::NEW;
     let large = Layout::from_size_align(1000, 8).unwrap();
     // SAFETY: a valid layout; the block is freed once.
     unsafe {
@@ -149,21 +143,7 @@ fn check_sees_a_bitmap_bit_past_the_last_list() {
 #[test]
 fn check_sees_a_bin_block_outside_every_slab() {
     source!(SlabSource);
-    struct Cfg;
-    // SAFETY: as above.
-    unsafe impl Config<4> for Cfg {
-        const BINS: [usize; 4] = BINS;
-        const PAGE: usize = 4096;
-        const REALLOC_IN_PLACE: bool = true;
-        const GROWTH: usize = 0;
-        type Large = Chunks;
-        type Memory = SlabSource;
-        type Lock = SpinLock;
-        type Stats = NoStats;
-        fn class(size: usize, align: usize) -> usize {
-            class(size, align)
-        }
-    }
+    config!(Chunks, SlabSource);
     let mut heap = Heap::<Cfg, 4>::NEW;
     let small = Layout::from_size_align(16, 16).unwrap();
     let large = Layout::from_size_align(1000, 16).unwrap();
