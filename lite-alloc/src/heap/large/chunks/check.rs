@@ -64,10 +64,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         let (mut chunks, mut bytes) = (0, 0);
         for list in 0..CHUNK_LISTS {
             let head = self.large.lists[list].addr();
-            let bit =
-                self.large.map[list / usize::BITS as usize] >> (list % usize::BITS as usize) & 1;
             ensure(
-                (head != 0) == (bit == 1),
+                (head != 0) == self.map_bit(list),
                 "a list's bit disagrees with the list",
                 list,
             )?;
@@ -90,15 +88,21 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         }
         // The bits past the last list stay clear: `chunk_alloc` would take
         // one for a list and read past the heads.
-        let bits = usize::BITS as usize;
-        for bit in CHUNK_LISTS..MAP_WORDS * bits {
+        for bit in CHUNK_LISTS..MAP_WORDS * usize::BITS as usize {
             ensure(
-                self.large.map[bit / bits] >> (bit % bits) & 1 == 0,
+                !self.map_bit(bit),
                 "a bitmap bit past the last list is set",
                 bit,
             )?;
         }
         Ok((chunks, bytes))
+    }
+
+    /// Whether bit `bit` of the bitmap is set: list `bit`'s, or a spare bit
+    /// past the last list.
+    fn map_bit(&self, bit: usize) -> bool {
+        let bits = usize::BITS as usize;
+        self.large.map[bit / bits] >> (bit % bits) & 1 == 1
     }
 
     /// Checks the chunk at `chunk` in list `list`, after `prev` (0: the
