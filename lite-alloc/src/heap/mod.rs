@@ -354,10 +354,10 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// `new_size` where it is, by the rule for blocks without headers:
     /// within its capacity, a smaller or equal request never maps to a larger
     /// bin or class (and, unless the policy keeps shrunk blocks, it must map
-    /// to the block's own); beyond it, the block grows to the full capacity of the
-    /// new request's bin or class if it is the last block carved (and
-    /// `AT_TOP` allows). Either way it may later be freed with the new size,
-    /// so it must have the alignment that list needs.
+    /// to the block's own); beyond it, the block grows to the full capacity
+    /// of the new request's bin or class if it is the last block carved.
+    /// Either way it may later be freed with the new size, so it must have
+    /// the alignment that list needs.
     ///
     /// The list a block of capacity `c` goes to needs `carve_align(c)`: a
     /// bin's own; for a large class, as much as its size allows (a pointer's
@@ -366,7 +366,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// never reused it asks more than needed, which only makes the block
     /// move.
     #[inline(always)]
-    fn resize_within<const AT_TOP: bool>(
+    fn resize_within(
         &mut self,
         block: *mut u8,
         old_size: usize,
@@ -382,7 +382,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             && if new_size <= old_cap {
                 C::Large::KEEP_SHRUNK || Self::capacity(new_size, align) == old_cap
             } else {
-                AT_TOP && self.extend_at_top(block, old_cap, Self::capacity(new_size, align))
+                self.extend_at_top(block, old_cap, Self::capacity(new_size, align))
             }
     }
 

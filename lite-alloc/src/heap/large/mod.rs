@@ -117,7 +117,7 @@ pub unsafe trait LargeBlocks: Sized + 'static {
         new_size: usize,
         align: usize,
     ) -> bool {
-        heap.resize_within::<true>(block, old_size, new_size, align)
+        heap.resize_within(block, old_size, new_size, align)
     }
 
     /// Whether a block shrunk within its capacity stays where it is even

@@ -162,10 +162,12 @@ unsafe impl LargeBlocks for Chunks {
     ) -> bool {
         // A chunk resizes in place (shrinking frees its tail, growing takes
         // its free neighbour or the unused memory), unless it would become a
-        // bin block: then it moves. Bin blocks lie in slabs and never grow
-        // at the top.
-        if Heap::<C, N>::bin(old_size, align).is_some() {
-            return heap.resize_within::<false>(block, old_size, new_size, align);
+        // bin block: then it moves. Bin blocks lie in slabs and never grow:
+        // one stays where it is exactly when the new size is of its own bin
+        // (freed with that size, it goes back to the list it was carved
+        // for, and so is aligned for it).
+        if let Some(bin) = Heap::<C, N>::bin(old_size, align) {
+            return Heap::<C, N>::bin(new_size, align) == Some(bin);
         }
         let payload = heap.region.at(block.addr());
         // SAFETY: a large block aligned to at most `GRAIN` is the payload
