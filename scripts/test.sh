@@ -140,7 +140,8 @@ miri_tree() {
 miri_i686() {
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
         -p lite-alloc-tests --test model -- \
-        defaults_in_place large_reuse_in_place coalesce_aligned_slab_sized_bin chunks_in_place --skip checked_
+        defaults_in_place large_reuse_in_place coalesce_aligned_slab_sized_bin coalesce_grain_bins \
+        chunks_in_place --skip checked_
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
         -p lite-alloc-tests --test configs --test memory_sources --test adversarial -- \
         config_000 config_001 config_002 config_005 reentry short_first_region_chunks \

@@ -314,6 +314,15 @@ chaos!(
     page = 3
 );
 chaos!(
+    chaos_chunks_grain_bins,
+    seed = 13,
+    zeroed = true,
+    bins = [8, 24],
+    large = coalesce,
+    realloc,
+    page = 3
+);
+chaos!(
     chaos_chunks_odd64,
     seed = 11,
     zeroed = true,

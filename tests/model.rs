@@ -1,9 +1,10 @@
-//! The shadow model across twenty-nine configurations: every shape the
+//! The shadow model across thirty-eight configurations: every shape the
 //! attribute accepts (default bins, in-place realloc on and off, bins that
 //! are not powers of two, one bin, sixteen bins, bins whose alignments differ
 //! and do not ascend, a two-page growth step, a memory that runs out, the
 //! `critical-section` lock, large blocks reused, statistics, geometric
-//! growth, large blocks coalesced, no bins at all as in
+//! growth, large blocks coalesced behind bins of every alignment, no bins
+//! at all as in
 //! `lite_alloc::General`), each over its
 //! own simulated wasm memory that foreign code grows between operations. The
 //! memory hands over zeroed pages and says so, so `alloc_zeroed` skips
@@ -267,6 +268,26 @@ model!(
     in_place = true,
     large = coalesce,
     bins = [8, 12, 16, 24, 40],
+    realloc
+);
+// Bins whose blocks are all multiples of a chunk's grain and carved at it
+// on 32-bit targets (8 bytes): their slabs are carved without padding
+// there; on 64-bit targets (a 16-byte grain) the 8 and 24 pad.
+model!(
+    coalesce_grain_bins,
+    sim = SIM_BYTES,
+    in_place = true,
+    large = coalesce,
+    bins = [8, 24, 40],
+    realloc
+);
+model!(
+    coalesce_one_small_bin,
+    sim = SIM_BYTES,
+    in_place = true,
+    large = coalesce,
+    bins = [8],
+    growth = 1 / 32,
     realloc
 );
 model!(

@@ -3,7 +3,7 @@
 
 use core::ptr::{self, null_mut};
 
-use super::super::super::{Config, Heap};
+use super::super::super::{Config, Heap, MAX_BIN_ALIGN, carve_align};
 use super::Chunks;
 use super::tag::{GRAIN, WORD, chunk_size};
 
@@ -27,13 +27,44 @@ impl Slab {
 }
 
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
+    /// Whether every bin's blocks are a multiple of `GRAIN` and carved at
+    /// most `GRAIN`-aligned: a slab's payload is `GRAIN`-aligned, so every
+    /// block is then carved where the last one ended, without padding.
+    const UNPADDED: bool = {
+        let mut i = 0;
+        let mut unpadded = true;
+        while i < N {
+            // As `bin_align(i)`.
+            let align = if Self::ALL_ALIGNED {
+                MAX_BIN_ALIGN
+            } else {
+                carve_align(C::BINS[i])
+            };
+            unpadded &= C::BINS[i] % GRAIN == 0 && align <= GRAIN;
+            i += 1;
+        }
+        unpadded
+    };
+
+    /// The bytes to skip from `next` for a block aligned to `align`.
+    #[inline(always)]
+    fn slab_pad(next: *mut u8, align: usize) -> usize {
+        if Self::UNPADDED {
+            debug_assert!(next.addr().is_multiple_of(align), "an unaligned slab");
+            0
+        } else {
+            next.addr().wrapping_neg() & (align - 1)
+        }
+    }
+
     /// Carves a block of `size` bytes aligned to `align` (at most
     /// `MAX_BIN_ALIGN`) from the current slab, taking a new slab when it is
     /// too small. Its first `zero` bytes read as zero.
     pub(super) fn slab_carve(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
         let slab = &self.large.slab;
-        let pad = slab.next.addr().wrapping_neg() & (align - 1);
-        if slab.next.is_null() || pad + size > slab.end - slab.next.addr() {
+        // Before the first slab, `next` is null and `end` 0: no room.
+        let pad = Self::slab_pad(slab.next, align);
+        if pad + size > slab.end - slab.next.addr() {
             // A slab's payload is only `GRAIN`-aligned: one for a block
             // aligned to more (16 on 32-bit targets, where `GRAIN` is 8)
             // must hold the block after the largest padding it may need.
@@ -65,7 +96,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             self.large.slabs.taken(payload.addr(), self.large.slab.end);
         }
         let slab = &mut self.large.slab;
-        let pad = slab.next.addr().wrapping_neg() & (align - 1);
+        let pad = Self::slab_pad(slab.next, align);
         let block = slab.next.wrapping_add(pad);
         debug_assert!(block.addr() + size <= slab.end, "a bin block past its slab");
         slab.next = block.wrapping_add(size);
