@@ -21,6 +21,7 @@ export const ALLOCATORS = [
   { id: 'lite-stats', label: 'lite-alloc, `stats`', features: ['lite-stats'], ours: true, real: false },
   { id: 'lite-heap-base', label: 'lite-alloc, `heap_base`', features: ['lite-heap-base'], ours: true, real: false },
   { id: 'lite-general', label: 'lite_alloc::General', features: ['lite-general'], ours: true, largeReuse: true, inPlace: true, general: true, frontier: true },
+  { id: 'lite-small-bin', label: 'lite-alloc, a bin of 8 B, `large = coalesce`', features: ['lite-small-bin'], ours: true, largeReuse: true, inPlace: true, frontier: true },
   { id: 'lite-coalesce', label: 'lite-alloc, five bins, `large = coalesce`', features: ['lite-coalesce'], ours: true, largeReuse: true, inPlace: true, frontier: true },
   { id: 'lite-bins-reuse', label: 'lite-alloc, five bins, `large = reuse`', features: ['lite-bins-reuse'], ours: true, largeReuse: true, inPlace: true, frontier: true },
   { id: 'tuned-json', label: 'lite-alloc, tuned for `json`', features: ['tuned-json'], ours: true, largeReuse: true, inPlace: true, tunedFor: 'json' },

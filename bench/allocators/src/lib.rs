@@ -16,6 +16,7 @@ const CHOSEN: usize = cfg!(feature = "lite-default") as usize
     + cfg!(feature = "lite-reuse-stats") as usize
     + cfg!(feature = "lite-general") as usize
     + cfg!(feature = "lite-coalesce") as usize
+    + cfg!(feature = "lite-small-bin") as usize
     + cfg!(feature = "lite-bins-reuse") as usize
     + cfg!(feature = "tuned-json") as usize
     + cfg!(feature = "tuned-regex") as usize
@@ -106,7 +107,7 @@ static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
 static ALLOC: lite_alloc::General = lite_alloc::General::new();
 
 /// Five bins in front of the chunks of `large = coalesce`: the fastest small
-/// blocks, at some memory (bins keep what they hold) and 360 B more code
+/// blocks, at some memory (bins keep what they hold) and 339 B more code
 /// than `lite_alloc::General`.
 #[cfg(feature = "lite-coalesce")]
 #[lite_alloc::lite_alloc(bins = [16, 32, 64, 128, 256], large = coalesce, realloc, growth = 1/32)]
@@ -115,6 +116,18 @@ pub struct Coalescing;
 #[cfg(feature = "lite-coalesce")]
 #[global_allocator]
 static ALLOC: Coalescing = Coalescing::new();
+
+/// `lite_alloc::General` with one bin, of 8 bytes, in front of its chunks:
+/// the smallest blocks (a `Box<u64>`, a pointer) carved from slabs at their
+/// own size, where a chunk takes 16 bytes on wasm32, and freed and reused
+/// without merging.
+#[cfg(feature = "lite-small-bin")]
+#[lite_alloc::lite_alloc(bins = [8], large = coalesce, realloc, growth = 1/32)]
+pub struct SmallBin;
+
+#[cfg(feature = "lite-small-bin")]
+#[global_allocator]
+static ALLOC: SmallBin = SmallBin::new();
 
 /// Five bins and large blocks reused in size classes, with General's
 /// in-place realloc and growth: the most a configuration gives under 1000
