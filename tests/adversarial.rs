@@ -315,7 +315,7 @@ chaos!(
 );
 chaos!(
     chaos_chunks_grain_bins,
-    seed = 13,
+    seed = 14,
     zeroed = true,
     bins = [8, 24],
     large = coalesce,
