@@ -1,4 +1,4 @@
-//! The shadow model across thirty-eight configurations: every shape the
+//! The shadow model across thirty-nine configurations: every shape the
 //! attribute accepts (default bins, in-place realloc on and off, bins that
 //! are not powers of two, one bin, sixteen bins, bins whose alignments differ
 //! and do not ascend, a two-page growth step, a memory that runs out, the
