@@ -4,9 +4,8 @@
 //! and do not ascend, a two-page growth step, a memory that runs out, the
 //! `critical-section` lock, large blocks reused, statistics, geometric
 //! growth, large blocks coalesced behind bins of every alignment, no bins
-//! at all as in
-//! `lite_alloc::General`), each over its
-//! own simulated wasm memory that foreign code grows between operations. The
+//! at all as in `lite_alloc::General`), each over its own simulated wasm
+//! memory that foreign code grows between operations. The
 //! memory hands over zeroed pages and says so, so `alloc_zeroed` skips
 //! clearing fresh memory: the model's zero check covers that. With `stats`,
 //! the bytes in use and the failures counted are checked after every step.
@@ -272,7 +271,7 @@ model!(
 );
 // Bins whose blocks are all multiples of a chunk's grain and carved at it
 // on 32-bit targets (8 bytes): their slabs are carved without padding
-// there; on 64-bit targets (a 16-byte grain) the 8 and 24 pad.
+// there; on 64-bit targets (a 16-byte grain) they pad.
 model!(
     coalesce_grain_bins,
     sim = SIM_BYTES,

@@ -118,7 +118,7 @@ pub struct Coalescing;
 static ALLOC: Coalescing = Coalescing::new();
 
 /// `lite_alloc::General` with one bin, of 8 bytes, in front of its chunks:
-/// the smallest blocks (a `Box<u64>`, a pointer) carved from slabs at their
+/// the smallest blocks (a `Box<u64>`, a short string) carved from slabs at their
 /// own size, where a chunk takes 16 bytes on wasm32, and freed and reused
 /// without merging.
 #[cfg(feature = "lite-small-bin")]
