@@ -136,11 +136,18 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// The alignment at which blocks of bin `i` are carved.
     #[inline(always)]
     fn bin_align(i: usize) -> usize {
+        // SAFETY: `Config` promises `i < N` for every bin it names.
+        Self::carve_align_of(unsafe { *C::BINS.get_unchecked(i) })
+    }
+
+    /// The alignment at which blocks of a bin of `size` bytes are carved
+    /// (for `bin_align`, and for constants over the bins).
+    #[inline(always)]
+    const fn carve_align_of(size: usize) -> usize {
         if Self::ALL_ALIGNED {
             MAX_BIN_ALIGN
         } else {
-            // SAFETY: `Config` promises `i < N` for every bin it names.
-            carve_align(unsafe { *C::BINS.get_unchecked(i) })
+            carve_align(size)
         }
     }
 

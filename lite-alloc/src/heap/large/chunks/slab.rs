@@ -3,7 +3,7 @@
 
 use core::ptr::{self, null_mut};
 
-use super::super::super::{Config, Heap, MAX_BIN_ALIGN, carve_align};
+use super::super::super::{Config, Heap};
 use super::Chunks;
 use super::tag::{GRAIN, WORD, chunk_size};
 
@@ -34,13 +34,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         let mut i = 0;
         let mut unpadded = true;
         while i < N {
-            // As `bin_align(i)`.
-            let align = if Self::ALL_ALIGNED {
-                MAX_BIN_ALIGN
-            } else {
-                carve_align(C::BINS[i])
-            };
-            unpadded &= C::BINS[i] % GRAIN == 0 && align <= GRAIN;
+            let size = C::BINS[i];
+            unpadded &= size % GRAIN == 0 && Self::carve_align_of(size) <= GRAIN;
             i += 1;
         }
         unpadded
