@@ -272,10 +272,20 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     #[inline(always)]
     pub(super) unsafe fn write(&self, address: usize, value: usize, caller: (*mut u8, usize)) {
         let (block, len) = caller;
-        // No overflow: the block lies in memory the heap obtained.
-        let inside = address >= block.addr() && address + WORD <= block.addr() + len;
+        // The word's offset into the block, which wraps to more than any
+        // block's length when the word lies before it: one comparison, so
+        // that the compiler sees that both pointers below hold `address`
+        // and stores without a test (with two, it keeps the test and
+        // selects a pointer at run time on targets with strict provenance).
+        let offset = address.wrapping_sub(block.addr());
+        let inside = offset < len.saturating_sub(WORD - 1);
+        debug_assert_eq!(
+            inside,
+            address >= block.addr() && offset + WORD <= len,
+            "the word is inside the caller's block exactly when it starts at or after it and ends within it"
+        );
         let target = if inside {
-            block.wrapping_add(address - block.addr()).cast::<usize>()
+            block.wrapping_add(offset).cast::<usize>()
         } else {
             self.word(address)
         };
