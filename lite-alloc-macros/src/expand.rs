@@ -377,6 +377,11 @@ fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
                 // cursor hands it out.
                 unsafe { self.0.take(&raw const __LITE_ALLOC_ARENA) }
             }
+            #[inline(always)]
+            fn provenance(&self, _: *mut __la::u8, addr: __la::usize) -> *mut __la::u8 {
+                // SAFETY: the arena is this type's own static.
+                unsafe { __la::ArenaCursor::provenance(&raw const __LITE_ALLOC_ARENA, addr) }
+            }
             fn reset(&mut self) {
                 // SAFETY: as above; `reset` is called when nothing uses the
                 // blocks handed out. All of the arena may have been written.

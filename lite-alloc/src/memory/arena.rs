@@ -77,6 +77,27 @@ impl ArenaCursor {
         Some(NonNull::slice_from_raw_parts(start, BYTES))
     }
 
+    /// `addr`, an address inside `storage`, as a pointer with the arena's
+    /// provenance ([`Memory::provenance`](super::Memory::provenance)).
+    /// Derived from the static itself, whose address is a constant of the
+    /// program, rather than from a pointer the heap keeps: the compiler
+    /// then sees that the result is `addr`, and every access the heap makes
+    /// costs no instruction to find its provenance.
+    ///
+    /// # Safety
+    ///
+    /// `storage` points to a static `ArenaStorage`.
+    #[inline(always)]
+    pub unsafe fn provenance<const BYTES: usize>(
+        storage: *const ArenaStorage<BYTES>,
+        addr: usize,
+    ) -> *mut u8 {
+        // SAFETY: `storage` is valid (the caller's promise); `raw_get`
+        // makes no reference.
+        let base = UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>();
+        base.with_addr(addr)
+    }
+
     /// Makes the whole arena available again, zeroed as it was at start (so
     /// that the arena keeps its [`ZEROED`](super::Memory::ZEROED) promise):
     /// the bytes below the address `used`, which is where the allocator left
