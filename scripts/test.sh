@@ -141,17 +141,18 @@ miri_tree() {
 # there), the first configurations of the configuration space, the
 # memory-source contracts, and adversarial sources (odd addresses, gaps,
 # short regions, claimed banks: one chaotic source under Miri, where each
-# takes minutes; all of them run natively on i686).
+# takes minutes; all of them run natively on i686), and boxes dropped by
+# value under General, their links written through the box's pointer.
 miri_i686() {
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
         -p lite-alloc-tests --test model -- \
         defaults_in_place large_reuse_in_place coalesce_aligned_slab_sized_bin coalesce_grain_bins \
         coalesce_one_small_bin chunks_in_place --skip checked_
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
-        -p lite-alloc-tests --test configs --test memory_sources --test adversarial -- \
+        -p lite-alloc-tests --test configs --test memory_sources --test adversarial --test general_global -- \
         config_000 config_001 config_002 config_005 reentry short_first_region_chunks \
         ends_at_top whole_exact_regions bins_on_less_than_a_slab chaos_chunks_8k \
-        claimed_region_wasted_general --skip _checked
+        claimed_region_wasted_general boxes_dropped_by_value --skip _checked
     # The checked mode's edges: uses after free found while memory runs out, a
     # stale write that makes the heap hand out a live block, the spares.
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
