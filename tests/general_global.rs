@@ -63,23 +63,51 @@ fn large_blocks_are_reused() {
     assert_eq!(kept.len(), 16);
 }
 
+/// The bytes of the chunk serving a block of `size` bytes under General:
+/// with its header word, rounded up to two words, at least four.
+fn chunk_bytes(size: usize) -> usize {
+    let word = size_of::<usize>();
+    ((size + word + 2 * word - 1) & !(2 * word - 1)).max(4 * word)
+}
+
+/// The address of `value`.
+fn addr<T>(value: &T) -> usize {
+    std::ptr::from_ref(value).addr()
+}
+
 /// Boxes dropped by value, so that their pointer is still protected while
 /// the freed chunk's links and footer are written: the words inside the
-/// block through that pointer. Freed among blocks still in use, after a
-/// freed one (the chunks merge backwards) and before one (they merge
-/// forwards); of a word or more (a smaller box: docs/testing.md). Under
+/// block go through that pointer. Four boxes side by side (retried until
+/// they are: other tests' blocks come and go), dropped so that one chunk
+/// is freed between two in use, the one before it merges forwards with it
+/// (its links inside the first box), and the one after merges backwards
+/// with both (its footer inside the third box, which is three words long on
+/// every target). Of a word or more (a smaller box: docs/testing.md). Under
 /// Miri, no undefined behaviour.
 #[test]
 fn boxes_dropped_by_value() {
-    let mut kept = Vec::new();
-    for i in 0..8u64 {
-        let word = Box::new(i);
+    // Made before the loop, so that pushing allocates nothing.
+    let mut held = Vec::with_capacity(64);
+    let mut kept = Vec::with_capacity(8);
+    while kept.len() < 8 {
+        let i = kept.len();
+        let word = Box::new(i as u64);
         let bytes = Box::new([i as u8; 40]);
-        let after = Box::new([i as u8; 24]);
-        kept.push(Box::new(i));
+        let after = Box::new([i; 3]);
+        let guard = Box::new(i as u64);
+        let words = size_of::<[usize; 3]>();
+        let side_by_side = addr(&*bytes) == addr(&*word) + chunk_bytes(8)
+            && addr(&*after) == addr(&*bytes) + chunk_bytes(40)
+            && addr(&*guard) == addr(&*after) + chunk_bytes(words);
+        if !side_by_side {
+            assert!(held.len() < held.capacity(), "the boxes never came side by side");
+            held.push((word, bytes, after, guard));
+            continue;
+        }
         std::mem::drop(bytes);
         std::mem::drop(word);
         std::mem::drop(after);
+        kept.push(guard);
     }
     assert_eq!(kept.iter().map(|b| **b).sum::<u64>(), 28);
 }
