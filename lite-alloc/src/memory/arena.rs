@@ -80,9 +80,8 @@ impl ArenaCursor {
     /// `addr`, an address inside `storage`, as a pointer with the arena's
     /// provenance ([`Memory::provenance`](super::Memory::provenance)).
     /// Derived from the static itself, whose address is a constant of the
-    /// program, rather than from a pointer the heap keeps: the compiler
-    /// then sees that the result is `addr`, and every access the heap makes
-    /// costs no instruction to find its provenance.
+    /// program, rather than from the bump pointer the heap keeps, which
+    /// every access would first have to load.
     ///
     /// # Safety
     ///
