@@ -100,7 +100,10 @@ fn boxes_dropped_by_value() {
             && addr(&*after) == addr(&*bytes) + chunk_bytes(40)
             && addr(&*guard) == addr(&*after) + chunk_bytes(words);
         if !side_by_side {
-            assert!(held.len() < held.capacity(), "the boxes never came side by side");
+            assert!(
+                held.len() < held.capacity(),
+                "the boxes never came side by side"
+            );
             held.push((word, bytes, after, guard));
             continue;
         }
