@@ -70,9 +70,8 @@ impl ArenaCursor {
             return None;
         }
         self.given = true;
-        // SAFETY: `storage` is valid (the caller's promise); `raw_get` makes
-        // no reference.
-        let base = UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>();
+        // SAFETY: `storage` is valid (the caller's promise).
+        let base = unsafe { base(storage) };
         let start = NonNull::new(base)?;
         Some(NonNull::slice_from_raw_parts(start, BYTES))
     }
@@ -91,10 +90,8 @@ impl ArenaCursor {
         storage: *const ArenaStorage<BYTES>,
         addr: usize,
     ) -> *mut u8 {
-        // SAFETY: `storage` is valid (the caller's promise); `raw_get`
-        // makes no reference.
-        let base = UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>();
-        base.with_addr(addr)
+        // SAFETY: `storage` is valid (the caller's promise).
+        unsafe { base(storage) }.with_addr(addr)
     }
 
     /// Makes the whole arena available again, zeroed as it was at start (so
@@ -113,9 +110,8 @@ impl ArenaCursor {
         used: usize,
     ) {
         if self.given {
-            // SAFETY: `storage` is valid (the caller's promise); `raw_get`
-            // makes no reference.
-            let base = UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>();
+            // SAFETY: `storage` is valid (the caller's promise).
+            let base = unsafe { base(storage) };
             // The written bytes lie in `[base, used)`; clipped to the arena.
             let len = used.saturating_sub(base.addr()).min(BYTES);
             // SAFETY: `[base, base + len)` lies in the arena, and nothing
@@ -124,4 +120,17 @@ impl ArenaCursor {
         }
         self.given = false;
     }
+}
+
+/// The first byte of the arena at `storage`, with the static's provenance,
+/// made without a reference to the array (`raw_get`): blocks in it are
+/// owned by others.
+///
+/// # Safety
+///
+/// `storage` points to a static `ArenaStorage`.
+#[inline(always)]
+unsafe fn base<const BYTES: usize>(storage: *const ArenaStorage<BYTES>) -> *mut u8 {
+    // SAFETY: `storage` is valid (the caller's promise).
+    UnsafeCell::raw_get(unsafe { &raw const (*storage).0 }).cast::<u8>()
 }
