@@ -91,7 +91,17 @@ impl ArenaCursor {
         addr: usize,
     ) -> *mut u8 {
         // SAFETY: `storage` is valid (the caller's promise).
-        unsafe { base(storage) }.with_addr(addr)
+        let base = unsafe { base(storage) };
+        // The same pointer as `base.with_addr(addr)`, which offsets `base` by
+        // `addr - base`: that difference is a value of its own, and where it
+        // is computed in one block and used in another, thumb code loads the
+        // arena's address from the literal pool again to add it back before
+        // each access. Moved to address 0 first, the pointer is a constant
+        // (the static's pointer moved to 0) plus `addr`, and the static's
+        // address cancels out at compile time. Wrapping steps keep the
+        // provenance, and the pointer is used only once it is back at
+        // `addr`.
+        base.wrapping_sub(base.addr()).wrapping_add(addr)
     }
 
     /// Makes the whole arena available again, zeroed as it was at start (so
