@@ -76,8 +76,9 @@ impl ArenaCursor {
         Some(NonNull::slice_from_raw_parts(start, BYTES))
     }
 
-    /// `addr`, an address inside `storage`, as a pointer with the arena's
-    /// provenance ([`Memory::provenance`](super::Memory::provenance)).
+    /// `addr`, an address inside `storage` (or 0, the end of a list, which
+    /// the heap only compares), as a pointer with the arena's provenance
+    /// ([`Memory::provenance`](super::Memory::provenance)).
     /// Derived from the static itself, whose address is a constant of the
     /// program, rather than from the bump pointer the heap keeps, which
     /// every access would first have to load.
@@ -97,10 +98,11 @@ impl ArenaCursor {
         // is computed in one block and used in another, thumb code loads the
         // arena's address from the literal pool again to add it back before
         // each access. Moved to address 0 first, the pointer is a constant
-        // (the static's pointer moved to 0) plus `addr`, and the static's
-        // address cancels out at compile time. Wrapping steps keep the
-        // provenance, and the pointer is used only once it is back at
-        // `addr`.
+        // expression (the static's pointer moved to 0) plus `addr`, and the
+        // code generator folds the static's address out of it. Wrapping
+        // steps keep the provenance (a pointer may leave its allocated
+        // object and come back), and the pointer is used only once it is
+        // back at `addr`.
         base.wrapping_sub(base.addr()).wrapping_add(addr)
     }
 
