@@ -104,9 +104,9 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
 # target directory of its own (a cargo run holds its directory's lock while
 # its tests run), each lane's output kept in a log and printed when it ends.
 # The lanes take about as long as each other: the first runs Stacked
-# Borrows on the host; the second Tree Borrows on the host, the options and
-# the checked mode's misuses under Stacked Borrows, then Stacked Borrows on
-# i686.
+# Borrows on the host; the second Tree Borrows on the host, the checked
+# mode's misuses under Stacked Borrows, then Stacked Borrows on i686 (whose
+# Miri sysroot it builds as well).
 miri_stacked() {
     # Not the model's checked configurations (`checked_*`: two minutes each
     # under Miri); the checked layer runs under Miri in the other lane and
@@ -115,8 +115,8 @@ miri_stacked() {
     # them apart, slabs carved without padding, happens on 32-bit targets,
     # and the lane on i686 runs them.
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests \
-        --test seed --test properties --test model --test memory_sources --test default_global \
-        --test general_global --test claimed --test checked_global -- \
+        --test seed --test properties --test options --test model --test memory_sources \
+        --test default_global --test general_global --test claimed --test checked_global -- \
         --skip checked_ --skip coalesce_grain_bins --skip coalesce_one_small_bin
     # The crate features std (memory = system, Default and General on a host)
     # and allocator-api2.
@@ -137,11 +137,9 @@ miri_tree() {
     MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-feature-tests
     MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test model -- \
         defaults_in_place large_reuse_in_place coalesce_in_place chunks_in_place --skip checked_
-    # Under Stacked Borrows, in this lane to even out the two: the options,
-    # and the checked mode's misuses on the heap where it writes most (no
-    # bins: every block a chunk, its links and footers next to the caller's
-    # bytes).
-    MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests --test options
+    # Under Stacked Borrows, in this lane to even out the two: the checked
+    # mode's misuses on the heap where it writes most (no bins: every block
+    # a chunk, its links and footers next to the caller's bytes).
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests --test checked -- no_bins
 }
 
@@ -190,18 +188,19 @@ RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
     cargo +nightly test --target x86_64-unknown-linux-gnu -p lite-alloc-tests \
     --test seed --test properties --test model --test std_program --test default_global
 
-step "fuzzing, ${FUZZ_SECONDS:=15} s per target"
+step "fuzzing, ${FUZZ_SECONDS:=10} s per target"
 scripts/fuzz.sh "$FUZZ_SECONDS"
 
 # The benchmark, one round: every allocator's modules build, every workload
 # runs on each, checksums agree; the real programs (one build each, with
-# LTO: minutes for all) on our main lines, both checked types (a report
-# would abort them), dlmalloc, and wasmalloc (built without its build
-# script). `scripts/bench.sh` is the full run.
+# LTO: a minute or more each) on Default, General and bins in front of
+# chunks, checked General (a report would abort it), dlmalloc, and
+# wasmalloc (built without its build script). `scripts/bench.sh` is the
+# full run, the real programs on every allocator.
 step "benchmark, one round (no report written)"
 (cd bench && npm ci --silent --no-audit --no-fund)
 node --no-turbo-fast-api-calls bench/run.mjs --rounds 1 --warmup 0 --no-write \
-    --real-only lite-default,lite-general,lite-reuse-realloc,lite-coalesce,lite-default-checked,lite-general-checked,dlmalloc,wasmalloc \
+    --real-only lite-default,lite-general,lite-coalesce,lite-general-checked,dlmalloc,wasmalloc \
     >/dev/null
 cargo bench -q -p lite-alloc-bench-native -- --test >/dev/null
 
