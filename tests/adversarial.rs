@@ -173,7 +173,7 @@ macro_rules! chaos {
                 unsafe { A::reset() };
                 CHAOS.lock().unwrap().rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
                 for (max_size, align) in [(300, 5), (6000, 6), (70_000, 12)] {
-                    let plan = Plan { seed, ops: if cfg!(miri) { 300 } else { 6000 }, max_size, max_align_log2: align, max_live: 100 };
+                    let plan = Plan { seed, ops: if cfg!(miri) { 150 } else { 6000 }, max_size, max_align_log2: align, max_live: 100 };
                     // SAFETY: `A` is this test's alone.
                     unsafe { check_ops(&A, &plan, &env, &mut Rng::new(seed)) };
                     assert!(CHAOS.lock().unwrap().gaps_intact(UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>()), "seed {seed}: the allocator wrote into a gap");

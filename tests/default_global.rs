@@ -11,7 +11,7 @@ static ALLOC: lite_alloc::Default = lite_alloc::Default::new();
 #[test]
 fn ordinary_std_code_runs() {
     // Smaller under Miri, which is slow.
-    let n: u64 = if cfg!(miri) { 300 } else { 10_000 };
+    let n: u64 = if cfg!(miri) { 100 } else { 10_000 };
     let mut v: Vec<u64> = Vec::new();
     for i in 0..n {
         v.push(i);

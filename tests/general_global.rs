@@ -12,7 +12,7 @@ static ALLOC: lite_alloc::General = lite_alloc::General::new();
 #[test]
 fn ordinary_std_code_runs() {
     // Smaller under Miri, which is slow.
-    let n: u64 = if cfg!(miri) { 300 } else { 10_000 };
+    let n: u64 = if cfg!(miri) { 100 } else { 10_000 };
     let mut v: Vec<u64> = Vec::new();
     for i in 0..n {
         v.push(i);

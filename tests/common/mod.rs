@@ -78,12 +78,13 @@ pub struct Plan {
     pub max_live: usize,
 }
 
-/// How many operations a run does: `ops` normally, a fiftieth (at least 50)
-/// under Miri, which is slow, and `ops` times `LITE_ALLOC_MODEL_SCALE` when
-/// that is set (the long run).
+/// How many operations a run does: `ops` normally, a hundredth (at least 50)
+/// under Miri, which is slow and looks for undefined behaviour on each path
+/// rather than for rare sequences (the native runs do `ops`), and `ops` times
+/// `LITE_ALLOC_MODEL_SCALE` when that is set (the long run).
 pub fn scaled(ops: usize) -> usize {
     if cfg!(miri) {
-        return (ops / 50).max(50);
+        return (ops / 100).max(50);
     }
     match std::env::var("LITE_ALLOC_MODEL_SCALE") {
         Ok(scale) => {
