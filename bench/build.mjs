@@ -29,7 +29,10 @@ export function buildWasm(pkg, artifact, profile, allocator, extraFeatures = [])
 }
 
 /// Builds the real programs (bench/real) for wasm32-wasip1 with the
-/// allocator's features; returns the module's path.
+/// allocator's features; returns the module's path. With `lto: false`, the
+/// release profile's LTO is off and its codegen units are cargo's default:
+/// a build in seconds rather than a minute, for a check that the programs
+/// run, not for their times.
 ///
 /// An allocator with `wasiWithoutBuildScript` names a crate whose build
 /// script cargo rejects on this target: wasmalloc 0.1.1's prints
@@ -42,7 +45,7 @@ export function buildWasm(pkg, artifact, profile, allocator, extraFeatures = [])
 /// dependency ignores, is written under target/bench, and a copy of
 /// bench/real's manifest and lockfile there patches crates.io's crate with
 /// it. Nothing of the crate is copied into this repository.
-export function buildReal(allocator) {
+export function buildReal(allocator, { lto = true } = {}) {
   fs.mkdirSync(out, { recursive: true });
   const dir = path.join(root, 'bench', 'real');
   const features = allocator.features.map((f) => `lite-alloc-bench-allocators/${f}`);
@@ -54,7 +57,8 @@ export function buildReal(allocator) {
   } else {
     args.push('--locked');
   }
-  run('cargo', args, { cwd });
+  const env = lto ? process.env : { ...process.env, CARGO_PROFILE_RELEASE_LTO: 'false', CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '16' };
+  run('cargo', args, { cwd, env });
   const copy = path.join(out, `real-${allocator.id}.wasm`);
   fs.copyFileSync(path.join(dir, 'target', 'wasm32-wasip1', 'release', 'real.wasm'), copy);
   return copy;

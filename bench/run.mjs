@@ -6,6 +6,10 @@
 //
 //   node bench/run.mjs [--rounds N] [--warmup N] [--real-rounds N] [--no-write] [--only a,b,c]
 //                      [--real-only a,b,c]   the real programs on these allocators only
+//                      [--real-without-lto]  the real programs built without LTO, in a
+//                                            fraction of the time (with --no-write only: a
+//                                            check that they build, run and agree, not a
+//                                            measurement)
 //   node bench/run.mjs --report-only     re-render bench/results/results.json
 //
 // `bash scripts/bench.sh` installs what it needs and runs it. Every number
@@ -31,7 +35,7 @@ if (!process.execArgv.includes('--no-turbo-fast-api-calls')) {
 const options = parseArgs(process.argv.slice(2));
 
 function parseArgs(args) {
-  const options = { rounds: 11, warmup: 2, realRounds: 5, write: true, only: null, realOnly: null, reportOnly: false };
+  const options = { rounds: 11, warmup: 2, realRounds: 5, write: true, only: null, realOnly: null, reportOnly: false, realWithoutLto: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = () => {
@@ -45,8 +49,10 @@ function parseArgs(args) {
     else if (arg === '--only') options.only = value().split(',');
     else if (arg === '--real-only') options.realOnly = value().split(',');
     else if (arg === '--report-only') options.reportOnly = true;
+    else if (arg === '--real-without-lto') options.realWithoutLto = true;
     else throw new Error(`unknown argument ${arg}`);
   }
+  if (options.realWithoutLto && options.write) throw new Error('--real-without-lto needs --no-write: its times are not the programs as shipped');
   return options;
 }
 
@@ -198,7 +204,7 @@ function main() {
     a.module = sizes(buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm', a));
     const fast = buildWasm('lite-alloc-bench-wasm', 'lite_alloc_bench_wasm', 'wasm-speed', a);
     a.compiled = new WebAssembly.Module(fs.readFileSync(fast));
-    if (a.real !== false && (!options.realOnly || options.realOnly.includes(a.id))) a.realCompiled = new WebAssembly.Module(fs.readFileSync(countGrows(buildReal(a))));
+    if (a.real !== false && (!options.realOnly || options.realOnly.includes(a.id))) a.realCompiled = new WebAssembly.Module(fs.readFileSync(countGrows(buildReal(a, { lto: !options.realWithoutLto }))));
   }
   const inputs = realInputs();
 
