@@ -6,9 +6,10 @@
 # `lite_alloc::Default` moving on realloc and once with its in-place realloc,
 # and `Default` and `General` in the checked mode (crate feature `check`);
 # the model and the configuration space on a 32-bit target (i686, natively
-# and under Miri); then the host suite under Miri (Stacked and Tree Borrows,
-# strict provenance) and AddressSanitizer, and each fuzz target for a short,
-# bounded time (`scripts/fuzz.sh` runs them longer).
+# and under Miri); then AddressSanitizer, the host suite under Miri (Stacked
+# and Tree Borrows, strict provenance) beside each fuzz target for a short,
+# bounded time (`scripts/fuzz.sh` runs them longer) and one round of the
+# benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -167,42 +168,58 @@ miri_i686() {
         -p lite-alloc-tests --test checked_edges -- spares a_live_block flush double_free hook
 }
 
-step "Miri: Stacked Borrows; Tree Borrows, then Stacked Borrows on i686 (strict provenance; two lanes)"
-mkdir -p target/miri-logs
-(set -e; miri_stacked) > target/miri-logs/stacked.log 2>&1 &
-stacked=$!
-(set -e; export CARGO_TARGET_DIR=target/miri-lane; miri_tree; miri_i686) > target/miri-logs/tree-i686.log 2>&1 &
-tree_i686=$!
-miri_failed=0
-wait "$stacked" || miri_failed=1
-cat target/miri-logs/stacked.log
-wait "$tree_i686" || miri_failed=1
-cat target/miri-logs/tree-i686.log
-if [ "$miri_failed" != 0 ]; then
-    echo "error: a Miri lane failed (its log is above)" >&2
-    exit 1
-fi
-
 step "AddressSanitizer"
 RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
     cargo +nightly test --target x86_64-unknown-linux-gnu -p lite-alloc-tests \
     --test seed --test properties --test model --test std_program --test default_global
 
+# Miri's two lanes run in the background while fuzzing and the benchmark
+# run in the foreground: each lane interprets on one thread, and libFuzzer
+# and Node work mostly on one thread too, so the three share the two cores
+# with little left idle. Nothing whose threads spin on the allocator's lock
+# runs beside the lanes (the host tests and AddressSanitizer's std program
+# ran before): a spinning thread that takes the core of the lock's holder
+# wastes its time. Each lane is a process group of its own (`set -m`),
+# stopped whole if the run stops early.
+step "Miri: Stacked Borrows; Tree Borrows, then Stacked Borrows on i686 (strict provenance; two lanes, started in the background)"
+mkdir -p target/miri-logs
+set -m
+(set -e; miri_stacked; echo "lane ended $(date +%T)") > target/miri-logs/stacked.log 2>&1 &
+stacked=$!
+(set -e; export CARGO_TARGET_DIR=target/miri-lane; miri_tree; miri_i686; echo "lane ended $(date +%T)") \
+    > target/miri-logs/tree-i686.log 2>&1 &
+tree_i686=$!
+set +m
+trap 'kill -- -"$stacked" -"$tree_i686" 2>/dev/null || true' EXIT
+
 step "fuzzing, ${FUZZ_SECONDS:=10} s per target"
 scripts/fuzz.sh "$FUZZ_SECONDS"
 
 # The benchmark, one round: every allocator's modules build, every workload
-# runs on each, checksums agree; the real programs (one build each, with
-# LTO: a minute or more each) on Default, General and bins in front of
-# chunks, checked General (a report would abort it), dlmalloc, and
-# wasmalloc (built without its build script). `scripts/bench.sh` is the
-# full run, the real programs on every allocator.
+# runs on each, checksums agree; the real programs (built without LTO, which
+# takes a minute per allocator and changes only their speed) on Default,
+# General and bins in front of chunks, checked General (a report would abort
+# it), dlmalloc, and wasmalloc (built without its build script).
+# `scripts/bench.sh` is the full run, the real programs on every allocator
+# and built as shipped.
 step "benchmark, one round (no report written)"
 (cd bench && npm ci --silent --no-audit --no-fund)
-node --no-turbo-fast-api-calls bench/run.mjs --rounds 1 --warmup 0 --no-write \
+node --no-turbo-fast-api-calls bench/run.mjs --rounds 1 --warmup 0 --no-write --real-without-lto \
     --real-only lite-default,lite-general,lite-coalesce,lite-general-checked,dlmalloc,wasmalloc \
     >/dev/null
 cargo bench -q -p lite-alloc-bench-native -- --test >/dev/null
+
+step "Miri: the two lanes' results"
+miri_failed=0
+wait "$stacked" || miri_failed=1
+cat target/miri-logs/stacked.log
+wait "$tree_i686" || miri_failed=1
+cat target/miri-logs/tree-i686.log
+trap - EXIT
+if [ "$miri_failed" != 0 ]; then
+    echo "error: a Miri lane failed (its log is above)" >&2
+    exit 1
+fi
 
 echo
 echo "all checks passed ($(date +%T))"
