@@ -105,9 +105,11 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
 # target directory of its own (a cargo run holds its directory's lock while
 # its tests run), each lane's output kept in a log and printed when it ends.
 # The lanes take about as long as each other: the first runs Stacked
-# Borrows on the host; the second Tree Borrows on the host, the checked
-# mode's misuses under Stacked Borrows, then Stacked Borrows on i686 (whose
-# Miri sysroot it builds as well).
+# Borrows on the host; the second Stacked Borrows on i686, then Tree Borrows
+# and the checked mode's misuses on the host. Each lane starts on a target
+# of its own, so that each builds its target's Miri sysroot alone (two Miri
+# runs that build one sysroot at once can fail: rust-lang/miri#4320); the
+# host's is built by the time the second lane reaches the host.
 miri_stacked() {
     # Not the model's checked configurations (`checked_*`: two minutes each
     # under Miri); the checked layer runs under Miri in the other lane and
@@ -181,16 +183,16 @@ RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
 # ran before): a spinning thread that takes the core of the lock's holder
 # wastes its time. Each lane is a process group of its own (`set -m`),
 # stopped whole if the run stops early.
-step "Miri: Stacked Borrows; Tree Borrows, then Stacked Borrows on i686 (strict provenance; two lanes, started in the background)"
+step "Miri: Stacked Borrows; Stacked Borrows on i686, then Tree Borrows (strict provenance; two lanes, started in the background)"
 mkdir -p target/miri-logs
 set -m
 (set -e; miri_stacked; echo "lane ended $(date +%T)") > target/miri-logs/stacked.log 2>&1 &
 stacked=$!
-(set -e; export CARGO_TARGET_DIR=target/miri-lane; miri_tree; miri_i686; echo "lane ended $(date +%T)") \
-    > target/miri-logs/tree-i686.log 2>&1 &
-tree_i686=$!
+(set -e; export CARGO_TARGET_DIR=target/miri-lane; miri_i686; miri_tree; echo "lane ended $(date +%T)") \
+    > target/miri-logs/i686-tree.log 2>&1 &
+i686_tree=$!
 set +m
-trap 'kill -- -"$stacked" -"$tree_i686" 2>/dev/null || true' EXIT
+trap 'kill -- -"$stacked" -"$i686_tree" 2>/dev/null || true' EXIT
 
 step "fuzzing, ${FUZZ_SECONDS:=10} s per target"
 scripts/fuzz.sh "$FUZZ_SECONDS"
@@ -213,8 +215,8 @@ step "Miri: the two lanes' results"
 miri_failed=0
 wait "$stacked" || miri_failed=1
 cat target/miri-logs/stacked.log
-wait "$tree_i686" || miri_failed=1
-cat target/miri-logs/tree-i686.log
+wait "$i686_tree" || miri_failed=1
+cat target/miri-logs/i686-tree.log
 trap - EXIT
 if [ "$miri_failed" != 0 ]; then
     echo "error: a Miri lane failed (its log is above)" >&2
