@@ -78,9 +78,13 @@ step "tests, lite_alloc::Default without in-place realloc"
 cargo test --workspace
 
 step "tests, lite_alloc::Default with in-place realloc (crate feature realloc)"
-# Not the checked mode's tests (named `*checked*`), which do not use
-# `Default`'s realloc: they ran above.
-cargo test -p lite-alloc-tests -p lite-alloc --features lite-alloc-tests/realloc,lite-alloc/realloc -- --skip checked
+# The feature changes `lite_alloc::Default` alone: the runtime's own tests
+# and examples, and the suites that use `Default` (the seed tests, the
+# properties, a program with it as its global allocator). Not the checked
+# mode's tests, which do not use `Default`'s realloc, nor the wasm suites,
+# which build `Default` with in-place realloc themselves: they ran above.
+cargo test -p lite-alloc --features realloc
+cargo test -p lite-alloc-tests --features realloc --test seed --test properties --test default_global
 
 # Outside the workspace, whose feature unification would check every
 # `Default` and `General` of its tests: eight threads, a million operations
