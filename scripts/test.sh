@@ -203,9 +203,10 @@ scripts/fuzz.sh "$FUZZ_SECONDS"
 
 # The benchmark, one round: every allocator's modules build, every workload
 # runs on each, checksums agree; the real programs (built without LTO, which
-# takes a minute per allocator and changes only their speed) on Default,
-# General and bins in front of chunks, checked General (a report would abort
-# it), dlmalloc, and wasmalloc (built without its build script).
+# costs each allocator's build twenty seconds or more and changes only their
+# speed) on Default, General and bins in front of chunks, checked General (a
+# report would abort it), dlmalloc, and wasmalloc (built without its build
+# script).
 # `scripts/bench.sh` is the full run, the real programs on every allocator
 # and built as shipped.
 step "benchmark, one round (no report written)"
