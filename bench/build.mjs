@@ -31,7 +31,7 @@ export function buildWasm(pkg, artifact, profile, allocator, extraFeatures = [])
 /// Builds the real programs (bench/real) for wasm32-wasip1 with the
 /// allocator's features; returns the module's path. With `lto: false`, the
 /// release profile's LTO is off and its codegen units are cargo's default:
-/// a build in seconds rather than a minute, for a check that the programs
+/// a build in seconds rather than twenty or more, for a check that the programs
 /// run, not for their times.
 ///
 /// An allocator with `wasiWithoutBuildScript` names a crate whose build
