@@ -1,12 +1,22 @@
-//! One name for a condition the crate tests in many places:
-//! `single_threaded_wasm`, wasm32 without the `atomics` target feature (one
-//! thread and no interrupts, so an allocator needs no lock there).
+//! Conditions the crate tests, each under one name:
+//!
+//! * `single_threaded_wasm`: wasm32 without the `atomics` target feature
+//!   (one thread and no interrupts, so an allocator needs no lock there).
+//! * `opt_level_size`: the crate is built for size (`opt-level = "s"` or
+//!   `"z"`): a helper that several paths call is then kept out of line,
+//!   one copy instead of one per caller; built for speed, it is inlined.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(single_threaded_wasm)");
+    println!("cargo::rustc-check-cfg=cfg(opt_level_size)");
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
     if arch == "wasm32" && !features.split(',').any(|feature| feature == "atomics") {
         println!("cargo::rustc-cfg=single_threaded_wasm");
+    }
+    // Cargo gives the build script the opt-level of the profile the crate
+    // is built with (a per-package override included).
+    if matches!(std::env::var("OPT_LEVEL").as_deref(), Ok("s" | "z")) {
+        println!("cargo::rustc-cfg=opt_level_size");
     }
 }

@@ -9,7 +9,12 @@ use crate::stats::Record;
 
 /// The list holding free chunks of `size` bytes (at least 16): the largest
 /// whose lower bound `size` reaches.
-#[inline(always)]
+///
+/// Inserting a chunk, taking one out and the search for a fit each compute
+/// it: when the crate is built for size, they share one copy (a call each);
+/// built for speed, each has its own.
+#[cfg_attr(opt_level_size, inline(never))]
+#[cfg_attr(not(opt_level_size), inline(always))]
 pub(super) fn floor_list(size: usize) -> usize {
     // The grid's classes from 16 bytes up.
     class_of(size).0 - 16
