@@ -160,21 +160,10 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     #[inline(never)]
     pub(super) fn bump(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
         loop {
-            let region = &mut self.region;
-            // The padding that aligns `top`, then the block: no overflow, by
-            // the bound above.
-            let span = (region.top.addr().wrapping_neg() & (align - 1)) + size;
-            // By invariant 1, `top <= end`: no overflow.
-            let room = (region.end - region.top.addr()).saturating_sub(C::Large::TAIL);
-            if span <= room {
-                // The padding and the block lie in `[top, end)`, inside the
-                // current region, whose provenance `top` carries.
-                region.top = region.top.wrapping_add(span);
-                let block = region.top.wrapping_sub(size);
-                self.stats.bumped(span);
-                region.fresh.carved(block, zero, region.top.addr());
-                return block;
-            }
+            let (span, room) = match self.carve(size, align, zero) {
+                Ok(block) => return block,
+                Err(short) => short,
+            };
             // A region of its own needs the block at the worst padding, and
             // the policy's slack: no overflow, by the bound above.
             let whole = size + (align - 1) + C::Large::SLACK;
@@ -182,6 +171,34 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
                 return null_mut();
             }
         }
+    }
+
+    /// `bump` without growth: the block carved from the current region, or,
+    /// when it does not fit, the bytes it needs there (with the padding that
+    /// aligns it) and the room there is. Same bounds as `bump`.
+    #[inline(always)]
+    pub(super) fn carve(
+        &mut self,
+        size: usize,
+        align: usize,
+        zero: usize,
+    ) -> Result<*mut u8, (usize, usize)> {
+        let region = &mut self.region;
+        // The padding that aligns `top`, then the block: no overflow, by
+        // the bound on `bump`.
+        let span = (region.top.addr().wrapping_neg() & (align - 1)) + size;
+        // By invariant 1, `top <= end`: no overflow.
+        let room = (region.end - region.top.addr()).saturating_sub(C::Large::TAIL);
+        if span > room {
+            return Err((span, room));
+        }
+        // The padding and the block lie in `[top, end)`, inside the
+        // current region, whose provenance `top` carries.
+        region.top = region.top.wrapping_add(span);
+        let block = region.top.wrapping_sub(size);
+        self.stats.bumped(span);
+        region.fresh.carved(block, zero, region.top.addr());
+        Ok(block)
     }
 
     /// Obtains memory for a request: the `missing` bytes the current region

@@ -344,7 +344,16 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         }
         // Carved where the memory not yet used begins: the chunk before is in
         // use (invariant 6), or there is none in this region.
-        let chunk = self.bump(size, 1, if zero > 0 { zero + WORD } else { 0 });
+        let zero = if zero > 0 { zero + WORD } else { 0 };
+        // Built for speed, the common case (the current region has room) is
+        // carved here rather than in a call to `bump`; built for size, one
+        // copy of it serves every caller.
+        #[cfg(not(opt_level_size))]
+        let chunk = self
+            .carve(size, 1, zero)
+            .unwrap_or_else(|_| self.bump(size, 1, zero));
+        #[cfg(opt_level_size)]
+        let chunk = self.bump(size, 1, zero);
         if chunk.is_null() {
             return null_mut();
         }
