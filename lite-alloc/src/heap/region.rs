@@ -103,7 +103,7 @@ impl Fresh for HighWater {
             // Part of the block was handed out before.
             let used = (self.0 - block.addr()).min(zero);
             // SAFETY: the block was just carved and holds at least `zero >=
-            // used` bytes (`bump`'s caller's promise).
+            // used` bytes (the promise of `carve`'s and `bump`'s callers).
             unsafe { ptr::write_bytes(block, 0, used) };
         }
         self.0 = self.0.max(top);
@@ -152,7 +152,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// larger than its request.
     ///
     /// Not inlined: every bin miss, every large block and in-place growth
-    /// share one copy, and `alloc` keeps only a lookup and a pop, small
+    /// share one copy (built for speed, chunks try [`carve`](Self::carve)
+    /// in place first), and `alloc` keeps only a lookup and a pop, small
     /// enough to be inlined into its callers even when optimising for size.
     /// Cold, so that callers lay out the free-list hit as their straight
     /// path.
