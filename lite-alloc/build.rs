@@ -2,9 +2,11 @@
 //!
 //! * `single_threaded_wasm`: wasm32 without the `atomics` target feature
 //!   (one thread and no interrupts, so an allocator needs no lock there).
-//! * `opt_level_size`: the crate is built for size (`opt-level = "s"` or
-//!   `"z"`): a helper that several paths call is then kept out of line,
-//!   one copy instead of one per caller; built for speed, it is inlined.
+//! * `opt_level_size`: lite-alloc itself is built for size (its own
+//!   `opt-level` is `"s"` or `"z"`; the crate that instantiates the heap may
+//!   differ, and `-C opt-level` in RUSTFLAGS is not seen): a helper that
+//!   several paths call is then kept out of line, one copy instead of one
+//!   per caller; otherwise it is inlined. Only code placement differs.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(single_threaded_wasm)");

@@ -11,7 +11,7 @@ use crate::stats::Record;
 /// whose lower bound `size` reaches.
 ///
 /// Inserting a chunk, taking one out and the search for a fit each compute
-/// it: when the crate is built for size, they share one copy (a call each);
+/// it (and `check`): when the crate is built for size, they share one copy (a call each);
 /// built for speed, each has its own.
 #[cfg_attr(opt_level_size, inline(never))]
 #[cfg_attr(not(opt_level_size), inline(always))]
