@@ -75,7 +75,10 @@ cargo install --quiet --locked --debug --path lite-alloc-tune --root "$installed
 rm -rf "$installed"
 
 step "tests, lite_alloc::Default without in-place realloc"
-cargo test --workspace
+# Built for speed (the dev profile gives lite-alloc opt-level 2): a unit
+# test checks that `opt_level_size` is off, as the lane built for size
+# below checks that it is on.
+LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --workspace
 
 step "tests, lite_alloc::Default with in-place realloc (crate feature realloc)"
 # The feature changes `lite_alloc::Default` alone: the runtime's own tests
@@ -100,6 +103,22 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc --lib
 cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
     --test model --test configs --test properties --test memory_sources --test adversarial \
     --test seed --test options --test checked --test checked_global --test checked_edges
+
+# Built for size (opt-level "s" or "z", as wasm and firmware users ship it),
+# lite-alloc takes another path through its chunks: the list a size falls in
+# is one shared call, and a chunk is carved from the unused memory by `bump`
+# alone (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests,
+# the shadow model and the configuration space on that code, with debug
+# assertions, on the host and on i686; a unit test checks that the build is
+# the one asked for.
+step "tests of lite-alloc built for size (opt-level z), on the host and on i686"
+built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
+for target in "" i686-unknown-linux-gnu; do
+    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" ${target:+--target "$target"} \
+        -p lite-alloc --lib
+    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" ${target:+--target "$target"} \
+        -p lite-alloc-tests --test model --test configs
+done
 
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads

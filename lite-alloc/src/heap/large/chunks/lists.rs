@@ -109,3 +109,25 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// `scripts/test.sh` runs the tests once more with lite-alloc built for
+    /// size, and says so in `LITE_ALLOC_TEST_BUILT_FOR` (`size` or
+    /// `speed`): the code under test must then be that build's, or the run
+    /// tests the same code twice.
+    #[test]
+    fn opt_level_size_follows_the_build() {
+        let built_for = if cfg!(opt_level_size) {
+            "size"
+        } else {
+            "speed"
+        };
+        if let Some(asked) = option_env!("LITE_ALLOC_TEST_BUILT_FOR") {
+            assert_eq!(
+                asked, built_for,
+                "the run asked for lite-alloc built for {asked}"
+            );
+        }
+    }
+}
