@@ -106,18 +106,19 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
 
 # Built for size (opt-level "s" or "z", as wasm and firmware users ship it),
 # lite-alloc takes another path through its chunks: the list a size falls in
-# is one shared call, and a chunk is carved from the unused memory by `bump`
-# alone (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests,
-# the shadow model and the configuration space on that code, with debug
-# assertions, on the host and on i686; a unit test checks that the build is
-# the one asked for.
+# is one shared call, a chunk is carved from the unused memory by `bump`
+# alone, and a heap with no free chunk is found by the search
+# (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests, the
+# shadow model, the configuration space and the options on that code, with
+# debug assertions, on the host and on i686; a unit test checks that the
+# build is the one asked for.
 step "tests of lite-alloc built for size (opt-level z), on the host and on i686"
 built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
 for target in "" i686-unknown-linux-gnu; do
     LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" ${target:+--target "$target"} \
         -p lite-alloc --lib
     LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" ${target:+--target "$target"} \
-        -p lite-alloc-tests --test model --test configs
+        -p lite-alloc-tests --test model --test configs --test options
 done
 
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`

@@ -592,6 +592,27 @@ macro_rules! coalescing {
             }
         }
 
+        /// A request whose list and every list near it are empty takes a
+        /// free chunk from however far above, split, before memory not yet
+        /// used: also one past the bitmap's first word (chunks from 4 KiB on
+        /// 32-bit targets, from 1 MiB on 64-bit ones).
+        #[test]
+        fn a_request_takes_a_free_chunk_from_any_list_above() {
+            #[lite_alloc($($args)*, memory = arena(4 << 20))]
+            struct Far;
+            unsafe {
+                let big = layout(2 << 20, 8);
+                let block = Far.alloc(big);
+                let _last = Far.alloc(layout(1000, 8)); // keeps it from the unused memory
+                Far.dealloc(block, big);
+                assert_eq!(Far.alloc(layout(1000, 8)), block, "the free chunk serves it");
+                // A chunk of 1000 bytes and a header is 1008 bytes on 32- and
+                // 64-bit targets alike.
+                let rest = Far.alloc(layout(4000, 8));
+                assert_eq!(rest, block.wrapping_add(1008), "and its rest the next");
+            }
+        }
+
         /// In-place realloc of a chunk: shrinking frees its tail, growing takes the
         /// free chunk after it.
         #[test]

@@ -319,9 +319,16 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // SAFETY: `own` is below `CHUNK_LISTS`; a list's head is null or a
         // free chunk.
         let head = unsafe { *self.large.lists.get_unchecked(own) }.addr();
+        // Built for speed, a heap with no free chunk at all (a program that
+        // frees what it allocated last, which joins the unused memory)
+        // skips the search: one test of every bitmap word, without the
+        // search's loop. Built for size, the search alone finds that too.
+        //
         // SAFETY: a free chunk's header.
         let list = if head != 0 && unsafe { self.header(head) }.size() >= size {
             Some(own)
+        } else if !cfg!(opt_level_size) && self.large.map.iter().all(|&word| word == 0) {
+            None
         } else {
             // SAFETY: `own` is below `CHUNK_LISTS`.
             unsafe { self.find(own + 1) }
