@@ -6,9 +6,10 @@
 //!   `opt-level` is `"s"` or `"z"`; the crate that instantiates the heap may
 //!   differ, and `-C opt-level` in RUSTFLAGS is not seen): a helper that
 //!   several paths call is then kept out of line, one copy instead of one
-//!   per caller, and the chunks' two shortcuts for speed are left out (a
-//!   chunk carved before the call to `bump`, a test for a heap with no
-//!   free chunk before the search). What the heap does is the same.
+//!   per caller, and the chunks' shortcuts for speed are left out (a chunk
+//!   carved before the call to `bump`, a test for a heap with no free chunk
+//!   before the search, a free chunk grown in place in its list). What the
+//!   heap does is the same.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(single_threaded_wasm)");

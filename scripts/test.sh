@@ -106,8 +106,7 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
 
 # Built for size (opt-level "s" or "z", as wasm and firmware users ship it),
 # lite-alloc takes another path through its chunks: the list a size falls in
-# is one shared call, a chunk is carved from the unused memory by `bump`
-# alone, and a heap with no free chunk is found by the search
+# is one shared call, and the speed build's shortcuts are left out
 # (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests, the
 # shadow model, the configuration space and the options on that code, with
 # debug assertions, on the host and on i686; a unit test checks that the

@@ -53,7 +53,7 @@ use super::super::{Config, Heap};
 use super::LargeBlocks;
 use crate::stats::Record;
 use lists::floor_list;
-use tag::{GRAIN, Header, WORD, chunk_of, chunk_size, payload};
+use tag::{GRAIN, Header, WORD, chunk_of, chunk_size, footer, payload};
 
 /// The number of chunk lists: four for each power of two from 16 bytes up.
 pub const CHUNK_LISTS: usize = 4 * (usize::BITS - 4) as usize;
@@ -464,8 +464,14 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             if !header.prev_in_use() {
                 let before = self.read(chunk - WORD);
                 chunk -= before;
-                self.unlink(chunk, before);
                 size += before;
+                // Built for speed, the free chunk before grows in place when
+                // the sum stays in its list (blocks freed in address order
+                // each merge into the last): only its size changes.
+                if !cfg!(opt_level_size) && self.grow_free(chunk, before, size, caller) {
+                    return;
+                }
+                self.unlink(chunk, before);
             }
             let next = chunk + size;
             if next == self.region.top.addr() {
@@ -483,6 +489,46 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             }
             self.insert(chunk, size, caller);
         }
+    }
+
+    /// Makes the free chunk at `chunk`, of `before` bytes, `size` bytes
+    /// long, where it is in its list, when the chunk after the new size is
+    /// in use (not the unused memory) and `size` falls in the same list;
+    /// whether it did.
+    ///
+    /// # Safety
+    ///
+    /// `chunk` is a free chunk of this heap, of `before` bytes, in its
+    /// list; `[chunk + before, chunk + size)` is a chunk in use that its
+    /// owner gives up (`caller`, as for `write`), and a chunk or the unused
+    /// memory follows it.
+    #[inline(always)]
+    unsafe fn grow_free(
+        &mut self,
+        chunk: usize,
+        before: usize,
+        size: usize,
+        caller: (*mut u8, usize),
+    ) -> bool {
+        let next = chunk + size;
+        // SAFETY: the header of the chunk after, when it is one (the
+        // caller's promise); the merged chunk's header and footer.
+        unsafe {
+            if next == self.region.top.addr() || floor_list(before) != floor_list(size) {
+                return false;
+            }
+            let after = self.header(next);
+            if !after.in_use() {
+                return false;
+            }
+            self.put(next, after.0 & !Header::PREV_IN_USE);
+            self.stats.large_taken(before);
+            self.stats.large_pushed(size);
+            // The chunk before a free chunk is in use (invariant 6).
+            self.put(chunk, size | Header::PREV_IN_USE);
+            self.write(footer(chunk, size), size, caller);
+        }
+        true
     }
 
     /// Frees the tail of the chunk in use at `chunk` beyond `size` bytes
