@@ -613,6 +613,30 @@ macro_rules! coalescing {
             }
         }
 
+        /// A free chunk that a freed neighbour merges into heads its list
+        /// afterwards, as every chunk freed last does, also when it stays in
+        /// the same list: the next request of that list takes it.
+        #[test]
+        fn a_chunk_grown_by_a_merge_heads_its_list() {
+            #[lite_alloc($($args)*, memory = arena(1 << 20))]
+            struct Merging;
+            // Chunks of 1040, 1056 and 208 bytes on 32- and 64-bit targets;
+            // the first two, and the first with the third (1248), share the
+            // list from 1024 bytes.
+            let (a, b, c) = (layout(1032, 8), layout(1048, 8), layout(200, 8));
+            unsafe {
+                let first = Merging.alloc(a);
+                let after = Merging.alloc(c);
+                let _apart = Merging.alloc(c);
+                let other = Merging.alloc(b);
+                let _last = Merging.alloc(c); // keeps them from the unused memory
+                Merging.dealloc(first, a);
+                Merging.dealloc(other, b); // heads the list, before `first`
+                Merging.dealloc(after, c); // merges into `first`
+                assert_eq!(Merging.alloc(a), first, "the merged chunk heads its list");
+            }
+        }
+
         /// In-place realloc of a chunk: shrinking frees its tail, growing takes the
         /// free chunk after it.
         #[test]
