@@ -492,6 +492,33 @@ fn growth_falls_back_to_what_is_missing() {
     assert!(last[0] >= 512 << 10 && last[1] == 60 << 10, "{requests:?}");
 }
 
+/// Frees a block of `bytes` (kept from the unused memory by a block after
+/// it), then checks that a request of 1000 bytes takes its memory, and one
+/// of 4000 bytes the rest.
+///
+/// # Safety
+///
+/// `heap` is an allocator with `large = coalesce`, of which nothing was
+/// allocated before, with room for `bytes` and a little more.
+unsafe fn a_far_chunk_serves(heap: &impl GlobalAlloc, bytes: usize) {
+    let big = layout(bytes, 8);
+    unsafe {
+        let block = heap.alloc(big);
+        assert!(!block.is_null());
+        let _last = heap.alloc(layout(1000, 8)); // keeps it from the unused memory
+        heap.dealloc(block, big);
+        assert_eq!(
+            heap.alloc(layout(1000, 8)),
+            block,
+            "a free chunk of {bytes} bytes serves it"
+        );
+        // A chunk of 1000 bytes and a header is 1008 bytes on 32- and
+        // 64-bit targets alike.
+        let rest = heap.alloc(layout(4000, 8));
+        assert_eq!(rest, block.wrapping_add(1008), "and its rest the next");
+    }
+}
+
 /// The tests of `large = coalesce`, for a configuration given by its
 /// arguments: with bins (carved from slabs) and without (every block a
 /// chunk).
@@ -594,22 +621,22 @@ macro_rules! coalescing {
 
         /// A request whose list and every list near it are empty takes a
         /// free chunk from however far above, split, before memory not yet
-        /// used: also one past the bitmap's first word (chunks from 4 KiB on
-        /// 32-bit targets, from 1 MiB on 64-bit ones).
+        /// used, in every word of the bitmap that a chunk can reach: on
+        /// 32-bit targets, chunks from 4 KiB, 1 MiB and 256 MiB on are in
+        /// its second, third and fourth word (on 64-bit ones, chunks from 1
+        /// MiB on are in the second word, and the rest need 64 GiB).
         #[test]
         fn a_request_takes_a_free_chunk_from_any_list_above() {
+            #[lite_alloc($($args)*, memory = arena(16 << 10))]
+            struct Kilobytes;
             #[lite_alloc($($args)*, memory = arena(4 << 20))]
-            struct Far;
+            struct Megabytes;
+            #[lite_alloc($($args)*, memory = arena(257 << 20))]
+            struct Hundreds;
             unsafe {
-                let big = layout(2 << 20, 8);
-                let block = Far.alloc(big);
-                let _last = Far.alloc(layout(1000, 8)); // keeps it from the unused memory
-                Far.dealloc(block, big);
-                assert_eq!(Far.alloc(layout(1000, 8)), block, "the free chunk serves it");
-                // A chunk of 1000 bytes and a header is 1008 bytes on 32- and
-                // 64-bit targets alike.
-                let rest = Far.alloc(layout(4000, 8));
-                assert_eq!(rest, block.wrapping_add(1008), "and its rest the next");
+                a_far_chunk_serves(&Kilobytes, 8 << 10);
+                a_far_chunk_serves(&Megabytes, 2 << 20);
+                a_far_chunk_serves(&Hundreds, 256 << 20);
             }
         }
 

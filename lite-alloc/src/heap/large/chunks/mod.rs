@@ -321,8 +321,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         let head = unsafe { *self.large.lists.get_unchecked(own) }.addr();
         // Built for speed, a heap with no free chunk at all (a program that
         // frees what it allocated last, which joins the unused memory)
-        // skips the search: one test of every bitmap word, without the
-        // search's loop. Built for size, the search alone finds that too.
+        // skips the search: a look at each bitmap word, which the compiler
+        // unrolls, instead of the search's loop. Built for size, the search
+        // alone finds that too.
         //
         // SAFETY: a free chunk's header.
         let list = if head != 0 && unsafe { self.header(head) }.size() >= size {
