@@ -8,8 +8,8 @@
 //!   several paths call is then kept out of line, one copy instead of one
 //!   per caller, and the chunks' shortcuts for speed are left out (a chunk
 //!   carved before the call to `bump`, a test for a heap with no free chunk
-//!   before the search, a free chunk grown in place in its list). What the
-//!   heap does is the same.
+//!   before the search, a free chunk at its list's head grown in place).
+//!   What the heap does is the same.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(single_threaded_wasm)");

@@ -499,8 +499,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// memory); whether it did. The heap is then exactly as `unlink` and
     /// `insert` would leave it: the chunk heads the same list, with the
     /// same links. (Grown in place further down its list, it would be
-    /// found later than if it headed it, which changes what programs
-    /// reuse: 3% more pages on the benchmark's key-value cache.)
+    /// found after the chunks freed later than it, where `insert` puts it
+    /// before them: the speed build would place blocks other than the size
+    /// build does.)
     ///
     /// # Safety
     ///
