@@ -32,6 +32,9 @@
 //! Here: `CheckedGlobal` and the layer's `State`; the checked calls in
 //! `calls`, the quarantine in `quarantine`, what `verify()` adds in
 //! `verify`, the table in `table`.
+//!
+//! [`FREED`]: crate::check::FREED
+//! [`QUARANTINE_BYTES`]: crate::check::QUARANTINE_BYTES
 
 mod calls;
 mod quarantine;

@@ -39,6 +39,8 @@
 //!    when the list is not empty.
 //! 7. A header's bit 1 is set exactly when the chunk before it is in use (or
 //!    it is the first chunk of its region).
+//!
+//! [`class_of`]: super::super::class::class_of
 
 mod check;
 mod lists;
@@ -72,7 +74,8 @@ pub struct Chunks;
 /// The state of [`Chunks`].
 pub struct ChunkState {
     /// The head of each list: null, or a free chunk of at least the list's
-    /// lower bound ([`class_of`]) and below the next list's.
+    /// lower bound ([`class_of`](super::super::class::class_of)) and below
+    /// the next list's.
     lists: [*mut u8; CHUNK_LISTS],
     /// Which lists hold a chunk (a bit each).
     map: [usize; MAP_WORDS],
