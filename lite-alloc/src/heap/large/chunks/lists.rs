@@ -10,8 +10,9 @@ use crate::stats::Record;
 /// The list holding free chunks of `size` bytes (at least 16): the largest
 /// whose lower bound `size` reaches.
 ///
-/// Inserting a chunk, taking one out and the search for a fit each compute
-/// it (and `check`): when the crate is built for size, they share one copy (a call each);
+/// Inserting a chunk, taking one out, the search for a fit and `check`
+/// each compute it (and, built for speed, growing a free chunk in place):
+/// when the crate is built for size, they share one copy (a call each);
 /// built for speed, each has its own.
 #[cfg_attr(opt_level_size, inline(never))]
 #[cfg_attr(not(opt_level_size), inline(always))]
