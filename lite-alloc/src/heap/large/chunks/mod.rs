@@ -296,15 +296,29 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         unsafe { target.write(value) };
     }
 
-    /// A large block as a chunk: its payload, or a block inside it for
-    /// requests aligned to more than `GRAIN`.
+    /// A large block as a chunk: its payload, or, for a request aligned to
+    /// more than `GRAIN`, a block inside a chunk `align` bytes larger.
+    ///
+    /// One call to `chunk_alloc` serves both, its size and zeroing chosen
+    /// by arithmetic rather than by a branch: built for size, two calls
+    /// (one per branch) cost more bytes.
     #[inline(never)]
     fn alloc_chunk(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
-        if align > GRAIN {
-            self.chunk_alloc_aligned(size, align, zero)
-        } else {
-            self.chunk_alloc(chunk_size(size), zero)
+        // `align` when it is more than `GRAIN` (a power of two, so at least
+        // twice it), else 0.
+        let extra = align & !(2 * GRAIN - 1);
+        debug_assert_eq!(extra, if align > GRAIN { align } else { 0 });
+        // An over-aligned block is cleared where it lies, once aligned.
+        let payload_zero = zero * usize::from(extra == 0);
+        // No overflow: `size` rounded up to `align` is at most `isize::MAX`
+        // (a `Layout`'s).
+        let payload = self.chunk_alloc(chunk_size(size) + extra, payload_zero);
+        if extra == 0 || payload.is_null() {
+            return payload;
         }
+        // SAFETY: the payload of a chunk just handed out for `size` bytes
+        // and `extra == align` more.
+        unsafe { self.align_in_chunk(payload, align, zero) }
     }
 
     /// A chunk of `size` bytes (a multiple of `GRAIN`, at least
@@ -414,23 +428,24 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         unsafe { self.put(next, self.read(next) | Header::PREV_IN_USE) };
     }
 
-    /// A block of `size` bytes aligned to `align` (more than `GRAIN`):
-    /// inside a chunk `align` bytes larger, with a marker before it that
-    /// leads back to the chunk's payload when it is not the payload itself.
-    fn chunk_alloc_aligned(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
-        // No overflow: `size` rounded up to `align` is at most `isize::MAX`
-        // (a `Layout`'s).
-        let payload = self.chunk_alloc(chunk_size(size) + align, 0);
-        if payload.is_null() {
-            return payload;
-        }
+    /// The block aligned to `align` (more than `GRAIN`) inside the chunk
+    /// whose payload is `payload`, with a marker before it that leads back
+    /// to the payload when it is not the payload itself; its first `zero`
+    /// bytes cleared.
+    ///
+    /// # Safety
+    ///
+    /// `payload` is the payload of a chunk in use, just handed out by
+    /// `chunk_alloc` for `chunk_size(size) + align` bytes, `size >= zero`.
+    unsafe fn align_in_chunk(&mut self, payload: *mut u8, align: usize, zero: usize) -> *mut u8 {
         let aligned = (payload.addr() + align - 1) & !(align - 1);
         if aligned != payload.addr() {
             // At least `GRAIN` bytes into the payload, a multiple of it away
             // (both are `GRAIN`-aligned, and `align` is more); the block,
             // `size` bytes, still ends inside the chunk (`align` more than
             // needed).
-            // SAFETY: a word of the chunk just handed out.
+            // SAFETY: a word of the chunk just handed out (the caller's
+            // promise).
             unsafe {
                 self.put(
                     chunk_of(aligned),
@@ -439,7 +454,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             };
         }
         let block = self.region.at(aligned);
-        // SAFETY: the block lies in the chunk, `size >= zero` bytes.
+        // SAFETY: the block lies in the chunk, `size >= zero` bytes (the
+        // caller's promise).
         unsafe { ptr::write_bytes(block, 0, zero) };
         block
     }
