@@ -76,8 +76,8 @@ rm -rf "$installed"
 
 step "tests, lite_alloc::Default without in-place realloc"
 # Built for speed (the dev profile gives lite-alloc opt-level 2): a unit
-# test checks that `opt_level_size` is off, as the lane built for size
-# below checks that it is on.
+# test and the model check that `opt_level_size` is off, as the lane built
+# for size below checks that it is on.
 LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --workspace
 
 step "tests, lite_alloc::Default with in-place realloc (crate feature realloc)"
@@ -109,8 +109,8 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
 # is one shared call, and the speed build's shortcuts are left out
 # (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests, the
 # shadow model, the configuration space and the options on that code, with
-# debug assertions, on the host and on i686; a unit test checks that the
-# build is the one asked for.
+# debug assertions, on the host and on i686; a unit test and the model check
+# that each command built the lite-alloc it asked for.
 step "tests of lite-alloc built for size (opt-level z), on the host and on i686"
 built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
 for target in "" i686-unknown-linux-gnu; do

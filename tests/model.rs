@@ -29,6 +29,26 @@ use lite_alloc_tests::{Plan, check_random_ops, scaled, seeds, sim_memory};
 const SIM_BYTES: usize = if cfg!(miri) { 4 << 20 } else { 32 << 20 };
 const EXTREME_SIZE: usize = if cfg!(miri) { 4 << 10 } else { 1 << 20 };
 
+/// `scripts/test.sh` runs the model once more with lite-alloc built for
+/// size, and says so in `LITE_ALLOC_TEST_BUILT_FOR` (`size` or `speed`): the
+/// lite-alloc this binary links must then be that build, or the run tests
+/// the same code twice. (lite-alloc's own unit tests check their build
+/// likewise; this checks the build the test crates link.)
+#[test]
+fn lite_alloc_is_built_as_the_run_asked() {
+    let built_for = if lite_alloc::__private::BUILT_FOR_SIZE {
+        "size"
+    } else {
+        "speed"
+    };
+    if let Some(asked) = option_env!("LITE_ALLOC_TEST_BUILT_FOR") {
+        assert_eq!(
+            asked, built_for,
+            "the run asked for lite-alloc built for {asked}"
+        );
+    }
+}
+
 /// Whether to check the heap's invariants after `step`: after every step,
 /// but under Miri, which interprets the walk of the whole heap step by step,
 /// after every sixteenth.

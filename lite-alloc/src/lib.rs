@@ -188,6 +188,11 @@ pub mod __private {
     pub use core::option::Option::{self, None, Some};
     pub use core::primitive::{bool, u8, usize};
     pub use core::ptr::{NonNull, null_mut};
+
+    /// Whether lite-alloc itself was built for size (`opt_level_size`, see
+    /// its build script), so that the test suite can check that a run built
+    /// the code it meant to test.
+    pub const BUILT_FOR_SIZE: bool = cfg!(opt_level_size);
     pub use core::{concat, module_path, panic, stringify};
 
     // `memory = claimed` and `memory = system`, the default memory with the
