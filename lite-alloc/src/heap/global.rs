@@ -140,8 +140,8 @@ impl<C: Config<N>, const N: usize> Global<C, N> {
         self.with(|| (), |heap| f(&mut heap.region.memory))
     }
 
-    /// Checks the heap's invariants ([`Heap::check`]) and panics, after
-    /// releasing the lock, with the first that does not hold.
+    /// Checks the heap's invariants (`Heap::check`, which lists them) and
+    /// panics, after releasing the lock, with the first that does not hold.
     pub fn verify(&self) {
         if let Err(corruption) = self.with(|| Ok(()), |heap| heap.check()) {
             panic!("{corruption}");
