@@ -56,6 +56,10 @@ step "docs (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features std,allocator-api2,critical-section
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features std,allocator-api2,critical-section,check
+# The internals' docs too (the heap's invariants and safety arguments live
+# there): every intra-doc link among private items resolves.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --document-private-items \
+    --features std,allocator-api2,critical-section,check
 
 step "packaging: the three crates in publish order, and the tuner installed from this checkout"
 # Each package is built from its packaged files alone, the ones before it
