@@ -364,7 +364,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// to the block's own); beyond it, the block grows to the full capacity
     /// of the new request's bin or class if it is the last block carved.
     /// Either way it may later be freed with the new size, so it must have
-    /// the alignment that list needs.
+    /// the alignment that list needs (a block that keeps its capacity has
+    /// it: that list is its own).
     ///
     /// The list a block of capacity `c` goes to needs `carve_align(c)`: a
     /// bin's own; for a large class, as much as its size allows (a pointer's
@@ -381,16 +382,19 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         align: usize,
     ) -> bool {
         let old_cap = Self::capacity(old_size, align);
+        if !C::Large::KEEP_SHRUNK && new_size <= old_cap {
+            // The block stays exactly when it keeps its capacity: it is then
+            // freed into the list it was handed out for, whose alignment it
+            // has, so there is nothing to test.
+            return Self::capacity(new_size, align) == old_cap;
+        }
         let aligned = Self::ALL_ALIGNED
             || block
                 .addr()
                 .is_multiple_of(carve_align(Self::capacity(new_size, align)));
         aligned
-            && if new_size <= old_cap {
-                C::Large::KEEP_SHRUNK || Self::capacity(new_size, align) == old_cap
-            } else {
-                self.extend_at_top(block, old_cap, Self::capacity(new_size, align))
-            }
+            && (new_size <= old_cap
+                || self.extend_at_top(block, old_cap, Self::capacity(new_size, align)))
     }
 
     /// Forgets every block and every region, and resets the memory source
