@@ -299,9 +299,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// A large block as a chunk: its payload, or, for a request aligned to
     /// more than `GRAIN`, a block inside a chunk `align` bytes larger.
     ///
-    /// One call to `chunk_alloc` serves both, its size and zeroing chosen
-    /// by arithmetic rather than by a branch: built for size, two calls
-    /// (one per branch) cost more bytes.
+    /// One call to `chunk_alloc` serves both, its size and what it clears
+    /// chosen by arithmetic: built for size, a branch with a call in each
+    /// arm costs more bytes.
     #[inline(never)]
     fn alloc_chunk(&mut self, size: usize, align: usize, zero: usize) -> *mut u8 {
         // `align` when it is more than `GRAIN` (a power of two, so at least
@@ -316,8 +316,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         if extra == 0 || payload.is_null() {
             return payload;
         }
-        // SAFETY: the payload of a chunk just handed out for `size` bytes
-        // and `extra == align` more.
+        // SAFETY: `align` is a power of two (a `Layout`'s) above `GRAIN`
+        // (`extra` is not 0), and the payload is of a chunk just handed out
+        // for `chunk_size(size) + align` bytes, `size >= zero`.
         unsafe { self.align_in_chunk(payload, align, zero) }
     }
 
@@ -435,15 +436,18 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     ///
     /// # Safety
     ///
-    /// `payload` is the payload of a chunk in use, just handed out by
-    /// `chunk_alloc` for `chunk_size(size) + align` bytes, `size >= zero`.
+    /// `align` is a power of two greater than `GRAIN`; `payload` is the
+    /// payload of a chunk in use, just handed out by `chunk_alloc` for at
+    /// least `chunk_size(size) + align` bytes, for the request's `size`,
+    /// which is at least `zero`.
     unsafe fn align_in_chunk(&mut self, payload: *mut u8, align: usize, zero: usize) -> *mut u8 {
+        // No overflow: the payload holds more than `align` bytes.
         let aligned = (payload.addr() + align - 1) & !(align - 1);
         if aligned != payload.addr() {
             // At least `GRAIN` bytes into the payload, a multiple of it away
             // (both are `GRAIN`-aligned, and `align` is more); the block,
-            // `size` bytes, still ends inside the chunk (`align` more than
-            // needed).
+            // the request's `size` bytes, still ends inside the chunk
+            // (`align` more than needed).
             // SAFETY: a word of the chunk just handed out (the caller's
             // promise).
             unsafe {
