@@ -36,17 +36,7 @@ const EXTREME_SIZE: usize = if cfg!(miri) { 4 << 10 } else { 1 << 20 };
 /// likewise; this checks the build the test crates link.)
 #[test]
 fn lite_alloc_is_built_as_the_run_asked() {
-    let built_for = if lite_alloc::__private::BUILT_FOR_SIZE {
-        "size"
-    } else {
-        "speed"
-    };
-    if let Some(asked) = option_env!("LITE_ALLOC_TEST_BUILT_FOR") {
-        assert_eq!(
-            asked, built_for,
-            "the run asked for lite-alloc built for {asked}"
-        );
-    }
+    lite_alloc::__private::assert_built_for(option_env!("LITE_ALLOC_TEST_BUILT_FOR"));
 }
 
 /// Whether to check the heap's invariants after `step`: after every step,

@@ -189,10 +189,24 @@ pub mod __private {
     pub use core::primitive::{bool, u8, usize};
     pub use core::ptr::{NonNull, null_mut};
 
-    /// Whether lite-alloc itself was built for size (`opt_level_size`, see
-    /// its build script), so that the test suite can check that a run built
-    /// the code it meant to test.
-    pub const BUILT_FOR_SIZE: bool = cfg!(opt_level_size);
+    /// For the test suite, which `scripts/test.sh` runs with lite-alloc
+    /// built for speed and built for size and says which in
+    /// `LITE_ALLOC_TEST_BUILT_FOR` (`asked`: `size` or `speed`): panics when
+    /// this lite-alloc is not that build (`opt_level_size`, see its build
+    /// script), for then the run tests the same code twice.
+    pub fn assert_built_for(asked: Option<&str>) {
+        let built_for = if cfg!(opt_level_size) {
+            "size"
+        } else {
+            "speed"
+        };
+        if let Some(asked) = asked {
+            assert_eq!(
+                asked, built_for,
+                "the run asked for lite-alloc built for {asked}"
+            );
+        }
+    }
     pub use core::{concat, module_path, panic, stringify};
 
     // `memory = claimed` and `memory = system`, the default memory with the

@@ -119,16 +119,6 @@ mod tests {
     /// tests the same code twice.
     #[test]
     fn opt_level_size_follows_the_build() {
-        let built_for = if cfg!(opt_level_size) {
-            "size"
-        } else {
-            "speed"
-        };
-        if let Some(asked) = option_env!("LITE_ALLOC_TEST_BUILT_FOR") {
-            assert_eq!(
-                asked, built_for,
-                "the run asked for lite-alloc built for {asked}"
-            );
-        }
+        crate::__private::assert_built_for(option_env!("LITE_ALLOC_TEST_BUILT_FOR"));
     }
 }
