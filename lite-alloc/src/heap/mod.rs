@@ -384,8 +384,10 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         let old_cap = Self::capacity(old_size, align);
         if !C::Large::KEEP_SHRUNK && new_size <= old_cap {
             // The block stays exactly when it keeps its capacity: it is then
-            // freed into the list it was handed out for, whose alignment it
-            // has, so there is nothing to test.
+            // freed into the list it was handed out for (bins ascend
+            // strictly, and every large class is above the largest bin, so
+            // no two lists share a capacity), whose alignment it has, so
+            // there is nothing to test.
             return Self::capacity(new_size, align) == old_cap;
         }
         let aligned = Self::ALL_ALIGNED
