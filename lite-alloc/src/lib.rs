@@ -188,6 +188,19 @@ pub mod __private {
     pub use core::option::Option::{self, None, Some};
     pub use core::primitive::{bool, u8, usize};
     pub use core::ptr::{NonNull, null_mut};
+    pub use core::{concat, module_path, panic, stringify};
+
+    // `memory = claimed` and `memory = system`, the default memory with the
+    // `std` feature, and `allocator_api2::alloc::Allocator`.
+    pub use crate::__impl_allocator_api2 as impl_allocator_api2;
+    #[cfg(feature = "allocator-api2")]
+    pub use crate::allocator_api as api2;
+    #[cfg(feature = "std")]
+    pub use crate::memory::System;
+    #[cfg(not(feature = "std"))]
+    pub use crate::memory::SystemNeedsStdFeature as System;
+    pub use crate::memory::{Claimed, PerTarget};
+    pub use core::result::Result;
 
     /// For the test suite, which `scripts/test.sh` runs with lite-alloc
     /// built for speed and built for size and says which in
@@ -207,17 +220,4 @@ pub mod __private {
             );
         }
     }
-    pub use core::{concat, module_path, panic, stringify};
-
-    // `memory = claimed` and `memory = system`, the default memory with the
-    // `std` feature, and `allocator_api2::alloc::Allocator`.
-    pub use crate::__impl_allocator_api2 as impl_allocator_api2;
-    #[cfg(feature = "allocator-api2")]
-    pub use crate::allocator_api as api2;
-    #[cfg(feature = "std")]
-    pub use crate::memory::System;
-    #[cfg(not(feature = "std"))]
-    pub use crate::memory::SystemNeedsStdFeature as System;
-    pub use crate::memory::{Claimed, PerTarget};
-    pub use core::result::Result;
 }
