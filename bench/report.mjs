@@ -18,7 +18,7 @@ export function report(result, chartPath = 'bench/results/chart.svg', baseline =
 
   lines.push(
     `Measured ${result.date}${result.commit ? ` at ${result.commit}` : ''} on ${result.machine}; ${result.rustc}; ${result.node}; ${result.binaryen}. ` +
-      `Speed: the median of ${result.rounds} rounds after ${result.warmup} warm-up rounds (the real programs: of the last ${result.realRounds ?? result.rounds}, after one), a fresh instance for every run, allocators interleaved. ` +
+      `Speed: the median of ${result.rounds} rounds after ${result.warmup} warm-up rounds (the real programs: of the last ${result.realRounds ?? result.rounds}, after one), a fresh instance for every run, after a garbage collection outside its time, allocators interleaved. ` +
       'Regenerate with `bash scripts/bench.sh`.',
   );
   lines.push('');

@@ -26,9 +26,13 @@ import { buildReal, buildWasm, countGrows, out, probeSizes, root, run, sizes, wa
 import { report, summary } from './report.mjs';
 
 // Node 20's WASI can crash the process after a run unless fast API calls are
-// off (Node issue 46777): run again with the flag if it is missing.
-if (!process.execArgv.includes('--no-turbo-fast-api-calls')) {
-  const again = spawnSync(process.execPath, ['--no-turbo-fast-api-calls', '--no-warnings', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+// off (Node issue 46777), and every run starts after a collection of the
+// garbage the runs before it left (`collectGarbage`), which needs `gc`: run
+// again with the flags that are missing.
+const NODE_FLAGS = ['--no-turbo-fast-api-calls', '--expose-gc'];
+const missing = NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
+if (missing.length) {
+  const again = spawnSync(process.execPath, [...missing, '--no-warnings', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(again.status ?? 1);
 }
 
@@ -101,6 +105,7 @@ function runReal(compiled, program, inputs) {
         return previous;
       },
     };
+    collectGarbage();
     const instance = new WebAssembly.Instance(compiled, { ...wasi.getImportObject(), env });
     const initial = instance.exports.memory.buffer.byteLength / 65536;
     const start = process.hrtime.bigint();
@@ -116,6 +121,21 @@ function runReal(compiled, program, inputs) {
   } finally {
     fs.closeSync(stdout);
   }
+}
+
+/// Collects the garbage the runs before left (their instances, and memories
+/// of up to hundreds of megabytes) before the next run starts, outside its
+/// time. Left to V8, it is collected during a later run, when that run's
+/// `memory.grow` adds to the external memory V8 counts and V8 collects the
+/// heap for the pressure, freeing those memories there. Once the real
+/// programs had run, that made one workload of one allocator three times as
+/// slow in a round, and often in the rounds after (dlmalloc's
+/// `small_objects` 78 ns to 278, rlsf's `btree` 350 to 870, General's
+/// `ratchet` 1300 to 2900), which decided medians. What a run's own growth
+/// costs stays in its time.
+function collectGarbage() {
+  if (typeof globalThis.gc !== 'function') throw new Error('bench/run.mjs needs node --expose-gc');
+  globalThis.gc();
 }
 
 function median(values) {
@@ -208,7 +228,8 @@ function main() {
   }
   const inputs = realInputs();
 
-  // Speed and memory: a fresh instance for every run; rounds interleave the
+  // Speed and memory: a fresh instance for every run, after a collection of
+  // the garbage the runs before left; rounds interleave the
   // allocators, and each round starts with a different one, so that a burst
   // of load on this shared machine spreads over all of them.
   const samples = new Map(allocators.map((a) => [a.id, WORKLOADS.map(() => [])]));
@@ -225,6 +246,7 @@ function main() {
     for (let k = 0; k < allocators.length; k++) {
       const a = allocators[(k + round) % allocators.length];
       WORKLOADS.forEach((w, i) => {
+        collectGarbage();
         const instance = new WebAssembly.Instance(a.compiled, {});
         const runIt = instance.exports[`run_${w}`];
         let sum;

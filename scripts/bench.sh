@@ -10,4 +10,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 (cd bench && npm ci --silent --no-audit --no-fund)
-node --no-turbo-fast-api-calls bench/run.mjs "$@"
+node --no-turbo-fast-api-calls --expose-gc bench/run.mjs "$@"

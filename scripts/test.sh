@@ -234,7 +234,7 @@ scripts/fuzz.sh "$FUZZ_SECONDS"
 # and built as shipped.
 step "benchmark, one round (no report written)"
 (cd bench && npm ci --silent --no-audit --no-fund)
-node --no-turbo-fast-api-calls bench/run.mjs --rounds 1 --warmup 0 --no-write --real-without-lto \
+node --no-turbo-fast-api-calls --expose-gc bench/run.mjs --rounds 1 --warmup 0 --no-write --real-without-lto \
     --real-only lite-default,lite-general,lite-coalesce,lite-general-checked,dlmalloc,wasmalloc \
     >/dev/null
 cargo bench -q -p lite-alloc-bench-native -- --test >/dev/null
