@@ -125,18 +125,36 @@ function runReal(compiled, program, inputs) {
 
 /// Collects the garbage the runs before left (their instances, and memories
 /// of up to hundreds of megabytes) before the next run starts, outside its
-/// time. Left to V8, it is collected during a later run, when that run's
+/// time, then waits until V8's threads have given that memory back to the
+/// system: until the process's resident memory stops falling (by less than
+/// a megabyte in 2 ms), 200 ms at most.
+///
+/// Left to V8, the garbage is collected during a later run, when that run's
 /// `memory.grow` adds to the external memory V8 counts and V8 collects the
 /// heap for the pressure, freeing those memories there. Once the real
 /// programs had run, that made one workload of one allocator three times as
 /// slow in a round, and often in the rounds after (dlmalloc's
 /// `small_objects` 78 ns to 278, rlsf's `btree` 350 to 870, General's
-/// `ratchet` 1300 to 2900), which decided medians. What a run's own growth
-/// costs stays in its time.
+/// `ratchet` 1300 to 2900), which decided medians. Collected but not waited
+/// for, the memory is returned while the next run faults in its own fresh
+/// pages, and slows them: General's `zeroed`, which touches fresh memory
+/// without writing it first, took 490 ns a buffer instead of 360. What a
+/// run's own growth costs stays in its time.
 function collectGarbage() {
   if (typeof globalThis.gc !== 'function') throw new Error('bench/run.mjs needs node --expose-gc');
   globalThis.gc();
+  const MB = 1 << 20;
+  let rss = process.memoryUsage.rss();
+  for (let waited = 0; waited < 200; waited += 2) {
+    Atomics.wait(PAUSE, 0, 0, 2);
+    const now = process.memoryUsage.rss();
+    if (now > rss - MB) break;
+    rss = now;
+  }
 }
+
+/// Nothing ever notifies it: `Atomics.wait` on it is a sleep.
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
