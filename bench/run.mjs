@@ -35,6 +35,7 @@ if (missing.length) {
   const again = spawnSync(process.execPath, [...missing, '--no-warnings', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(again.status ?? 1);
 }
+if (typeof globalThis.gc !== 'function') throw new Error('bench/run.mjs needs `gc`: run it with node --expose-gc');
 
 const options = parseArgs(process.argv.slice(2));
 
@@ -127,21 +128,24 @@ function runReal(compiled, program, inputs) {
 /// of up to hundreds of megabytes) before the next run starts, outside its
 /// time, then waits until V8's threads have given that memory back to the
 /// system: until the process's resident memory stops falling (by less than
-/// a megabyte in 2 ms), 200 ms at most.
+/// a megabyte in 2 ms), 200 ms at most. Twice: a real program's instance,
+/// and so its memory, stays reachable from node:wasi's `WASI` object until
+/// a second collection.
 ///
-/// Left to V8, the garbage is collected during a later run, when that run's
-/// `memory.grow` adds to the external memory V8 counts and V8 collects the
-/// heap for the pressure, freeing those memories there. Once the real
-/// programs had run, that made one workload of one allocator three times as
-/// slow in a round, and often in the rounds after (dlmalloc's
-/// `small_objects` 78 ns to 278, rlsf's `btree` 350 to 870, General's
-/// `ratchet` 1300 to 2900), which decided medians. Collected but not waited
-/// for, the memory is returned while the next run faults in its own fresh
-/// pages, and slows them: General's `zeroed`, which touches fresh memory
-/// without writing it first, took 490 ns a buffer instead of 360. What a
-/// run's own growth costs stays in its time.
+/// Left to V8, the garbage is collected when V8 decides (often while the
+/// next instance is made), and the memories are given back by its threads
+/// while a run is being timed: about 250 MB once the real programs had run,
+/// 10 to 15 ms of work beside the run. That made one workload of one
+/// allocator three times as slow in a round, and often in the rounds after
+/// (dlmalloc's `small_objects` 78 ns to 278, rlsf's `btree` 350 to 870,
+/// General's `ratchet` 1300 to 2900), which decided medians. Collected but
+/// not waited for, the memory is given back while the next run faults in
+/// its own fresh pages: `zeroed`, which times 2000 buffers in well under a
+/// millisecond, then took longer for every allocator (General's 490 to 550
+/// ns a buffer instead of about 370). What a run's own growth costs
+/// (collections included) stays in its time.
 function collectGarbage() {
-  if (typeof globalThis.gc !== 'function') throw new Error('bench/run.mjs needs node --expose-gc');
+  globalThis.gc();
   globalThis.gc();
   const MB = 1 << 20;
   let rss = process.memoryUsage.rss();
