@@ -140,7 +140,7 @@ function runReal(compiled, program, inputs) {
 /// (dlmalloc's `small_objects` 78 ns to 278, rlsf's `btree` 350 to 870,
 /// General's `ratchet` 1300 to 2900), which decided medians. Collected but
 /// not waited for, the memory is given back while the next run faults in
-/// its own fresh pages: `zeroed`, which times 2000 buffers in well under a
+/// its own fresh pages: `zeroed`, which times 2000 buffers in under a
 /// millisecond, then took longer for every allocator (General's 490 to 550
 /// ns a buffer instead of about 370). What a run's own growth costs
 /// (collections included) stays in its time.
