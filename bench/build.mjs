@@ -19,10 +19,14 @@ export function run(cmd, args, opts = {}) {
 export function buildWasm(pkg, artifact, profile, allocator, extraFeatures = []) {
   fs.mkdirSync(out, { recursive: true });
   const features = [...allocator.features.map((f) => `lite-alloc-bench-allocators/${f}`), ...extraFeatures];
-  const args = ['build', '--quiet', '--locked', '--profile', profile, '--target', 'wasm32-unknown-unknown', '-p', pkg];
+  // The target directory is named, so that a `CARGO_TARGET_DIR` in the
+  // environment cannot send the build elsewhere while the module is read
+  // from here (a stale module, measured as if it were this one).
+  const target = path.join(root, 'target');
+  const args = ['build', '--quiet', '--locked', '--profile', profile, '--target', 'wasm32-unknown-unknown', '--target-dir', target, '-p', pkg];
   if (features.length) args.push('--features', features.join(','));
   run('cargo', args);
-  const built = path.join(root, 'target', 'wasm32-unknown-unknown', profile, `${artifact}.wasm`);
+  const built = path.join(target, 'wasm32-unknown-unknown', profile, `${artifact}.wasm`);
   const copy = path.join(out, `${artifact}-${profile}-${allocator.id}.wasm`);
   fs.copyFileSync(built, copy);
   return copy;

@@ -209,7 +209,8 @@ function elfSections(file) {
 function firmwareSizes() {
   const dir = path.join(root, 'bench', 'firmware-probe');
   const measure = (features) => {
-    const args = ['build', '--quiet', '--locked', '--release'];
+    // The target directory named, as in `buildWasm`.
+    const args = ['build', '--quiet', '--locked', '--release', '--target-dir', path.join(dir, 'target')];
     if (features.length) args.push('--features', features.join(','));
     run('cargo', args, { cwd: dir });
     const elf = path.join(dir, 'target', 'thumbv7em-none-eabihf', 'release', 'firmware-probe');

@@ -70,7 +70,9 @@ function inputs() {
 /// bench/real built with `args` as its allocator (null: dlmalloc); the module.
 function build(args, n) {
   const dir = path.join(root, 'bench', 'real');
-  const cargo = ['build', '--quiet', '--locked', '--release', '--target', 'wasm32-wasip1'];
+  // The target directory named, so that a `CARGO_TARGET_DIR` in the
+  // environment cannot leave a stale module where it is read.
+  const cargo = ['build', '--quiet', '--locked', '--release', '--target', 'wasm32-wasip1', '--target-dir', path.join(dir, 'target')];
   const env = { ...process.env };
   if (args !== null) {
     cargo.push('--features', 'lite-alloc-bench-allocators/candidate');
