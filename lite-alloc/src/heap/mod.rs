@@ -382,13 +382,20 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         align: usize,
     ) -> bool {
         let old_cap = Self::capacity(old_size, align);
-        if !C::Large::KEEP_SHRUNK && new_size <= old_cap {
-            // The block stays exactly when it keeps its capacity: it is then
-            // freed into the list it was handed out for (bins ascend
-            // strictly, and every large class is above the largest bin, so
-            // no two lists share a capacity), whose alignment it has, so
-            // there is nothing to test.
-            return Self::capacity(new_size, align) == old_cap;
+        if !C::Large::KEEP_SHRUNK {
+            // The new capacity is needed on every path here, so it is
+            // computed once, first (a call when built for size).
+            let new_cap = Self::capacity(new_size, align);
+            // A block that keeps its capacity stays: it is then freed into
+            // the list it was handed out for (bins ascend strictly, and
+            // every large class is above the largest bin, so no two lists
+            // share a capacity), whose alignment it has, so there is nothing
+            // to test. One that would lose capacity moves.
+            if new_cap == old_cap {
+                return true;
+            }
+            let aligned = Self::ALL_ALIGNED || block.addr().is_multiple_of(carve_align(new_cap));
+            return aligned && new_cap > old_cap && self.extend_at_top(block, old_cap, new_cap);
         }
         let aligned = Self::ALL_ALIGNED
             || block
