@@ -120,6 +120,15 @@ fn suite(variant: &[&str]) {
     if variant.contains(&"slab-bin") {
         run(&build(variant), &["test_bin_block_before_a_chunk"]);
     }
+    if ["coalesce", "general", "slab-bin"]
+        .iter()
+        .any(|chunks| variant.contains(chunks))
+    {
+        run(
+            &build(variant),
+            &["test_a_free_chunk_in_any_bitmap_word_serves"],
+        );
+    }
     let mut oom = variant.to_vec();
     oom.push("max-memory");
     run(&build(&oom), &["test_out_of_memory"]);

@@ -477,6 +477,38 @@ extern "C" fn test_bin_block_before_a_chunk() {
     }
 }
 
+/// A free chunk in any word of the bitmap of free lists serves a request
+/// far below its list, split, before memory not yet used, and the heap's
+/// checks (its bitmap among them) hold at each step. On wasm32 the bitmap's
+/// words are 64 bits (32 elsewhere on 32-bit targets, which the tests on
+/// i686 run): chunks from 1 MiB on are in its second word.
+#[cfg(any(feature = "general", feature = "coalesce", feature = "slab-bin"))]
+#[unsafe(no_mangle)]
+extern "C" fn test_a_free_chunk_in_any_bitmap_word_serves() {
+    report_panics();
+    let request = Layout::from_size_align(64 << 10, 8).unwrap();
+    for bytes in [256 << 10, 2 << 20, 300 << 20] {
+        let big = Layout::from_size_align(bytes, 8).unwrap();
+        // SAFETY: valid, non-zero layouts; every block is freed with its
+        // own.
+        unsafe {
+            let block = ALLOC.alloc(big);
+            assert!(!block.is_null(), "{bytes} bytes");
+            // Keeps the big block from the unused memory once freed.
+            let last = ALLOC.alloc(request);
+            assert!(!last.is_null());
+            ALLOC.dealloc(block, big);
+            Under::verify();
+            let taken = ALLOC.alloc(request);
+            assert_eq!(taken, block, "the free chunk of {bytes} bytes serves it");
+            Under::verify();
+            ALLOC.dealloc(taken, request);
+            ALLOC.dealloc(last, request);
+            Under::verify();
+        }
+    }
+}
+
 /// With a declared maximum, memory really runs out: null, then frees and
 /// small allocations still work. (Run in a module linked with
 /// `--max-memory`.)

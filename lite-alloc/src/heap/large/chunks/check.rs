@@ -6,7 +6,7 @@ use super::super::super::check::{Corruption, ensure};
 use super::super::super::{Config, Heap};
 use super::lists::floor_list;
 use super::tag::{self, GRAIN, MIN_CHUNK, footer, next_link, prev_link};
-use super::{CHUNK_LISTS, Chunks, MAP_WORDS};
+use super::{CHUNK_LISTS, Chunks, MAP_BITS, MAP_WORDS};
 use crate::stats::Record;
 
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
@@ -88,7 +88,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         }
         // The bits past the last list stay clear: `chunk_alloc` would take
         // one for a list and read past the heads.
-        for bit in CHUNK_LISTS..MAP_WORDS * usize::BITS as usize {
+        for bit in CHUNK_LISTS..MAP_WORDS * MAP_BITS {
             ensure(
                 !self.map_bit(bit),
                 "a bitmap bit past the last list is set",
@@ -101,8 +101,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// Whether bit `bit` of the bitmap is set: list `bit`'s, or a spare bit
     /// past the last list.
     fn map_bit(&self, bit: usize) -> bool {
-        let bits = usize::BITS as usize;
-        self.large.map[bit / bits] >> (bit % bits) & 1 == 1
+        self.large.map[bit / MAP_BITS] >> (bit % MAP_BITS) & 1 == 1
     }
 
     /// Checks the chunk at `chunk` in list `list`, after `prev` (0: the

@@ -4,7 +4,7 @@
 use super::super::super::class::class_of;
 use super::super::super::{Config, Heap};
 use super::tag::{Header, NEXT, PREV, footer, next_link, prev_link};
-use super::{CHUNK_LISTS, Chunks};
+use super::{CHUNK_LISTS, Chunks, MAP_BITS, MapWord};
 use crate::stats::Record;
 
 /// The list holding free chunks of `size` bytes (at least 16): the largest
@@ -38,7 +38,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             if prev == 0 {
                 *self.large.lists.get_unchecked_mut(list) = self.region.at(next);
                 if next == 0 {
-                    *self.map_word(list) &= !(1 << (list % usize::BITS as usize));
+                    *self.map_word(list) &= !(1 << (list % MAP_BITS));
                 }
             } else {
                 self.field(prev, NEXT).write(next);
@@ -74,19 +74,15 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             }
             *self.large.lists.get_unchecked_mut(list) = self.region.at(chunk);
         }
-        *self.map_word(list) |= 1 << (list % usize::BITS as usize);
+        *self.map_word(list) |= 1 << (list % MAP_BITS);
     }
 
     /// The word of the bitmap holding list `list`'s bit.
     #[inline(always)]
-    fn map_word(&mut self, list: usize) -> &mut usize {
+    fn map_word(&mut self, list: usize) -> &mut MapWord {
         // SAFETY: `list` is below `CHUNK_LISTS`, at most `MAP_WORDS` words
         // of bits.
-        unsafe {
-            self.large
-                .map
-                .get_unchecked_mut(list / usize::BITS as usize)
-        }
+        unsafe { self.large.map.get_unchecked_mut(list / MAP_BITS) }
     }
 
     /// The first list at or after `list` that holds a chunk.
@@ -96,7 +92,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// `list` is at most `CHUNK_LISTS`.
     pub(super) unsafe fn find(&self, list: usize) -> Option<usize> {
         debug_assert!(list <= CHUNK_LISTS);
-        let bits = usize::BITS as usize;
+        let bits = MAP_BITS;
         let mut word = list / bits;
         // SAFETY: `list <= CHUNK_LISTS < MAP_WORDS * bits` (the caller's
         // promise and `MAP_WORDS`), so `word < MAP_WORDS`.
