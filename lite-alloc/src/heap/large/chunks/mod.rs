@@ -584,25 +584,6 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         true
     }
 
-    /// Frees the tail of the chunk in use at `chunk` beyond `size` bytes
-    /// when it is a chunk's worth.
-    ///
-    /// # Safety
-    ///
-    /// `chunk` is a chunk of this heap in use, of at least `size` bytes.
-    unsafe fn chunk_shrink(&mut self, chunk: usize, size: usize) {
-        // SAFETY: this chunk's header, and the words of its tail.
-        unsafe {
-            let header = self.header(chunk);
-            let rest = header.size() - size;
-            if rest >= tag::MIN_CHUNK {
-                self.put(chunk, size | header.flags());
-                self.put(chunk + size, rest | Header::IN_USE | Header::PREV_IN_USE);
-                self.chunk_free(self.region.at(payload(chunk + size)), (null_mut(), 0));
-            }
-        }
-    }
-
     /// Resizes the chunk whose payload is `payload` in place for `new_size`
     /// bytes: shrinking frees its tail; growing takes the free chunk after
     /// it, or the unused memory. False when it cannot.
@@ -617,12 +598,20 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         unsafe {
             let header = self.header(chunk);
             let size = header.size();
-            if want <= size {
-                self.chunk_shrink(chunk, want);
-                return true;
-            }
             let next = chunk + size;
-            if next == self.region.top.addr() {
+            if want <= size {
+                let rest = size - want;
+                if rest < tag::MIN_CHUNK {
+                    return true;
+                }
+                // The tail, a chunk's worth, is freed. Its header says that
+                // the chunk before it is in use, so the free does not look
+                // back at this chunk, whose header takes the new size below,
+                // as when it grows into the unused memory (one store for
+                // both).
+                self.put(chunk + want, rest | Header::IN_USE | Header::PREV_IN_USE);
+                self.chunk_free(self.region.at(tag::payload(chunk + want)), (null_mut(), 0));
+            } else if next == self.region.top.addr() {
                 // The last chunk: carve what is missing from the unused
                 // memory, if it continues this region.
                 let carved = self.bump(want - size, 1, 0);
@@ -637,17 +626,18 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                     }
                     return false;
                 }
-                self.put(chunk, want | header.flags());
+            } else {
+                let after = self.header(next);
+                let total = size + after.size();
+                if after.in_use() || total < want {
+                    return false;
+                }
+                self.unlink(next, after.size());
+                // A free chunk is never the last one: a chunk follows.
+                self.use_chunk(chunk, total, want, header.0);
                 return true;
             }
-            let after = self.header(next);
-            let total = size + after.size();
-            if after.in_use() || total < want {
-                return false;
-            }
-            self.unlink(next, after.size());
-            // A free chunk is never the last one: a chunk follows.
-            self.use_chunk(chunk, total, want, header.0);
+            self.put(chunk, want | header.flags());
             true
         }
     }
