@@ -419,18 +419,29 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     unsafe fn use_chunk(&mut self, chunk: usize, have: usize, size: usize, prev: usize) -> *mut u8 {
         let flags = Header::IN_USE | (prev & Header::PREV_IN_USE);
         let rest = have - size;
+        let split = rest >= tag::MIN_CHUNK;
+        let header = if split { size } else { have } | flags;
+        // Where a call in tail position is a jump (thumb), the header is
+        // written first, and `insert` is that call; where it is not
+        // (wasm32), one store after either branch is the smaller code.
+        let tail_calls = !cfg!(target_arch = "wasm32");
         // SAFETY: the words written are this chunk's header, the rest's
         // words, and the next chunk's header (the caller's promise).
+        // Inserting the rest reads nothing of this chunk.
         unsafe {
-            if rest >= tag::MIN_CHUNK {
-                self.put(chunk, size | flags);
+            if tail_calls {
+                self.put(chunk, header);
+            }
+            if split {
                 // The rest is free, and the chunk after it already says so.
                 // Inserted directly rather than freed: a free would look at
                 // neighbours whose state is known.
                 self.insert(chunk + size, rest, (null_mut(), 0));
             } else {
-                self.put(chunk, have | flags);
                 self.mark_prev_in_use(chunk + have);
+            }
+            if !tail_calls {
+                self.put(chunk, header);
             }
         }
         self.region.at(payload(chunk))
