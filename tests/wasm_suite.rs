@@ -35,17 +35,19 @@ fn workspace() -> PathBuf {
 }
 
 fn build(features: &[&str]) -> PathBuf {
+    build_with(features, "release")
+}
+
+/// The suite built with a cargo profile: `release` (opt-level "z", as the
+/// size build ships) or `wasm-speed` (opt-level 3: the heap's speed build,
+/// with the shortcuts that the size build leaves out).
+fn build_with(features: &[&str], profile: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target_dir = workspace().join("target/wasm-suite");
     let status = Command::new(cargo)
         .current_dir(workspace())
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "lite-alloc-wasm-suite",
-        ])
+        .args(["build", "--quiet", "--profile", profile])
+        .args(["-p", "lite-alloc-wasm-suite"])
         .args(["--target", "wasm32-unknown-unknown", "--target-dir"])
         .arg(&target_dir)
         .args(features.iter().flat_map(|f| ["--features", f]))
@@ -55,10 +57,11 @@ fn build(features: &[&str]) -> PathBuf {
         status.success(),
         "building the wasm suite failed (is `wasm32-unknown-unknown` installed?)"
     );
-    // Keep each variant's module: the next build overwrites the output.
-    let built = target_dir.join("wasm32-unknown-unknown/release/lite_alloc_wasm_suite.wasm");
+    let built = target_dir.join(format!(
+        "wasm32-unknown-unknown/{profile}/lite_alloc_wasm_suite.wasm"
+    ));
     let kept = target_dir.join(format!(
-        "suite-{}.wasm",
+        "suite-{}-{profile}.wasm",
         if features.is_empty() {
             "default".into()
         } else {
@@ -69,7 +72,6 @@ fn build(features: &[&str]) -> PathBuf {
     kept
 }
 
-/// How long one module's tests may take: a broken allocator can loop.
 const DEADLINE: Duration = Duration::from_secs(180);
 
 /// Runs `tests` of `module` under Node: whether all passed, and what it
@@ -128,6 +130,12 @@ fn suite(variant: &[&str]) {
             &build(variant),
             &["test_a_free_chunk_in_any_bitmap_word_serves"],
         );
+        // The heap's speed build too (its test for an empty heap looks at
+        // every word of the bitmap; a freed chunk merges into its list's
+        // head in place).
+        let speed = build_with(variant, "wasm-speed");
+        run(&speed, &TESTS);
+        run(&speed, &["test_a_free_chunk_in_any_bitmap_word_serves"]);
     }
     let mut oom = variant.to_vec();
     oom.push("max-memory");

@@ -66,6 +66,12 @@ pub unsafe trait Config<const N: usize>: 'static {
     /// (`align <= MAX_BIN_ALIGN`), or `N` (or more) when no bin can. A plain
     /// index rather than an `Option`, which wasm32 would return through
     /// memory when the lookup is not inlined.
+    ///
+    /// The smallest bin that can, as the attribute's lookups give: in-place
+    /// `realloc` counts on a block's capacity being its own capacity, and
+    /// never falling as the size grows. A lookup that gives a larger bin is
+    /// still memory-safe (see `# Safety`), but some blocks then move where
+    /// they could stay, or stay where they would move.
     fn class(size: usize, align: usize) -> usize;
 }
 

@@ -384,7 +384,10 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         let old_cap = Self::capacity(old_size, align);
         if !C::Large::KEEP_SHRUNK {
             // The new capacity is needed on every path here, so it is
-            // computed once, first (a call when built for size).
+            // computed once, first (a call when built for size). It is
+            // above the old one exactly when the new size is, as capacities
+            // are their own and never fall as the size grows (`class` gives
+            // the smallest bin, and large classes tile the sizes).
             let new_cap = Self::capacity(new_size, align);
             // A block that keeps its capacity stays: it is then freed into
             // the list it was handed out for (bins ascend strictly, and
