@@ -68,10 +68,12 @@ fn build_with(features: &[&str], profile: &str) -> PathBuf {
             features.join("+")
         }
     ));
+    // Keep each variant's module: the next build overwrites the output.
     std::fs::copy(&built, &kept).unwrap();
     kept
 }
 
+/// How long one module's tests may take: a broken allocator can loop.
 const DEADLINE: Duration = Duration::from_secs(180);
 
 /// Runs `tests` of `module` under Node: whether all passed, and what it
