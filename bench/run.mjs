@@ -210,10 +210,11 @@ function firmwareSizes() {
   const dir = path.join(root, 'bench', 'firmware-probe');
   const measure = (features) => {
     // The target directory named, as in `buildWasm`.
-    const args = ['build', '--quiet', '--locked', '--release', '--target-dir', path.join(dir, 'target')];
+    const target = path.join(dir, 'target');
+    const args = ['build', '--quiet', '--locked', '--release', '--target-dir', target];
     if (features.length) args.push('--features', features.join(','));
     run('cargo', args, { cwd: dir });
-    const elf = path.join(dir, 'target', 'thumbv7em-none-eabihf', 'release', 'firmware-probe');
+    const elf = path.join(target, 'thumbv7em-none-eabihf', 'release', 'firmware-probe');
     const sections = elfSections(elf);
     return { text: sections['.text'] ?? 0, rodata: sections['.rodata'] ?? 0, mem: sections.memBuiltins };
   };

@@ -72,7 +72,8 @@ function build(args, n) {
   const dir = path.join(root, 'bench', 'real');
   // The target directory named, so that a `CARGO_TARGET_DIR` in the
   // environment cannot leave a stale module where it is read.
-  const cargo = ['build', '--quiet', '--locked', '--release', '--target', 'wasm32-wasip1', '--target-dir', path.join(dir, 'target')];
+  const target = path.join(dir, 'target');
+  const cargo = ['build', '--quiet', '--locked', '--release', '--target', 'wasm32-wasip1', '--target-dir', target];
   const env = { ...process.env };
   if (args !== null) {
     cargo.push('--features', 'lite-alloc-bench-allocators/candidate');
@@ -80,7 +81,7 @@ function build(args, n) {
   }
   execFileSync('cargo', cargo, { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
   const copy = path.join(out, `real-${n}.wasm`);
-  fs.copyFileSync(path.join(dir, 'target', 'wasm32-wasip1', 'release', 'real.wasm'), copy);
+  fs.copyFileSync(path.join(target, 'wasm32-wasip1', 'release', 'real.wasm'), copy);
   return copy;
 }
 

@@ -117,21 +117,19 @@ fn run(module: &Path, tests: &[&str]) {
 }
 
 fn suite(variant: &[&str]) {
-    run(&build(variant), &TESTS);
+    let module = build(variant);
+    run(&module, &TESTS);
     if variant.contains(&"options") || variant.contains(&"coalesce") {
-        run(&build(variant), &["test_heap_base"]);
+        run(&module, &["test_heap_base"]);
     }
     if variant.contains(&"slab-bin") {
-        run(&build(variant), &["test_bin_block_before_a_chunk"]);
+        run(&module, &["test_bin_block_before_a_chunk"]);
     }
     if ["coalesce", "general", "slab-bin"]
         .iter()
         .any(|chunks| variant.contains(chunks))
     {
-        run(
-            &build(variant),
-            &["test_a_free_chunk_in_any_bitmap_word_serves"],
-        );
+        run(&module, &["test_a_free_chunk_in_any_bitmap_word_serves"]);
         // The heap's speed build too (its test for an empty heap looks at
         // every word of the bitmap; a freed chunk merges into its list's
         // head in place).

@@ -397,16 +397,21 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             if new_cap == old_cap {
                 return true;
             }
-            let aligned = Self::ALL_ALIGNED || block.addr().is_multiple_of(carve_align(new_cap));
-            return aligned && new_cap > old_cap && self.extend_at_top(block, old_cap, new_cap);
+            return Self::aligned_for(block, new_cap)
+                && new_cap > old_cap
+                && self.extend_at_top(block, old_cap, new_cap);
         }
-        let aligned = Self::ALL_ALIGNED
-            || block
-                .addr()
-                .is_multiple_of(carve_align(Self::capacity(new_size, align)));
-        aligned
+        Self::aligned_for(block, Self::capacity(new_size, align))
             && (new_size <= old_cap
                 || self.extend_at_top(block, old_cap, Self::capacity(new_size, align)))
+    }
+
+    /// Whether `block` has the alignment that the list of blocks of
+    /// capacity `cap` needs (`carve_align(cap)`; every block has it when
+    /// every bin carves at `MAX_BIN_ALIGN`).
+    #[inline(always)]
+    fn aligned_for(block: *mut u8, cap: usize) -> bool {
+        Self::ALL_ALIGNED || block.addr().is_multiple_of(carve_align(cap))
     }
 
     /// Forgets every block and every region, and resets the memory source
