@@ -5,8 +5,8 @@
 # allocators, the wasm suite under Node, the firmware under QEMU), once with
 # `lite_alloc::Default` moving on realloc and once with its in-place realloc,
 # and `Default` and `General` in the checked mode (crate feature `check`);
-# the model and the configuration space on a 32-bit target (i686, natively
-# and under Miri); then AddressSanitizer, the host suite under Miri (Stacked
+# the model and the configuration space on 32-bit targets (i686, natively
+# and under Miri, and wasm32 under Node's WASI); then AddressSanitizer, the host suite under Miri (Stacked
 # and Tree Borrows, strict provenance) beside each fuzz target for a short,
 # bounded time (`scripts/fuzz.sh` runs them longer) and one round of the
 # benchmark.
@@ -123,6 +123,23 @@ for target in "" i686-unknown-linux-gnu; do
     LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" ${target:+--target "$target"} \
         -p lite-alloc-tests --test model --test configs --test options
 done
+
+# On wasm32 itself (wasm32-wasip1, under Node's WASI: `scripts/wasi-run.mjs`,
+# cargo's runner there): the heap has wasm32-only code (the chunks' bitmap
+# in 64-bit words, the order of a taken chunk's header store), which i686
+# does not run. The runtime's unit tests, the shadow model, the
+# configuration space and the direct-call suites, built for speed and for
+# size. A panic aborts the module there, so the harness prints the failing
+# test's output as it goes (`--nocapture`); the tests that spawn threads or
+# processes are ignored (wasip1 has neither) and run on the other targets.
+step "tests on wasm32 (wasm32-wasip1 under Node), built for speed and for size"
+wasm32_suites=(--test model --test configs --test properties --test memory_sources --test adversarial
+    --test seed --test options --test checked --test checked_global --test checked_edges)
+LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc --lib -- --nocapture
+LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc-tests "${wasm32_suites[@]}" -- --nocapture
+LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target wasm32-wasip1 -p lite-alloc --lib -- --nocapture
+LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target wasm32-wasip1 -p lite-alloc-tests \
+    --test model --test configs --test options -- --nocapture
 
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads

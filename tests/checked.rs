@@ -427,7 +427,7 @@ const CHILD: &str = "LITE_ALLOC_CHECKED_CHILD";
 /// writes it to stderr) and aborts the process: nothing unwinds out of
 /// `GlobalAlloc` into the caller, whose `catch_unwind` would catch it.
 #[test]
-#[cfg_attr(miri, ignore = "spawns a process")]
+#[cfg_attr(any(miri, target_os = "wasi"), ignore = "spawns a process")]
 fn default_hook_prints_and_aborts() {
     for (kind, expected) in [
         ("double-free", "double free: dealloc(0x"),

@@ -103,6 +103,7 @@ fn boxes_smaller_than_a_pointer() {
 }
 
 #[test]
+#[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
 fn threads() {
     let rounds: u64 = if cfg!(miri) { 20 } else { 5_000 };
     let handles: Vec<_> = (0..4)

@@ -306,6 +306,7 @@ fn each_type_has_its_own_state() {
 /// lock keeps threads apart (a race would corrupt the free lists or the
 /// blocks' contents, which the random checker detects).
 #[test]
+#[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
 fn threads_are_kept_apart() {
     #[lite_alloc(sync = spin, memory = arena(64 << 20), realloc)]
     struct Shared;

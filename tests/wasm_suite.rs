@@ -6,11 +6,13 @@
 //! run under Node: std workloads, foreign `memory.grow` between allocations,
 //! the shadow model, alignments up to 1 MiB from the first allocation,
 //! addresses near 4 GiB, and (in a module with a 64 MiB maximum) real
-//! out-of-memory; with the options, the module's initial free memory. Then
-//! the checked mode, for `Default` and `General` (the crate feature) and for
-//! `large = reuse` and bins in front of chunks (the attribute): the same
-//! tests with no misuse reported, and each misuse trapping with its message
-//! in lite-alloc's buffer, read by the host.
+//! out-of-memory; with the options, the module's initial free memory. The
+//! variants with chunks also built with the heap's speed build (`wasm-speed`,
+//! opt-level 3, whose shortcuts the size build leaves out), running the same
+//! tests. Then the checked mode, for `Default` and `General` (the crate
+//! feature) and for `large = reuse` and bins in front of chunks (the
+//! attribute): the same tests with no misuse reported, and each misuse
+//! trapping with its message in lite-alloc's buffer, read by the host.
 //!
 //! Needs `node` and the `wasm32-unknown-unknown` target: a missing tool is a
 //! failure, not a skip. `scripts/test.sh` installs both.
@@ -117,29 +119,33 @@ fn run(module: &Path, tests: &[&str]) {
 }
 
 fn suite(variant: &[&str]) {
-    let module = build(variant);
-    run(&module, &TESTS);
-    if variant.contains(&"options") || variant.contains(&"coalesce") {
-        run(&module, &["test_heap_base"]);
-    }
-    if variant.contains(&"slab-bin") {
-        run(&module, &["test_bin_block_before_a_chunk"]);
-    }
-    if ["coalesce", "general", "slab-bin"]
+    // The chunks also in the heap's speed build, whose shortcuts (its test
+    // for an empty heap looks at every word of the bitmap; a freed chunk
+    // merges into its list's head in place) only opt-level 3 compiles.
+    let chunks = ["coalesce", "general", "slab-bin"]
         .iter()
-        .any(|chunks| variant.contains(chunks))
-    {
-        run(&module, &["test_a_free_chunk_in_any_bitmap_word_serves"]);
-        // The heap's speed build too (its test for an empty heap looks at
-        // every word of the bitmap; a freed chunk merges into its list's
-        // head in place).
-        let speed = build_with(variant, "wasm-speed");
-        run(&speed, &TESTS);
-        run(&speed, &["test_a_free_chunk_in_any_bitmap_word_serves"]);
+        .any(|chunks| variant.contains(chunks));
+    let profiles: &[&str] = if chunks {
+        &["release", "wasm-speed"]
+    } else {
+        &["release"]
+    };
+    for profile in profiles {
+        let module = build_with(variant, profile);
+        run(&module, &TESTS);
+        if variant.contains(&"options") || variant.contains(&"coalesce") {
+            run(&module, &["test_heap_base"]);
+        }
+        if variant.contains(&"slab-bin") {
+            run(&module, &["test_bin_block_before_a_chunk"]);
+        }
+        if chunks {
+            run(&module, &["test_a_free_chunk_in_any_bitmap_word_serves"]);
+        }
+        let mut oom = variant.to_vec();
+        oom.push("max-memory");
+        run(&build_with(&oom, profile), &["test_out_of_memory"]);
     }
-    let mut oom = variant.to_vec();
-    oom.push("max-memory");
-    run(&build(&oom), &["test_out_of_memory"]);
 }
 
 /// The checked mode: every test of the suite with no misuse reported (the

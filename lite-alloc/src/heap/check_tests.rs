@@ -10,7 +10,7 @@ use super::class::carve_align;
 use super::{Chunks, Config, Heap, Reuse, large_classes};
 use crate::memory::Memory;
 use crate::stats::NoStats;
-use crate::sync::SpinLock;
+use crate::sync::Spin;
 
 const BINS: [usize; 4] = [16, 32, 64, 128];
 
@@ -66,7 +66,7 @@ macro_rules! config {
             const GROWTH: usize = 0;
             type Large = $large;
             type Memory = $source;
-            type Lock = SpinLock;
+            type Lock = Spin;
             type Stats = NoStats;
             fn class(size: usize, align: usize) -> usize {
                 class(size, align)

@@ -68,8 +68,8 @@ pub const CHUNK_LISTS: usize = 4 * (usize::BITS - 4) as usize;
 /// registers, and more code.
 ///
 /// The tests on i686 run the 32-bit words that thumb runs; wasm32's are
-/// run by the wasm suite, under Node, with the heap's checks after every
-/// operation.
+/// run by the same tests on `wasm32-wasip1` and by the wasm suite, under
+/// Node, with the heap's checks after every operation.
 #[cfg(target_arch = "wasm32")]
 type MapWord = u64;
 /// See the other definition.
