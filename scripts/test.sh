@@ -129,14 +129,19 @@ done
 # in 64-bit words, the order of a taken chunk's header store), which i686
 # does not run. The runtime's unit tests, the shadow model, the
 # configuration space and the direct-call suites, built for speed and for
-# size. A panic aborts the module there, so the harness prints the failing
-# test's output as it goes (`--nocapture`); the tests that spawn threads or
-# processes are ignored (wasip1 has neither) and run on the other targets.
+# size; test programs whose global allocator is `Default` or `General`
+# (over `memory.grow`, as a wasm program's), claimed memory, and the crate
+# features (`memory = system`, the `Allocator` API). A panic aborts the
+# module there, so the harness prints the failing test's output as it goes
+# (`--nocapture`); the tests that spawn threads or processes are ignored
+# (wasip1 has neither) and run on the other targets.
 step "tests on wasm32 (wasm32-wasip1 under Node), built for speed and for size"
 wasm32_suites=(--test model --test configs --test properties --test memory_sources --test adversarial
-    --test seed --test options --test checked --test checked_global --test checked_edges)
+    --test seed --test options --test checked --test checked_global --test checked_edges
+    --test default_global --test general_global --test claimed)
 LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc --lib -- --nocapture
 LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc-tests "${wasm32_suites[@]}" -- --nocapture
+cargo test --target wasm32-wasip1 -p lite-alloc-feature-tests -- --nocapture
 LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target wasm32-wasip1 -p lite-alloc --lib -- --nocapture
 LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target wasm32-wasip1 -p lite-alloc-tests \
     --test model --test configs --test options -- --nocapture
