@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WASI } from './wasi.mjs';
+import { WASI } from 'node:wasi';
 
 import { ALLOCATORS, CORE, FIRMWARE_ALLOCATORS, REAL_PROGRAMS, WORKLOADS, TARGETS } from './allocators.mjs';
 import { buildReal, buildWasm, countGrows, out, probeSizes, root, run, sizes, wasmOpt } from './build.mjs';

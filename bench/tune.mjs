@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WASI } from './wasi.mjs';
+import { WASI } from 'node:wasi';
 
 import { REAL_PROGRAMS } from './allocators.mjs';
 

@@ -4,13 +4,7 @@
 //   node run.mjs PROGRAM.wasm OUT_DIR
 import fs from 'node:fs';
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { WASI } from 'node:wasi';
-
-// As in lite-alloc-tune's replay runner: Node 20 can crash in a collection
-// during a WASI call through V8's fast API path (nodejs/node#53087), and
-// this program writes its trace through WASI as it allocates.
-setFlagsFromString('--no-turbo-fast-api-calls');
 
 const [module, out] = process.argv.slice(2);
 const wasi = new WASI({ version: 'preview1', args: ['program'], preopens: { '/out': out }, returnOnExit: true, stdout: fs.openSync(path.join(out, 'stdout.txt'), 'w') });
