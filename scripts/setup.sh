@@ -17,21 +17,28 @@ rustup component add rust-src clippy rustfmt
 rustup target add wasm32-unknown-unknown wasm32-wasip1 thumbv7em-none-eabihf thumbv6m-none-eabi
 
 # The 32-bit runs of the shadow model: i686 Linux, natively (it needs a
-# 32-bit C library to link), and under Miri.
+# 32-bit C library to link, and libFuzzer, fuzzing there, a 32-bit C++
+# library to build), and under Miri.
 rustup target add i686-unknown-linux-gnu
-if [ ! -e /usr/lib32/libc.so ] && [ ! -e /usr/lib/i386-linux-gnu/libc.so ]; then
+have_32_bit_libraries() {
+    { [ -e /usr/lib32/libc.so ] || [ -e /usr/lib/i386-linux-gnu/libc.so ]; } &&
+        compgen -G '/usr/include/*/c++/*/32/bits/c++config.h' >/dev/null
+}
+if ! have_32_bit_libraries; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-        echo "32-bit C library not found: installing Debian's gcc-multilib" >&2
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-multilib >/dev/null
+        echo "32-bit C and C++ libraries not found: installing Debian's g++-multilib" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++-multilib >/dev/null
     fi
 fi
-if [ ! -e /usr/lib32/libc.so ] && [ ! -e /usr/lib/i386-linux-gnu/libc.so ]; then
-    echo "error: a 32-bit C library (Debian's gcc-multilib) is required to run the tests on i686-unknown-linux-gnu" >&2
+if ! have_32_bit_libraries; then
+    echo "error: 32-bit C and C++ libraries (Debian's g++-multilib) are required to run the tests and fuzzing on i686-unknown-linux-gnu" >&2
     exit 1
 fi
 
-# Nightly, for Miri, AddressSanitizer and cargo-fuzz (libFuzzer).
+# Nightly, for Miri, AddressSanitizer and cargo-fuzz (libFuzzer), with the
+# i686 target for fuzzing there.
 rustup toolchain install nightly --profile minimal --component miri,rust-src
+rustup target add --toolchain nightly i686-unknown-linux-gnu
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --version 0.13.2
 fi

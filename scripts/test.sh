@@ -243,7 +243,7 @@ i686_tree=$!
 set +m
 trap 'kill -- -"$stacked" -"$i686_tree" 2>/dev/null || true' EXIT
 
-step "fuzzing, ${FUZZ_SECONDS:=10} s per target"
+step "fuzzing, ${FUZZ_SECONDS:=10} s per target, on the host and on i686"
 scripts/fuzz.sh "$FUZZ_SECONDS"
 
 # The benchmark, one round: every allocator's modules build, every workload
