@@ -6,10 +6,10 @@
 # `lite_alloc::Default` moving on realloc and once with its in-place realloc,
 # and `Default` and `General` in the checked mode (crate feature `check`);
 # the model and the configuration space on 32-bit targets (i686, natively
-# and under Miri, and wasm32 under Node's WASI); then AddressSanitizer, the host suite under Miri (Stacked
-# and Tree Borrows, strict provenance) beside each fuzz target for a short,
-# bounded time (`scripts/fuzz.sh` runs them longer) and one round of the
-# benchmark.
+# and under Miri, and wasm32 under Node's WASI); then AddressSanitizer, the
+# host suite under Miri (Stacked and Tree Borrows, strict provenance) beside
+# each fuzz target, on the host and on i686, for a short, bounded time
+# (`scripts/fuzz.sh` runs them longer) and one round of the benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
