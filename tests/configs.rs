@@ -7,13 +7,14 @@
 //! runs on its own simulated wasm memory that foreign code grows between
 //! operations, with the heap's invariants (`verify`) checked after every
 //! step (every sixteenth under Miri), and with `stats` the bytes in use
-//! and the nulls counted. CI runs it on the host and on
-//! `i686-unknown-linux-gnu`, a 32-bit target, where headers, grains and
-//! alignments differ.
+//! and the nulls counted. CI runs it on the host, on
+//! `i686-unknown-linux-gnu` and on `wasm32-wasip1`, 32-bit targets, where
+//! headers, grains and alignments differ.
 //!
 //! More: `LITE_ALLOC_CONFIGS=1000 cargo test --release -p lite-alloc-tests
 //! --test configs` (and `LITE_ALLOC_MODEL_SCALE`, `LITE_ALLOC_MODEL_SEEDS`
-//! as for `tests/model.rs`).
+//! as for `tests/model.rs`); on the 32-bit targets at most 128, whose
+//! memories fill i686's address space and one wasm32 module.
 
 use lite_alloc::lite_alloc;
 use lite_alloc_tests::sim::SimEnv;
