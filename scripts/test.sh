@@ -38,6 +38,8 @@ cargo clippy -p wasm-demo -p lite-alloc-wasm-suite --features wasm-demo/reuse,li
 for variant in general coalesce slab-bin checked-default checked-general checked-reuse checked-coalesce; do
     cargo clippy -p lite-alloc-wasm-suite --features "$variant" --target wasm32-unknown-unknown -- -D warnings
 done
+# The runtime and its tests as the wasm32 lane below builds them.
+cargo clippy -p lite-alloc -p lite-alloc-tests --all-targets --target wasm32-wasip1 -- -D warnings
 cargo clippy -p lite-alloc --target thumbv7em-none-eabihf --features critical-section -- -D warnings
 # No atomic compare-and-swap here: `Default` and `sync = spin` are left out.
 cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-section -- -D warnings
