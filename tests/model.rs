@@ -11,9 +11,9 @@
 //! the bytes in use and the failures counted are checked after every step.
 //!
 //! Every run has two phases: everyday sizes and alignments, where memory
-//! suffices and no null is allowed; then extreme ones (sizes up to 1 MiB,
-//! alignments up to 128 KiB), where the memory runs out and null is allowed
-//! only when the memory source refused to grow. See `common::check_random_ops`
+//! suffices and, in the default run, no null is allowed; then extreme ones
+//! (sizes up to 1 MiB, alignments up to 128 KiB), where the memory runs out
+//! and null is allowed only when the memory source refused to grow. See `common::check_random_ops`
 //! for what is checked after every step; the heap's own invariants
 //! (`verify`) are checked after every step too (every sixteenth under
 //! Miri).
