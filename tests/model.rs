@@ -13,10 +13,10 @@
 //! Every run has two phases: everyday sizes and alignments, where memory
 //! suffices and, in the default run, no null is allowed; then extreme ones
 //! (sizes up to 1 MiB, alignments up to 128 KiB), where the memory runs out
-//! and null is allowed only when the memory source refused to grow. See `common::check_random_ops`
-//! for what is checked after every step; the heap's own invariants
-//! (`verify`) are checked after every step too (every sixteenth under
-//! Miri).
+//! and null is allowed only when the memory source refused to grow. See
+//! `common::check_random_ops` for what is checked after every step; the
+//! heap's own invariants (`verify`) are checked after every step too (every
+//! sixteenth under Miri).
 //!
 //! Fixed seeds by default; the long run is
 //! `LITE_ALLOC_MODEL_SCALE=20 LITE_ALLOC_MODEL_SEEDS=10 cargo test --release -p lite-alloc-tests --test model`.

@@ -124,7 +124,7 @@ fn suite(variant: &[&str]) {
     // merges into its list's head in place) only opt-level 3 compiles.
     let chunks = ["coalesce", "general", "slab-bin"]
         .iter()
-        .any(|chunks| variant.contains(chunks));
+        .any(|kind| variant.contains(kind));
     let profiles: &[&str] = if chunks {
         &["release", "wasm-speed"]
     } else {
