@@ -115,38 +115,38 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
 # is one shared call, and the speed build's shortcuts are left out
 # (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests, the
 # shadow model, the configuration space and the options on that code, with
-# debug assertions, on the host and on i686; a unit test and the model check
-# that each command built the lite-alloc it asked for.
-step "tests of lite-alloc built for size (opt-level z), on the host and on i686"
+# debug assertions, on the host, on i686 and on wasm32 (see the next step);
+# a unit test and the model check that each command built the lite-alloc it
+# asked for. Output is not captured: on wasm32 a panic aborts the module
+# before the harness could print what it captured.
+step "tests of lite-alloc built for size (opt-level z), on the host, on i686 and on wasm32"
 built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
-for target in "" i686-unknown-linux-gnu; do
+for target in "" i686-unknown-linux-gnu wasm32-wasip1; do
     LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" ${target:+--target "$target"} \
-        -p lite-alloc --lib
+        -p lite-alloc --lib -- --nocapture
     LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" ${target:+--target "$target"} \
-        -p lite-alloc-tests --test model --test configs --test options
+        -p lite-alloc-tests --test model --test configs --test options -- --nocapture
 done
 
 # On wasm32 itself (wasm32-wasip1, under Node's WASI: `scripts/wasi-run.mjs`,
 # cargo's runner there): the heap has wasm32-only code (the chunks' bitmap
 # in 64-bit words, the order of a taken chunk's header store), which i686
-# does not run. The runtime's unit tests, the shadow model, the
-# configuration space and the direct-call suites, built for speed and for
-# size; test programs whose global allocator is `Default` or `General`
-# (over `memory.grow`, as a wasm program's), claimed memory, and the crate
-# features (`memory = system`, the `Allocator` API). A panic aborts the
-# module there, so the harness prints the failing test's output as it goes
-# (`--nocapture`); the tests that spawn threads or processes are ignored
-# (wasip1 has neither) and run on the other targets.
-step "tests on wasm32 (wasm32-wasip1 under Node), built for speed and for size"
+# does not run. Built for speed here (the step before ran the build for
+# size there): the runtime's unit tests, the shadow model, the
+# configuration space and the direct-call suites; test programs whose
+# global allocator is `Default` or `General` (over `memory.grow`, as a wasm
+# program's), claimed memory, and the crate features (`memory = system`,
+# the `Allocator` API). A panic aborts the module there, so the harness
+# prints the failing test's output as it goes (`--nocapture`); the tests
+# that spawn threads or processes are ignored (wasip1 has neither) and run
+# on the other targets.
+step "tests on wasm32 (wasm32-wasip1 under Node), built for speed"
 wasm32_suites=(--test model --test configs --test properties --test memory_sources --test adversarial
     --test seed --test options --test checked --test checked_global --test checked_edges
     --test default_global --test general_global --test claimed)
 LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc --lib -- --nocapture
 LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc-tests "${wasm32_suites[@]}" -- --nocapture
 cargo test --target wasm32-wasip1 -p lite-alloc-feature-tests -- --nocapture
-LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target wasm32-wasip1 -p lite-alloc --lib -- --nocapture
-LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target wasm32-wasip1 -p lite-alloc-tests \
-    --test model --test configs --test options -- --nocapture
 
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
