@@ -325,6 +325,22 @@ fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
             }
             return Ok(MemoryArg::Arena(bytes));
         }
+        // A lone lowercase word is a misspelt choice (`heap`, `arean(4096)`),
+        // not a type: types are written in CamelCase. A lowercase type is
+        // still named by a raw identifier or a longer path, as the message
+        // says.
+        let name = word.to_string();
+        if !name.starts_with("r#") && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            let hint = if fork.peek(token::Paren) {
+                String::new()
+            } else {
+                format!(" (a type named in lowercase: `r#{name}` or `self::{name}`)")
+            };
+            return Err(Error::new(
+                word.span(),
+                format!("unknown memory source `{name}`: {EXPECTED}{hint}"),
+            ));
+        }
     }
     if input.peek(Ident)
         || input.peek(Token![::])

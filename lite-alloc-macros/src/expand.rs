@@ -320,14 +320,31 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
             checked,
             span,
         } => {
-            let mut items = arena(bytes.clone(), TokenStream::new());
+            // The size once, so that a wrong type is reported once; the
+            // static holds a valid size whatever it is, so that a size out
+            // of range is reported by the assertion alone.
+            let too_large = panic_over(
+                bytes,
+                "the arena is too large for a static on this target: at most `lite_alloc::memory::MAX_ARENA_BYTES` bytes (2 GiB less 16 on 32-bit targets, 2^61 less 16 on 64-bit ones)",
+            );
+            let mut items = quote_spanned! {*span=>
+                const __LITE_ALLOC_ARENA_BYTES: __la::usize = #bytes;
+                const _: () = if __LITE_ALLOC_ARENA_BYTES > __la::MAX_ARENA_BYTES {
+                    #too_large
+                };
+            };
             if !checked {
+                let empty = panic_over(bytes, "an arena needs at least 1 byte");
                 items.extend(quote_spanned! {*span=>
-                    const _: () = if #bytes == 0 {
-                        __la::panic!("an arena needs at least 1 byte")
+                    const _: () = if __LITE_ALLOC_ARENA_BYTES == 0 {
+                        #empty
                     };
                 });
             }
+            items.extend(arena(
+                quote!(__la::arena_bytes(__LITE_ALLOC_ARENA_BYTES)),
+                TokenStream::new(),
+            ));
             (items, quote!(__LiteAllocMemory))
         }
         Memory::PerTarget => {
@@ -453,36 +470,71 @@ fn checks(config: &Config) -> TokenStream {
     }
 }
 
-/// What to emit when the attribute is wrong: the error, and the item as the
-/// user wrote it. A unit struct also gets a stand-in `new`, `reset` and
-/// `GlobalAlloc`, so that the rest of the program reports no errors of its own.
+/// What to emit when the attribute is wrong: the error, the item, and
+/// stand-ins for what the attribute would have added, so that the rest of
+/// the program reports no errors of its own.
+///
+/// A struct without fields (generic or not: an allocator type meant as
+/// one) becomes the plain unit struct it should be, with a stand-in `new`,
+/// `reset` and `GlobalAlloc`. A struct with fields, an enum or a union is
+/// kept as written, for the code that uses its fields, variants and
+/// generics, and gets a stand-in `GlobalAlloc` only: it has no value that
+/// a stand-in `new` could make, and may have a `new` of its own.
 pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
     let error = error.to_compile_error();
-    let strukt = match item {
-        Item::Struct(strukt)
-            if strukt.generics.params.is_empty() && matches!(strukt.fields, syn::Fields::Unit) =>
-        {
-            strukt
+    let (generics, ident) = match item {
+        Item::Struct(strukt) if matches!(strukt.fields, syn::Fields::Unit) => {
+            let (attrs, vis, ident) = (&strukt.attrs, &strukt.vis, &strukt.ident);
+            let global_alloc = stand_in_global_alloc(ident, &syn::Generics::default());
+            return quote! {
+                #error
+                #(#attrs)*
+                #vis struct #ident;
+                impl #ident {
+                    #vis const fn new() -> Self {
+                        Self
+                    }
+                    #vis unsafe fn reset() {}
+                }
+                #global_alloc
+            };
         }
+        Item::Struct(strukt) => (&strukt.generics, &strukt.ident),
+        Item::Enum(enumeration) => (&enumeration.generics, &enumeration.ident),
+        Item::Union(union) => (&union.generics, &union.ident),
         _ => return quote! { #error #item },
     };
-    let (ident, vis) = (&strukt.ident, &strukt.vis);
+    let global_alloc = stand_in_global_alloc(ident, generics);
+    quote! { #error #item #global_alloc }
+}
+
+/// A `GlobalAlloc` for the type `ident` that never hands out memory.
+fn stand_in_global_alloc(ident: &syn::Ident, generics: &syn::Generics) -> TokenStream {
+    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     quote! {
-        #error
-        #item
-        impl #ident {
-            #vis const fn new() -> Self {
-                Self
-            }
-            #vis unsafe fn reset() {}
-        }
-        unsafe impl ::lite_alloc::__private::GlobalAlloc for #ident {
+        unsafe impl #impl_generics ::lite_alloc::__private::GlobalAlloc for #ident #type_generics #where_clause {
             unsafe fn alloc(&self, _: ::lite_alloc::__private::Layout) -> *mut ::lite_alloc::__private::u8 {
                 ::lite_alloc::__private::null_mut()
             }
             unsafe fn dealloc(&self, _: *mut ::lite_alloc::__private::u8, _: ::lite_alloc::__private::Layout) {}
         }
     }
+}
+
+/// `__la::panic!(message)`, spanned from the first token of `over` to its
+/// last: rustc reports a `const` panic on the macro call, whose span runs
+/// from its path to its closing parenthesis, so that the error underlines
+/// the whole expression rather than its first token.
+fn panic_over(over: &TokenStream, message: &str) -> TokenStream {
+    let mut tokens = over.clone().into_iter();
+    let first = tokens
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    let last = tokens.last().map_or(first, |token| token.span());
+    let mut arguments =
+        proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, quote!(#message));
+    arguments.set_span(last);
+    quote_spanned!(first=> __la::panic! #arguments)
 }
 
 /// `Config::PAGE`: the literal, or the constant holding the expression.
@@ -504,12 +556,15 @@ fn page_expr_checks(config: &Config) -> TokenStream {
         return TokenStream::new();
     };
     let span = config.page.1;
-    let wasm_page = "with wasm memory, `page` must be a multiple of the wasm page (65536 bytes)";
+    let wasm_page = panic_over(
+        expr,
+        "with wasm memory, `page` must be a multiple of the wasm page (65536 bytes)",
+    );
     let multiple = |cfg: TokenStream| {
         quote_spanned! {span=>
             #cfg
             const _: () = if __LITE_ALLOC_PAGE % __la::WASM_PAGE != 0 {
-                __la::panic!(#wasm_page)
+                #wasm_page
             };
         }
     };
@@ -518,12 +573,20 @@ fn page_expr_checks(config: &Config) -> TokenStream {
         Memory::PerTarget => multiple(quote!(#[cfg(target_arch = "wasm32")])),
         _ => TokenStream::new(),
     };
+    let zero = panic_over(
+        expr,
+        "`page` must be at least 1 byte (65536 is the wasm page)",
+    );
+    let too_large = panic_over(
+        expr,
+        "`page` is too large for this target: memory grows by at most a quarter of the address space at a time (1 GiB on 32-bit targets)",
+    );
     quote_spanned! {span=>
         const __LITE_ALLOC_PAGE: __la::usize = #expr;
         const _: () = if __LITE_ALLOC_PAGE == 0 {
-            __la::panic!("`page` must be at least 1 byte (65536 is the wasm page)")
+            #zero
         } else if __LITE_ALLOC_PAGE > __la::MAX_PAGE {
-            __la::panic!("`page` is too large for this target: memory grows by at most a quarter of the address space at a time (1 GiB on 32-bit targets)")
+            #too_large
         };
         #wasm
     }

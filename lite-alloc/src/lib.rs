@@ -179,7 +179,8 @@ pub mod __private {
         carve_align, large_classes, min_carve_align,
     };
     pub use crate::memory::{
-        ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, Memory, WASM_PAGE, Wasm, WasmHeapBase,
+        ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, Memory, WASM_PAGE, Wasm,
+        WasmHeapBase, arena::arena_bytes,
     };
     pub use crate::stats::{Counters, NoStats, Stats};
     pub use crate::sync::{CriticalSection, Lock, Spin, Unsynchronized};

@@ -18,6 +18,22 @@ pub const DEFAULT_ARENA_BYTES: usize = 32 * 1024;
 #[cfg(not(target_os = "none"))]
 pub const DEFAULT_ARENA_BYTES: usize = 8 * 1024 * 1024;
 
+/// The largest `memory = arena(BYTES)` on this target: 2 GiB less 16 bytes
+/// on 32-bit targets, `2^61 - 16` on 64-bit ones. A larger one is a compile
+/// error on its size (a type that large is one rustc refuses, once the
+/// arena's alignment of 16 rounds it up). The compiler builds the zeroed
+/// array in its own memory, on every target: an arena of gigabytes takes
+/// more than that to compile (2 GiB took 8.4 GB on i686).
+pub const MAX_ARENA_BYTES: usize =
+    (isize::MAX as usize >> if usize::BITS == 64 { 2 } else { 0 }) - 15;
+
+/// `bytes` when it is at most [`MAX_ARENA_BYTES`], 1 otherwise: the size of
+/// the static arena, which stays a valid type while the generated assertion
+/// reports the size out of range. For generated code only.
+pub const fn arena_bytes(bytes: usize) -> usize {
+    if bytes <= MAX_ARENA_BYTES { bytes } else { 1 }
+}
+
 /// The bytes of an arena: a zero-initialised static array, aligned to 16.
 ///
 /// Its bytes are only ever reached through pointers the allocator derives from

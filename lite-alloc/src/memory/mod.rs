@@ -13,14 +13,14 @@
 //! (what was left at the end of the region it leaves is not used again
 //! until `reset`).
 
-mod arena;
+pub(crate) mod arena;
 mod claimed;
 mod regions;
 #[cfg(feature = "std")]
 mod system;
 mod wasm;
 
-pub use arena::{ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES};
+pub use arena::{ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES};
 pub use claimed::Claimed;
 #[cfg(feature = "std")]
 pub use system::System;
@@ -101,7 +101,7 @@ use core::ptr::NonNull;
 /// /// Hands over one fixed region, once.
 /// pub struct Reserved { given: bool }
 ///
-/// static mut RESERVED: [u8; 4096] = [0; 4096];
+/// static mut RESERVED: [u8; 65536] = [0; 65536];
 ///
 /// // SAFETY: the region is handed out once (until `reset`), is valid for
 /// // its length, and nothing else uses `RESERVED`.
@@ -116,7 +116,7 @@ use core::ptr::NonNull;
 ///         }
 ///         self.given = true;
 ///         let start = NonNull::new((&raw mut RESERVED).cast::<u8>())?;
-///         Some(NonNull::slice_from_raw_parts(start, 4096))
+///         Some(NonNull::slice_from_raw_parts(start, 65536))
 ///     }
 ///     fn reset(&mut self) {
 ///         self.given = false;
@@ -125,6 +125,10 @@ use core::ptr::NonNull;
 ///
 /// #[lite_alloc::lite_alloc(memory = Reserved)]
 /// struct BoardAlloc;
+///
+/// #[global_allocator]
+/// static ALLOC: BoardAlloc = BoardAlloc::new();
+/// # fn main() { assert_eq!(vec![1u8, 2, 3].len(), 3); }
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a lite-alloc memory source on this target",
