@@ -58,6 +58,9 @@ step "docs (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features std,allocator-api2,critical-section
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --features std,allocator-api2,critical-section,check
+# The examples with every feature, as docs.rs shows them (the test steps
+# below run them with the default features).
+cargo test --doc -p lite-alloc --quiet --all-features
 # The internals' docs too (the heap's invariants and safety arguments live
 # there): every intra-doc link among private items resolves.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet --document-private-items \
@@ -218,7 +221,7 @@ miri_i686() {
     # The checked mode's edges: uses after free found while memory runs out, a
     # stale write that makes the heap hand out a live block, the spares.
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
-        -p lite-alloc-tests --test checked_edges -- spares a_live_block flush double_free hook
+        -p lite-alloc-tests --test checked_edges -- spares a_live_block a_poisoned the_table flush double_free hook
 }
 
 step "AddressSanitizer"

@@ -80,16 +80,17 @@ fn flush_reports_every_use_after_free() {
 #[lite_alloc(check, memory = arena(4 << 20))]
 struct Released;
 
-/// Pushes every freed block out of `Released`'s quarantine.
-fn push_out_released() {
+/// Pushes every freed block out of `heap`'s quarantine (a checked type):
+/// as many blocks of 40 bytes, allocated and freed.
+fn push_out(heap: &impl GlobalAlloc) {
     let blocks: Vec<_> = (0..QUARANTINE_BLOCKS)
         // SAFETY: a valid layout.
-        .map(|_| unsafe { Released.alloc(layout(40)) })
+        .map(|_| unsafe { heap.alloc(layout(40)) })
         .collect();
     for block in blocks {
         assert!(!block.is_null());
         // SAFETY: live blocks with their layout.
-        unsafe { Released.dealloc(block, layout(40)) };
+        unsafe { heap.dealloc(block, layout(40)) };
     }
 }
 
@@ -106,7 +107,7 @@ fn double_free_after_release_is_reported_as_untracked() {
         let block = Released.alloc(layout(24));
         assert!(!block.is_null());
         Released.dealloc(block, layout(24));
-        push_out_released();
+        push_out(&Released);
         assert!(take().is_empty());
         Released.dealloc(block, layout(24));
     }
@@ -127,44 +128,55 @@ fn double_free_after_release_is_reported_as_untracked() {
 #[lite_alloc(check, memory = arena(4 << 20))]
 struct Stale;
 
-/// "they never forgive a corrupted heap": a write through a stale pointer
-/// after the block left the quarantine lands in the heap's free list (the
-/// block's first word is its link). The checked layer then hands out a
-/// block that is still live, as a fresh one, without a report: two owners
-/// of one block. The layer knows every live block (its table), so handing
-/// one out twice is detectable on the `alloc` where it happens.
-#[test]
-fn a_live_block_is_never_handed_out_twice() {
-    let _serial = serial();
+/// A live block of `size` bytes, and a stale write that links it from the
+/// heap's free list: another block of `size` bytes is freed, leaves the
+/// quarantine for the list (its first word is its link), and its old
+/// owner writes the live block's address there. The live block's first
+/// word is null (its owner's own, legitimate write), so the list ends
+/// after it. Returns the stale block and the live one; nothing reported.
+///
+/// # Safety
+///
+/// `heap` is a checked type whose blocks of 40 bytes lie in bins; the
+/// caller holds `serial()`.
+unsafe fn stale_link(heap: &impl GlobalAlloc, size: usize) -> (*mut u8, *mut u8) {
     // SAFETY: live blocks; the stale write is the misuse under test, on
-    // memory of the arena.
+    // the heap's memory.
     unsafe {
-        let victim = Stale.alloc(layout(24));
-        let live = Stale.alloc(layout(24));
+        let victim = heap.alloc(layout(size));
+        let live = heap.alloc(layout(size));
         assert!(!victim.is_null() && !live.is_null());
-        // The live block's owner stores a null pointer first (legitimately).
         live.cast::<usize>().write(0);
-        Stale.dealloc(victim, layout(24));
-        // Out of the quarantine, into its bin's free list.
-        let blocks: Vec<_> = (0..QUARANTINE_BLOCKS)
-            .map(|_| Stale.alloc(layout(40)))
-            .collect();
-        for block in blocks {
-            Stale.dealloc(block, layout(40));
-        }
+        heap.dealloc(victim, layout(size));
+        push_out(heap);
         assert!(take().is_empty());
-        // The stale owner writes a pointer into the block it freed.
         victim.cast::<*mut u8>().write(live);
-        let first = Stale.alloc(layout(24));
-        let second = Stale.alloc(layout(24));
+        (victim, live)
+    }
+}
+
+/// Makes `heap` hand out a live block: a write through a stale pointer,
+/// after the block left the quarantine, lands in the heap's free list (the
+/// block's first word is its link). Returns the stale block, the live one
+/// and the block handed out first, and checks the report: a use after free
+/// naming the live block. The request that found it is served all the
+/// same, from memory the heap's lists never held.
+///
+/// # Safety
+///
+/// `heap` is a checked type whose blocks of 24 and 40 bytes lie in bins;
+/// the caller holds `serial()`.
+unsafe fn poison(heap: &impl GlobalAlloc) -> (*mut u8, *mut u8, *mut u8) {
+    // SAFETY: the caller's promise; then live blocks with their layouts.
+    unsafe {
+        let (victim, live) = stale_link(heap, 24);
+        let first = heap.alloc(layout(24));
+        let second = heap.alloc(layout(24));
         let seen = take();
         assert!(
-            second != live || !seen.is_empty(),
-            "alloc handed out the live block {live:p} again (first {first:p}), unreported"
+            second != live,
+            "alloc handed out the live block {live:p} again (first {first:p})"
         );
-        // Reported as a use after free naming the live block; nothing
-        // handed out from then on, the layer's state consistent.
-        assert!(second.is_null());
         assert_eq!(seen.len(), 1, "{seen:#?}");
         assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
         assert_eq!(seen[0].block.map(|b| b.address), Some(live.addr()));
@@ -173,15 +185,167 @@ fn a_live_block_is_never_handed_out_twice() {
             "{}",
             seen[0]
         );
-        assert!(Stale.alloc(layout(24)).is_null());
-        assert!(Stale.alloc(layout(4096)).is_null());
+        assert!(!second.is_null());
+        heap.dealloc(second, layout(24));
+        (victim, live, first)
+    }
+}
+
+/// "they never forgive a corrupted heap": a stale write that makes the
+/// heap hand out a block still live, as a fresh one, would give it two
+/// owners. The layer knows every live block (its table), so it is caught
+/// on the `alloc` where it happens; from then on the heap's lists are not
+/// used, and the layer goes on checking every call.
+#[test]
+fn a_live_block_is_never_handed_out_twice() {
+    let _serial = serial();
+    // SAFETY: live blocks with their layouts, but for the misuses under
+    // test.
+    unsafe {
+        let (victim, live, first) = poison(&Stale);
+        let (small, large) = (Stale.alloc(layout(24)), Stale.alloc_zeroed(layout(4096)));
+        for (block, size) in [(small, 24), (large, 4096)] {
+            assert!(!block.is_null());
+            for other in [victim, live, first] {
+                assert!(
+                    block.addr() >= other.addr() + 24 || block.addr() + size <= other.addr(),
+                    "{block:p} overlaps {other:p}"
+                );
+            }
+        }
+        assert!((0..4096).all(|i| large.add(i).read() == 0));
+        let moved = Stale.realloc(small, layout(24), 100);
+        assert!(!moved.is_null());
         Stale::verify();
-        // Frees still work (they only queue and release blocks).
+        // Every call is checked as ever (none gives memory back to the
+        // heap): a wrong layout, a double free.
+        Stale.dealloc(first, layout(25));
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(seen[0].kind, Kind::WrongLayout, "{}", seen[0]);
         Stale.dealloc(live, layout(24));
         Stale.dealloc(first, layout(24));
+        Stale.dealloc(moved, layout(100));
+        Stale.dealloc(large, layout(4096));
+        assert!(take().is_empty());
+        Stale.dealloc(live, layout(24));
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(seen[0].kind, Kind::DoubleFree, "{}", seen[0]);
+        // Through the quarantine and out of it (kept out of the heap).
+        for _ in 0..2 * QUARANTINE_BLOCKS {
+            let block = Stale.alloc(layout(24));
+            assert!(!block.is_null());
+            Stale.dealloc(block, layout(24));
+        }
+        assert_eq!(Stale::checks().live_blocks, 0);
         Stale::verify();
         assert!(take().is_empty());
     }
+}
+
+/// Bins in front of chunks, on memory the program hands over, which is not
+/// zeroed.
+#[lite_alloc(bins = [16, 32, 64, 128], large = coalesce, realloc, check, memory = claimed)]
+struct StaleClaimed;
+
+/// On a poisoned heap whose memory is not zeroed, `alloc_zeroed` still
+/// clears what it hands out.
+#[test]
+fn a_poisoned_heap_zeroes_what_memory_does_not() {
+    let _serial = serial();
+    const BYTES: usize = 1 << 20;
+    let region: &'static mut [u8] = Box::leak(vec![0xAA; BYTES].into_boxed_slice());
+    // SAFETY: a region of its own, used by nothing else from now on; then
+    // live blocks with their layouts, but for the misuse under test.
+    unsafe {
+        StaleClaimed.claim(region.as_mut_ptr(), BYTES);
+        poison(&StaleClaimed);
+        for size in [24, 100, 4096, 70_000] {
+            let block = StaleClaimed.alloc_zeroed(layout(size));
+            assert!(!block.is_null());
+            let dirty = (0..size).filter(|&i| block.add(i).read() != 0).count();
+            assert_eq!(dirty, 0, "alloc_zeroed({size}) on a poisoned heap");
+            block.write_bytes(0x55, size);
+            StaleClaimed.dealloc(block, layout(size));
+        }
+        StaleClaimed::verify();
+    }
+    assert!(take().is_empty());
+}
+
+/// Bins in front of chunks, on two regions the program hands over.
+#[lite_alloc(large = coalesce, check, memory = claimed)]
+struct StaleTwoRegions;
+
+/// A poisoned heap carves whole grains at the largest alignment, whatever
+/// the request's: `top` stays aligned, and the fence that closes a region
+/// when the next one opens is written aligned (Miri checks the write).
+#[test]
+fn a_poisoned_heap_keeps_its_top_aligned() {
+    let _serial = serial();
+    let banks: [&'static mut [u8]; 2] =
+        [(); 2].map(|()| Box::leak(vec![0u8; 64 << 10].into_boxed_slice()));
+    // SAFETY: regions of their own, used by nothing else from now on; then
+    // live blocks with their layouts, but for the misuse under test.
+    unsafe {
+        for bank in banks {
+            StaleTwoRegions.claim(bank.as_mut_ptr(), bank.len());
+        }
+        poison(&StaleTwoRegions);
+        let odd = StaleTwoRegions.alloc(Layout::from_size_align(1, 1).unwrap());
+        assert!(!odd.is_null());
+        assert_eq!(odd.addr() % 16, 0, "{odd:p}");
+        // Too large for what is left of the first region: the second opens.
+        let next = StaleTwoRegions.alloc(layout(60 << 10));
+        assert!(!next.is_null());
+        StaleTwoRegions::verify();
+    }
+    assert!(take().is_empty());
+}
+
+/// Large blocks reused in size classes.
+#[lite_alloc(check, large = reuse, memory = arena(4 << 20))]
+struct StaleTable;
+
+/// The checked layer's table grows in a block of the heap: a stale write
+/// that makes the heap hand out a live block for it is caught as for any
+/// other request, before a byte of it is written.
+#[test]
+fn the_table_never_grows_into_a_live_block() {
+    let _serial = serial();
+    // The size class of the table's block when it grows to 2048 slots of
+    // three words (4096 on 32-bit targets).
+    const SIZE: usize = 49152 - check::CANARY;
+    // SAFETY: live blocks with their layouts, but for the misuse under
+    // test.
+    unsafe {
+        let (victim, live) = stale_link(&StaleTable, SIZE);
+        // Past its first word, the live block's owner's bytes.
+        live.add(size_of::<usize>())
+            .write_bytes(0x5A, SIZE - size_of::<usize>());
+        let again = StaleTable.alloc(layout(SIZE));
+        assert_eq!(again, victim);
+        let many: Vec<_> = (0..1500).map(|_| StaleTable.alloc(layout(40))).collect();
+        assert!(many.iter().all(|block| !block.is_null()));
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
+        assert_eq!(seen[0].block.map(|b| b.address), Some(live.addr()));
+        let changed = (8..SIZE).filter(|&i| live.add(i).read() != 0x5A).count();
+        assert_eq!(
+            changed, 0,
+            "the table was written into the live block {live:p}"
+        );
+        StaleTable::verify();
+        for block in many {
+            StaleTable.dealloc(block, layout(40));
+        }
+        StaleTable.dealloc(again, layout(SIZE));
+        StaleTable.dealloc(live, layout(SIZE));
+        StaleTable::verify();
+    }
+    assert!(take().is_empty());
 }
 
 /// In-place realloc, large blocks reused.
@@ -684,14 +848,7 @@ fn spare_out(blocks: &[*mut u8], size: usize) {
         // SAFETY: live blocks with their layout.
         unsafe { Spares.dealloc(block, layout(size)) };
     }
-    let filler: Vec<_> = (0..QUARANTINE_BLOCKS)
-        // SAFETY: a valid layout.
-        .map(|_| unsafe { Spares.alloc(layout(40)) })
-        .collect();
-    for block in filler {
-        // SAFETY: live blocks with their layout.
-        unsafe { Spares.dealloc(block, layout(40)) };
-    }
+    push_out(&Spares);
 }
 
 #[test]

@@ -156,6 +156,9 @@ fn checked_suite(variant: &str, allocator: &str) {
     suite(&[variant]);
     let module = build(&[variant]);
     run(&module, &["test_checked_hook_returns"]);
+    if variant.contains("general") || variant.contains("coalesce") {
+        run(&module, &["test_a_free_chunk_in_any_bitmap_word_serves"]);
+    }
     let mut tests = Vec::new();
     for (name, pieces) in misuses(allocator, 24) {
         tests.push((format!("misuse_{name}"), pieces));

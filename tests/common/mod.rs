@@ -104,6 +104,19 @@ pub fn seeds(base: u64) -> std::ops::Range<u64> {
     base..base + count
 }
 
+/// Asserts that a child process aborted: SIGABRT on Unix, a failure
+/// elsewhere. `context` (what the child did, and its output) heads the
+/// message.
+pub fn assert_aborted(status: std::process::ExitStatus, context: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(6), "{context}: {status:?}");
+    }
+    #[cfg(not(unix))]
+    assert!(!status.success(), "{context}: {status:?}");
+}
+
 /// Whether every byte of `bytes` is `byte`. Compares a page at a time, which
 /// Miri does as one operation rather than byte by byte.
 pub fn all_equal(bytes: &[u8], byte: u8) -> bool {

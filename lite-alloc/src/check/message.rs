@@ -148,7 +148,7 @@ impl<'a> Text<'a> {
                 } else {
                     " again while it is live"
                 });
-                self.s(": a freed block was written after it left the quarantine, and no more memory is handed out; found in ");
+                self.s(": a freed block was written after it left the quarantine, and the heap's free lists are no longer used; found in ");
                 self.call(misuse)
             }
             (Kind::UseAfterFree, Some(block)) => {

@@ -7,35 +7,46 @@ use core::ptr::{self, null_mut};
 use super::table::{Entry, MIN_SLOTS};
 use super::{Site, State, Step, first_other_than_canary, inner_size, spilled};
 use crate::check::{Block, CANARY, CANARY_PATTERN, Call, Kind, Misuse};
-use crate::heap::{Config, Heap, LargeBlocks};
+use crate::heap::{Config, Heap, LargeBlocks, MAX_BIN_ALIGN};
 use crate::memory::Memory;
 use crate::stats::Record;
 
 impl State {
     /// Makes room in the table for one more block, growing it in memory
-    /// from the heap; false when there is none.
-    pub(super) fn reserve<C: Config<N>, const N: usize>(&mut self, heap: &mut Heap<C, N>) -> bool {
+    /// from the heap; false when there is none. Interrupted (`Err`) when
+    /// the heap hands out a block the layer knows for the table: it is
+    /// poisoned, and the call, made again, grows the table from its unused
+    /// memory.
+    pub(super) fn reserve<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &mut Heap<C, N>,
+        site: Site,
+    ) -> Result<bool, Misuse> {
         if self.table.has_room() {
-            return true;
+            return Ok(true);
         }
         let count = match self.table.slots() {
             0 => MIN_SLOTS,
             slots => match slots.checked_mul(2) {
                 Some(count) => count,
-                None => return false,
+                None => return Ok(false),
             },
         };
         let Some(bytes) = count.checked_mul(size_of::<Entry>()) else {
-            return false;
+            return Ok(false);
         };
         let align = align_of::<Entry>();
         if Layout::from_size_align(bytes, align).is_err() {
-            return false;
+            return Ok(false);
         }
         // SAFETY: a valid layout, not zero-sized.
-        let slots = unsafe { heap.alloc_plain(bytes, align) };
+        let slots = unsafe { self.heap_alloc(heap, bytes, align, false) };
         if slots.is_null() {
-            return false;
+            return Ok(false);
+        }
+        if let Some(slot) = self.table.find(slots.addr()) {
+            // Checked before a byte of it is written.
+            return Err(self.poisoned_by(slot, site));
         }
         // SAFETY: the block was just handed out for `bytes` bytes, aligned
         // for entries; zeroed, every slot is empty.
@@ -43,17 +54,77 @@ impl State {
             slots.write_bytes(0, bytes);
             self.table.move_to(slots.cast(), count)
         };
-        if !old.is_null() {
+        // A poisoned heap takes nothing back (see `poisoned`).
+        if !old.is_null() && !self.poisoned {
             // SAFETY: the old table's block, handed out by `alloc_plain`
             // for `old_bytes` and this alignment, used by nothing else now.
             unsafe { heap.dealloc_inner(old, old_bytes, align) };
         }
-        true
+        Ok(true)
+    }
+
+    /// The heap handed out the block of the table's `slot`: a freed
+    /// block's link in its lists was written after it left the quarantine,
+    /// and the lists cannot be trusted any more. From now on they are not
+    /// used (see `poisoned`). The misuse: a use after free naming that
+    /// block.
+    fn poisoned_by(&mut self, slot: usize, site: Site) -> Misuse {
+        self.poisoned = true;
+        let entry = self.table.entry(slot);
+        let known = Some(Block {
+            address: entry.address,
+            layout: entry.layout(),
+            freed: entry.freed(),
+        });
+        self.misuse(Kind::UseAfterFree, site, known)
+    }
+
+    /// A block of `size` bytes aligned to `align` from the heap, its first
+    /// `size` bytes zero with `zeroed` (null: out of memory): from its
+    /// lists or its unused memory as ever, or, once it is poisoned (its
+    /// lists cannot be trusted), from its unused memory only.
+    ///
+    /// # Safety
+    ///
+    /// `size` and `align` make a valid layout, not zero-sized.
+    unsafe fn heap_alloc<C: Config<N>, const N: usize>(
+        &self,
+        heap: &mut Heap<C, N>,
+        size: usize,
+        align: usize,
+        zeroed: bool,
+    ) -> *mut u8 {
+        // What the memory source zeroes, the heap need not.
+        let zero = if zeroed && <C::Memory as Memory>::ZEROED {
+            size
+        } else {
+            0
+        };
+        // SAFETY: a valid layout, not zero-sized (the caller's promise),
+        // within `bump`'s bound (rounded up by less than a grain).
+        let block = unsafe {
+            match (self.poisoned, zero != 0) {
+                // Whole grains at the largest alignment any policy carves
+                // at, so that `top` stays aligned for the fence a later
+                // region's `close` writes there.
+                (true, _) => match size.checked_next_multiple_of(MAX_BIN_ALIGN) {
+                    Some(whole) => heap.bump(whole, align.max(MAX_BIN_ALIGN), zero),
+                    None => null_mut(),
+                },
+                (false, true) => heap.alloc_inner::<true>(size, align),
+                (false, false) => heap.alloc_plain(size, align),
+            }
+        };
+        if zeroed && zero == 0 && !block.is_null() {
+            // SAFETY: the block holds `size` bytes.
+            unsafe { block.write_bytes(0, size) };
+        }
+        block
     }
 
     /// A block for `size` bytes aligned to `align` and its canary, the
     /// first `size` bytes zeroed with `zeroed`: a spare, or from the heap;
-    /// null when memory runs out (or the heap's lists were found written).
+    /// null when memory runs out.
     /// A misuse found on the way: a spare written after it left the
     /// quarantine (never handed out), or the heap handing out a block the
     /// layer knows.
@@ -86,17 +157,7 @@ impl State {
         }
         // SAFETY: `inner` is a valid layout's size, not zero (the caller's
         // promise).
-        let block = unsafe {
-            if zeroed && <C::Memory as Memory>::ZEROED {
-                heap.alloc_inner::<true>(inner, align)
-            } else {
-                let block = heap.alloc_plain(inner, align);
-                if zeroed && !block.is_null() {
-                    block.write_bytes(0, size);
-                }
-                block
-            }
-        };
+        let block = unsafe { self.heap_alloc(heap, inner, align, zeroed) };
         if block.is_null() {
             return (null_mut(), found);
         }
@@ -104,19 +165,16 @@ impl State {
             None => (block, found),
             Some(slot) => {
                 // A block the layer knows: live, waiting in the quarantine
-                // or a spare. A freed block's link in the heap's lists was
-                // written after it left the quarantine; the lists cannot be
-                // trusted any more.
-                self.poisoned = true;
-                let entry = self.table.entry(slot);
-                let known = Some(Block {
-                    address: entry.address,
-                    layout: entry.layout(),
-                    freed: entry.freed(),
-                });
+                // or a spare.
+                let poisoned = self.poisoned_by(slot, site);
+                let misuse = found.or(Some(poisoned));
+                // The request is served all the same, from memory the
+                // heap's lists never held (see `poisoned`), so that a hook
+                // that returns lets the program go on.
+                // SAFETY: as above.
                 (
-                    null_mut(),
-                    found.or(Some(self.misuse(Kind::UseAfterFree, site, known))),
+                    unsafe { self.heap_alloc(heap, inner, align, zeroed) },
+                    misuse,
                 )
             }
         }
@@ -167,16 +225,11 @@ impl State {
         zeroed: bool,
         site: Site,
     ) -> Step<*mut u8> {
-        if self.poisoned {
-            // The heap's lists cannot be trusted (see `carve`): not even
-            // for the table's memory.
-            return Ok((null_mut(), None));
-        }
-        if !self.reserve(heap) {
+        if !self.reserve(heap, site)? {
             if let Some(misuse) = self.flush(heap, site) {
                 return Err(misuse);
             }
-            if !self.reserve(heap) {
+            if !self.reserve(heap, site)? {
                 return Ok((null_mut(), None));
             }
         }
@@ -319,7 +372,8 @@ impl State {
             heap.stats.failed();
             return Ok((null_mut(), None));
         };
-        if C::REALLOC_IN_PLACE {
+        // A poisoned heap's lists cannot be trusted: blocks move.
+        if C::REALLOC_IN_PLACE && !self.poisoned {
             // The block's size in the heap: what `alloc` asked for it (a
             // valid layout's, as when it was allocated).
             let Some(old_inner) = inner_size::<C, N>(old_size, align) else {

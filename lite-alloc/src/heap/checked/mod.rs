@@ -88,14 +88,20 @@ pub struct State {
     spares: usize,
     /// The heap handed out a block the layer knows (live, freed or spare):
     /// its lists were written through a stale pointer after a block left
-    /// the quarantine. Reported once; from then on nothing more is handed
-    /// out.
+    /// the quarantine. Reported once; from then on the heap's lists are
+    /// not used: blocks are carved from its unused memory (past every
+    /// block it holds, or more from the memory source), never given back
+    /// to the heap (leaked when they leave the quarantine), and never
+    /// resized in place. The layer checks them as ever. The report itself
+    /// needs memory (std's panic formats its message, and may print a
+    /// backtrace, with the program's allocator, which may be this one).
     poisoned: bool,
 }
 
 /// What `alloc` and `realloc` give back under the lock: the result and a
 /// misuse to report, or (`Err`) a misuse found while emptying the
-/// quarantine for memory, to report before the call is made again.
+/// quarantine for memory or growing the table, to report before the call
+/// is made again.
 type Step<R> = Result<(R, Option<Misuse>), Misuse>;
 
 /// The call being checked: what a misuse found during it names.
@@ -228,9 +234,11 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// Makes the call `call` under the lock and reports what it found once
     /// the lock is released. A call interrupted by a misuse (`Step`'s
     /// `Err`: a block found written when the quarantine was emptied for
-    /// memory) is made again once that is reported, so that every misuse
-    /// is reported, each once; every interruption took a block out of the
-    /// quarantine, so this ends.
+    /// memory, or the heap found poisoned as the table grew) is made again
+    /// once that is reported, so that every misuse is reported, each once;
+    /// every interruption took a block out of the quarantine or poisoned
+    /// the heap (once, and a poisoned heap's table grows in memory no
+    /// block was in), so this ends.
     fn call<R: Copy>(
         &self,
         refused: R,
@@ -251,8 +259,18 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// As for `GlobalAlloc::alloc`: `layout.size()` is not zero.
     pub unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded from the caller.
+        unsafe { self.alloc_checked(layout, false) }
+    }
+
+    /// `alloc`, or `alloc_zeroed` with `zeroed`.
+    ///
+    /// # Safety
+    ///
+    /// As for `alloc`.
+    unsafe fn alloc_checked(&self, layout: Layout, zeroed: bool) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
         self.call(null_mut(), |heap, state| unsafe {
-            state.alloc(heap, layout, false)
+            state.alloc(heap, layout, zeroed)
         })
     }
 
@@ -263,9 +281,7 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// As for `GlobalAlloc::alloc_zeroed`: `layout.size()` is not zero.
     pub unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded from the caller.
-        self.call(null_mut(), |heap, state| unsafe {
-            state.alloc(heap, layout, true)
-        })
+        unsafe { self.alloc_checked(layout, true) }
     }
 
     /// `GlobalAlloc::dealloc`, checked: a block that is not a live block
@@ -326,15 +342,21 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
         unsafe { self.global.memory(f) }
     }
 
-    /// Checks the heap's invariants and the layer's, and panics with the
-    /// first that does not hold; then checks every live block's canary and
-    /// every quarantined block's filling, and reports the first misuse.
+    /// Checks the heap's invariants (unless a misuse poisoned it) and the
+    /// layer's, and panics with the first that does not hold; then checks
+    /// every live block's canary and every quarantined block's filling, and
+    /// reports the first misuse.
     pub fn verify(&self) {
         let (checked, found) = self.with(
             || (Ok(()), None),
-            |heap, state| match heap.check().and_then(|()| state.check(heap)) {
-                Ok(()) => (Ok(()), state.scan(heap)),
-                Err(corruption) => (Err(corruption), None),
+            |heap, state| {
+                // A poisoned heap's lists lead anywhere a stale pointer
+                // wrote: not walked (see `poisoned`).
+                let heap_checked = if state.poisoned { Ok(()) } else { heap.check() };
+                match heap_checked.and_then(|()| state.check(heap)) {
+                    Ok(()) => (Ok(()), state.scan(heap)),
+                    Err(corruption) => (Err(corruption), None),
+                }
             },
         );
         if let Err(corruption) = checked {

@@ -96,6 +96,10 @@ impl State {
             return None;
         }
         self.table.remove(slot);
+        if self.poisoned {
+            // The heap takes nothing back (see `poisoned`): kept out of it.
+            return None;
+        }
         let inner = inner_size::<C, N>(entry.size, entry.align());
         debug_assert!(inner.is_some());
         if let Some(inner) = inner {

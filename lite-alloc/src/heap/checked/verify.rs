@@ -111,7 +111,7 @@ impl State {
         )?;
         ensure(
             !self.poisoned || self.misuses > 0,
-            "the checked layer stopped handing out memory with no misuse reported",
+            "the checked layer took its heap for poisoned with no misuse reported",
             0,
         )?;
         // The first spare is one (the links after it are the spares' own
