@@ -14,7 +14,8 @@
 //! More: `LITE_ALLOC_CONFIGS=1000 cargo test --release -p lite-alloc-tests
 //! --test configs` (and `LITE_ALLOC_MODEL_SCALE`, `LITE_ALLOC_MODEL_SEEDS`
 //! as for `tests/model.rs`); on the 32-bit targets at most 128, whose
-//! memories fill i686's address space and one wasm32 module.
+//! memories fill i686's address space and one wasm32 module, and
+//! `LITE_ALLOC_CONFIGS_SEED=N` (a whole number) for others than the first.
 
 use lite_alloc::lite_alloc;
 use lite_alloc_tests::sim::SimEnv;

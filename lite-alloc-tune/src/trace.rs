@@ -11,16 +11,31 @@ pub enum Event {
     /// `alloc` (or `alloc_zeroed`) of `size` bytes aligned to `align`, which
     /// gave `address` (0: it failed).
     Alloc {
+        /// Where the block was handed out (0: the request failed).
         address: usize,
+        /// The bytes requested.
         size: usize,
+        /// The alignment requested.
         align: usize,
+        /// Whether it was `alloc_zeroed`.
         zeroed: bool,
     },
     /// `dealloc` of the block at `address`.
-    Dealloc { address: usize },
+    Dealloc {
+        /// The block freed.
+        address: usize,
+    },
     /// `realloc` of the block at `from` to `size` bytes, which moved it to
     /// `to` (equal to `from` when it stayed; 0 when it failed).
-    Realloc { from: usize, to: usize, size: usize },
+    Realloc {
+        /// The block resized.
+        from: usize,
+        /// Where it is now (`from` when it stayed; 0: it failed, and the
+        /// block stays at `from`).
+        to: usize,
+        /// Its new size in bytes.
+        size: usize,
+    },
 }
 
 /// What a program recorded on wasm says about its memory.
