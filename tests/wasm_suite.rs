@@ -118,14 +118,28 @@ fn run(module: &Path, tests: &[&str]) {
     );
 }
 
+/// Whether the wasm suite's feature `variant` enables `marker` (`chunks`,
+/// `checked`): its manifest says, so that the module's cfgs and the tests
+/// run here cannot disagree.
+fn implies(variant: &str, marker: &str) -> bool {
+    let manifest = workspace().join("tests/wasm-suite/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).expect("the wasm suite's manifest");
+    let prefix = format!("{variant} = [");
+    let line = text
+        .lines()
+        .find(|line| line.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no feature `{variant}` in {}", manifest.display()));
+    line.contains(&format!("\"{marker}\""))
+}
+
 fn suite(variant: &[&str]) {
+    let chunks = variant.iter().any(|v| implies(v, "chunks"));
+    let checked = variant.iter().any(|v| implies(v, "checked"));
     // The chunks also in the heap's speed build, whose shortcuts (its test
     // for an empty heap looks at every word of the bitmap; a freed chunk
-    // merges into its list's head in place) only opt-level 3 compiles.
-    let chunks = ["coalesce", "general", "slab-bin"]
-        .iter()
-        .any(|kind| variant.contains(kind));
-    let profiles: &[&str] = if chunks {
+    // merges into its list's head in place) only opt-level 3 compiles; the
+    // checked variants, for debug builds, in the size build only.
+    let profiles: &[&str] = if chunks && !checked {
         &["release", "wasm-speed"]
     } else {
         &["release"]
@@ -156,9 +170,6 @@ fn checked_suite(variant: &str, allocator: &str) {
     suite(&[variant]);
     let module = build(&[variant]);
     run(&module, &["test_checked_hook_returns"]);
-    if variant.contains("general") || variant.contains("coalesce") {
-        run(&module, &["test_a_free_chunk_in_any_bitmap_word_serves"]);
-    }
     let mut tests = Vec::new();
     for (name, pieces) in misuses(allocator, 24) {
         tests.push((format!("misuse_{name}"), pieces));

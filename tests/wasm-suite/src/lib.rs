@@ -43,12 +43,7 @@ struct Under;
 #[lite_alloc::lite_alloc(bins = [16, 32, 64, 128, 256], large = coalesce, realloc, check)]
 struct Under;
 
-#[cfg(any(
-    feature = "checked-default",
-    feature = "checked-general",
-    feature = "checked-reuse",
-    feature = "checked-coalesce"
-))]
+#[cfg(feature = "checked")]
 mod checked;
 
 /// Bins that are not powers of two, with in-place realloc.
@@ -487,20 +482,14 @@ extern "C" fn test_bin_block_before_a_chunk() {
 /// bound), into the heap's lists; and one round only, in the second word:
 /// the quarantine would release a round's blocks during the next, as a
 /// free chunk below that round's, which then serves the request first.
-#[cfg(any(
-    feature = "general",
-    feature = "coalesce",
-    feature = "slab-bin",
-    feature = "checked-general",
-    feature = "checked-coalesce"
-))]
+#[cfg(feature = "chunks")]
 #[unsafe(no_mangle)]
 extern "C" fn test_a_free_chunk_in_any_bitmap_word_serves() {
     report_panics();
     let request = Layout::from_size_align(64 << 10, 8).unwrap();
-    #[cfg(not(any(feature = "checked-general", feature = "checked-coalesce")))]
+    #[cfg(not(feature = "checked"))]
     let rounds = [256 << 10, 2 << 20, 300 << 20];
-    #[cfg(any(feature = "checked-general", feature = "checked-coalesce"))]
+    #[cfg(feature = "checked")]
     let rounds = [2 << 20];
     for bytes in rounds {
         let big = Layout::from_size_align(bytes, 8).unwrap();
@@ -513,7 +502,7 @@ extern "C" fn test_a_free_chunk_in_any_bitmap_word_serves() {
             let last = ALLOC.alloc(request);
             assert!(!last.is_null());
             ALLOC.dealloc(block, big);
-            #[cfg(any(feature = "checked-general", feature = "checked-coalesce"))]
+            #[cfg(feature = "checked")]
             {
                 let small = Layout::from_size_align(8, 8).unwrap();
                 let pusher = ALLOC.alloc(small);
