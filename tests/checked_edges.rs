@@ -244,6 +244,36 @@ fn a_live_block_is_never_handed_out_twice() {
     }
 }
 
+/// Bins only, with the counters.
+#[lite_alloc(check, stats, memory = arena(4 << 20))]
+struct StaleStats;
+
+/// A poisoned heap's counters stay sound: the bin whose list was written
+/// through a stale pointer, which handed out one block more than was
+/// freed into it, does not count a free block below zero; and what is kept
+/// out of the heap from then on is counted as leaked, each block with its
+/// canary, as it leaves the quarantine.
+#[test]
+fn a_poisoned_heap_counts_what_it_keeps_out() {
+    let _serial = serial();
+    // SAFETY: the caller's promise for `poison`; then live blocks with
+    // their layouts.
+    unsafe {
+        poison(&StaleStats);
+        let stats = StaleStats::stats();
+        let bin = stats.bin(32).expect("a bin of 32 bytes");
+        assert!(bin.free <= 1, "{bin:?}");
+        let (leaked, queued) = (stats.leaked, StaleStats::checks().quarantined_bytes);
+        push_out(&StaleStats);
+        let released = queued + QUARANTINE_BLOCKS * (40 + check::CANARY)
+            - StaleStats::checks().quarantined_bytes;
+        assert!(released > 0);
+        assert_eq!(StaleStats::stats().leaked - leaked, released);
+        StaleStats::verify();
+    }
+    assert!(take().is_empty());
+}
+
 /// Bins in front of chunks, on memory the program hands over, which is not
 /// zeroed.
 #[lite_alloc(bins = [16, 32, 64, 128], large = coalesce, realloc, check, memory = claimed)]

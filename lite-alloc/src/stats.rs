@@ -51,7 +51,11 @@ pub struct Stats {
     pub bumped: usize,
     /// Bytes of freed blocks larger than every bin (or aligned beyond what a
     /// bin guarantees) that are never reused: `large = leak` (lite-alloc
-    /// 0.1.0's four-bin design) leaks them; `large = reuse` does not.
+    /// 0.1.0's four-bin design) leaks them; `large = reuse` does not. In
+    /// the checked mode, once it has seen the heap hand out a block twice
+    /// (its lists written through a stale pointer), every block freed from
+    /// then on too, canary included, as it leaves the quarantine: the
+    /// heap's lists are no longer used.
     pub leaked: usize,
     /// With `large = reuse` or `coalesce`: bytes of large blocks waiting in
     /// free lists.
@@ -325,7 +329,10 @@ impl<const N: usize> Record for Counters<N> {
     fn hit(&mut self, bin: usize) {
         if let Some(counters) = self.bin(bin) {
             counters.hits = counters.hits.wrapping_add(1);
-            counters.free = counters.free.wrapping_sub(1);
+            // Saturating: in the checked mode, a list written through a
+            // stale pointer may hold more blocks than were freed into it,
+            // until the layer sees a block handed out twice.
+            counters.free = counters.free.saturating_sub(1);
         }
     }
     fn miss(&mut self, bin: usize) {

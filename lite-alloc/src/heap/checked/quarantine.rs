@@ -6,6 +6,7 @@ use core::ptr::null_mut;
 use super::{Site, State, first_other, inner_size, spilled};
 use crate::check::{Block, CANARY, FREED, Kind, Misuse, QUARANTINE_BLOCKS, QUARANTINE_BYTES};
 use crate::heap::{Config, Heap};
+use crate::stats::Record;
 
 impl State {
     /// Fills the live block in `slot` (the caller's pointer `block`) with
@@ -96,18 +97,20 @@ impl State {
             return None;
         }
         self.table.remove(slot);
-        if self.poisoned {
-            // The heap takes nothing back (see `poisoned`): kept out of it.
-            return None;
-        }
         let inner = inner_size::<C, N>(entry.size, entry.align());
         debug_assert!(inner.is_some());
-        if let Some(inner) = inner {
-            // SAFETY: handed out by the heap for `inner` bytes and the
-            // entry's alignment, freed by its owner; the heap's own pointer
-            // to it.
-            unsafe { heap.dealloc_inner(block, inner, entry.align()) };
+        let Some(inner) = inner else {
+            return None;
+        };
+        if self.poisoned {
+            // The heap takes nothing back (see `poisoned`): kept out of it,
+            // and counted as the heap counts what it never reuses.
+            heap.stats.leaked(inner);
+            return None;
         }
+        // SAFETY: handed out by the heap for `inner` bytes and the entry's
+        // alignment, freed by its owner; the heap's own pointer to it.
+        unsafe { heap.dealloc_inner(block, inner, entry.align()) };
         None
     }
 
