@@ -329,10 +329,16 @@ impl<const N: usize> Record for Counters<N> {
     fn hit(&mut self, bin: usize) {
         if let Some(counters) = self.bin(bin) {
             counters.hits = counters.hits.wrapping_add(1);
-            // Saturating: in the checked mode, a list written through a
-            // stale pointer may hold more blocks than were freed into it,
-            // until the layer sees a block handed out twice.
-            counters.free = counters.free.saturating_sub(1);
+            // In the checked mode, a list written through a stale pointer
+            // may hand out more blocks than were freed into it, until the
+            // layer sees one handed out twice: the count stops at zero.
+            // Without the feature no type is checked, and a list holds
+            // exactly what was freed into it.
+            counters.free = if cfg!(feature = "check") {
+                counters.free.saturating_sub(1)
+            } else {
+                counters.free.wrapping_sub(1)
+            };
         }
     }
     fn miss(&mut self, bin: usize) {
