@@ -253,9 +253,20 @@ pub struct Counters<const N: usize> {
 
 #[derive(Debug, Clone, Copy)]
 struct BinCounters {
-    free: usize,
+    /// Blocks pushed into the list; those in it now are these less the
+    /// hits ([`free`](Self::free)).
+    pushed: u64,
     hits: u64,
     misses: u64,
+}
+
+impl BinCounters {
+    /// Blocks in the list now. At least zero: in the checked mode, a list
+    /// written through a stale pointer may hand out more blocks than were
+    /// pushed into it, until the layer sees one handed out twice.
+    fn free(&self) -> usize {
+        self.pushed.saturating_sub(self.hits) as usize
+    }
 }
 
 impl<const N: usize> Counters<N> {
@@ -265,7 +276,7 @@ impl<const N: usize> Counters<N> {
         for ((out, counters), &size) in bins.iter_mut().zip(&self.bins).zip(sizes) {
             *out = BinStats {
                 size,
-                free: counters.free,
+                free: counters.free(),
                 hits: counters.hits,
                 misses: counters.misses,
             };
@@ -308,7 +319,7 @@ impl<const N: usize> Record for Counters<N> {
         large_to_top: 0,
         failed: 0,
         bins: [BinCounters {
-            free: 0,
+            pushed: 0,
             hits: 0,
             misses: 0,
         }; N],
@@ -329,16 +340,6 @@ impl<const N: usize> Record for Counters<N> {
     fn hit(&mut self, bin: usize) {
         if let Some(counters) = self.bin(bin) {
             counters.hits = counters.hits.wrapping_add(1);
-            // In the checked mode, a list written through a stale pointer
-            // may hand out more blocks than were freed into it, until the
-            // layer sees one handed out twice: the count stops at zero.
-            // Without the feature no type is checked, and a list holds
-            // exactly what was freed into it.
-            counters.free = if cfg!(feature = "check") {
-                counters.free.saturating_sub(1)
-            } else {
-                counters.free.wrapping_sub(1)
-            };
         }
     }
     fn miss(&mut self, bin: usize) {
@@ -348,7 +349,7 @@ impl<const N: usize> Record for Counters<N> {
     }
     fn pushed(&mut self, bin: usize) {
         if let Some(counters) = self.bin(bin) {
-            counters.free = counters.free.wrapping_add(1);
+            counters.pushed = counters.pushed.wrapping_add(1);
         }
     }
     fn bumped(&mut self, bytes: usize) {
@@ -374,7 +375,7 @@ impl<const N: usize> Record for Counters<N> {
         self.large_to_top = self.large_to_top.wrapping_add(1);
     }
     fn bin_free(&self, bin: usize) -> Option<usize> {
-        self.bins.get(bin).map(|counters| counters.free)
+        self.bins.get(bin).map(BinCounters::free)
     }
     fn large_free(&self) -> Option<usize> {
         Some(self.large_free)

@@ -99,18 +99,18 @@ impl State {
         self.table.remove(slot);
         let inner = inner_size::<C, N>(entry.size, entry.align());
         debug_assert!(inner.is_some());
-        let Some(inner) = inner else {
-            return None;
-        };
-        if self.poisoned {
-            // The heap takes nothing back (see `poisoned`): kept out of it,
-            // and counted as the heap counts what it never reuses.
-            heap.stats.leaked(inner);
-            return None;
+        if let Some(inner) = inner {
+            if self.poisoned {
+                // The heap takes nothing back (see `poisoned`): kept out of
+                // it, and counted as the heap counts what it never reuses.
+                heap.stats.leaked(inner);
+            } else {
+                // SAFETY: handed out by the heap for `inner` bytes and the
+                // entry's alignment, freed by its owner; the heap's own
+                // pointer to it.
+                unsafe { heap.dealloc_inner(block, inner, entry.align()) };
+            }
         }
-        // SAFETY: handed out by the heap for `inner` bytes and the entry's
-        // alignment, freed by its owner; the heap's own pointer to it.
-        unsafe { heap.dealloc_inner(block, inner, entry.align()) };
         None
     }
 
