@@ -89,6 +89,10 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
         #strukt
 
         #(#cfgs)*
+        // The paths through `__la` are spanned at the user's tokens (so that
+        // errors point there), where the names may also be in scope without
+        // them: not the user's qualifications to remove.
+        #[allow(unused_qualifications)]
         const _: () = {
             use #krate::__private as __la;
 
@@ -227,12 +231,22 @@ fn checked(
     (heap, checks, doc)
 }
 
-/// An unsuffixed integer literal at `span`, so that a value that does not fit
-/// the target's `usize` is reported on the token that wrote it.
-pub fn usize_lit(value: u64, span: Span) -> proc_macro2::Literal {
-    let mut lit = proc_macro2::Literal::u64_unsuffixed(value);
+/// A `u64` literal at `span`: the value the attribute read, whatever the
+/// target, for the checks to compare (a `usize` literal above `u32::MAX`
+/// would be out of range on 32-bit targets, and wrap where the user allows
+/// `overflowing_literals`).
+fn u64_lit(value: u64, span: Span) -> proc_macro2::Literal {
+    let mut lit = proc_macro2::Literal::u64_suffixed(value);
     lit.set_span(span);
     lit
+}
+
+/// The value as a `usize`, at `span`: cast from its `u64` literal. Every
+/// value cast this way is checked to fit the target (`checks`), so a
+/// program whose cast would truncate does not compile.
+pub fn usize_lit(value: u64, span: Span) -> TokenStream {
+    let lit = u64_lit(value, span);
+    quote_spanned!(span=> (#lit as __la::usize))
 }
 
 /// The body of `Config::class`, specialised for the bins.
@@ -341,15 +355,23 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
                     };
                 });
             }
+            // The static at the size's tokens: where the compiler reports
+            // a size it cannot lay out (too large for its own memory).
+            let at = bytes.clone().into_iter().next().map_or(*span, |t| t.span());
             items.extend(arena(
                 quote!(__la::arena_bytes(__LITE_ALLOC_ARENA_BYTES)),
                 TokenStream::new(),
+                at,
             ));
             (items, quote!(__LiteAllocMemory))
         }
         Memory::PerTarget => {
             let on_other_targets = quote!(#[cfg(not(target_arch = "wasm32"))]);
-            let items = arena(quote!(__la::DEFAULT_ARENA_BYTES), on_other_targets);
+            let items = arena(
+                quote!(__la::DEFAULT_ARENA_BYTES),
+                on_other_targets,
+                Span::call_site(),
+            );
             let wasm = if config.heap_base {
                 quote!(__la::WasmHeapBase)
             } else {
@@ -370,11 +392,15 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
     }
 }
 
-/// A static arena of `bytes` and the memory source handing it out.
-fn arena(bytes: TokenStream, cfg: TokenStream) -> TokenStream {
+/// A static arena of `bytes` (spanned at `span`) and the memory source
+/// handing it out.
+fn arena(bytes: TokenStream, cfg: TokenStream, span: Span) -> TokenStream {
+    let storage = quote_spanned! {span=>
+        static __LITE_ALLOC_ARENA: __la::ArenaStorage<{ #bytes }> = __la::ArenaStorage::new();
+    };
     quote! {
         #cfg
-        static __LITE_ALLOC_ARENA: __la::ArenaStorage<{ #bytes }> = __la::ArenaStorage::new();
+        #storage
 
         #cfg
         #[doc(hidden)]
@@ -423,18 +449,31 @@ fn checks(config: &Config) -> TokenStream {
         let too_large = format!(
             "bin size {size} is too large for this target: bins hold at most a quarter of the address space (1 GiB on 32-bit targets)"
         );
-        let size = usize_lit(size, span);
+        let size = u64_lit(size, span);
         quote_spanned! {span=>
-            const _: () = if #size < __la::size_of::<*mut __la::u8>() {
-                __la::panic!(#too_small)
-            } else if #size > __la::MAX_BIN {
+            const _: () = if #size > __la::MAX_BIN as __la::u64 {
                 __la::panic!(#too_large)
+            } else if #size < __la::size_of::<*mut __la::u8>() as __la::u64 {
+                __la::panic!(#too_small)
+            };
+        }
+    });
+    let growth = (config.growth.0 != 0).then(|| {
+        let (value, span) = config.growth;
+        let message = format!(
+            "`growth = 1/{value}` is too large a denominator for this target: at most `usize::MAX`"
+        );
+        let n = u64_lit(value, span);
+        quote_spanned! {span=>
+            const _: () = if #n > __la::usize::MAX as __la::u64 {
+                __la::panic!(#message)
             };
         }
     });
     if config.page_expr.is_some() {
         return quote! {
             #(#bins)*
+            #growth
             #page_expr_checks
         };
     }
@@ -443,9 +482,9 @@ fn checks(config: &Config) -> TokenStream {
         let message = format!(
             "`page = {value}` is too large for this target: memory grows by at most a quarter of the address space at a time (1 GiB on 32-bit targets)"
         );
-        let page = usize_lit(value, span);
+        let page = u64_lit(value, span);
         quote_spanned! {span=>
-            const _: () = if #page > __la::MAX_PAGE {
+            const _: () = if #page > __la::MAX_PAGE as __la::u64 {
                 __la::panic!(#message)
             };
         }
@@ -455,16 +494,17 @@ fn checks(config: &Config) -> TokenStream {
         let message = format!(
             "on wasm32 memory grows in wasm pages: `page` must be a multiple of 65536, and {value} is not (or choose `memory = arena(BYTES)`)"
         );
-        let page = usize_lit(value, span);
+        let page = u64_lit(value, span);
         quote_spanned! {span=>
             #[cfg(target_arch = "wasm32")]
-            const _: () = if #page % __la::WASM_PAGE != 0 {
+            const _: () = if #page % __la::WASM_PAGE as __la::u64 != 0 {
                 __la::panic!(#message)
             };
         }
     });
     quote! {
         #(#bins)*
+        #growth
         #page_bound
         #page
     }
@@ -474,16 +514,21 @@ fn checks(config: &Config) -> TokenStream {
 /// stand-ins for what the attribute would have added, so that the rest of
 /// the program reports no errors of its own.
 ///
-/// A struct without fields (generic or not: an allocator type meant as
-/// one) becomes the plain unit struct it should be, with a stand-in `new`,
-/// `reset` and `GlobalAlloc`. A struct with fields, an enum or a union is
-/// kept as written, for the code that uses its fields, variants and
-/// generics, and gets a stand-in `GlobalAlloc` only: it has no value that
-/// a stand-in `new` could make, and may have a `new` of its own.
+/// A struct without fields (generic or not, `struct A;`, `struct A {}` or
+/// `struct A();`: an allocator type meant as one) becomes the plain unit
+/// struct it should be, with a stand-in for every function any
+/// configuration adds (`new`, `reset`, `verify`, `stats`, `checks`,
+/// `claim`), `GlobalAlloc`, and `Allocator` where lite-alloc implements it.
+/// A struct with fields, an enum or a union is kept as written, for the
+/// code that uses its fields, variants and generics, and gets a stand-in
+/// `GlobalAlloc` only: it has no value that a stand-in `new` could make,
+/// and may have a `new` of its own.
+///
+/// The stand-ins are never run: the error stops the build.
 pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
     let error = error.to_compile_error();
     let (generics, ident) = match item {
-        Item::Struct(strukt) if matches!(strukt.fields, syn::Fields::Unit) => {
+        Item::Struct(strukt) if strukt.fields.is_empty() => {
             let (attrs, vis, ident) = (&strukt.attrs, &strukt.vis, &strukt.ident);
             let global_alloc = stand_in_global_alloc(ident, &syn::Generics::default());
             return quote! {
@@ -495,8 +540,17 @@ pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
                         Self
                     }
                     #vis unsafe fn reset() {}
+                    #vis fn verify() {}
+                    #vis fn stats() -> ::lite_alloc::__private::Stats {
+                        loop {}
+                    }
+                    #vis fn checks() -> ::lite_alloc::__private::Checks {
+                        loop {}
+                    }
+                    #vis unsafe fn claim(&self, _: *mut ::lite_alloc::__private::u8, _: ::lite_alloc::__private::usize) {}
                 }
                 #global_alloc
+                ::lite_alloc::__private::impl_allocator_api2!(#ident);
             };
         }
         Item::Struct(strukt) => (&strukt.generics, &strukt.ident),

@@ -20,14 +20,21 @@ pub fn unit_struct(item: &Item) -> syn::Result<&ItemStruct> {
         Item::Fn(item) => return Err(Error::new_spanned(&item.sig, EXPECTED)),
         other => return Err(Error::new_spanned(other, EXPECTED)),
     };
-    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+    let (generics, where_clause) = (&item.generics, &item.generics.where_clause);
+    if !generics.params.is_empty() || where_clause.is_some() {
+        // The parameters and the `where` clause: a `Generics` prints only
+        // the former.
         return Err(Error::new_spanned(
-            &item.generics,
+            quote!(#generics #where_clause),
             "an allocator type cannot be generic: its statics are shared by the type as a whole",
         ));
     }
     match &item.fields {
         Fields::Unit => Ok(item),
+        fields if fields.is_empty() => Err(Error::new_spanned(
+            fields,
+            "an allocator type is a unit struct: write `struct MyAlloc;`, without braces or parentheses",
+        )),
         fields => Err(Error::new_spanned(
             fields,
             "an allocator type holds no fields (its state lives in generated statics): write `struct MyAlloc;`",

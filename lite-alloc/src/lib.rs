@@ -187,7 +187,7 @@ pub mod __private {
     pub use core::alloc::{GlobalAlloc, Layout};
     pub use core::mem::size_of;
     pub use core::option::Option::{self, None, Some};
-    pub use core::primitive::{bool, u8, usize};
+    pub use core::primitive::{bool, u8, u64, usize};
     pub use core::ptr::{NonNull, null_mut};
     pub use core::{concat, module_path, panic, stringify};
 

@@ -1,0 +1,123 @@
+//! The attribute's values on a 32-bit target. The macro reads `bins`,
+//! `page` and `growth` as 64-bit numbers on the host, and a value past
+//! `u32::MAX` must be reported as too large for the target, on its token,
+//! once: not cut to its low 32 bits (`bins = [16, 4294967328]` was a bin of
+//! 32 bytes where a crate allows `overflowing_literals`), nor reported as
+//! some other mistake. A crate with one such value per type is checked for
+//! `wasm32-unknown-unknown` (each reported, nothing else) and for the host
+//! (where every value fits: no error at all). The ui tests cannot do this:
+//! trybuild builds for the host only.
+//!
+//! Needs the `wasm32-unknown-unknown` target: a missing target is a
+//! failure, not a skip. `scripts/test.sh` installs it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Each type's attribute, and the message expected for it on wasm32.
+const CASES: [(&str, &str); 4] = [
+    (
+        "bins = [16, 8589934592]",
+        "bin size 8589934592 is too large for this target",
+    ),
+    (
+        "bins = [16, 4294967328]",
+        "bin size 4294967328 is too large for this target",
+    ),
+    (
+        "page = 8589934592",
+        "`page = 8589934592` is too large for this target",
+    ),
+    (
+        "growth = 1/8589934592",
+        "`growth = 1/8589934592` is too large a denominator for this target",
+    ),
+];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Writes the crate into `target/<name>` (its own workspace, with the
+/// workspace's lock file, so that it resolves offline to what the
+/// workspace uses) and returns its directory: one for each test, which
+/// run at once.
+fn write_crate(name: &str) -> PathBuf {
+    let root = workspace();
+    let dir = root.join("target").join(name);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let manifest = format!(
+        "[package]\nname = \"attribute-32bit\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[workspace]\n\n[dependencies]\nlite-alloc = {{ path = {:?} }}\n",
+        root.join("lite-alloc")
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let mut source = String::from("#![no_std]\n#![allow(overflowing_literals, dead_code)]\n");
+    for (i, (args, _)) in CASES.iter().enumerate() {
+        source.push_str(&format!(
+            "\n#[lite_alloc::lite_alloc({args})]\npub struct Alloc{i};\n"
+        ));
+    }
+    std::fs::write(dir.join("src/lib.rs"), source).unwrap();
+    dir
+}
+
+/// `cargo check` of the crate for `target` (the host when `None`): whether
+/// it succeeded, and the lines of its errors.
+fn check(dir: &Path, target: Option<&str>) -> (bool, Vec<String>) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(dir)
+        .args(["check", "--offline", "--quiet", "--message-format=short"])
+        .arg("--target-dir")
+        .arg(dir.join("target"))
+        .env_remove("RUSTFLAGS");
+    if let Some(target) = target {
+        command.args(["--target", target]);
+    }
+    let output = command.output().expect("cannot run cargo");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let errors = stderr
+        .lines()
+        .filter(|line| line.contains("error"))
+        .filter(|line| !line.starts_with("error: could not compile"))
+        .map(str::to_owned)
+        .collect();
+    (output.status.success(), errors)
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo")]
+fn values_past_u32_max_are_reported_on_32_bit_targets() {
+    let dir = write_crate("attribute-32bit-wasm32");
+    let (success, errors) = check(&dir, Some("wasm32-unknown-unknown"));
+    assert!(!success, "the crate compiled for wasm32");
+    assert!(
+        !errors
+            .iter()
+            .any(|e| e.contains("can't find crate") || e.contains("target may not be installed")),
+        "is `wasm32-unknown-unknown` installed?\n{errors:#?}"
+    );
+    for (args, message) in CASES {
+        let found = errors.iter().filter(|e| e.contains(message)).count();
+        assert_eq!(found, 1, "`{args}`: {message:?} once in\n{errors:#?}");
+    }
+    assert_eq!(
+        errors.len(),
+        CASES.len(),
+        "one error for each type, nothing else:\n{errors:#?}"
+    );
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo")]
+#[cfg(target_pointer_width = "64")]
+fn the_same_values_fit_a_64_bit_host() {
+    let dir = write_crate("attribute-32bit-host");
+    let (success, errors) = check(&dir, None);
+    assert!(success, "{errors:#?}");
+}
