@@ -137,6 +137,17 @@ impl Parse for Args {
                     ));
                 }
             }
+            if !input.is_empty() && !input.peek(Token![,]) {
+                // Said here, where the argument is known, rather than
+                // syn's bare "expected `,`".
+                return Err(input.error(if input.peek(token::Paren) {
+                    format!(
+                        "unexpected parentheses after the `{key}` argument: only `memory = arena(BYTES)` takes a value in them"
+                    )
+                } else {
+                    format!("expected `,` after the `{key}` argument")
+                }));
+            }
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }
