@@ -30,7 +30,10 @@ pub const MAX_BINS: usize = 64;
 /// What one allocator type has done so far (a snapshot).
 ///
 /// Byte counts are of the requests as made (`Layout::size`) where they say
-/// "requested", and of memory as carved otherwise.
+/// "requested", and of memory as carved otherwise. Once the checked mode
+/// has seen the heap hand out a block twice (its free lists written through
+/// a stale pointer), the free lists are no longer used, and what the
+/// counters say of them is what they held then, never below zero.
 #[derive(Clone, Copy)]
 pub struct Stats {
     /// Bytes requested by the blocks that are live now.
@@ -365,7 +368,10 @@ impl<const N: usize> Record for Counters<N> {
         self.large_free = self.large_free.wrapping_add(bytes);
     }
     fn large_taken(&mut self, bytes: usize) {
-        self.large_free = self.large_free.wrapping_sub(bytes);
+        // At least zero, as a bin's count: in the checked mode a list
+        // written through a stale pointer may hand out more than was freed
+        // into it, until the layer sees a block handed out twice.
+        self.large_free = self.large_free.saturating_sub(bytes);
     }
     fn large_hit(&mut self) {
         self.large_hits = self.large_hits.wrapping_add(1);

@@ -122,18 +122,17 @@ impl State {
         block
     }
 
-    /// A block for `size` bytes aligned to `align` and its canary, the
-    /// first `size` bytes zeroed with `zeroed`: a spare, or from the heap;
-    /// null when memory runs out.
-    /// A misuse found on the way: a spare written after it left the
-    /// quarantine (never handed out), or the heap handing out a block the
-    /// layer knows.
+    /// A block of `inner` bytes aligned to `align` from the heap, its first
+    /// `size` bytes zeroed with `zeroed`; null when memory runs out. When
+    /// the heap hands out a block the layer knows, that misuse (the heap is
+    /// poisoned), and the request served all the same, from memory the
+    /// heap's lists never held (see `poisoned`), so that a hook that
+    /// returns lets the program go on.
     ///
     /// # Safety
     ///
-    /// `inner` is `inner_size::<C, N>(size, align)`; the table has room
-    /// for one more block.
-    pub(super) unsafe fn carve<C: Config<N>, const N: usize>(
+    /// `inner` is `inner_size::<C, N>(size, align)`.
+    unsafe fn carve<C: Config<N>, const N: usize>(
         &mut self,
         heap: &mut Heap<C, N>,
         size: usize,
@@ -142,42 +141,22 @@ impl State {
         zeroed: bool,
         site: Site,
     ) -> (*mut u8, Option<Misuse>) {
-        let mut found = None;
-        if spilled::<C, N>(size, align) {
-            let (spare, misuse) = self.take_spare(heap, align, site);
-            if !spare.is_null() {
-                if zeroed {
-                    // SAFETY: a spare holds `inner` bytes, `size` of them
-                    // requested.
-                    unsafe { spare.write_bytes(0, size) };
-                }
-                return (spare, misuse);
-            }
-            found = misuse;
-        }
+        debug_assert!(inner >= size);
         // SAFETY: `inner` is a valid layout's size, not zero (the caller's
         // promise).
         let block = unsafe { self.heap_alloc(heap, inner, align, zeroed) };
         if block.is_null() {
-            return (null_mut(), found);
+            return (null_mut(), None);
         }
-        match self.table.find(block.addr()) {
-            None => (block, found),
-            Some(slot) => {
-                // A block the layer knows: live, waiting in the quarantine
-                // or a spare.
-                let poisoned = self.poisoned_by(slot, site);
-                let misuse = found.or(Some(poisoned));
-                // The request is served all the same, from memory the
-                // heap's lists never held (see `poisoned`), so that a hook
-                // that returns lets the program go on.
-                // SAFETY: as above.
-                (
-                    unsafe { self.heap_alloc(heap, inner, align, zeroed) },
-                    misuse,
-                )
-            }
-        }
+        let Some(slot) = self.table.find(block.addr()) else {
+            return (block, None);
+        };
+        // A block the layer knows: live, waiting in the quarantine or a
+        // spare.
+        let poisoned = self.poisoned_by(slot, site);
+        // SAFETY: as above.
+        let block = unsafe { self.heap_alloc(heap, inner, align, zeroed) };
+        (block, Some(poisoned))
     }
 
     /// `alloc` (and `alloc_zeroed`): the block, and a misuse found on the
@@ -213,9 +192,12 @@ impl State {
         Ok((block, found))
     }
 
-    /// Room in the table and a block (`carve`), emptying the quarantine
-    /// when memory runs out; interrupted by a misuse found while emptying
-    /// it.
+    /// A block for `size` bytes aligned to `align` and its canary (`inner`
+    /// bytes), its first `size` bytes zeroed with `zeroed`, with room in the
+    /// table for its entry: a spare for a request the canary spilled, else
+    /// from the heap (`carve`), emptying the quarantine when memory runs
+    /// out; interrupted by a misuse found while emptying it or growing the
+    /// table.
     fn room_and_block<C: Config<N>, const N: usize>(
         &mut self,
         heap: &mut Heap<C, N>,
@@ -225,25 +207,46 @@ impl State {
         zeroed: bool,
         site: Site,
     ) -> Step<*mut u8> {
-        if !self.reserve(heap, site)? {
+        let mut found = None;
+        let mut flushed = false;
+        loop {
+            // A spare first: taking it frees its own slot in the table,
+            // which a full table that cannot grow then has for it.
+            if spilled::<C, N>(size, align) {
+                let (spare, misuse) = self.take_spare(heap, align, site);
+                found = self.also(found, misuse);
+                if !spare.is_null() {
+                    if zeroed {
+                        // SAFETY: a spare holds `inner` bytes, `size` of
+                        // them requested.
+                        unsafe { spare.write_bytes(0, size) };
+                    }
+                    return Ok((spare, found));
+                }
+            }
+            let reserved = match self.reserve(heap, site) {
+                Ok(reserved) => reserved,
+                Err(misuse) => return Err(self.also(found, Some(misuse)).unwrap_or(misuse)),
+            };
+            if reserved {
+                // SAFETY: `inner` is `inner_size(size, align)`.
+                let (block, misuse) = unsafe { self.carve(heap, size, inner, align, zeroed, site) };
+                found = self.also(found, misuse);
+                if !block.is_null() || found.is_some() {
+                    return Ok((block, found));
+                }
+            }
+            // Out of memory, for the table or the block: the quarantine's
+            // blocks first, once (on a poisoned heap too, where they go
+            // back to no list but may become spares), then again.
+            if flushed || self.queued == 0 {
+                return Ok((null_mut(), found));
+            }
             if let Some(misuse) = self.flush(heap, site) {
-                return Err(misuse);
+                return Err(self.also(found, Some(misuse)).unwrap_or(misuse));
             }
-            if !self.reserve(heap, site)? {
-                return Ok((null_mut(), None));
-            }
+            flushed = true;
         }
-        // SAFETY: `inner` is `inner_size(size, align)`; the table has room.
-        let (block, found) = unsafe { self.carve(heap, size, inner, align, zeroed, site) };
-        if !block.is_null() || self.queued == 0 || found.is_some() || self.poisoned {
-            return Ok((block, found));
-        }
-        // Out of memory: the quarantine's blocks first.
-        if let Some(misuse) = self.flush(heap, site) {
-            return Err(misuse);
-        }
-        // SAFETY: as above.
-        Ok(unsafe { self.carve(heap, size, inner, align, zeroed, site) })
     }
 
     /// Records a block just handed out for `size` bytes aligned to `align`:
@@ -419,7 +422,7 @@ impl State {
             // SAFETY: the old block, live and validated, which the caller
             // gives up now that its bytes are copied.
             let misuse = unsafe { self.quarantine(heap, slot, block, site) };
-            found = found.or(misuse);
+            found = self.also(found, misuse);
         }
         Ok((new, found))
     }

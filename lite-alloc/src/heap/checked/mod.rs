@@ -96,12 +96,21 @@ pub struct State {
     /// needs memory (std's panic formats its message, and may print a
     /// backtrace, with the program's allocator, which may be this one).
     poisoned: bool,
+    /// The misuses a call found after its first, which travels with its
+    /// result (`Step`), reported after it. At most two: a call finds a
+    /// spare written after it left the quarantine, the heap handing out a
+    /// block the layer knows, and, in a `realloc` that moves, a quarantined
+    /// block written after it was freed that the old block pushes out (or,
+    /// interrupting, one found while emptying the quarantine or growing the
+    /// table).
+    extra: [Option<Misuse>; 2],
 }
 
 /// What `alloc` and `realloc` give back under the lock: the result and a
 /// misuse to report, or (`Err`) a misuse found while emptying the
 /// quarantine for memory or growing the table, to report before the call
-/// is made again.
+/// is made again. A call that finds more than one misuse keeps the others
+/// in `State::extra`, reported after it.
 type Step<R> = Result<(R, Option<Misuse>), Misuse>;
 
 /// The call being checked: what a misuse found during it names.
@@ -173,10 +182,25 @@ impl State {
             spare: 0,
             spares: 0,
             poisoned: false,
+            extra: [None; 2],
         }
     }
 
     /// A misuse caught now, during `site`, counted.
+    /// `found` and `misuse`, each a call's misuse if any: the first, to
+    /// travel with the call's result; a second is kept in `extra`.
+    fn also(&mut self, found: Option<Misuse>, misuse: Option<Misuse>) -> Option<Misuse> {
+        let (Some(first), Some(second)) = (found, misuse) else {
+            return found.or(misuse);
+        };
+        let free = self.extra.iter_mut().find(|slot| slot.is_none());
+        debug_assert!(free.is_some(), "at most three misuses in one call");
+        if let Some(slot) = free {
+            *slot = Some(second);
+        }
+        Some(first)
+    }
+
     fn misuse(&mut self, kind: Kind, site: Site, block: Option<Block>) -> Misuse {
         self.misuses += 1;
         let mut misuse = Misuse::new(kind, self.name, site.call, site.pointer, site.layout);
@@ -222,13 +246,27 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
         })
     }
 
-    /// Reports `found`, if any, and returns `result`.
+    /// Reports `found`, if any, and the misuses the call found after it
+    /// (`State::extra`), and returns `result`.
     #[inline]
-    fn reported<R>(result: R, found: Option<Misuse>) -> R {
+    fn reported<R>(&self, result: R, found: Option<Misuse>) -> R {
         if let Some(misuse) = found {
-            check::report(&misuse);
+            self.report(misuse);
         }
         result
+    }
+
+    /// Reports `misuse`, then the misuses found after it in the same call
+    /// (`State::extra`: rare, so taken with a lock of their own, and only
+    /// after a first): out of line, as every report.
+    #[cold]
+    #[inline(never)]
+    fn report(&self, misuse: Misuse) {
+        check::report(&misuse);
+        let extra = self.with(|| [None; 2], |_, state| core::mem::take(&mut state.extra));
+        for misuse in extra.into_iter().flatten() {
+            check::report(&misuse);
+        }
     }
 
     /// Makes the call `call` under the lock and reports what it found once
@@ -246,8 +284,8 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     ) -> R {
         loop {
             match self.with(|| Ok((refused, None)), &mut call) {
-                Ok((result, found)) => return Self::reported(result, found),
-                Err(misuse) => check::report(&misuse),
+                Ok((result, found)) => return self.reported(result, found),
+                Err(misuse) => self.reported((), Some(misuse)),
             }
         }
     }
@@ -299,7 +337,7 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
             // SAFETY: forwarded from the caller.
             |heap, state| unsafe { state.dealloc(heap, block, layout) },
         );
-        Self::reported((), found)
+        self.reported((), found)
     }
 
     /// `GlobalAlloc::realloc`, checked: a misused block is reported and
@@ -362,7 +400,7 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
         if let Err(corruption) = checked {
             panic!("{corruption}");
         }
-        Self::reported((), found)
+        self.reported((), found)
     }
 
     /// What the layer holds now.
