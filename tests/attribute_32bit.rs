@@ -12,6 +12,8 @@
 //! failure, not a skip. `scripts/test.sh` installs it.
 
 use std::path::{Path, PathBuf};
+
+use lite_alloc_tests::workspace;
 use std::process::Command;
 
 /// Each type's attribute, and the message expected for it on wasm32.
@@ -33,13 +35,6 @@ const CASES: [(&str, &str); 4] = [
         "`growth = 1/8589934592` is too large a denominator for this target",
     ),
 ];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// Writes the crate into `target/<name>` (its own workspace, with the
 /// workspace's lock file, so that it resolves offline to what the

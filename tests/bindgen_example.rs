@@ -8,15 +8,8 @@
 //! Needs `wasm-bindgen`, `node` and the `wasm32-unknown-unknown` target: a
 //! missing tool is a failure, not a skip.
 
-use std::path::{Path, PathBuf};
+use lite_alloc_tests::workspace;
 use std::process::Command;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// The version of the `wasm-bindgen` crate in Cargo.lock.
 fn locked_version() -> String {

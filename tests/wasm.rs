@@ -8,14 +8,9 @@
 //! failure, not a skip. `scripts/test.sh` installs the target.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use lite_alloc_tests::workspace;
+use std::process::Command;
 
 /// Builds the demo and returns the path of its `.wasm`.
 fn build_demo(features: &[&str], dir: &str) -> PathBuf {

@@ -18,6 +18,8 @@
 //! failure, not a skip. `scripts/test.sh` installs both.
 
 use std::path::{Path, PathBuf};
+
+use lite_alloc_tests::workspace;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,13 +30,6 @@ const TESTS: [&str; 5] = [
     "test_alignments_from_the_first_allocation",
     "test_near_the_top_of_memory",
 ];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn build(features: &[&str]) -> PathBuf {
     build_with(features, "release")

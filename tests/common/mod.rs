@@ -4,8 +4,18 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 pub mod sim;
+
+/// The workspace's root, for the tests that read its files or build its
+/// crates.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lies in the workspace")
+        .to_path_buf()
+}
 
 /// Where the model's choices come from: a small deterministic generator
 /// (xorshift64*), so failures replay, or a fuzzer's bytes.
