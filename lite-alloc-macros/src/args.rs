@@ -320,7 +320,13 @@ fn parse_memory(input: ParseStream, key: &Ident) -> syn::Result<MemoryArg> {
                 ));
             }
             let content;
-            parenthesized!(content in input);
+            let parens = parenthesized!(content in input);
+            if content.is_empty() {
+                return Err(Error::new(
+                    parens.span.join(),
+                    "`arena` needs its size in bytes: `arena(65536)`",
+                ));
+            }
             let bytes = if content.peek(Lit) && content.peek2(syn::parse::End) {
                 ArenaBytes::Literal(int(
                     content.parse()?,
