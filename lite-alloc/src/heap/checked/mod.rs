@@ -97,12 +97,12 @@ pub struct State {
     /// backtrace, with the program's allocator, which may be this one).
     poisoned: bool,
     /// The misuses a call found after its first, which travels with its
-    /// result (`Step`), reported after it. At most two: a call finds a
-    /// spare written after it left the quarantine, the heap handing out a
-    /// block the layer knows, and, in a `realloc` that moves, a quarantined
-    /// block written after it was freed that the old block pushes out (or,
-    /// interrupting, one found while emptying the quarantine or growing the
-    /// table).
+    /// result (`Step`), reported after it. At most two, as a call finds at
+    /// most three: a spare written after it left the quarantine, the heap
+    /// handing out a block the layer knows, and, in a `realloc` that moves,
+    /// a quarantined block written after it was freed that the old block
+    /// pushes out (or, interrupting, one found while emptying the
+    /// quarantine or growing the table).
     extra: [Option<Misuse>; 2],
 }
 
@@ -186,7 +186,6 @@ impl State {
         }
     }
 
-    /// A misuse caught now, during `site`, counted.
     /// `found` and `misuse`, each a call's misuse if any: the first, to
     /// travel with the call's result; a second is kept in `extra`.
     fn also(&mut self, found: Option<Misuse>, misuse: Option<Misuse>) -> Option<Misuse> {
@@ -201,6 +200,7 @@ impl State {
         Some(first)
     }
 
+    /// A misuse caught now, during `site`, counted.
     fn misuse(&mut self, kind: Kind, site: Site, block: Option<Block>) -> Misuse {
         self.misuses += 1;
         let mut misuse = Misuse::new(kind, self.name, site.call, site.pointer, site.layout);
