@@ -97,13 +97,14 @@ pub struct State {
     /// backtrace, with the program's allocator, which may be this one).
     poisoned: bool,
     /// The misuses a call found after its first, which travels with its
-    /// result (`Step`), reported after it. At most two, as a call finds at
-    /// most three: a spare written after it left the quarantine, the heap
-    /// handing out a block the layer knows, and, in a `realloc` that moves,
+    /// result (`Step`), reported after it. At most three, as a call finds
+    /// at most four: a spare written after it left the quarantine, before
+    /// and again after the quarantine is emptied for memory; the heap
+    /// handing out a block the layer knows; and, in a `realloc` that moves,
     /// a quarantined block written after it was freed that the old block
     /// pushes out (or, interrupting, one found while emptying the
     /// quarantine or growing the table).
-    extra: [Option<Misuse>; 2],
+    extra: [Option<Misuse>; 3],
 }
 
 /// What `alloc` and `realloc` give back under the lock: the result and a
@@ -182,7 +183,7 @@ impl State {
             spare: 0,
             spares: 0,
             poisoned: false,
-            extra: [None; 2],
+            extra: [None; 3],
         }
     }
 
@@ -193,7 +194,7 @@ impl State {
             return found.or(misuse);
         };
         let free = self.extra.iter_mut().find(|slot| slot.is_none());
-        debug_assert!(free.is_some(), "at most three misuses in one call");
+        debug_assert!(free.is_some(), "at most four misuses in one call");
         if let Some(slot) = free {
             *slot = Some(second);
         }
@@ -263,7 +264,7 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     #[inline(never)]
     fn report(&self, misuse: Misuse) {
         check::report(&misuse);
-        let extra = self.with(|| [None; 2], |_, state| core::mem::take(&mut state.extra));
+        let extra = self.with(|| [None; 3], |_, state| core::mem::take(&mut state.extra));
         for misuse in extra.into_iter().flatten() {
             check::report(&misuse);
         }
