@@ -1255,3 +1255,187 @@ fn alloc_zeroed_on_a_poisoned_heap_clears_an_old_top() {
     zeroed_over_the_old_top(&TopReuse, TopReuse::verify);
     zeroed_over_the_old_top(&TopChunks, TopChunks::verify);
 }
+
+// Calls that find two misuses, nested and on two threads; a written spare
+// before a sound one.
+
+/// Sets up `n` moving `realloc`s on `a` (bins only, `Default`'s line), each
+/// of which finds two misuses: a spare written past its link (taken for
+/// the new block of 128 bytes) and a quarantined block written after it
+/// was freed (pushed out by the old block). Returns the old blocks (24
+/// bytes each).
+///
+/// # Safety
+///
+/// The caller holds `serial()`; `a` is a fresh bins-only checked type.
+unsafe fn two_misuse_reallocs(a: &impl GlobalAlloc, n: usize) -> Vec<*mut u8> {
+    // SAFETY: live blocks with their layouts, but for the writes after
+    // free, the misuses under test, on memory of the arena.
+    unsafe {
+        let spares: Vec<_> = (0..n).map(|_| a.alloc(layout(128))).collect();
+        for &s in &spares {
+            a.dealloc(s, layout(128));
+        }
+        push_out(a);
+        for &s in &spares {
+            s.add(40).write(7);
+        }
+        let olds: Vec<_> = (0..n).map(|_| a.alloc(layout(24))).collect();
+        let queued: Vec<_> = (0..QUARANTINE_BLOCKS)
+            .map(|_| a.alloc(layout(40)))
+            .collect();
+        for &q in &queued {
+            a.dealloc(q, layout(40));
+        }
+        for &q in &queued[..n] {
+            q.write(1);
+        }
+        assert!(take().is_empty());
+        olds
+    }
+}
+
+#[lite_alloc(check, memory = arena(4 << 20))]
+struct Extras;
+
+thread_local! {
+    static OLDS: RefCell<Vec<*mut u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records, and while old blocks are left, moves one with a `realloc` that
+/// finds two misuses (so the hook nests).
+fn nesting_hook(misuse: &Misuse) {
+    record(misuse);
+    if let Some(old) = OLDS.with(|o| o.borrow_mut().pop()) {
+        // SAFETY: a live block with its layout.
+        let _ = unsafe { Extras.realloc(old, layout(24), 128) };
+    }
+}
+
+/// Three nested calls (each `realloc`'s hook makes the next) of two
+/// misuses each: six counted, each reported once.
+#[test]
+fn nested_calls_each_report_their_misuses() {
+    let _serial = serial();
+    let before = Extras::checks().misuses;
+    // SAFETY: as in `two_misuse_reallocs`.
+    unsafe {
+        let olds = two_misuse_reallocs(&Extras, 3);
+        OLDS.with(|o| *o.borrow_mut() = olds[1..].to_vec());
+        check::set_hook(nesting_hook);
+        let moved = Extras.realloc(olds[0], layout(24), 128);
+        check::set_hook(record);
+        assert!(!moved.is_null());
+    }
+    let seen = take();
+    let counted = Extras::checks().misuses - before;
+    assert_eq!(counted, 6, "{seen:#?}");
+    assert_eq!(
+        seen.len(),
+        counted,
+        "every misuse counted is reported: {seen:#?}"
+    );
+}
+
+#[lite_alloc(check, memory = arena(4 << 20))]
+struct Crossing;
+
+static PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+thread_local! {
+    static PAUSER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Records; on the pausing thread, the first time, waits in the hook until
+/// the other thread is done.
+fn pausing_hook(misuse: &Misuse) {
+    use std::sync::atomic::Ordering::SeqCst;
+    record(misuse);
+    if PAUSER.with(|p| p.replace(false)) {
+        PAUSED.store(true, SeqCst);
+        while !DONE.load(SeqCst) {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// A call's misuses are reported on its own thread, even when another
+/// thread's misused call runs while the first one's hook does.
+#[test]
+fn a_call_reports_its_misuses_on_its_own_thread() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _serial = serial();
+    // SAFETY: as in `two_misuse_reallocs`.
+    let olds = unsafe { two_misuse_reallocs(&Crossing, 1) };
+    check::set_hook(pausing_hook);
+    let other = std::thread::spawn(|| {
+        while !PAUSED.load(SeqCst) {
+            std::thread::yield_now();
+        }
+        let mut foreign = [0u64; 4];
+        // SAFETY: a foreign pointer, the misuse under test: reported and
+        // ignored.
+        unsafe { Crossing.dealloc(foreign.as_mut_ptr().cast(), layout(24)) };
+        let seen = take();
+        DONE.store(true, SeqCst);
+        seen
+    });
+    PAUSER.with(|p| p.set(true));
+    // SAFETY: a live block with its layout.
+    let moved = unsafe { Crossing.realloc(olds[0], layout(24), 128) };
+    let theirs = other.join().unwrap();
+    check::set_hook(record);
+    assert!(!moved.is_null());
+    let mine = take();
+    assert_eq!(
+        mine.len(),
+        2,
+        "the realloc found two misuses; this thread heard {mine:#?}; the other thread's dealloc heard {theirs:#?}"
+    );
+}
+
+/// `Default`'s line in a small arena.
+#[lite_alloc(check, memory = arena(256 << 10))]
+struct SpareAfterBad;
+
+/// Two spares, the first on the list written past its link; memory then
+/// runs out. A request of 128 bytes finds the written spare (reported),
+/// and must then be served by the next one, which is sound.
+#[test]
+fn a_written_spare_does_not_hide_the_next_one() {
+    let _serial = serial();
+    // SAFETY: live blocks with their layouts, but for the write to a
+    // spare, the misuse under test.
+    unsafe {
+        let blocks: Vec<_> = (0..2).map(|_| SpareAfterBad.alloc(layout(128))).collect();
+        for &b in &blocks {
+            SpareAfterBad.dealloc(b, layout(128));
+        }
+        push_out(&SpareAfterBad);
+        assert_eq!(SpareAfterBad::checks().spare_blocks, 2);
+        blocks[1].add(40).write(7);
+        let mut held = Vec::new();
+        for size in [4096, 129, 120] {
+            loop {
+                let b = SpareAfterBad.alloc(layout(size));
+                if b.is_null() {
+                    break;
+                }
+                held.push(b);
+            }
+        }
+        assert!(take().is_empty());
+        assert_eq!(SpareAfterBad::checks().spare_blocks, 2);
+        let got = SpareAfterBad.alloc(layout(128));
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
+        assert!(
+            !got.is_null(),
+            "alloc(128) returned null while a sound spare waits: spare_blocks = {}; \
+             the next alloc(128) gives {:p}",
+            SpareAfterBad::checks().spare_blocks,
+            SpareAfterBad.alloc(layout(128))
+        );
+    }
+}

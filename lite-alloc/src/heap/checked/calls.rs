@@ -207,31 +207,33 @@ impl State {
         zeroed: bool,
         site: Site,
     ) -> Step<*mut u8> {
-        let mut found = None;
         let mut flushed = false;
         loop {
             // A spare first: taking it frees its own slot in the table,
-            // which a full table that cannot grow then has for it.
+            // which a full table that cannot grow then has for it. One
+            // found written interrupts the call, which, made again, takes
+            // the next.
             if spilled::<C, N>(size, align) {
                 let (spare, misuse) = self.take_spare(heap, align, site);
-                found = self.also(found, misuse);
+                if let Some(misuse) = misuse {
+                    return Err(misuse);
+                }
                 if !spare.is_null() {
                     if zeroed {
                         // SAFETY: a spare holds `inner` bytes, `size` of
                         // them requested.
                         unsafe { spare.write_bytes(0, size) };
                     }
-                    return Ok((spare, found));
+                    return Ok((spare, None));
                 }
             }
-            let reserved = match self.reserve(heap, site) {
-                Ok(reserved) => reserved,
-                Err(misuse) => return Err(self.also(found, Some(misuse)).unwrap_or(misuse)),
-            };
-            if reserved {
+            if self.reserve(heap, site)? {
                 // SAFETY: `inner` is `inner_size(size, align)`.
-                let (block, misuse) = unsafe { self.carve(heap, size, inner, align, zeroed, site) };
-                found = self.also(found, misuse);
+                let (block, found) = unsafe { self.carve(heap, size, inner, align, zeroed, site) };
+                // A block, or the heap found poisoned by this very call
+                // (reported with its result, null or not: emptying the
+                // quarantine could find a second misuse, which would
+                // interrupt the call and lose the first).
                 if !block.is_null() || found.is_some() {
                     return Ok((block, found));
                 }
@@ -240,10 +242,10 @@ impl State {
             // blocks first, once (on a poisoned heap too, where they go
             // back to no list but may become spares), then again.
             if flushed || self.queued == 0 {
-                return Ok((null_mut(), found));
+                return Ok((null_mut(), None));
             }
             if let Some(misuse) = self.flush(heap, site) {
-                return Err(self.also(found, Some(misuse)).unwrap_or(misuse));
+                return Err(misuse);
             }
             flushed = true;
         }
@@ -348,8 +350,9 @@ impl State {
         unsafe { self.quarantine(heap, slot, block, site) }
     }
 
-    /// `realloc`: the block (or null, the old one untouched), and a misuse;
-    /// interrupted by a misuse found while emptying the quarantine.
+    /// `realloc`: the block (or null, the old one untouched) with a second
+    /// misuse to report after the first, and the first; interrupted by a
+    /// misuse found while emptying the quarantine.
     ///
     /// # Safety
     ///
@@ -360,7 +363,7 @@ impl State {
         block: *mut u8,
         layout: Layout,
         new_size: usize,
-    ) -> Step<*mut u8> {
+    ) -> Step<(*mut u8, Option<Misuse>)> {
         let site = Site {
             call: Call::Realloc { new_size },
             pointer: block.addr(),
@@ -368,19 +371,19 @@ impl State {
         };
         let slot = match self.validate(heap, site) {
             Ok(slot) => slot,
-            Err(misuse) => return Ok((null_mut(), Some(misuse))),
+            Err(misuse) => return Ok(((null_mut(), None), Some(misuse))),
         };
         let (old_size, align) = (layout.size(), layout.align());
         let Some(new_inner) = inner_size::<C, N>(new_size, align) else {
             heap.stats.failed();
-            return Ok((null_mut(), None));
+            return Ok(((null_mut(), None), None));
         };
         // A poisoned heap's lists cannot be trusted: blocks move.
         if C::REALLOC_IN_PLACE && !self.poisoned {
             // The block's size in the heap: what `alloc` asked for it (a
             // valid layout's, as when it was allocated).
             let Some(old_inner) = inner_size::<C, N>(old_size, align) else {
-                return Ok((null_mut(), None));
+                return Ok(((null_mut(), None), None));
             };
             // SAFETY: a live block of this heap, handed out for `old_inner`
             // bytes and `align`; the new size is a valid layout's.
@@ -398,14 +401,14 @@ impl State {
                 self.live_bytes = self.live_bytes - old_size + new_size;
                 self.table
                     .update(slot, Entry::live(address, new_size, align));
-                return Ok((block, None));
+                return Ok(((block, None), None));
             }
         }
         // Moves: the new block, then the old one to the quarantine.
         let (new, found) = self.room_and_block(heap, new_size, new_inner, align, false, site)?;
         if new.is_null() {
             heap.stats.failed();
-            return Ok((null_mut(), found));
+            return Ok(((null_mut(), None), found));
         }
         // SAFETY: both blocks are valid for the bytes copied and do not
         // overlap (the old one is live); the new one holds `new_inner`.
@@ -417,13 +420,17 @@ impl State {
         // The table may have moved: the old block's slot again.
         let slot = self.table.find(block.addr());
         debug_assert!(slot.is_some());
-        let mut found = found;
+        let mut second = None;
         if let Some(slot) = slot {
             // SAFETY: the old block, live and validated, which the caller
             // gives up now that its bytes are copied.
-            let misuse = unsafe { self.quarantine(heap, slot, block, site) };
-            found = self.also(found, misuse);
+            second = unsafe { self.quarantine(heap, slot, block, site) };
         }
-        Ok((new, found))
+        // A misuse found by the quarantine comes second, when the new block
+        // found one (the heap poisoned).
+        match found {
+            None => Ok(((new, None), second)),
+            Some(_) => Ok(((new, second), found)),
+        }
     }
 }

@@ -96,22 +96,13 @@ pub struct State {
     /// needs memory (std's panic formats its message, and may print a
     /// backtrace, with the program's allocator, which may be this one).
     poisoned: bool,
-    /// The misuses a call found after its first, which travels with its
-    /// result (`Step`), reported after it. At most three, as a call finds
-    /// at most four: a spare written after it left the quarantine, before
-    /// and again after the quarantine is emptied for memory; the heap
-    /// handing out a block the layer knows; and, in a `realloc` that moves,
-    /// a quarantined block written after it was freed that the old block
-    /// pushes out (or, interrupting, one found while emptying the
-    /// quarantine or growing the table).
-    extra: [Option<Misuse>; 3],
 }
 
 /// What `alloc` and `realloc` give back under the lock: the result and a
 /// misuse to report, or (`Err`) a misuse found while emptying the
 /// quarantine for memory or growing the table, to report before the call
-/// is made again. A call that finds more than one misuse keeps the others
-/// in `State::extra`, reported after it.
+/// is made again. (A `realloc` that moves may find a second misuse, as
+/// the old block enters the quarantine: its result carries it.)
 type Step<R> = Result<(R, Option<Misuse>), Misuse>;
 
 /// The call being checked: what a misuse found during it names.
@@ -183,22 +174,7 @@ impl State {
             spare: 0,
             spares: 0,
             poisoned: false,
-            extra: [None; 3],
         }
-    }
-
-    /// `found` and `misuse`, each a call's misuse if any: the first, to
-    /// travel with the call's result; a second is kept in `extra`.
-    fn also(&mut self, found: Option<Misuse>, misuse: Option<Misuse>) -> Option<Misuse> {
-        let (Some(first), Some(second)) = (found, misuse) else {
-            return found.or(misuse);
-        };
-        let free = self.extra.iter_mut().find(|slot| slot.is_none());
-        debug_assert!(free.is_some(), "at most four misuses in one call");
-        if let Some(slot) = free {
-            *slot = Some(second);
-        }
-        Some(first)
     }
 
     /// A misuse caught now, during `site`, counted.
@@ -247,27 +223,13 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
         })
     }
 
-    /// Reports `found`, if any, and the misuses the call found after it
-    /// (`State::extra`), and returns `result`.
+    /// Reports `found`, if any, and returns `result`.
     #[inline]
-    fn reported<R>(&self, result: R, found: Option<Misuse>) -> R {
+    fn reported<R>(result: R, found: Option<Misuse>) -> R {
         if let Some(misuse) = found {
-            self.report(misuse);
-        }
-        result
-    }
-
-    /// Reports `misuse`, then the misuses found after it in the same call
-    /// (`State::extra`: rare, so taken with a lock of their own, and only
-    /// after a first): out of line, as every report.
-    #[cold]
-    #[inline(never)]
-    fn report(&self, misuse: Misuse) {
-        check::report(&misuse);
-        let extra = self.with(|| [None; 3], |_, state| core::mem::take(&mut state.extra));
-        for misuse in extra.into_iter().flatten() {
             check::report(&misuse);
         }
+        result
     }
 
     /// Makes the call `call` under the lock and reports what it found once
@@ -285,8 +247,8 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     ) -> R {
         loop {
             match self.with(|| Ok((refused, None)), &mut call) {
-                Ok((result, found)) => return self.reported(result, found),
-                Err(misuse) => self.reported((), Some(misuse)),
+                Ok((result, found)) => return Self::reported(result, found),
+                Err(misuse) => check::report(&misuse),
             }
         }
     }
@@ -338,7 +300,7 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
             // SAFETY: forwarded from the caller.
             |heap, state| unsafe { state.dealloc(heap, block, layout) },
         );
-        self.reported((), found)
+        Self::reported((), found)
     }
 
     /// `GlobalAlloc::realloc`, checked: a misused block is reported and
@@ -350,9 +312,11 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// `layout.align()`, does not exceed `isize::MAX`.
     pub unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded from the caller.
-        self.call(null_mut(), |heap, state| unsafe {
+        let (new, second) = self.call((null_mut(), None), |heap, state| unsafe {
             state.realloc(heap, block, layout, new_size)
-        })
+        });
+        // After the first, which `call` reported.
+        Self::reported(new, second)
     }
 
     /// Forgets every block and resets the memory source, the table and the
@@ -401,7 +365,7 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
         if let Err(corruption) = checked {
             panic!("{corruption}");
         }
-        self.reported((), found)
+        Self::reported((), found)
     }
 
     /// What the layer holds now.
