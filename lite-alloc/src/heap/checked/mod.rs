@@ -100,9 +100,10 @@ pub struct State {
 
 /// What `alloc` and `realloc` give back under the lock: the result and a
 /// misuse to report, or (`Err`) a misuse found while emptying the
-/// quarantine for memory or growing the table, to report before the call
-/// is made again. (A `realloc` that moves may find a second misuse, as
-/// the old block enters the quarantine: its result carries it.)
+/// quarantine for memory, taking a spare or growing the table, to report
+/// before the call is made again. (A `realloc` that moves may find a
+/// second misuse, as the old block enters the quarantine: its result
+/// carries it.)
 type Step<R> = Result<(R, Option<Misuse>), Misuse>;
 
 /// The call being checked: what a misuse found during it names.
@@ -235,11 +236,12 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// Makes the call `call` under the lock and reports what it found once
     /// the lock is released. A call interrupted by a misuse (`Step`'s
     /// `Err`: a block found written when the quarantine was emptied for
-    /// memory, or the heap found poisoned as the table grew) is made again
-    /// once that is reported, so that every misuse is reported, each once;
-    /// every interruption took a block out of the quarantine or poisoned
-    /// the heap (once, and a poisoned heap's table grows in memory no
-    /// block was in), so this ends.
+    /// memory, a spare found written, or the heap found poisoned as the
+    /// table grew) is made again once that is reported, so that every
+    /// misuse is reported, each once; every interruption took a block out
+    /// of the quarantine or of the spares for good, or poisoned the heap
+    /// (once, and a poisoned heap's table grows in memory no block was
+    /// in), so this ends.
     fn call<R: Copy>(
         &self,
         refused: R,
