@@ -1362,6 +1362,7 @@ fn pausing_hook(misuse: &Misuse) {
 /// A call's misuses are reported on its own thread, even when another
 /// thread's misused call runs while the first one's hook does.
 #[test]
+#[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
 fn a_call_reports_its_misuses_on_its_own_thread() {
     use std::sync::atomic::Ordering::SeqCst;
     let _serial = serial();
