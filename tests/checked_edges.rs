@@ -5,8 +5,9 @@
 //! Each test says which claim it checks.
 //!
 //! CI runs a subset under Miri on i686, chosen by name (`scripts/test.sh`):
-//! the tests that fill memory until it runs out or clear tens of kilobytes
-//! are named outside it, and run natively on the host and on i686.
+//! the tests that fill memory until it runs out, clear tens of kilobytes
+//! or grow the table under a re-entering hook (over two minutes there) are
+//! named outside it, and run natively on the host and on i686.
 //!
 //! The misuses are made on memory of the types' own arenas, as in
 //! `tests/checked.rs`.
@@ -1187,7 +1188,7 @@ fn table_hook(misuse: &Misuse) {
 /// The poisoning found as the table grows, reported to a hook that
 /// re-enters: every misuse reported once, the table and the blocks sound.
 #[test]
-fn the_table_poisoning_with_a_reentering_hook() {
+fn table_growth_poisoned_under_a_reentrant_reporter() {
     let _serial = serial();
     const SIZE: usize = 49152 - check::CANARY;
     // SAFETY: as in `the_table_never_grows_into_a_live_block`.
