@@ -1140,7 +1140,7 @@ fn fill_twice<A: GlobalAlloc>(a: &A, poisoned: bool) -> Vec<usize> {
 /// it holds that the canary made large become spares and serve the
 /// request. The second fill holds as many blocks as the first.
 #[test]
-fn memory_running_out_on_a_poisoned_heap_empties_the_quarantine() {
+fn memory_running_out_when_poisoned_empties_the_quarantine() {
     let _serial = serial();
     let counts = fill_twice(&PoisonedSpares, true);
     assert!(counts[1] >= counts[0], "fill after fill: {counts:?}");
@@ -1251,7 +1251,7 @@ fn zeroed_over_the_old_top<A: GlobalAlloc>(a: &A, verify: fn()) {
 }
 
 #[test]
-fn alloc_zeroed_on_a_poisoned_heap_clears_an_old_top() {
+fn alloc_zeroed_clears_an_old_top_once_poisoned() {
     let _serial = serial();
     zeroed_over_the_old_top(&TopReuse, TopReuse::verify);
     zeroed_over_the_old_top(&TopChunks, TopChunks::verify);
