@@ -122,26 +122,24 @@ impl State {
         block
     }
 
-    /// A block of `inner` bytes aligned to `align` from the heap, its first
-    /// `size` bytes zeroed with `zeroed`; null when memory runs out. When
-    /// the heap hands out a block the layer knows, that misuse (the heap is
-    /// poisoned), and the request served all the same, from memory the
-    /// heap's lists never held (see `poisoned`), so that a hook that
-    /// returns lets the program go on.
+    /// A block of `inner` bytes aligned to `align` from the heap, zero with
+    /// `zeroed`; null when memory runs out. When the heap hands out a block
+    /// the layer knows, that misuse (the heap is poisoned), and the request
+    /// served all the same, from memory the heap's lists never held (see
+    /// `poisoned`), so that a hook that returns lets the program go on.
     ///
     /// # Safety
     ///
-    /// `inner` is `inner_size::<C, N>(size, align)`.
+    /// `inner` is an `inner_size::<C, N>(size, align)`: with `align`, a
+    /// valid layout, not zero-sized.
     unsafe fn carve<C: Config<N>, const N: usize>(
         &mut self,
         heap: &mut Heap<C, N>,
-        size: usize,
         inner: usize,
         align: usize,
         zeroed: bool,
         site: Site,
     ) -> (*mut u8, Option<Misuse>) {
-        debug_assert!(inner >= size);
         // SAFETY: `inner` is a valid layout's size, not zero (the caller's
         // promise).
         let block = unsafe { self.heap_alloc(heap, inner, align, zeroed) };
@@ -228,8 +226,9 @@ impl State {
                 }
             }
             if self.reserve(heap, site)? {
-                // SAFETY: `inner` is `inner_size(size, align)`.
-                let (block, found) = unsafe { self.carve(heap, size, inner, align, zeroed, site) };
+                // SAFETY: `inner` is `inner_size(size, align)`, as both
+                // callers (`alloc`, `realloc`) compute it.
+                let (block, found) = unsafe { self.carve(heap, inner, align, zeroed, site) };
                 // A block, or the heap found poisoned by this very call
                 // (reported with its result, null or not: emptying the
                 // quarantine could find a second misuse, which would
