@@ -44,6 +44,20 @@ fn layout(size: usize) -> Layout {
     Layout::from_size_align(size, 8).unwrap()
 }
 
+/// Allocates blocks of `layout` from `a` until it returns null: the
+/// blocks, live, for the caller to free with `layout`.
+fn until_null(a: &impl GlobalAlloc, layout: Layout) -> Vec<*mut u8> {
+    let mut blocks = Vec::new();
+    loop {
+        // SAFETY: a valid layout, not zero-sized (every caller's).
+        let block = unsafe { a.alloc(layout) };
+        if block.is_null() {
+            return blocks;
+        }
+        blocks.push(block);
+    }
+}
+
 /// Bins only, 1 MiB: `lite_alloc::Default`'s line.
 #[lite_alloc(check, memory = arena(1 << 20))]
 struct Flushed;
@@ -812,19 +826,12 @@ fn alloc_zeroed_after_the_quarantine() {
 /// freeable with its old layout, nothing reported.
 fn realloc_out_of_memory<A: GlobalAlloc>(a: &A, verify: fn()) {
     let small = layout(40);
-    let mut filler = Vec::new();
     // SAFETY: valid layouts; every block is freed with its layout.
     unsafe {
         let block = a.alloc(small);
         assert!(!block.is_null());
         block.write_bytes(0x3C, 40);
-        loop {
-            let b = a.alloc(small);
-            if b.is_null() {
-                break;
-            }
-            filler.push(b);
-        }
+        let filler = until_null(a, small);
         for size in [41, 200, 4000, 60000, 1 << 20] {
             let moved = a.realloc(block, small, size);
             if !moved.is_null() {
@@ -1123,14 +1130,7 @@ fn fill_twice<A: GlobalAlloc>(a: &A, poisoned: bool) -> Vec<usize> {
             poison(a);
         }
         for _ in 0..2 {
-            let mut blocks = Vec::new();
-            loop {
-                let block = a.alloc(l);
-                if block.is_null() {
-                    break;
-                }
-                blocks.push(block);
-            }
+            let blocks = until_null(a, l);
             counts.push(blocks.len());
             for block in blocks {
                 a.dealloc(block, l);
@@ -1421,15 +1421,9 @@ fn a_written_spare_does_not_hide_the_next_one() {
         push_out(&SpareAfterBad);
         assert_eq!(SpareAfterBad::checks().spare_blocks, 2);
         blocks[1].add(40).write(7);
-        let mut held = Vec::new();
+        // Memory used up, the largest blocks first (never freed).
         for size in [4096, 129, 120] {
-            loop {
-                let b = SpareAfterBad.alloc(layout(size));
-                if b.is_null() {
-                    break;
-                }
-                held.push(b);
-            }
+            until_null(&SpareAfterBad, layout(size));
         }
         assert!(take().is_empty());
         assert_eq!(SpareAfterBad::checks().spare_blocks, 2);
