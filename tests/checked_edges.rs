@@ -1440,3 +1440,154 @@ fn a_written_spare_does_not_hide_the_next_one() {
         );
     }
 }
+
+/// A block of `size` bytes between two live ones (so that it merges with
+/// neither), freed and pushed out of the quarantine into the heap's lists,
+/// where its first two words are a free chunk's links; then its old owner
+/// writes `stale(live)` over both, `live` being a live block of `size`
+/// bytes filled with `0xab`. Returns the stale block, the live one and the
+/// block before the stale one; nothing reported.
+///
+/// # Safety
+///
+/// `heap` is a checked type with `large = coalesce` whose blocks of `size`
+/// bytes are chunks; the caller holds `serial()`.
+unsafe fn stale_chunk_link(
+    heap: &impl GlobalAlloc,
+    size: usize,
+    stale: fn(*mut u8) -> usize,
+) -> (*mut u8, *mut u8, *mut u8) {
+    // SAFETY: live blocks with their layout; the stale writes are the
+    // misuse under test, on the heap's memory.
+    unsafe {
+        let before = heap.alloc(layout(size));
+        let victim = heap.alloc(layout(size));
+        let after = heap.alloc(layout(size));
+        let live = heap.alloc(layout(size));
+        assert!(![before, victim, after, live].contains(&std::ptr::null_mut()));
+        live.write_bytes(0xab, size);
+        heap.dealloc(victim, layout(size));
+        push_out(heap);
+        assert!(take().is_empty());
+        let words = victim.cast::<usize>();
+        words.write(stale(live));
+        words.add(1).write(stale(live));
+        (victim, live, before)
+    }
+}
+
+/// What a stale write may put in a free chunk's links: the header address
+/// of a live block (the word before it, as the heap's own links are), the
+/// live block's own address, an address far from the heap.
+const STALE: [fn(*mut u8) -> usize; 3] = [
+    |live| live.addr() - size_of::<usize>(),
+    |live| live.addr(),
+    |_| 0x1000,
+];
+
+/// Checks what `stale_chunk_link` set up, after the calls that took the
+/// chunk out of its list: one use after free reported, naming no block
+/// (the layer does not know the chunk's block any more), the live block
+/// not written, and the heap still serving and checking calls.
+fn caught_stale_link<A: GlobalAlloc>(heap: &A, live: *mut u8, size: usize, verify: fn()) {
+    let seen = take();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
+    assert_eq!(seen[0].block, None, "{}", seen[0]);
+    assert!(
+        seen[0].to_string().contains("a free chunk's links"),
+        "{}",
+        seen[0]
+    );
+    // SAFETY: the live block, `size` bytes, and new blocks with their
+    // layout.
+    unsafe {
+        let bytes = std::slice::from_raw_parts(live, size);
+        assert!(
+            bytes.iter().all(|&b| b == 0xab),
+            "the heap wrote into the live block: {bytes:?}"
+        );
+        let blocks: Vec<_> = (0..8).map(|_| heap.alloc(layout(size))).collect();
+        assert!(!blocks.contains(&std::ptr::null_mut()));
+        for block in blocks {
+            heap.dealloc(block, layout(size));
+        }
+        heap.dealloc(live, layout(size));
+    }
+    verify();
+    assert!(take().is_empty());
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
+struct StaleTaken;
+
+/// Docs/checked.md: with `large = coalesce`, a stale write into a free
+/// chunk's links is caught when the heap takes the chunk out of its list,
+/// before it writes through them. The reviewer's case: a request takes the
+/// chunk (its links then named a live block, which the heap wrote into,
+/// and later failed inside itself on a header of size 0).
+#[test]
+fn a_stale_chunk_link_is_caught_when_the_chunk_is_taken() {
+    let _serial = serial();
+    for stale in STALE {
+        // SAFETY: a coalescing checked type; the serial lock is held; then
+        // blocks with their layout.
+        unsafe {
+            StaleTaken::reset();
+            let (_, live, _) = stale_chunk_link(&StaleTaken, 200, stale);
+            // The stale chunk heads its size's list: the next request of
+            // that size takes it.
+            let block = StaleTaken.alloc(layout(200));
+            assert!(!block.is_null());
+            StaleTaken.dealloc(block, layout(200));
+            caught_stale_link(&StaleTaken, live, 200, || StaleTaken::verify());
+        }
+    }
+}
+
+#[lite_alloc(bins = [16, 32, 64, 128], large = coalesce, check, memory = arena(1 << 20))]
+struct StaleMerged;
+
+/// As above, when the chunk is taken out of its list to merge with a
+/// neighbour freed after it (the block after it, pushed out of the
+/// quarantine in turn).
+#[test]
+fn a_stale_chunk_link_is_caught_when_a_neighbour_merges() {
+    let _serial = serial();
+    for stale in STALE {
+        // SAFETY: a coalescing checked type; the serial lock is held; then
+        // blocks with their layout.
+        unsafe {
+            StaleMerged::reset();
+            let (victim, live, _) = stale_chunk_link(&StaleMerged, 200, stale);
+            // The block after the stale one.
+            let chunk = 200 + lite_alloc::check::CANARY + size_of::<usize>();
+            let after = victim.add(chunk.next_multiple_of(2 * size_of::<usize>()));
+            StaleMerged.dealloc(after, layout(200));
+            push_out(&StaleMerged);
+            caught_stale_link(&StaleMerged, live, 200, || StaleMerged::verify());
+        }
+    }
+}
+
+#[lite_alloc(bins = [], large = coalesce, realloc, check, memory = arena(1 << 20))]
+struct StaleGrown;
+
+/// As above, when the block before the chunk grows into it in place.
+#[test]
+fn a_stale_chunk_link_is_caught_when_a_block_grows_into_it() {
+    let _serial = serial();
+    for stale in STALE {
+        // SAFETY: a coalescing checked type; the serial lock is held; then
+        // blocks with their layout.
+        unsafe {
+            StaleGrown::reset();
+            let (victim, live, before) = stale_chunk_link(&StaleGrown, 200, stale);
+            let grown = StaleGrown.realloc(before, layout(200), 300);
+            assert_eq!(grown, before, "grown in place, into the stale chunk");
+            let _ = victim;
+            StaleGrown.dealloc(grown, layout(300));
+            caught_stale_link(&StaleGrown, live, 200, || StaleGrown::verify());
+        }
+    }
+}

@@ -55,6 +55,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
             }
         }
     });
+    let check = config.check;
     let (heap_static, checks_fn, verify_doc) = checked(config, ident, vis);
     let lookup = lookup(config);
     // The doubling lookup is a few instructions: always inlined. A chain
@@ -110,6 +111,7 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
                 const PAGE: __la::usize = #page;
                 const REALLOC_IN_PLACE: __la::bool = #realloc;
                 const GROWTH: __la::usize = #growth;
+                const CHECKED: __la::bool = #check;
                 type Large = #large;
                 type Memory = #memory_type;
                 type Lock = #lock;

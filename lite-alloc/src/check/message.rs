@@ -164,6 +164,10 @@ impl<'a> Text<'a> {
                     self.call(misuse)
                 }
             }
+            (Kind::UseAfterFree, None) => {
+                self.s("a freed block was written after it left the quarantine: the heap found a free chunk's links there leading to no free chunk, wrote nothing through them and no longer uses its free lists; found in ");
+                self.call(misuse)
+            }
             (_, block) => {
                 self.call(misuse);
                 self.s(": no block of this allocator starts there (");

@@ -63,6 +63,7 @@ macro_rules! config {
             const BINS: [usize; 4] = BINS;
             const PAGE: usize = 4096;
             const REALLOC_IN_PLACE: bool = true;
+            const CHECKED: bool = false;
             const GROWTH: usize = 0;
             type Large = $large;
             type Memory = $source;

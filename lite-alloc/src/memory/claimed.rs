@@ -65,6 +65,10 @@ unsafe impl Memory for Claimed {
         self.regions.provenance(hint, addr)
     }
 
+    fn holds(&self, addr: usize, len: usize) -> bool {
+        self.regions.holds(addr, len)
+    }
+
     fn reset(&mut self) {
         self.regions.take_back();
     }

@@ -195,6 +195,20 @@ pub unsafe trait Memory {
         hint.with_addr(addr)
     }
 
+    /// Whether the `len` bytes at `addr`, an address between regions this
+    /// source handed over, lie inside one of them: the checked mode asks
+    /// before it reads what a free chunk's link (which a stale pointer may
+    /// have written) points to. By default [`CONTIGUOUS`](Memory::CONTIGUOUS):
+    /// such a source's regions lie in one allocated object, which holds
+    /// every address between them. A source whose regions are separate
+    /// objects says which addresses are its own; where it answers false, a
+    /// link is followed unchecked, as in a type that is not checked.
+    #[inline(always)]
+    fn holds(&self, addr: usize, len: usize) -> bool {
+        let _ = (addr, len);
+        Self::CONTIGUOUS
+    }
+
     /// Called by the allocator's `reset()`, when every block it handed out is
     /// dead: a source may hand its regions out again after this (a `ZEROED`
     /// source zeroed again).

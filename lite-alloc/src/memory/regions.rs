@@ -131,6 +131,26 @@ impl Regions {
         hint.with_addr(addr)
     }
 
+    /// Whether the `len` bytes at `addr` lie inside one region of the list
+    /// that was handed to the heap (`Memory::holds`).
+    pub(crate) fn holds(&self, addr: usize, len: usize) -> bool {
+        let Some(last) = addr.checked_add(len) else {
+            return false;
+        };
+        let mut header = self.head;
+        while !header.is_null() {
+            // SAFETY: every header of the list was written by `add`; the
+            // heap never hands out a header's bytes.
+            let (end, next, given) = unsafe { ((*header).end, (*header).next, (*header).given) };
+            // The heap's part starts after the header (`part`).
+            if given && addr >= header.addr() + size_of::<Header>() && last <= end {
+                return true;
+            }
+            header = next;
+        }
+        false
+    }
+
     /// Makes every region available again (`Memory::reset`).
     pub(crate) fn take_back(&mut self) {
         self.for_each(|header| {

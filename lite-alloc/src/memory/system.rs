@@ -90,6 +90,10 @@ unsafe impl Memory for System {
         self.regions.provenance(hint, addr)
     }
 
+    fn holds(&self, addr: usize, len: usize) -> bool {
+        self.regions.holds(addr, len)
+    }
+
     fn reset(&mut self) {
         self.regions.drain(|start, bytes| {
             // SAFETY: a region obtained with this size and alignment, in

@@ -41,6 +41,11 @@ impl State {
         }
         // SAFETY: a valid layout, not zero-sized.
         let slots = unsafe { self.heap_alloc(heap, bytes, align, false) };
+        // A block from a list whose links were written is sound: the
+        // call, made again, takes the next from the unused memory.
+        if let Some(misuse) = self.broke(heap, site) {
+            return Err(misuse);
+        }
         if slots.is_null() {
             return Ok(false);
         }
@@ -59,8 +64,29 @@ impl State {
             // SAFETY: the old table's block, handed out by `alloc_plain`
             // for `old_bytes` and this alignment, used by nothing else now.
             unsafe { heap.dealloc_inner(old, old_bytes, align) };
+            if let Some(misuse) = self.broke(heap, site) {
+                return Err(misuse);
+            }
         }
         Ok(true)
+    }
+
+    /// The heap found, during this call, a free chunk's links written
+    /// through a stale pointer (`LargeBlocks::broken`: with `large =
+    /// coalesce`, when it took the chunk out of its list), the first time:
+    /// it wrote nothing through them and emptied its lists, and it is
+    /// poisoned now (see `poisoned`). The misuse: a use after free, of a
+    /// block the layer no longer knows.
+    pub(super) fn broke<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &Heap<C, N>,
+        site: Site,
+    ) -> Option<Misuse> {
+        if self.poisoned || !<C::Large as LargeBlocks>::broken(&heap.large) {
+            return None;
+        }
+        self.poisoned = true;
+        Some(self.misuse(Kind::UseAfterFree, site, None))
     }
 
     /// The heap handed out the block of the table's `slot`: a freed
@@ -147,7 +173,9 @@ impl State {
             return (null_mut(), None);
         }
         let Some(slot) = self.table.find(block.addr()) else {
-            return (block, None);
+            // A block taken from a list whose links were written is sound
+            // (the heap wrote nothing through them).
+            return (block, self.broke(heap, site));
         };
         // A block the layer knows: live, waiting in the quarantine or a
         // spare.
@@ -387,6 +415,13 @@ impl State {
             // SAFETY: a live block of this heap, handed out for `old_inner`
             // bytes and `align`; the new size is a valid layout's.
             let in_place = unsafe { C::Large::resize(heap, block, old_inner, new_inner, align) };
+            // Grown into a free neighbour, it may have found the
+            // neighbour's links written: reported with the result (the
+            // block is sound), or before the call is made again to move.
+            let broke = self.broke(heap, site);
+            if !in_place && let Some(misuse) = broke {
+                return Err(misuse);
+            }
             if in_place {
                 heap.freed(old_size, align);
                 heap.allocated(new_size, align);
@@ -400,7 +435,7 @@ impl State {
                 self.live_bytes = self.live_bytes - old_size + new_size;
                 self.table
                     .update(slot, Entry::live(address, new_size, align));
-                return Ok(((block, None), None));
+                return Ok(((block, None), broke));
             }
         }
         // Moves: the new block, then the old one to the quarantine.

@@ -160,4 +160,16 @@ pub unsafe trait LargeBlocks: Sized + 'static {
     fn check<C: Config<N, Large = Self>, const N: usize>(
         heap: &Heap<C, N>,
     ) -> Result<(), Corruption>;
+
+    /// Whether a checked type's policy found its lists written through a
+    /// stale pointer and stopped using them (`Chunks`, whose `unlink`
+    /// checks a free chunk's links): the checked layer then reports it and
+    /// takes nothing more from the lists. False for a policy that does not
+    /// look: the layer finds the other lists' damage when the heap hands
+    /// out a block it knows.
+    #[inline(always)]
+    fn broken(state: &Self::State) -> bool {
+        let _ = state;
+        false
+    }
 }

@@ -3,8 +3,9 @@
 
 use super::super::super::class::class_of;
 use super::super::super::{Config, Heap};
-use super::tag::{Header, NEXT, PREV, footer, next_link, prev_link};
+use super::tag::{Header, MIN_CHUNK, NEXT, PREV, anchored, footer, next_link, prev_link};
 use super::{CHUNK_LISTS, Chunks, MAP_BITS, MapWord};
+use crate::memory::Memory;
 use crate::stats::Record;
 
 /// The list holding free chunks of `size` bytes (at least 16): the largest
@@ -24,17 +25,38 @@ pub(super) fn floor_list(size: usize) -> usize {
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// Takes the free chunk at `chunk`, of `size` bytes, out of its list.
     ///
+    /// In a checked type (`Config::CHECKED`), its links are checked first:
+    /// a stale pointer may have written them after its block left the
+    /// quarantine, and one followed blindly would write into a live block.
+    /// When they do not lead to the list's head or to free chunks that
+    /// link back to it (`links_back`), nothing is written through them:
+    /// every list is emptied instead (`ChunkState::forget`), and the
+    /// checked layer reports the misuse and uses the lists no more. The
+    /// free chunks forgotten stay marked free, and a later `unlink` of one
+    /// finds it in no list, or follows links between forgotten chunks.
+    ///
     /// # Safety
     ///
-    /// `chunk` is a free chunk of this heap, of `size` bytes, in its list.
+    /// `chunk` is a free chunk of this heap, of `size` bytes, in its list
+    /// (in a checked type: or a free chunk its lists forgot).
     pub(super) unsafe fn unlink(&mut self, chunk: usize, size: usize) {
         let list = floor_list(size);
         self.stats.large_taken(size);
-        // SAFETY: a free chunk's first two payload words are its links, and
-        // its neighbours in the list are free chunks of this heap.
+        // SAFETY: a free chunk's first two payload words are its links.
+        let (next, prev) = unsafe {
+            (
+                self.field(chunk, NEXT).read(),
+                self.field(chunk, PREV).read(),
+            )
+        };
+        if C::CHECKED && !self.linked(chunk, list, next, prev) {
+            self.large.forget();
+            return;
+        }
+        // SAFETY: its neighbours in the list are free chunks of this heap
+        // (checked, in a checked type: its links lead to its list's head
+        // or to free chunks that link back to it).
         unsafe {
-            let next = self.field(chunk, NEXT).read();
-            let prev = self.field(chunk, PREV).read();
             if prev == 0 {
                 *self.large.lists.get_unchecked_mut(list) = self.region.at(next);
                 if next == 0 {
@@ -46,6 +68,47 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             if next != 0 {
                 self.field(next, PREV).write(prev);
             }
+        }
+    }
+
+    /// Whether the free chunk at `chunk`, in list `list`, is where its
+    /// links `next` and `prev` say: the list's head when `prev` is 0, else
+    /// `prev`'s next; and `next`'s previous, unless `next` is 0.
+    fn linked(&self, chunk: usize, list: usize, next: usize, prev: usize) -> bool {
+        let back = if prev == 0 {
+            // SAFETY: `list` is below `CHUNK_LISTS`.
+            unsafe { self.large.lists.get_unchecked(list) }.addr() == chunk
+        } else {
+            self.links_back(prev, NEXT, chunk)
+        };
+        back && (next == 0 || self.links_back(next, PREV, chunk))
+    }
+
+    /// Whether `link`, read from a free chunk's links, may be the free
+    /// chunk whose link at `offset` is `chunk`: a chunk the heap listed
+    /// lies within `span`, its payload aligned; its header says free, and
+    /// its link says `chunk`. Nothing is read outside `span`, nor where
+    /// the memory source does not say that the words are its own (a
+    /// source that cannot tell: the link is taken as it is, as in a type
+    /// that is not checked).
+    fn links_back(&self, link: usize, offset: usize, chunk: usize) -> bool {
+        let (low, high) = self.large.span;
+        let inside = match high.checked_sub(MIN_CHUNK) {
+            Some(last) => low <= link && link <= last,
+            None => false,
+        };
+        if !inside || !anchored(link) {
+            return false;
+        }
+        if !self.region.memory.holds(link, MIN_CHUNK) {
+            return true;
+        }
+        // SAFETY: `[link, link + MIN_CHUNK)` lies in memory the heap
+        // obtained: between chunks it listed, in one allocated object (the
+        // source's word), and it is read only.
+        unsafe {
+            let header = self.header(link);
+            !header.in_use() && !header.is_marker() && self.field(link, offset).read() == chunk
         }
     }
 
@@ -78,6 +141,14 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             *self.large.lists.get_unchecked_mut(list) = self.region.at(chunk);
         }
         *self.map_word(list) |= 1 << (list % MAP_BITS);
+        if C::CHECKED {
+            let (low, high) = &mut self.large.span;
+            if *low == 0 || chunk < *low {
+                *low = chunk;
+            }
+            // No overflow: the chunk lies in memory the heap obtained.
+            *high = (*high).max(chunk + size);
+        }
     }
 
     /// The word of the bitmap holding list `list`'s bit.

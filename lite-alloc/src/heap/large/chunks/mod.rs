@@ -103,6 +103,27 @@ pub struct ChunkState {
     /// Every slab, for `check`.
     #[cfg(debug_assertions)]
     slabs: slab::SlabLog,
+    /// In a checked type (`Config::CHECKED`), the lowest address of a chunk
+    /// put in a list so far, and one past the highest such chunk's end (0
+    /// and 0: none yet): a link to anywhere else is not one the heap
+    /// wrote. Never written otherwise.
+    span: (usize, usize),
+    /// In a checked type, a free chunk's link was found leading elsewhere
+    /// than to a free chunk that links back: a stale pointer wrote it. The
+    /// lists were emptied then, and the checked layer uses them no more
+    /// (see `unlink`). Never set otherwise.
+    broken: bool,
+}
+
+impl ChunkState {
+    /// Empties every list, as a checked type's `unlink` does when a link
+    /// is not one the heap wrote, and says so (`broken`): the free chunks
+    /// are forgotten, and the layer above takes no more from the lists.
+    fn forget(&mut self) {
+        self.lists = [null_mut(); CHUNK_LISTS];
+        self.map = [0; MAP_WORDS];
+        self.broken = true;
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +149,8 @@ unsafe impl LargeBlocks for Chunks {
         slab: slab::Slab::EMPTY,
         #[cfg(debug_assertions)]
         slabs: slab::SlabLog::EMPTY,
+        span: (0, 0),
+        broken: false,
     };
     type Fresh = HighWater;
     const SERVES_ALL: bool = true;
@@ -221,6 +244,11 @@ unsafe impl LargeBlocks for Chunks {
         heap: &Heap<C, N>,
     ) -> Result<(), Corruption> {
         heap.check_chunks()
+    }
+
+    #[inline(always)]
+    fn broken(state: &ChunkState) -> bool {
+        state.broken
     }
 }
 
