@@ -7,7 +7,9 @@
 //! CI runs a subset under Miri on i686, chosen by name (`scripts/test.sh`):
 //! the tests that fill memory until it runs out, clear tens of kilobytes
 //! or grow the table under a re-entering hook (over two minutes there) are
-//! named outside it, and run natively on the host and on i686.
+//! named outside it (as is the stale link into a gap between claimed
+//! regions, which reads the whole gap back), and run natively on the host
+//! and on i686.
 //!
 //! The misuses are made on memory of the types' own arenas, as in
 //! `tests/checked.rs`.
@@ -1521,6 +1523,18 @@ fn caught_stale_link<A: GlobalAlloc>(heap: &A, live: *mut u8, size: usize, verif
 #[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
 struct StaleTaken;
 
+/// The same on memory the program hands over, whose regions are separate
+/// objects: the check reads only in those the source says it handed over
+/// (`Memory::holds`).
+#[lite_alloc(bins = [], large = coalesce, check, memory = claimed)]
+struct StaleTakenClaimed;
+
+/// The same on the target's default memory: wasm memory on wasm32 (the
+/// check asks it whether an address lies in linear memory), the type's
+/// own arena elsewhere.
+#[lite_alloc(bins = [], large = coalesce, check)]
+struct StaleTakenDefault;
+
 /// Docs/checked.md: with `large = coalesce`, a stale write into a free
 /// chunk's links is caught when the heap takes the chunk out of its list,
 /// before it writes through them. The reviewer's case: a request takes the
@@ -1529,19 +1543,39 @@ struct StaleTaken;
 #[test]
 fn a_stale_chunk_link_is_caught_when_the_chunk_is_taken() {
     let _serial = serial();
+    const BYTES: usize = 1 << 20;
+    let region: &'static mut [u8] = Box::leak(vec![0; BYTES].into_boxed_slice());
+    // SAFETY: a region of its own, used by nothing else from now on (a
+    // `reset` hands it back to the type).
+    unsafe { StaleTakenClaimed.claim(region.as_mut_ptr(), BYTES) };
     for stale in STALE {
         // SAFETY: a coalescing checked type; the serial lock is held; then
         // blocks with their layout.
         unsafe {
             StaleTaken::reset();
-            let (_, live, _) = stale_chunk_link(&StaleTaken, 200, stale);
-            // The stale chunk heads its size's list: the next request of
-            // that size takes it.
-            let block = StaleTaken.alloc(layout(200));
-            assert!(!block.is_null());
-            StaleTaken.dealloc(block, layout(200));
-            caught_stale_link(&StaleTaken, live, 200, || StaleTaken::verify());
+            taken(&StaleTaken, stale, StaleTaken::verify);
+            StaleTakenClaimed::reset();
+            taken(&StaleTakenClaimed, stale, StaleTakenClaimed::verify);
+            StaleTakenDefault::reset();
+            taken(&StaleTakenDefault, stale, StaleTakenDefault::verify);
         }
+    }
+}
+
+/// The stale chunk heads its size's list: the next request of that size
+/// takes it.
+///
+/// # Safety
+///
+/// As for `stale_chunk_link`.
+unsafe fn taken<A: GlobalAlloc>(heap: &A, stale: fn(*mut u8) -> usize, verify: fn()) {
+    // SAFETY: the caller's promise; then a block with its layout.
+    unsafe {
+        let (_, live, _) = stale_chunk_link(heap, 200, stale);
+        let block = heap.alloc(layout(200));
+        assert!(!block.is_null());
+        heap.dealloc(block, layout(200));
+        caught_stale_link(heap, live, 200, verify);
     }
 }
 
@@ -1565,7 +1599,7 @@ fn a_stale_chunk_link_is_caught_when_a_neighbour_merges() {
             let after = victim.add(chunk.next_multiple_of(2 * size_of::<usize>()));
             StaleMerged.dealloc(after, layout(200));
             push_out(&StaleMerged);
-            caught_stale_link(&StaleMerged, live, 200, || StaleMerged::verify());
+            caught_stale_link(&StaleMerged, live, 200, StaleMerged::verify);
         }
     }
 }
@@ -1587,7 +1621,188 @@ fn a_stale_chunk_link_is_caught_when_a_block_grows_into_it() {
             assert_eq!(grown, before, "grown in place, into the stale chunk");
             let _ = victim;
             StaleGrown.dealloc(grown, layout(300));
-            caught_stale_link(&StaleGrown, live, 200, || StaleGrown::verify());
+            caught_stale_link(&StaleGrown, live, 200, StaleGrown::verify);
         }
     }
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = claimed)]
+struct StaleGap;
+
+/// A stale link into memory between two claimed regions, which the
+/// program keeps for itself: a free chunk in each region puts it between
+/// the chunks the heap listed, and the source says it is not the heap's
+/// (`Memory::holds`), so the link is rejected, and nothing is written
+/// there. (From a review: "cannot tell" and "not mine" were one answer, and
+/// the heap wrote into the gap.)
+#[test]
+fn a_stale_link_into_a_gap_between_claimed_regions() {
+    let _serial = serial();
+    const PART: usize = 256 << 10;
+    let buffer: &'static mut [u8] = Box::leak(vec![0u8; 4 * PART].into_boxed_slice());
+    let base = buffer.as_mut_ptr();
+    // SAFETY: the claimed parts are used by nothing else; the gap is the
+    // program's own; then blocks with their layouts, but for the misuse
+    // under test.
+    unsafe {
+        StaleGap.claim(base, PART);
+        StaleGap.claim(base.add(2 * PART), 2 * PART);
+        let gap = base.add(PART);
+        gap.write_bytes(0x5a, PART);
+        // In the first region: a victim between two live blocks.
+        let before = StaleGap.alloc(layout(200));
+        let victim = StaleGap.alloc(layout(200));
+        let after = StaleGap.alloc(layout(200));
+        assert!(after.addr() < gap.addr());
+        // Too large for the rest of the first region: the second opens.
+        let big = StaleGap.alloc(layout(PART));
+        assert!(big.addr() > gap.addr() + PART, "{big:p}");
+        // In the second: a chunk of another size between live ones.
+        let low = StaleGap.alloc(layout(1000));
+        let high = StaleGap.alloc(layout(1000));
+        let last = StaleGap.alloc(layout(1000));
+        assert!(high.addr() > gap.addr() + PART);
+        StaleGap.dealloc(victim, layout(200));
+        StaleGap.dealloc(high, layout(1000));
+        push_out(&StaleGap);
+        assert!(take().is_empty());
+        // The victim heads its list; its next is now a chunk header in
+        // the gap (payload aligned to the grain).
+        let grain = 2 * size_of::<usize>();
+        let target = (gap.addr() + PART / 2).next_multiple_of(grain) - size_of::<usize>();
+        victim.cast::<usize>().write(target);
+        let taken = StaleGap.alloc(layout(200));
+        assert!(!taken.is_null());
+        // Word by word (Miri interprets each read).
+        let word = u64::from_ne_bytes([0x5a; 8]);
+        let written: Vec<usize> = (0..PART / 8)
+            .filter(|&i| gap.cast::<u64>().add(i).read_unaligned() != word)
+            .map(|i| i * 8)
+            .collect();
+        assert!(
+            written.is_empty(),
+            "the heap wrote into memory it was never given, at {:?}",
+            &written[..written.len().min(16)]
+        );
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!((seen[0].kind, seen[0].block), (Kind::UseAfterFree, None));
+        for (block, size) in [(before, 200), (after, 200), (big, PART), (low, 1000)] {
+            StaleGap.dealloc(block, layout(size));
+        }
+        StaleGap.dealloc(last, layout(1000));
+        StaleGap.dealloc(taken, layout(200));
+        StaleGap::verify();
+    }
+    assert!(take().is_empty());
+}
+
+/// A source of two separate allocated objects, handed over whole, one
+/// after the other, each found by `provenance`, and which says which
+/// addresses the heap may read (`holds`).
+struct TwoBanks {
+    given: usize,
+}
+
+static BANKS: [std::sync::atomic::AtomicPtr<u8>; 2] =
+    [const { std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()) }; 2];
+const BANK: usize = 64 << 10;
+
+impl TwoBanks {
+    /// The bank holding `[addr, addr + len)`.
+    fn bank(addr: usize, len: usize) -> Option<*mut u8> {
+        BANKS
+            .iter()
+            .map(|bank| bank.load(std::sync::atomic::Ordering::Relaxed))
+            .find(|start| addr >= start.addr() && addr + len <= start.addr() + BANK)
+    }
+}
+
+// SAFETY: each bank is a leaked allocation of its own, handed over once;
+// `provenance` gives an address the provenance of the bank holding it.
+unsafe impl lite_alloc::memory::Memory for TwoBanks {
+    const INIT: Self = TwoBanks { given: 0 };
+    const WHOLE: bool = true;
+    fn grow(&mut self, _: usize) -> Option<std::ptr::NonNull<[u8]>> {
+        let bank = BANKS.get(self.given)?;
+        self.given += 1;
+        let start = std::ptr::NonNull::new(bank.load(std::sync::atomic::Ordering::Relaxed))?;
+        Some(std::ptr::NonNull::slice_from_raw_parts(start, BANK))
+    }
+    fn provenance(&self, hint: *mut u8, addr: usize) -> *mut u8 {
+        Self::bank(addr, 0)
+            .map_or(hint, |start| start)
+            .with_addr(addr)
+    }
+    fn holds(&self, addr: usize, len: usize) -> Option<bool> {
+        Some(Self::bank(addr, len).is_some())
+    }
+    fn reset(&mut self) {
+        self.given = 0;
+    }
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = TwoBanks)]
+struct StaleBanks;
+
+/// A stale link to an address between two banks that are separate
+/// objects: rejected without a read there (Miri would report one: it lies
+/// outside every allocation). (From a review: the check asked a source
+/// whose regions are separate objects nothing, and read between them.)
+#[test]
+fn a_stale_chunk_link_between_separate_banks() {
+    let _serial = serial();
+    let banks: [*mut u8; 2] =
+        [(); 2].map(|()| Box::leak(vec![0u8; BANK].into_boxed_slice()).as_mut_ptr());
+    for (slot, bank) in BANKS.iter().zip(banks) {
+        slot.store(bank, std::sync::atomic::Ordering::Relaxed);
+    }
+    let in_bank = |p: *mut u8, i: usize| p >= banks[i] && p < banks[i].wrapping_add(BANK);
+    // SAFETY: blocks with their layouts, but for the misuse under test.
+    unsafe {
+        // The victim between two live blocks, so that it merges with
+        // neither.
+        let before = StaleBanks.alloc(layout(200));
+        let victim = StaleBanks.alloc(layout(200));
+        let after = StaleBanks.alloc(layout(200));
+        // Bank 0 filled with blocks of 1000 bytes, until they land in bank
+        // 1 (blocks may still come from bank 0's free chunks): `high`
+        // there, and a live block after it, so that `high` is a free chunk
+        // once freed.
+        let mut filled = Vec::new();
+        let mut in_bank_1 = || loop {
+            let block = StaleBanks.alloc(layout(1000));
+            assert!(!block.is_null());
+            if in_bank(block, 1) {
+                return block;
+            }
+            filled.push(block);
+        };
+        let first = in_bank_1();
+        let high = in_bank_1();
+        let last = in_bank_1();
+        assert!(
+            in_bank(victim, 0) && in_bank(high, 1) && in_bank(last, 1),
+            "{banks:?} {victim:p} {high:p} {last:p}"
+        );
+        StaleBanks.dealloc(victim, layout(200));
+        StaleBanks.dealloc(high, layout(1000));
+        push_out(&StaleBanks);
+        assert!(take().is_empty());
+        // Just past the lower bank: between the chunks the heap listed,
+        // outside both banks (their order is the system allocator's).
+        let lower = banks[0].min(banks[1]).addr();
+        let grain = 2 * size_of::<usize>();
+        let target =
+            (lower + BANK + size_of::<usize>()).next_multiple_of(grain) - size_of::<usize>();
+        assert!(TwoBanks::bank(target, 1).is_none());
+        victim.cast::<usize>().write(target);
+        let taken = StaleBanks.alloc(layout(200));
+        assert!(!taken.is_null());
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!((seen[0].kind, seen[0].block), (Kind::UseAfterFree, None));
+        let _ = (before, after, filled, first, last);
+    }
+    assert!(take().is_empty());
 }

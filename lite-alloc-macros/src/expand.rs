@@ -427,6 +427,9 @@ fn arena(bytes: TokenStream, cfg: TokenStream, span: Span) -> TokenStream {
                 // SAFETY: the arena is this type's own static.
                 unsafe { __la::ArenaCursor::provenance(&raw const __LITE_ALLOC_ARENA, addr) }
             }
+            fn holds(&self, addr: __la::usize, len: __la::usize) -> __la::Option<__la::bool> {
+                __la::Option::Some(__la::ArenaCursor::holds(&raw const __LITE_ALLOC_ARENA, addr, len))
+            }
             fn reset(&mut self) {
                 // SAFETY: as above; `reset` is called when nothing uses the
                 // blocks handed out. All of the arena may have been written.

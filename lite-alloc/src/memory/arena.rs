@@ -122,6 +122,19 @@ impl ArenaCursor {
         base.wrapping_sub(base.addr()).wrapping_add(addr)
     }
 
+    /// Whether the `len` bytes at `addr` lie inside `storage`
+    /// ([`Memory::holds`](super::Memory::holds)).
+    #[inline]
+    pub fn holds<const BYTES: usize>(
+        storage: *const ArenaStorage<BYTES>,
+        addr: usize,
+        len: usize,
+    ) -> bool {
+        let base = storage.addr();
+        // `end - base`: no overflow, as `end >= addr >= base`.
+        addr >= base && addr.checked_add(len).is_some_and(|end| end - base <= BYTES)
+    }
+
     /// Makes the whole arena available again, zeroed as it was at start (so
     /// that the arena keeps its [`ZEROED`](super::Memory::ZEROED) promise):
     /// the bytes below the address `used`, which is where the allocator left

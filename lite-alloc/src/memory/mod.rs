@@ -195,18 +195,18 @@ pub unsafe trait Memory {
         hint.with_addr(addr)
     }
 
-    /// Whether the `len` bytes at `addr`, an address between regions this
-    /// source handed over, lie inside one of them: the checked mode asks
-    /// before it reads what a free chunk's link (which a stale pointer may
-    /// have written) points to. By default [`CONTIGUOUS`](Memory::CONTIGUOUS):
-    /// such a source's regions lie in one allocated object, which holds
-    /// every address between them. A source whose regions are separate
-    /// objects says which addresses are its own; where it answers false, a
-    /// link is followed unchecked, as in a type that is not checked.
+    /// Whether the heap may read the `len` bytes at `addr`: they lie in a
+    /// region this source handed over, or in the same allocated object as
+    /// one (`Some(true)`); they do not (`Some(false)`); or the source
+    /// cannot tell (`None`, the default). Only a checked type with `large =
+    /// coalesce` asks, before it reads what a free chunk's link leads to (a
+    /// stale pointer may have written the link): it rejects a link where
+    /// the answer is false, and follows one it cannot check, as a type that
+    /// is not checked does. The sources of this crate answer exactly.
     #[inline(always)]
-    fn holds(&self, addr: usize, len: usize) -> bool {
+    fn holds(&self, addr: usize, len: usize) -> Option<bool> {
         let _ = (addr, len);
-        Self::CONTIGUOUS
+        None
     }
 
     /// Called by the allocator's `reset()`, when every block it handed out is

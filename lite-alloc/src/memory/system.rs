@@ -90,8 +90,8 @@ unsafe impl Memory for System {
         self.regions.provenance(hint, addr)
     }
 
-    fn holds(&self, addr: usize, len: usize) -> bool {
-        self.regions.holds(addr, len)
+    fn holds(&self, addr: usize, len: usize) -> Option<bool> {
+        Some(self.regions.holds(addr, len))
     }
 
     fn reset(&mut self) {

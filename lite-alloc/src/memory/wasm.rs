@@ -62,6 +62,16 @@ fn grow_pages(bytes: usize) -> Option<core::ptr::NonNull<[u8]>> {
     Some(core::ptr::NonNull::slice_from_raw_parts(start, pages << 16))
 }
 
+/// Whether the `len` bytes at `addr` lie in linear memory, one allocated
+/// object (`Memory::holds`).
+#[cfg(target_arch = "wasm32")]
+#[inline]
+fn in_memory(addr: usize, len: usize) -> Option<bool> {
+    // In 64 bits: a memory of 65536 pages ends at 2^32.
+    let size = (core::arch::wasm32::memory_size(0) as u64) << 16;
+    Some(addr as u64 + len as u64 <= size)
+}
+
 /// The pointer to `addr` in linear memory. Linear memory is one allocated
 /// object whose pages `grow` exposed (its regions' pointers come from
 /// integers): an address in it needs no pointer to derive from, and the heap
@@ -89,6 +99,10 @@ unsafe impl super::Memory for Wasm {
     fn provenance(&self, _: *mut u8, addr: usize) -> *mut u8 {
         in_linear_memory(addr)
     }
+
+    fn holds(&self, addr: usize, len: usize) -> Option<bool> {
+        in_memory(addr, len)
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -112,6 +126,10 @@ unsafe impl super::Memory for WasmHeapBase {
     #[inline(always)]
     fn provenance(&self, _: *mut u8, addr: usize) -> *mut u8 {
         in_linear_memory(addr)
+    }
+
+    fn holds(&self, addr: usize, len: usize) -> Option<bool> {
+        in_memory(addr, len)
     }
 }
 

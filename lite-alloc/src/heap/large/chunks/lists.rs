@@ -88,9 +88,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// chunk whose link at `offset` is `chunk`: a chunk the heap listed
     /// lies within `span`, its payload aligned; its header says free, and
     /// its link says `chunk`. Nothing is read outside `span`, nor where
-    /// the memory source does not say that the words are its own (a
-    /// source that cannot tell: the link is taken as it is, as in a type
-    /// that is not checked).
+    /// the memory source does not say that the heap may read
+    /// (`Memory::holds`; a source that cannot tell: the link is taken as
+    /// it is, as in a type that is not checked).
     fn links_back(&self, link: usize, offset: usize, chunk: usize) -> bool {
         let (low, high) = self.large.span;
         let inside = match high.checked_sub(MIN_CHUNK) {
@@ -100,12 +100,15 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         if !inside || !anchored(link) {
             return false;
         }
-        if !self.region.memory.holds(link, MIN_CHUNK) {
-            return true;
+        match self.region.memory.holds(link, MIN_CHUNK) {
+            Some(true) => {}
+            Some(false) => return false,
+            None => return true,
         }
-        // SAFETY: `[link, link + MIN_CHUNK)` lies in memory the heap
-        // obtained: between chunks it listed, in one allocated object (the
-        // source's word), and it is read only.
+        // SAFETY: the source says the heap may read `[link, link +
+        // MIN_CHUNK)`: in a region it handed over, or in the allocated
+        // object of one, which `header` and `field` give the provenance
+        // of (`Memory::provenance`).
         unsafe {
             let header = self.header(link);
             !header.in_use() && !header.is_marker() && self.field(link, offset).read() == chunk
