@@ -1806,3 +1806,76 @@ fn a_stale_chunk_link_between_separate_banks() {
     }
     assert!(take().is_empty());
 }
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
+struct StaleVerified;
+
+#[lite_alloc(check, memory = arena(1 << 20))]
+struct StaleVerifiedBins;
+
+/// `verify()` before any call takes the chunk out of its list: the damage
+/// is in a free list, which a stale write made, so it is a use after free
+/// (reported, the heap poisoned), not the heap's fault (it panicked with
+/// "heap corrupted", from a review). The same for a bin's list, whose
+/// block's first word is its link. The live block is not written, and
+/// calls go on.
+#[test]
+fn a_stale_link_found_by_verify_is_a_use_after_free() {
+    let _serial = serial();
+    for stale in STALE {
+        // SAFETY: a coalescing checked type; the serial lock is held; then
+        // blocks with their layout.
+        unsafe {
+            StaleVerified::reset();
+            let (_, live, _) = stale_chunk_link(&StaleVerified, 200, stale);
+            StaleVerified::verify();
+            let seen = take();
+            assert_eq!(seen.len(), 1, "{seen:#?}");
+            assert!(
+                seen[0]
+                    .to_string()
+                    .contains("verify() found the heap's free lists damaged"),
+                "{}",
+                seen[0]
+            );
+            caught_verified(&StaleVerified, live, 200);
+            StaleVerified::verify();
+            assert!(take().is_empty());
+        }
+    }
+    // A bin's list that a stale write sends outside the heap's memory (one
+    // sent to a live block reads as a list through it: found when the
+    // heap hands that block out, `a_live_block_is_never_handed_out_twice`).
+    // SAFETY: as above.
+    unsafe {
+        StaleVerifiedBins::reset();
+        let (victim, live) = stale_link(&StaleVerifiedBins, 24);
+        victim.cast::<usize>().write(0x1000);
+        StaleVerifiedBins::verify();
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!((seen[0].kind, seen[0].block), (Kind::UseAfterFree, None));
+        caught_verified(&StaleVerifiedBins, live, 24);
+        StaleVerifiedBins::verify();
+        assert!(take().is_empty());
+    }
+}
+
+/// After `verify()` reported a damaged free list: blocks still come (from
+/// memory the lists never held), and the live block can be freed.
+///
+/// # Safety
+///
+/// `live` is a live block of `heap`, `size` bytes.
+unsafe fn caught_verified<A: GlobalAlloc>(heap: &A, live: *mut u8, size: usize) {
+    // SAFETY: the caller's promise; new blocks with their layout.
+    unsafe {
+        let blocks: Vec<_> = (0..8).map(|_| heap.alloc(layout(size))).collect();
+        assert!(!blocks.contains(&std::ptr::null_mut()));
+        assert!(!blocks.contains(&live));
+        for block in blocks {
+            heap.dealloc(block, layout(size));
+        }
+        heap.dealloc(live, layout(size));
+    }
+}

@@ -164,6 +164,11 @@ impl<'a> Text<'a> {
                     self.call(misuse)
                 }
             }
+            (Kind::UseAfterFree, None) if misuse.call == Call::Verify => {
+                self.s("a freed block was written after it left the quarantine: verify() found the heap's free lists damaged at ");
+                self.hex(misuse.pointer);
+                self.s(", and the heap no longer uses them")
+            }
             (Kind::UseAfterFree, None) => {
                 self.s("a freed block was written after it left the quarantine: the heap found a free chunk's links there leading to no free chunk, wrote nothing through them and no longer uses its free lists; found in ");
                 self.call(misuse)

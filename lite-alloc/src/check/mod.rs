@@ -173,8 +173,9 @@ pub struct Misuse {
     pub allocator: &'static str,
     /// The call that caught it.
     pub call: Call,
-    /// The pointer passed to `dealloc` or `realloc` (0 for `alloc`; the
-    /// block's address for `verify()`).
+    /// The pointer passed to `dealloc` or `realloc` (0 for `alloc`; for
+    /// `verify()`, the block's address, or where it found the heap's free
+    /// lists damaged).
     pub pointer: usize,
     /// The layout passed to the call (none for `verify()`).
     pub layout: Option<Layout>,

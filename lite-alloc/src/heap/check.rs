@@ -13,6 +13,7 @@ use core::fmt;
 
 use super::region::Fresh;
 use super::{Config, Heap, LargeBlocks};
+use crate::memory::Memory;
 use crate::stats::Record;
 
 /// An invariant of the heap that does not hold: what, and at which address
@@ -23,6 +24,21 @@ pub struct Corruption {
     pub what: &'static str,
     /// Where it breaks.
     pub at: usize,
+    /// Whether it was found in a free list, walked through the words that
+    /// free blocks hold (a link, a free chunk's header, links and footer):
+    /// words a stale pointer may have written, which the checked layer
+    /// reports as a use after free rather than as the heap's fault.
+    pub in_free: bool,
+}
+
+impl Corruption {
+    /// The same, found in a free list (see `in_free`).
+    pub fn in_free(self) -> Self {
+        Corruption {
+            in_free: true,
+            ..self
+        }
+    }
 }
 
 impl fmt::Display for Corruption {
@@ -37,7 +53,11 @@ pub fn ensure(holds: bool, what: &'static str, at: usize) -> Result<(), Corrupti
     if holds {
         Ok(())
     } else {
-        Err(Corruption { what, at })
+        Err(Corruption {
+            what,
+            at,
+            in_free: false,
+        })
     }
 }
 
@@ -113,6 +133,13 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         ensure(
             !region.log.complete() || region.log.holds(address, size),
             "a free block lies outside the heap's memory",
+            address,
+        )?;
+        // Before its link is read, in any build: where the memory source
+        // can tell.
+        ensure(
+            region.memory.holds(address, size) != Some(false),
+            "a free block lies outside the memory the heap may read",
             address,
         )?;
         Ok(())

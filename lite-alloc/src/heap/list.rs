@@ -83,8 +83,9 @@ impl List {
         let (mut block, mut saved) = (self.head, null_mut());
         let (mut power, mut steps) = (1usize, 0usize);
         while !block.is_null() {
-            ensure(block != saved, "a free list loops", block.addr())?;
-            visit(block)?;
+            ensure(block != saved, "a free list loops", block.addr())
+                .map_err(Corruption::in_free)?;
+            visit(block).map_err(Corruption::in_free)?;
             steps += 1;
             if steps == power {
                 (saved, power, steps) = (block, power.saturating_mul(2), 0);

@@ -350,20 +350,38 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// Checks the heap's invariants (unless a misuse poisoned it) and the
     /// layer's, and panics with the first that does not hold; then checks
     /// every live block's canary and every quarantined block's filling, and
-    /// reports the first misuse.
+    /// reports the first misuse. A free list found damaged (`in_free`: in
+    /// the words free blocks hold, which a stale pointer may have written
+    /// after its block left the quarantine) is a use after free, reported
+    /// first, and poisons the heap, rather than the heap's fault.
     pub fn verify(&self) {
-        let (checked, found) = self.with(
-            || (Ok(()), None),
+        let (checked, damaged, found) = self.with(
+            || (Ok(()), None, None),
             |heap, state| {
                 // A poisoned heap's lists lead anywhere a stale pointer
                 // wrote: not walked (see `poisoned`).
                 let heap_checked = if state.poisoned { Ok(()) } else { heap.check() };
+                let (heap_checked, damaged) = match heap_checked {
+                    Err(corruption) if corruption.in_free => {
+                        state.poisoned = true;
+                        let site = Site {
+                            call: Call::Verify,
+                            pointer: corruption.at,
+                            layout: None,
+                        };
+                        (Ok(()), Some(state.misuse(Kind::UseAfterFree, site, None)))
+                    }
+                    other => (other, None),
+                };
                 match heap_checked.and_then(|()| state.check(heap)) {
-                    Ok(()) => (Ok(()), state.scan(heap)),
-                    Err(corruption) => (Err(corruption), None),
+                    Ok(()) => (Ok(()), damaged, state.scan(heap)),
+                    Err(corruption) => (Err(corruption), damaged, None),
                 }
             },
         );
+        if let Some(misuse) = damaged {
+            check::report(&misuse);
+        }
         if let Err(corruption) = checked {
             panic!("{corruption}");
         }

@@ -7,6 +7,7 @@ use super::super::super::{Config, Heap};
 use super::lists::floor_list;
 use super::tag::{self, GRAIN, MIN_CHUNK, footer, next_link, prev_link};
 use super::{CHUNK_LISTS, Chunks, MAP_BITS, MAP_WORDS};
+use crate::memory::Memory;
 use crate::stats::Record;
 
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
@@ -72,8 +73,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             let (mut chunk, mut prev) = (head, 0);
             let (mut saved, mut power, mut steps) = (0, 1usize, 0usize);
             while chunk != 0 {
-                ensure(chunk != saved, "a chunk list loops", chunk)?;
-                self.check_free_chunk(chunk, list, prev)?;
+                ensure(chunk != saved, "a chunk list loops", chunk).map_err(Corruption::in_free)?;
+                self.check_free_chunk(chunk, list, prev)
+                    .map_err(Corruption::in_free)?;
                 // SAFETY: checked to be a free chunk of this heap.
                 let size = unsafe { self.header(chunk) }.size();
                 (chunks, bytes) = (chunks + 1, bytes + size);
@@ -117,9 +119,16 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 chunk,
             )?;
         }
+        // In any build: where the memory source can tell.
+        ensure(
+            self.region.memory.holds(chunk, MIN_CHUNK) != Some(false),
+            "a free chunk lies outside the memory the heap may read",
+            chunk,
+        )?;
         // SAFETY: an anchored address the lists name; with debug assertions
-        // checked to lie in the heap's memory. (Without them, `check` trusts
-        // the lists to name memory of the heap.)
+        // checked to lie in the heap's memory, and where the memory source
+        // can tell, in memory the heap may read. (Else `check` trusts the
+        // lists to name memory of the heap.)
         let header = unsafe { self.header(chunk) };
         let size = header.size();
         ensure(!header.in_use(), "a chunk in a free list is in use", chunk)?;
