@@ -12,7 +12,8 @@
 //! and on i686.
 //!
 //! The misuses are made on memory of the types' own arenas, as in
-//! `tests/checked.rs`.
+//! `tests/checked.rs`, or on memory the tests hand over (claimed regions,
+//! banks of a memory source of their own).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::RefCell;
@@ -1497,7 +1498,7 @@ fn caught_stale_link<A: GlobalAlloc>(heap: &A, live: *mut u8, size: usize, verif
     assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
     assert_eq!(seen[0].block, None, "{}", seen[0]);
     assert!(
-        seen[0].to_string().contains("a free chunk's links"),
+        seen[0].to_string().contains("a free chunk's words"),
         "{}",
         seen[0]
     );
@@ -1607,7 +1608,7 @@ fn a_stale_chunk_link_is_caught_when_a_neighbour_merges() {
 #[lite_alloc(bins = [], large = coalesce, realloc, check, memory = arena(1 << 20))]
 struct StaleGrown;
 
-/// As above, when the block before the chunk grows into it in place.
+/// As above, when the block before the chunk would grow into it in place.
 #[test]
 fn a_stale_chunk_link_is_caught_when_a_block_grows_into_it() {
     let _serial = serial();
@@ -1617,8 +1618,9 @@ fn a_stale_chunk_link_is_caught_when_a_block_grows_into_it() {
         unsafe {
             StaleGrown::reset();
             let (victim, live, before) = stale_chunk_link(&StaleGrown, 200, stale);
+            // It moves rather than grow into the chunk.
             let grown = StaleGrown.realloc(before, layout(200), 300);
-            assert_eq!(grown, before, "grown in place, into the stale chunk");
+            assert!(!grown.is_null() && grown != before, "{grown:p}");
             let _ = victim;
             StaleGrown.dealloc(grown, layout(300));
             caught_stale_link(&StaleGrown, live, 200, StaleGrown::verify);
@@ -1878,4 +1880,170 @@ unsafe fn caught_verified<A: GlobalAlloc>(heap: &A, live: *mut u8, size: usize) 
         }
         heap.dealloc(live, layout(size));
     }
+}
+
+/// The chunk size serving a request of `n` bytes (as the heap rounds it).
+fn chunk_for(n: usize) -> usize {
+    let w = size_of::<usize>();
+    ((n + w + 2 * w - 1) & !(2 * w - 1)).max(4 * w)
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
+struct StaleSize;
+
+/// A stale write into a free chunk's header: a freed block's memory split
+/// again, the rest of it a free chunk whose header lies inside the old
+/// block, where its old owner writes a size that reaches into a live
+/// block. The request that takes the chunk finds its footer elsewhere and
+/// leaves it alone (it wrote the rest of it into the live block, from a
+/// review).
+#[test]
+fn a_stale_chunk_size_is_caught_when_the_chunk_is_taken() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    let canary = lite_alloc::check::CANARY;
+    // SAFETY: live blocks with their layout; the stale write is the misuse
+    // under test, on the heap's memory.
+    unsafe {
+        let _before = StaleSize.alloc(layout(1000));
+        let victim = StaleSize.alloc(layout(1000));
+        let live = StaleSize.alloc(layout(4000));
+        assert!(![victim, live].contains(&std::ptr::null_mut()));
+        live.write_bytes(0xab, 4000);
+        StaleSize.dealloc(victim, layout(1000));
+        push_out(&StaleSize);
+        assert!(take().is_empty());
+        assert_eq!(live.addr(), victim.addr() + chunk_for(1000 + canary));
+        let split = StaleSize.alloc(layout(200));
+        assert_eq!(split, victim, "the freed chunk, split");
+        // The rest: its header inside the old block.
+        let rest = victim.addr() - w + chunk_for(200 + canary);
+        let forged = live.addr() + 1024 + w - rest;
+        victim
+            .add(rest - victim.addr())
+            .cast::<usize>()
+            .write(forged | 2);
+        let block = StaleSize.alloc(layout(500));
+        assert!(!block.is_null());
+        caught_stale_link(&StaleSize, live, 4000, StaleSize::verify);
+    }
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
+struct StaleFooter;
+
+/// A stale write into a free chunk's footer (inside an old block, as
+/// above), which a neighbour freed after it follows back to merge: to a
+/// live block's middle, or outside the heap. It is not merged with (the
+/// heap wrote a header and links into the live block, or read outside its
+/// memory and faulted, from a review).
+#[test]
+fn a_stale_chunk_footer_is_caught_when_a_neighbour_merges() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    let canary = lite_alloc::check::CANARY;
+    let targets: [fn(usize) -> usize; 2] = [|before| before + 512 - size_of::<usize>(), |_| 0x1000];
+    for target in targets {
+        // SAFETY: live blocks with their layout; the stale write is the
+        // misuse under test, on the heap's memory.
+        unsafe {
+            StaleFooter::reset();
+            // Blocks to push the quarantine out twice, allocated first so
+            // that none lies among the blocks below.
+            let pool: Vec<_> = (0..2 * QUARANTINE_BLOCKS)
+                .map(|_| StaleFooter.alloc(layout(40)))
+                .collect();
+            assert!(!pool.contains(&std::ptr::null_mut()));
+            let (first, second) = pool.split_at(QUARANTINE_BLOCKS);
+            let before = StaleFooter.alloc(layout(1000));
+            let victim = StaleFooter.alloc(layout(1000));
+            let guard = StaleFooter.alloc(layout(4000));
+            assert!(![before, victim, guard].contains(&std::ptr::null_mut()));
+            before.write_bytes(0xab, 1000);
+            StaleFooter.dealloc(victim, layout(1000));
+            push_out(&StaleFooter);
+            assert!(take().is_empty());
+            // The freed chunk split in two blocks; the first freed again,
+            // out of the quarantine: a free chunk whose footer lies inside
+            // the old block, just before the second.
+            let x = StaleFooter.alloc(layout(200));
+            let y = StaleFooter.alloc(layout(200));
+            assert_eq!(x, victim);
+            assert_eq!(y.addr(), x.addr() + chunk_for(200 + canary));
+            StaleFooter.dealloc(x, layout(200));
+            for &block in first {
+                StaleFooter.dealloc(block, layout(40));
+            }
+            assert!(take().is_empty());
+            let footer = y.addr() - 2 * w;
+            let to = target(before.addr());
+            victim
+                .add(footer - victim.addr())
+                .cast::<usize>()
+                .write((y.addr() - w) - to);
+            // The second freed, out of the quarantine: it merges back.
+            StaleFooter.dealloc(y, layout(200));
+            for &block in second {
+                StaleFooter.dealloc(block, layout(40));
+            }
+            caught_stale_link(&StaleFooter, before, 1000, StaleFooter::verify);
+            StaleFooter.dealloc(guard, layout(4000));
+        }
+    }
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
+struct ZeroedLink;
+
+#[lite_alloc(bins = [], large = coalesce, check, stats, memory = arena(1 << 20))]
+struct ZeroedLinkCounted;
+
+/// A zero written over a free chunk's link to the next, which cuts its
+/// list short: `unlink` cannot tell (docs/checked.md), but `verify()`
+/// finds fewer chunks in the lists than the heap holds (with debug
+/// assertions, which keep the regions to walk, or statistics): a use after
+/// free, not the heap's fault (it panicked with the heap's corruption, from
+/// a review).
+#[test]
+fn a_list_cut_short_found_by_verify_is_a_use_after_free() {
+    let _serial = serial();
+    cut_short(&ZeroedLink, ZeroedLink::verify, cfg!(debug_assertions));
+    cut_short(&ZeroedLinkCounted, ZeroedLinkCounted::verify, true);
+}
+
+/// Cuts a list of `heap` short, and checks what `verify()` says when
+/// `found`, else that it says nothing.
+fn cut_short<A: GlobalAlloc>(heap: &A, verify: fn(), found: bool) {
+    // SAFETY: live blocks with their layout; the stale write is the misuse
+    // under test, on the heap's memory.
+    unsafe {
+        // Blocks 1 and 3 freed, each between live blocks (merged with
+        // none).
+        let blocks: Vec<_> = (0..5).map(|_| heap.alloc(layout(200))).collect();
+        assert!(!blocks.contains(&std::ptr::null_mut()));
+        heap.dealloc(blocks[1], layout(200));
+        heap.dealloc(blocks[3], layout(200));
+        push_out(heap);
+        verify();
+        assert!(take().is_empty());
+        // The list: block 3's chunk, then block 1's.
+        assert_eq!(
+            blocks[3].cast::<usize>().read(),
+            blocks[1].addr() - size_of::<usize>()
+        );
+        blocks[3].cast::<usize>().write(0);
+        verify();
+        let seen = take();
+        if found {
+            assert_eq!(seen.len(), 1, "{seen:#?}");
+            assert_eq!((seen[0].kind, seen[0].block), (Kind::UseAfterFree, None));
+        } else {
+            assert!(seen.is_empty(), "{seen:#?}");
+        }
+        for i in [0, 2, 4] {
+            heap.dealloc(blocks[i], layout(200));
+        }
+        verify();
+    }
+    assert!(take().is_empty());
 }

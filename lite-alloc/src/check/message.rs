@@ -170,7 +170,7 @@ impl<'a> Text<'a> {
                 self.s(", and the heap no longer uses them")
             }
             (Kind::UseAfterFree, None) => {
-                self.s("a freed block was written after it left the quarantine: the heap found a free chunk's links there leading to no free chunk, wrote nothing through them and no longer uses its free lists; found in ");
+                self.s("a freed block was written after it left the quarantine: the heap found a free chunk's words there changed (its links, size or footer), left it alone and no longer uses its free lists; found in ");
                 self.call(misuse)
             }
             (_, block) => {

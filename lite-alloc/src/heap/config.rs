@@ -52,10 +52,10 @@ pub unsafe trait Config<const N: usize>: 'static {
     const GROWTH: usize;
     /// Whether the type is checked (`#[lite_alloc(check)]`, a
     /// [`CheckedGlobal`](super::CheckedGlobal)'s configuration): with
-    /// `large = coalesce`, the heap then checks a free chunk's links before
-    /// it follows them, as a stale pointer may have written them (see
-    /// `Chunks`' `unlink`). False for every other type, whose code has no
-    /// such check.
+    /// `large = coalesce`, the heap then checks a free chunk's words (links,
+    /// size, footer) before it follows them, as a stale pointer may have
+    /// written them (see `Chunks`' `may_unlink`). False for every other
+    /// type, whose code has no such check.
     const CHECKED: bool;
     /// What becomes of blocks no bin serves: [`Leak`](super::Leak) (never
     /// reused, lite-alloc 0.1.0's design), [`Reuse`](super::Reuse) (size

@@ -41,8 +41,9 @@ impl State {
         }
         // SAFETY: a valid layout, not zero-sized.
         let slots = unsafe { self.heap_alloc(heap, bytes, align, false) };
-        // A block from a list whose links were written is sound: the
-        // call, made again, takes the next from the unused memory.
+        // A chunk whose words a stale pointer wrote was left alone, and
+        // the block (if any) is sound: the call, made again, grows the
+        // table from the unused memory.
         if let Some(misuse) = self.broke(heap, site) {
             return Err(misuse);
         }
@@ -71,10 +72,10 @@ impl State {
         Ok(true)
     }
 
-    /// The heap found, during this call, a free chunk's links written
+    /// The heap found, during this call, a free chunk's words written
     /// through a stale pointer (`LargeBlocks::broken`: with `large =
-    /// coalesce`, when it took the chunk out of its list), the first time:
-    /// it wrote nothing through them and emptied its lists, and it is
+    /// coalesce`, before it took the chunk out of its list), the first
+    /// time: it left the chunk alone and emptied its lists, and it is
     /// poisoned now (see `poisoned`). The misuse: a use after free, of a
     /// block the layer no longer knows.
     pub(super) fn broke<C: Config<N>, const N: usize>(
@@ -170,11 +171,12 @@ impl State {
         // promise).
         let block = unsafe { self.heap_alloc(heap, inner, align, zeroed) };
         if block.is_null() {
-            return (null_mut(), None);
+            // The heap may have left a chunk alone on the way (below).
+            return (null_mut(), self.broke(heap, site));
         }
         let Some(slot) = self.table.find(block.addr()) else {
-            // A block taken from a list whose links were written is sound
-            // (the heap wrote nothing through them).
+            // A chunk whose words a stale pointer wrote was left alone (the
+            // block comes from elsewhere, sound).
             return (block, self.broke(heap, site));
         };
         // A block the layer knows: live, waiting in the quarantine or a
@@ -415,9 +417,10 @@ impl State {
             // SAFETY: a live block of this heap, handed out for `old_inner`
             // bytes and `align`; the new size is a valid layout's.
             let in_place = unsafe { C::Large::resize(heap, block, old_inner, new_inner, align) };
-            // Grown into a free neighbour, it may have found the
-            // neighbour's links written: reported with the result (the
-            // block is sound), or before the call is made again to move.
+            // Growing into a free neighbour, or shrinking (the tail merges
+            // with one), it may have found the neighbour's words written:
+            // reported with the result (the block is sound), or before the
+            // call is made again to move.
             let broke = self.broke(heap, site);
             if !in_place && let Some(misuse) = broke {
                 return Err(misuse);

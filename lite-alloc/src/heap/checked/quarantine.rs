@@ -109,8 +109,8 @@ impl State {
                 // entry's alignment, freed by its owner; the heap's own
                 // pointer to it.
                 unsafe { heap.dealloc_inner(block, inner, entry.align()) };
-                // Merged with a free neighbour, it may have found the
-                // neighbour's links written.
+                // Merging with a free neighbour, it may have found the
+                // neighbour's words written (then it was left alone).
                 return self.broke(heap, site);
             }
         }

@@ -162,8 +162,8 @@ pub unsafe trait LargeBlocks: Sized + 'static {
     ) -> Result<(), Corruption>;
 
     /// Whether a checked type's policy found its lists written through a
-    /// stale pointer and stopped using them (`Chunks`, whose `unlink`
-    /// checks a free chunk's links): the checked layer then reports it and
+    /// stale pointer and stopped using them (`Chunks`, whose `may_unlink`
+    /// checks a free chunk's words): the checked layer then reports it and
     /// takes nothing more from the lists. False for a policy that does not
     /// look: the layer finds the other lists' damage when the heap hands
     /// out a block it knows.

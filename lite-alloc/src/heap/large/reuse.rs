@@ -160,6 +160,8 @@ unsafe impl<const L: usize> LargeBlocks for Reuse<L> {
             "the statistics count other free bytes in the large classes",
             free_bytes,
         )
+        // A list cut short (a link zeroed by a stale write) holds fewer.
+        .map_err(Corruption::in_free)
     }
 }
 

@@ -5,7 +5,7 @@
 use super::super::super::check::{Corruption, ensure};
 use super::super::super::{Config, Heap};
 use super::lists::floor_list;
-use super::tag::{self, GRAIN, MIN_CHUNK, footer, next_link, prev_link};
+use super::tag::{self, GRAIN, MIN_CHUNK, WORD, footer, next_link, prev_link};
 use super::{CHUNK_LISTS, Chunks, MAP_BITS, MAP_WORDS};
 use crate::memory::Memory;
 use crate::stats::Record;
@@ -20,7 +20,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 .is_none_or(|bytes| bytes == free_bytes),
             "the statistics count other free bytes in the chunk lists",
             free_bytes,
-        )?;
+        )
+        // A list cut short (a link zeroed by a stale write) holds fewer.
+        .map_err(Corruption::in_free)?;
         let slab = &self.large.slab;
         ensure(
             slab.next.is_null() || slab.next.addr() <= slab.end,
@@ -142,6 +144,15 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             "a free chunk's size does not belong in its list",
             chunk,
         )?;
+        // Its footer and the next chunk's header, before they are read.
+        ensure(
+            chunk
+                .checked_add(size)
+                .is_some_and(|end| end.checked_add(WORD).is_some())
+                && self.region.memory.holds(chunk, size + WORD) != Some(false),
+            "a free chunk ends outside the memory the heap may read",
+            chunk,
+        )?;
         // SAFETY: the chunk's own words, and the header of the one after it
         // (a free chunk is never the last).
         unsafe {
@@ -247,7 +258,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 free == listed,
                 "the lists hold another number of free chunks than the regions",
                 free,
-            )?;
+            )
+            // As for the statistics' count, above.
+            .map_err(Corruption::in_free)?;
             ensure(
                 slab_found,
                 "the slab lies in no chunk in use",

@@ -3,7 +3,7 @@
 
 use super::super::super::class::class_of;
 use super::super::super::{Config, Heap};
-use super::tag::{Header, MIN_CHUNK, NEXT, PREV, anchored, footer, next_link, prev_link};
+use super::tag::{GRAIN, Header, MIN_CHUNK, NEXT, PREV, anchored, footer, next_link, prev_link};
 use super::{CHUNK_LISTS, Chunks, MAP_BITS, MapWord};
 use crate::memory::Memory;
 use crate::stats::Record;
@@ -25,38 +25,20 @@ pub(super) fn floor_list(size: usize) -> usize {
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// Takes the free chunk at `chunk`, of `size` bytes, out of its list.
     ///
-    /// In a checked type (`Config::CHECKED`), its links are checked first:
-    /// a stale pointer may have written them after its block left the
-    /// quarantine, and one followed blindly would write into a live block.
-    /// When they do not lead to the list's head or to free chunks that
-    /// link back to it (`links_back`), nothing is written through them:
-    /// every list is emptied instead (`ChunkState::forget`), and the
-    /// checked layer reports the misuse and uses the lists no more. The
-    /// free chunks forgotten stay marked free, and a later `unlink` of one
-    /// finds it in no list, or follows links between forgotten chunks.
-    ///
     /// # Safety
     ///
     /// `chunk` is a free chunk of this heap, of `size` bytes, in its list
-    /// (in a checked type: or a free chunk its lists forgot).
+    /// (in a checked type, `may_unlink` said so; after `forget`, a free
+    /// chunk the lists forgot may be one, whose links lead to forgotten
+    /// free chunks).
     pub(super) unsafe fn unlink(&mut self, chunk: usize, size: usize) {
         let list = floor_list(size);
         self.stats.large_taken(size);
-        // SAFETY: a free chunk's first two payload words are its links.
-        let (next, prev) = unsafe {
-            (
-                self.field(chunk, NEXT).read(),
-                self.field(chunk, PREV).read(),
-            )
-        };
-        if C::CHECKED && !self.linked(chunk, list, next, prev) {
-            self.large.forget();
-            return;
-        }
-        // SAFETY: its neighbours in the list are free chunks of this heap
-        // (checked, in a checked type: its links lead to its list's head
-        // or to free chunks that link back to it).
+        // SAFETY: a free chunk's first two payload words are its links, and
+        // its neighbours in the list are free chunks of this heap.
         unsafe {
+            let next = self.field(chunk, NEXT).read();
+            let prev = self.field(chunk, PREV).read();
             if prev == 0 {
                 *self.large.lists.get_unchecked_mut(list) = self.region.at(next);
                 if next == 0 {
@@ -68,6 +50,61 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             if next != 0 {
                 self.field(next, PREV).write(prev);
             }
+        }
+    }
+
+    /// In a checked type (`Config::CHECKED`; only such types call it),
+    /// whether the free chunk of `size` bytes that the heap is about to
+    /// take out of its list at `chunk` is what its words say: a stale
+    /// pointer may have written them after its block left the quarantine
+    /// (its links, or, once its memory was split again, its header or
+    /// footer, which led here), and followed blindly they would make the
+    /// heap write into a live block. The chunk must be `sound`, and its
+    /// links must lead to its list's head or to free chunks that link back
+    /// to it (`links_back`). When not, nothing of the chunk is used: every
+    /// list is emptied (`ChunkState::forget`), the caller leaves the chunk
+    /// alone, and the checked layer reports the misuse and uses the lists
+    /// no more. The free chunks forgotten stay marked free.
+    pub(super) fn may_unlink(&mut self, chunk: usize, size: usize) -> bool {
+        debug_assert!(C::CHECKED);
+        if self.sound(chunk, size) {
+            // SAFETY: a sound chunk's first two payload words are its
+            // links, in memory the heap may read.
+            let (next, prev) = unsafe {
+                (
+                    self.field(chunk, NEXT).read(),
+                    self.field(chunk, PREV).read(),
+                )
+            };
+            if self.linked(chunk, floor_list(size), next, prev) {
+                return true;
+            }
+        }
+        self.large.forget();
+        false
+    }
+
+    /// Whether a free chunk of `size` bytes may lie at `chunk`, as its own
+    /// words say: inside `span`, anchored, of a chunk's size, in memory the
+    /// heap may read (`Memory::holds`, where the source can tell), its
+    /// header saying free and that size, its footer that size. Nothing is
+    /// read before the rest holds.
+    fn sound(&self, chunk: usize, size: usize) -> bool {
+        let (low, high) = self.large.span;
+        let inside = low <= chunk
+            && size >= MIN_CHUNK
+            && size.is_multiple_of(GRAIN)
+            && chunk.checked_add(size).is_some_and(|end| end <= high);
+        if !inside || !anchored(chunk) || self.region.memory.holds(chunk, size) == Some(false) {
+            return false;
+        }
+        // SAFETY: `[chunk, chunk + size)` lies between chunks the heap
+        // listed, where the source says the heap may read (or cannot tell,
+        // and the heap trusts its words as a type that is not checked
+        // does).
+        unsafe {
+            self.header(chunk).0 == size | Header::PREV_IN_USE
+                && self.read(footer(chunk, size)) == size
         }
     }
 
@@ -86,32 +123,24 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
 
     /// Whether `link`, read from a free chunk's links, may be the free
     /// chunk whose link at `offset` is `chunk`: a chunk the heap listed
-    /// lies within `span`, its payload aligned; its header says free, and
-    /// its link says `chunk`. Nothing is read outside `span`, nor where
-    /// the memory source does not say that the heap may read
-    /// (`Memory::holds`; a source that cannot tell: the link is taken as
-    /// it is, as in a type that is not checked).
+    /// lies within `span`, its payload aligned, in memory the heap may read
+    /// (`Memory::holds`, where the source can tell); its header says free,
+    /// and its link says `chunk`. Nothing is read before the rest holds.
     fn links_back(&self, link: usize, offset: usize, chunk: usize) -> bool {
         let (low, high) = self.large.span;
         let inside = match high.checked_sub(MIN_CHUNK) {
             Some(last) => low <= link && link <= last,
             None => false,
         };
-        if !inside || !anchored(link) {
+        if !inside || !anchored(link) || self.region.memory.holds(link, MIN_CHUNK) == Some(false) {
             return false;
         }
-        match self.region.memory.holds(link, MIN_CHUNK) {
-            Some(true) => {}
-            Some(false) => return false,
-            None => return true,
-        }
-        // SAFETY: the source says the heap may read `[link, link +
-        // MIN_CHUNK)`: in a region it handed over, or in the allocated
-        // object of one, which `header` and `field` give the provenance
-        // of (`Memory::provenance`).
+        // SAFETY: `[link, link + MIN_CHUNK)` lies between chunks the heap
+        // listed, where the source says the heap may read (or cannot tell,
+        // and the heap trusts the link as a type that is not checked does).
         unsafe {
-            let header = self.header(link);
-            !header.in_use() && !header.is_marker() && self.field(link, offset).read() == chunk
+            self.header(link).flags() == Header::PREV_IN_USE
+                && self.field(link, offset).read() == chunk
         }
     }
 
@@ -144,6 +173,13 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             *self.large.lists.get_unchecked_mut(list) = self.region.at(chunk);
         }
         *self.map_word(list) |= 1 << (list % MAP_BITS);
+        self.listed(chunk, size);
+    }
+
+    /// In a checked type, widens `span` to hold the free chunk of `size`
+    /// bytes at `chunk`, put in a list or grown there. Nothing otherwise.
+    #[inline(always)]
+    pub(super) fn listed(&mut self, chunk: usize, size: usize) {
         if C::CHECKED {
             let (low, high) = &mut self.large.span;
             if *low == 0 || chunk < *low {

@@ -108,17 +108,18 @@ pub struct ChunkState {
     /// and 0: none yet): a link to anywhere else is not one the heap
     /// wrote. Never written otherwise.
     span: (usize, usize),
-    /// In a checked type, a free chunk's link was found leading elsewhere
-    /// than to a free chunk that links back: a stale pointer wrote it. The
-    /// lists were emptied then, and the checked layer uses them no more
-    /// (see `unlink`). Never set otherwise.
+    /// In a checked type, a free chunk's words (its links, size or footer)
+    /// were found to be other than the heap wrote: a stale pointer wrote
+    /// them. The lists were emptied then, and the checked layer uses them
+    /// no more (see `may_unlink`). Never set otherwise.
     broken: bool,
 }
 
 impl ChunkState {
-    /// Empties every list, as a checked type's `unlink` does when a link
-    /// is not one the heap wrote, and says so (`broken`): the free chunks
-    /// are forgotten, and the layer above takes no more from the lists.
+    /// Empties every list, as a checked type's `may_unlink` does when a
+    /// chunk's words are not the heap's, and says so (`broken`): the free
+    /// chunks are forgotten, and the layer above takes no more from the
+    /// lists.
     fn forget(&mut self) {
         self.lists = [null_mut(); CHUNK_LISTS];
         self.map = [0; MAP_WORDS];
@@ -405,13 +406,17 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             unsafe {
                 let chunk = (*self.large.lists.get_unchecked(list)).addr();
                 let have = self.header(chunk).size();
-                self.unlink(chunk, have);
-                // The chunk before a free chunk is in use (invariant 6), and
-                // a free chunk is never the last one.
-                let payload = self.use_chunk(chunk, have, size, Header::PREV_IN_USE);
-                self.stats.large_hit();
-                ptr::write_bytes(payload, 0, zero);
-                return payload;
+                // In a checked type, a chunk whose words a stale pointer
+                // wrote is left alone, and the request carved below.
+                if !C::CHECKED || self.may_unlink(chunk, have) {
+                    self.unlink(chunk, have);
+                    // The chunk before a free chunk is in use (invariant 6),
+                    // and a free chunk is never the last one.
+                    let payload = self.use_chunk(chunk, have, size, Header::PREV_IN_USE);
+                    self.stats.large_hit();
+                    ptr::write_bytes(payload, 0, zero);
+                    return payload;
+                }
             }
         }
         // Carved where the memory not yet used begins: the chunk before is in
@@ -544,6 +549,12 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             let mut size = header.size();
             if !header.prev_in_use() {
                 let before = self.read(chunk - WORD);
+                // In a checked type, a footer or free chunk before whose
+                // words a stale pointer wrote is not merged with: the
+                // block is left as it is (the heap is poisoned).
+                if C::CHECKED && (before > chunk || !self.may_unlink(chunk - before, before)) {
+                    return;
+                }
                 chunk -= before;
                 size += before;
                 // Built for speed, the free chunk before grows in place when
@@ -564,6 +575,10 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             }
             let after = self.header(next);
             if !after.in_use() {
+                // As above.
+                if C::CHECKED && !self.may_unlink(next, after.size()) {
+                    return;
+                }
                 self.unlink(next, after.size());
                 size += after.size();
             } else {
@@ -620,6 +635,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             self.put(chunk, size | Header::PREV_IN_USE);
             self.write(footer(chunk, size), size, caller);
         }
+        self.listed(chunk, size);
         true
     }
 
@@ -667,6 +683,11 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 }
             } else {
                 let after = self.header(next);
+                // In a checked type, a free chunk after whose words a
+                // stale pointer wrote is not grown into.
+                if C::CHECKED && !after.in_use() && !self.may_unlink(next, after.size()) {
+                    return false;
+                }
                 let total = size + after.size();
                 if after.in_use() || total < want {
                     return false;
