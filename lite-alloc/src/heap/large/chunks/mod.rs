@@ -574,11 +574,11 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 return;
             }
             let after = self.header(next);
+            // As above.
+            if C::CHECKED && !after.in_use() && !self.may_unlink(next, after.size()) {
+                return;
+            }
             if !after.in_use() {
-                // As above.
-                if C::CHECKED && !self.may_unlink(next, after.size()) {
-                    return;
-                }
                 self.unlink(next, after.size());
                 size += after.size();
             } else {
