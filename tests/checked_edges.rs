@@ -2047,3 +2047,31 @@ fn cut_short<A: GlobalAlloc>(heap: &A, verify: fn(), found: bool) {
     }
     assert!(take().is_empty());
 }
+
+#[lite_alloc(bins = [16, 32, 64, 128], large = coalesce, check, stats, memory = arena(1 << 20))]
+struct StaleCounted;
+
+/// The chunks the heap forgets when it finds a chunk's words written are
+/// never handed out again: they leave `large_free` for `leaked` (they
+/// stayed counted as free, from a review).
+#[test]
+fn forgotten_chunks_count_as_leaked() {
+    let _serial = serial();
+    // SAFETY: a coalescing checked type; the serial lock is held; then
+    // blocks with their layout.
+    unsafe {
+        let (_, live, _) = stale_chunk_link(&StaleCounted, 200, STALE[2]);
+        let before = StaleCounted::stats();
+        assert!(before.large_free > 0);
+        let block = StaleCounted.alloc(layout(200));
+        assert!(!block.is_null());
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        let after = StaleCounted::stats();
+        assert_eq!(after.large_free, 0, "{after}");
+        assert_eq!(after.leaked, before.leaked + before.large_free, "{after}");
+        StaleCounted.dealloc(block, layout(200));
+        StaleCounted.dealloc(live, layout(200));
+    }
+    assert!(take().is_empty());
+}

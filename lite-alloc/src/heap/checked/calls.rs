@@ -43,8 +43,12 @@ impl State {
         let slots = unsafe { self.heap_alloc(heap, bytes, align, false) };
         // A chunk whose words a stale pointer wrote was left alone, and
         // the block (if any) is sound: the call, made again, grows the
-        // table from the unused memory.
+        // table from the unused memory; the block is kept out, counted as
+        // the heap counts what it never reuses.
         if let Some(misuse) = self.broke(heap, site) {
+            if !slots.is_null() {
+                heap.stats.leaked(bytes);
+            }
             return Err(misuse);
         }
         if slots.is_null() {

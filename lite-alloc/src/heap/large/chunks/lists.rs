@@ -64,7 +64,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// to it (`links_back`). When not, nothing of the chunk is used: every
     /// list is emptied (`ChunkState::forget`), the caller leaves the chunk
     /// alone, and the checked layer reports the misuse and uses the lists
-    /// no more. The free chunks forgotten stay marked free.
+    /// no more. The free chunks forgotten stay marked free, and count as
+    /// leaked.
     pub(super) fn may_unlink(&mut self, chunk: usize, size: usize) -> bool {
         debug_assert!(C::CHECKED);
         if self.sound(chunk, size) {
@@ -81,6 +82,12 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             }
         }
         self.large.forget();
+        // The forgotten chunks are never handed out again: their bytes
+        // leave the lists' count for what the heap never reuses.
+        if let Some(bytes) = self.stats.large_free() {
+            self.stats.large_taken(bytes);
+            self.stats.leaked(bytes);
+        }
         false
     }
 
