@@ -1617,11 +1617,10 @@ fn a_stale_chunk_link_is_caught_when_a_block_grows_into_it() {
         // blocks with their layout.
         unsafe {
             StaleGrown::reset();
-            let (victim, live, before) = stale_chunk_link(&StaleGrown, 200, stale);
+            let (_, live, before) = stale_chunk_link(&StaleGrown, 200, stale);
             // It moves rather than grow into the chunk.
             let grown = StaleGrown.realloc(before, layout(200), 300);
             assert!(!grown.is_null() && grown != before, "{grown:p}");
-            let _ = victim;
             StaleGrown.dealloc(grown, layout(300));
             caught_stale_link(&StaleGrown, live, 200, StaleGrown::verify);
         }
