@@ -164,14 +164,16 @@ impl<'a> Text<'a> {
                     self.call(misuse)
                 }
             }
-            (Kind::UseAfterFree, None) if misuse.call == Call::Verify => {
-                self.s("a freed block was written after it left the quarantine: verify() found the heap's free lists damaged at ");
-                self.hex(misuse.pointer);
-                self.s(", and the heap no longer uses them")
-            }
             (Kind::UseAfterFree, None) => {
-                self.s("a freed block was written after it left the quarantine: the heap found a free chunk's words there changed (its links, size or footer), left it alone and no longer uses its free lists; found in ");
-                self.call(misuse)
+                self.s("a freed block was written after it left the quarantine: ");
+                if misuse.call == Call::Verify {
+                    self.s("verify() found the heap's free lists damaged at ");
+                    self.hex(misuse.pointer);
+                    self.s(", and the heap no longer uses them")
+                } else {
+                    self.s("the heap found a free chunk's words there changed (its links, size or footer), left it alone and no longer uses its free lists; found in ");
+                    self.call(misuse)
+                }
             }
             (_, block) => {
                 self.call(misuse);

@@ -198,11 +198,12 @@ pub unsafe trait Memory {
     /// Whether the heap may read the `len` bytes at `addr`: they lie in a
     /// region this source handed over, or in the same allocated object as
     /// one (`Some(true)`); they do not (`Some(false)`); or the source
-    /// cannot tell (`None`, the default). Only a checked type with `large =
-    /// coalesce` asks, before it reads what a free chunk's link leads to (a
-    /// stale pointer may have written the link): it rejects a link where
-    /// the answer is false, and follows one it cannot check, as a type that
-    /// is not checked does. The sources of this crate answer exactly.
+    /// cannot tell (`None`, the default). The heap asks before it reads
+    /// words a stale pointer may have written: a checked type with `large =
+    /// coalesce`, where a free chunk's links, size or footer lead, and
+    /// `verify()`, where a free list leads. It takes false for damage, and
+    /// reads where the source cannot tell, as a type that is not checked
+    /// does. The sources of this crate answer exactly.
     #[inline(always)]
     fn holds(&self, addr: usize, len: usize) -> Option<bool> {
         let _ = (addr, len);

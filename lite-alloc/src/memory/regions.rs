@@ -98,37 +98,25 @@ impl Regions {
     /// The first region not yet given to the heap whose part holds `bytes`,
     /// now given.
     pub(crate) fn give(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
-        let mut header = self.head;
-        while !header.is_null() {
-            // SAFETY: every header of the list was written by `add`, and
-            // its region is not the heap's until given.
-            unsafe {
-                let part = Self::part(header);
-                if !(*header).given && part.len() >= bytes {
-                    (*header).given = true;
-                    return Some(part);
-                }
-                header = (*header).next;
-            }
+        // SAFETY: headers of the list, whose regions are not the heap's
+        // until given.
+        let header = self
+            .find(|header, _| unsafe { !(*header).given && Self::part(header).len() >= bytes })?;
+        // SAFETY: as above.
+        unsafe {
+            (*header).given = true;
+            Some(Self::part(header))
         }
-        None
     }
 
     /// `addr` with the provenance of the region holding it, found from the
     /// head of the list; `hint`'s when no region holds it.
     #[inline]
     pub(crate) fn provenance(&self, hint: *mut u8, addr: usize) -> *mut u8 {
-        let mut header = self.head;
-        while !header.is_null() {
-            // SAFETY: every header of the list was written by `add`; the
-            // heap never hands out a header's bytes.
-            let (end, next) = unsafe { ((*header).end, (*header).next) };
-            if addr > header.addr() && addr < end {
-                return header.cast::<u8>().with_addr(addr);
-            }
-            header = next;
+        match self.find(|header, end| addr > header.addr() && addr < end) {
+            Some(header) => header.cast::<u8>().with_addr(addr),
+            None => hint.with_addr(addr),
         }
-        hint.with_addr(addr)
     }
 
     /// Whether the `len` bytes at `addr` lie inside one region of the list
@@ -137,18 +125,30 @@ impl Regions {
         let Some(last) = addr.checked_add(len) else {
             return false;
         };
+        self.find(|header, end| {
+            // SAFETY: a header of the list.
+            let given = unsafe { (*header).given };
+            // The heap's part starts after the header (`part`).
+            given && addr >= header.addr() + size_of::<Header>() && last <= end
+        })
+        .is_some()
+    }
+
+    /// The first header of the list, from its head, for which `hit` (given
+    /// the header and its region's end) says true.
+    #[inline(always)]
+    fn find(&self, mut hit: impl FnMut(*mut Header, usize) -> bool) -> Option<*mut Header> {
         let mut header = self.head;
         while !header.is_null() {
             // SAFETY: every header of the list was written by `add`; the
             // heap never hands out a header's bytes.
-            let (end, next, given) = unsafe { ((*header).end, (*header).next, (*header).given) };
-            // The heap's part starts after the header (`part`).
-            if given && addr >= header.addr() + size_of::<Header>() && last <= end {
-                return true;
+            let (end, next) = unsafe { ((*header).end, (*header).next) };
+            if hit(header, end) {
+                return Some(header);
             }
             header = next;
         }
-        false
+        None
     }
 
     /// Makes every region available again (`Memory::reset`).

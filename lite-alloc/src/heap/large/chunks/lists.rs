@@ -92,27 +92,33 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     }
 
     /// Whether a free chunk of `size` bytes may lie at `chunk`, as its own
-    /// words say: inside `span`, anchored, of a chunk's size, in memory the
-    /// heap may read (`Memory::holds`, where the source can tell), its
-    /// header saying free and that size, its footer that size. Nothing is
-    /// read before the rest holds.
+    /// words say: of a chunk's size, where a listed chunk may lie
+    /// (`readable`), its header saying free and that size, its footer that
+    /// size. Nothing is read before the rest holds.
     fn sound(&self, chunk: usize, size: usize) -> bool {
-        let (low, high) = self.large.span;
-        let inside = low <= chunk
-            && size >= MIN_CHUNK
-            && size.is_multiple_of(GRAIN)
-            && chunk.checked_add(size).is_some_and(|end| end <= high);
-        if !inside || !anchored(chunk) || self.region.memory.holds(chunk, size) == Some(false) {
+        if size < MIN_CHUNK || !size.is_multiple_of(GRAIN) || !self.readable(chunk, size) {
             return false;
         }
-        // SAFETY: `[chunk, chunk + size)` lies between chunks the heap
-        // listed, where the source says the heap may read (or cannot tell,
-        // and the heap trusts its words as a type that is not checked
-        // does).
+        // SAFETY: `readable`: `[chunk, chunk + size)` lies between chunks
+        // the heap listed, where the source says the heap may read (or
+        // cannot tell, and the heap trusts its words as a type that is not
+        // checked does).
         unsafe {
             self.header(chunk).0 == size | Header::PREV_IN_USE
                 && self.read(footer(chunk, size)) == size
         }
+    }
+
+    /// Whether `[chunk, chunk + len)` may be (the start of) a chunk the
+    /// heap listed, and be read: inside `span`, its payload aligned, and
+    /// not where the memory source says the heap may not read
+    /// (`Memory::holds`). Reads nothing.
+    fn readable(&self, chunk: usize, len: usize) -> bool {
+        let (low, high) = self.large.span;
+        low <= chunk
+            && chunk.checked_add(len).is_some_and(|end| end <= high)
+            && anchored(chunk)
+            && self.region.memory.holds(chunk, len) != Some(false)
     }
 
     /// Whether the free chunk at `chunk`, in list `list`, is where its
@@ -129,22 +135,17 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     }
 
     /// Whether `link`, read from a free chunk's links, may be the free
-    /// chunk whose link at `offset` is `chunk`: a chunk the heap listed
-    /// lies within `span`, its payload aligned, in memory the heap may read
-    /// (`Memory::holds`, where the source can tell); its header says free,
-    /// and its link says `chunk`. Nothing is read before the rest holds.
+    /// chunk whose link at `offset` is `chunk`: where a listed chunk may
+    /// lie (`readable`), its header saying free, its link saying `chunk`.
+    /// Nothing is read before the rest holds.
     fn links_back(&self, link: usize, offset: usize, chunk: usize) -> bool {
-        let (low, high) = self.large.span;
-        let inside = match high.checked_sub(MIN_CHUNK) {
-            Some(last) => low <= link && link <= last,
-            None => false,
-        };
-        if !inside || !anchored(link) || self.region.memory.holds(link, MIN_CHUNK) == Some(false) {
+        if !self.readable(link, MIN_CHUNK) {
             return false;
         }
-        // SAFETY: `[link, link + MIN_CHUNK)` lies between chunks the heap
-        // listed, where the source says the heap may read (or cannot tell,
-        // and the heap trusts the link as a type that is not checked does).
+        // SAFETY: `readable`: `[link, link + MIN_CHUNK)` lies between
+        // chunks the heap listed, where the source says the heap may read
+        // (or cannot tell, and the heap trusts the link as a type that is
+        // not checked does).
         unsafe {
             self.header(link).flags() == Header::PREV_IN_USE
                 && self.field(link, offset).read() == chunk
