@@ -1488,6 +1488,19 @@ const STALE: [fn(*mut u8) -> usize; 3] = [
     |_| 0x1000,
 ];
 
+/// The chunk size serving a request of `n` bytes (as the heap rounds it).
+fn chunk_for(n: usize) -> usize {
+    let w = size_of::<usize>();
+    ((n + w + 2 * w - 1) & !(2 * w - 1)).max(4 * w)
+}
+
+/// The first address at or after `addr` where a chunk's header may lie
+/// (the word before a payload aligned to the grain, two words).
+fn header_from(addr: usize) -> usize {
+    let w = size_of::<usize>();
+    (addr + w).next_multiple_of(2 * w) - w
+}
+
 /// Checks what `stale_chunk_link` set up, after the calls that took the
 /// chunk out of its list: one use after free reported, naming no block
 /// (the layer does not know the chunk's block any more), the live block
@@ -1596,8 +1609,7 @@ fn a_stale_chunk_link_is_caught_when_a_neighbour_merges() {
             StaleMerged::reset();
             let (victim, live, _) = stale_chunk_link(&StaleMerged, 200, stale);
             // The block after the stale one.
-            let chunk = 200 + lite_alloc::check::CANARY + size_of::<usize>();
-            let after = victim.add(chunk.next_multiple_of(2 * size_of::<usize>()));
+            let after = victim.add(chunk_for(200 + lite_alloc::check::CANARY));
             StaleMerged.dealloc(after, layout(200));
             push_out(&StaleMerged);
             caught_stale_link(&StaleMerged, live, 200, StaleMerged::verify);
@@ -1669,8 +1681,7 @@ fn a_stale_link_into_a_gap_between_claimed_regions() {
         assert!(take().is_empty());
         // The victim heads its list; its next is now a chunk header in
         // the gap (payload aligned to the grain).
-        let grain = 2 * size_of::<usize>();
-        let target = (gap.addr() + PART / 2).next_multiple_of(grain) - size_of::<usize>();
+        let target = header_from(gap.addr() + PART / 2 - size_of::<usize>());
         victim.cast::<usize>().write(target);
         let taken = StaleGap.alloc(layout(200));
         assert!(!taken.is_null());
@@ -1793,9 +1804,7 @@ fn a_stale_chunk_link_between_separate_banks() {
         // Just past the lower bank: between the chunks the heap listed,
         // outside both banks (their order is the system allocator's).
         let lower = banks[0].min(banks[1]).addr();
-        let grain = 2 * size_of::<usize>();
-        let target =
-            (lower + BANK + size_of::<usize>()).next_multiple_of(grain) - size_of::<usize>();
+        let target = header_from(lower + BANK);
         assert!(TwoBanks::bank(target, 1).is_none());
         victim.cast::<usize>().write(target);
         let taken = StaleBanks.alloc(layout(200));
@@ -1879,12 +1888,6 @@ unsafe fn caught_verified<A: GlobalAlloc>(heap: &A, live: *mut u8, size: usize) 
         }
         heap.dealloc(live, layout(size));
     }
-}
-
-/// The chunk size serving a request of `n` bytes (as the heap rounds it).
-fn chunk_for(n: usize) -> usize {
-    let w = size_of::<usize>();
-    ((n + w + 2 * w - 1) & !(2 * w - 1)).max(4 * w)
 }
 
 #[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
