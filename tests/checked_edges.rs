@@ -2321,3 +2321,134 @@ fn checked_coalescing_heaps_on_claimed_regions_report_nothing() {
         60,
     );
 }
+
+#[lite_alloc(bins = [], large = coalesce, realloc, check, memory = arena(1 << 20))]
+struct HeaderWritten;
+
+/// How the block whose header a stale write reaches comes back to the
+/// heap: freed (the check at `dealloc`), freed before the write (the check
+/// when it leaves the quarantine), resized (at `realloc`), or not at all
+/// (`verify()`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Back {
+    Freed,
+    FreedFirst,
+    Resized,
+    Verified,
+}
+
+/// A block of 256 bytes freed and pushed out of the quarantine, whose
+/// chunk then serves two blocks of 40 bytes aligned to `align`: the
+/// header of the second (or, over-aligned, its marker or its chunk's
+/// header: `word` 0 or 1) lies in the old block's bytes, and the old
+/// block's owner writes `value` there (with `freed`, after the second
+/// block was freed: it waits in the quarantine). Returns the second block
+/// and the address written.
+///
+/// # Safety
+///
+/// The caller holds `serial()` and has reset `HeaderWritten`.
+unsafe fn stale_header(align: usize, word: usize, value: usize, freed: bool) -> (*mut u8, usize) {
+    let heap = &HeaderWritten;
+    let big = Layout::from_size_align(256, 8).unwrap();
+    let small = Layout::from_size_align(40, align).unwrap();
+    // SAFETY: live blocks with their layouts; the stale write is the
+    // misuse under test, inside the old block's bytes (asserted).
+    unsafe {
+        let before = heap.alloc(layout(64));
+        let victim = heap.alloc(big);
+        let after = heap.alloc(layout(64));
+        assert!(![before, victim, after].contains(&std::ptr::null_mut()));
+        heap.dealloc(victim, big);
+        push_out(heap);
+        let first = heap.alloc(small);
+        let second = heap.alloc(small);
+        assert!(first.addr() >= victim.addr() && second.addr() < victim.addr() + 256);
+        let w = size_of::<usize>();
+        let marker = second.addr() - w;
+        let at = if word == 0 {
+            marker
+        } else {
+            // The over-aligned block's chunk: the marker says how far.
+            let distance = second.sub(w).cast::<usize>().read();
+            assert_eq!(distance & 7, 4, "a marker before the block");
+            marker - (distance & !7)
+        };
+        assert!(
+            at >= victim.addr() && at + w <= victim.addr() + 256,
+            "{at:#x}"
+        );
+        if freed {
+            heap.dealloc(second, small);
+        }
+        assert!(take().is_empty());
+        victim.add(at - victim.addr()).cast::<usize>().write(value);
+        (second, at)
+    }
+}
+
+/// Docs/checked.md: with `large = coalesce`, a stale write into the header
+/// of a block in use (in memory a block freed earlier held) is caught
+/// before the heap follows it: when the block comes back (freed, leaving
+/// the quarantine, resized) or by `verify()`. One use after free naming
+/// the block and the word; the call then goes on (a free, a `realloc`
+/// that moves), the block never goes back to the heap, which is poisoned
+/// and still serves. Without the check, the heap took the word for the
+/// block's size or its marker when the block came back, and followed it.
+#[test]
+fn a_stale_write_into_a_live_blocks_header_is_caught() {
+    let _serial = serial();
+    for back in [Back::Freed, Back::FreedFirst, Back::Resized, Back::Verified] {
+        for (align, word) in [(8, 0), (64, 0), (64, 1)] {
+            // A size far past the heap, the header of a free chunk, zero,
+            // and a pointer (the first only under Miri, for time).
+            let values = [0x7fff_fff0 | 1, 48 | 2, 0, 0x1000];
+            for &value in &values[..if cfg!(miri) { 1 } else { values.len() }] {
+                let small = Layout::from_size_align(40, align).unwrap();
+                // SAFETY: the serial lock is held; then blocks with their
+                // layouts, but for the misuse under test.
+                unsafe {
+                    HeaderWritten::reset();
+                    let (second, at) = stale_header(align, word, value, back == Back::FreedFirst);
+                    match back {
+                        Back::Freed => HeaderWritten.dealloc(second, small),
+                        // Written while it waits in the quarantine.
+                        Back::FreedFirst => push_out(&HeaderWritten),
+                        // Reported, then made again: the block moves.
+                        Back::Resized => {
+                            let moved = HeaderWritten.realloc(second, small, 48);
+                            assert!(!moved.is_null() && moved != second, "{moved:p}");
+                            let grown = Layout::from_size_align(48, align).unwrap();
+                            HeaderWritten.dealloc(moved, grown);
+                        }
+                        Back::Verified => HeaderWritten::verify(),
+                    }
+                    let seen = take();
+                    let case = format!("{back:?}, align {align}, word {word}, value {value:#x}");
+                    assert_eq!(seen.len(), 1, "{case}: {seen:#?}");
+                    let misuse = seen[0];
+                    assert_eq!(misuse.kind, Kind::UseAfterFree, "{case}: {misuse}");
+                    assert_eq!(misuse.header, Some(at), "{case}: {misuse}");
+                    let block = misuse.block.expect("the block is named");
+                    assert_eq!(block.address, second.addr(), "{case}: {misuse}");
+                    assert_eq!(block.freed, back == Back::FreedFirst, "{case}: {misuse}");
+                    assert!(
+                        misuse
+                            .to_string()
+                            .contains("the heap's header of the block at"),
+                        "{case}: {misuse}"
+                    );
+                    // Poisoned, it still serves and checks.
+                    let blocks: Vec<_> = (0..8).map(|_| HeaderWritten.alloc(small)).collect();
+                    assert!(!blocks.contains(&std::ptr::null_mut()), "{case}");
+                    for block in blocks {
+                        HeaderWritten.dealloc(block, small);
+                    }
+                    push_out(&HeaderWritten);
+                    HeaderWritten::verify();
+                    assert!(take().is_empty(), "{case}");
+                }
+            }
+        }
+    }
+}

@@ -140,6 +140,14 @@ impl<'a> Text<'a> {
                 self.s(" changed), found by ");
                 self.call(misuse)
             }
+            (Kind::UseAfterFree, Some(block)) if misuse.header.is_some() => {
+                self.s("the heap's header of the block at ");
+                self.block(block);
+                self.s(", at ");
+                self.hex(misuse.header.unwrap_or(0));
+                self.s(", was written (through a pointer to a block freed earlier, or past the end of the block before it); the heap's free lists are no longer used; found by ");
+                self.call(misuse)
+            }
             (Kind::UseAfterFree, Some(block)) if misuse.offset.is_none() => {
                 self.s("the heap handed out the block at ");
                 self.block(block);

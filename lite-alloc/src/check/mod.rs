@@ -12,7 +12,7 @@
 //! | a pointer the allocator never handed out: outside its memory, or inside a block but not at its start | [`ForeignPointer`](Kind::ForeignPointer) | at the `dealloc` or `realloc` |
 //! | a `dealloc` or `realloc` whose layout (size or alignment) is not the one the block was allocated with | [`WrongLayout`](Kind::WrongLayout) | at that call |
 //! | a write past the end of the requested bytes | [`Overrun`](Kind::Overrun) | at the block's `dealloc` or `realloc`, and by `verify()` |
-//! | a write to a freed block | [`UseAfterFree`](Kind::UseAfterFree) | when the block leaves the quarantine, and by `verify()`; later, when it makes the heap hand out a block that is not free or, with `large = coalesce`, when the heap finds it in a free chunk's links, size or footer; and when `verify()` finds a free list damaged (then the heap's free lists are used no more) |
+//! | a write to a freed block | [`UseAfterFree`](Kind::UseAfterFree) | when the block leaves the quarantine, and by `verify()`; later, when it makes the heap hand out a block that is not free or, with `large = coalesce`, when the heap finds it in a free chunk's links, size or footer, or the layer in the header of a block in use; and when `verify()` finds a free list damaged (then the heap's free lists are used no more) |
 //!
 //! # How
 //!
@@ -185,6 +185,12 @@ pub struct Misuse {
     /// For an overrun or a use after free: the first changed byte, from the
     /// start of the block.
     pub offset: Option<usize>,
+    /// For a use after free found in a word the heap keeps before a block
+    /// in use (a chunk's header, with `large = coalesce`), written through
+    /// a pointer to a block freed earlier whose memory `block` now holds
+    /// (or by a write far past the end of the block before): that word's
+    /// address.
+    pub header: Option<usize>,
 }
 
 impl Misuse {
@@ -204,6 +210,7 @@ impl Misuse {
             layout,
             block: None,
             offset: None,
+            header: None,
         }
     }
 }

@@ -72,7 +72,7 @@ pub use checked::CheckedGlobal;
 pub use class::{carve_align, large_classes, min_carve_align};
 pub use config::{Config, MAX_BIN, MAX_BIN_ALIGN, MAX_PAGE};
 pub use global::Global;
-pub use large::{Chunks, LargeBlocks, Leak, Reuse};
+pub use large::{Chunks, LargeBlocks, Leak, Reuse, TAG_BITS};
 
 use core::alloc::Layout;
 use core::ptr;

@@ -110,6 +110,82 @@ impl State {
         self.misuse(Kind::UseAfterFree, site, known)
     }
 
+    /// What the heap's word before the block at `address`, handed out for
+    /// `size` bytes (the caller's) and `align`, holds now
+    /// (`LargeBlocks::tag`).
+    ///
+    /// # Safety
+    ///
+    /// The block is live in the heap: handed out, or resized in place, for
+    /// `inner_size(size, align)` bytes and `align`.
+    pub(super) unsafe fn tag<C: Config<N>, const N: usize>(
+        heap: &Heap<C, N>,
+        address: usize,
+        size: usize,
+        align: usize,
+    ) -> usize {
+        if !C::Large::TAGGED {
+            return 0;
+        }
+        // No overflow, and not spilled: the block holds its canary, and a
+        // policy that keeps headers reuses its blocks.
+        debug_assert!(!spilled::<C, N>(size, align));
+        let inner = size + CANARY;
+        // SAFETY: the caller's promise.
+        unsafe { C::Large::tag(heap, heap.region.at(address), inner, align) }
+    }
+
+    /// Where the heap's word before the block of `entry` (live, or freed
+    /// and still in the quarantine: the heap's in either case) changed
+    /// since the block was handed out (`LargeBlocks::changed`), if it did.
+    pub(super) fn header_change<C: Config<N>, const N: usize>(
+        heap: &Heap<C, N>,
+        entry: &Entry,
+    ) -> Option<usize> {
+        let align = entry.align();
+        // As in `tag`.
+        let inner = entry.size + CANARY;
+        let block = heap.region.at(entry.address);
+        // SAFETY: a block of the table not yet given back to the heap,
+        // handed out (or resized in place) for `inner` bytes and `align`,
+        // tagged then.
+        unsafe { C::Large::changed(heap, block, inner, align, entry.tag()) }
+    }
+
+    /// Whether the heap's word before the block in `slot` changed since
+    /// the block was handed out (`header_change`): a pointer to a block
+    /// freed earlier, whose memory this one now holds, wrote it, and the
+    /// heap would follow it when the block comes back. Then the heap is
+    /// poisoned (see `poisoned`: it takes nothing back), and the misuse
+    /// names the block and the word. A poisoned heap is not looked at.
+    pub(super) fn header_written<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &Heap<C, N>,
+        slot: usize,
+        site: Site,
+    ) -> Option<Misuse> {
+        if !C::Large::TAGGED || self.poisoned {
+            return None;
+        }
+        let entry = self.table.entry(slot);
+        let at = Self::header_change(heap, &entry)?;
+        Some(self.header_misuse(&entry, at, site))
+    }
+
+    /// The heap's word at `at`, before the block of `entry`, was found
+    /// written: the heap is poisoned, and the misuse names both.
+    pub(super) fn header_misuse(&mut self, entry: &Entry, at: usize, site: Site) -> Misuse {
+        self.poisoned = true;
+        let known = Some(Block {
+            address: entry.address,
+            layout: entry.layout(),
+            freed: entry.freed(),
+        });
+        let mut misuse = self.misuse(Kind::UseAfterFree, site, known);
+        misuse.header = Some(at);
+        misuse
+    }
+
     /// A block of `size` bytes aligned to `align` from the heap, its first
     /// `size` bytes zero with `zeroed` (null: out of memory): from its
     /// lists or its unused memory as ever, or, once it is poisoned (its
@@ -300,7 +376,11 @@ impl State {
         debug_assert!(self.table.find(block.addr()).is_none());
         // SAFETY: the canary's bytes lie in the block (the caller's promise).
         unsafe { ptr::copy_nonoverlapping(CANARY_PATTERN.as_ptr(), block.add(size), CANARY) };
-        self.table.insert(Entry::live(block.addr(), size, align));
+        // SAFETY: the block was just handed out for `size` (with the
+        // canary) and `align`.
+        let tag = unsafe { Self::tag(heap, block.addr(), size, align) };
+        self.table
+            .insert(Entry::live(block.addr(), size, align, tag));
         self.live_bytes += size;
         heap.allocated(size, align);
     }
@@ -358,6 +438,10 @@ impl State {
     }
 
     /// `dealloc`: a misuse, or the block goes to the quarantine.
+    /// Interrupted when the heap's header of the block was written through
+    /// a stale pointer (`header_written`): the heap is poisoned, and the
+    /// call, made again, frees the block into the quarantine, from which a
+    /// poisoned heap takes nothing back.
     ///
     /// # Safety
     ///
@@ -368,7 +452,7 @@ impl State {
         heap: &mut Heap<C, N>,
         block: *mut u8,
         layout: Layout,
-    ) -> Option<Misuse> {
+    ) -> Step<()> {
         let site = Site {
             call: Call::Dealloc,
             pointer: block.addr(),
@@ -376,11 +460,14 @@ impl State {
         };
         let slot = match self.validate(heap, site) {
             Ok(slot) => slot,
-            Err(misuse) => return Some(misuse),
+            Err(misuse) => return Ok(((), Some(misuse))),
         };
+        if let Some(misuse) = self.header_written(heap, slot, site) {
+            return Err(misuse);
+        }
         heap.freed(layout.size(), layout.align());
         // SAFETY: a live block, validated, that the caller gives up.
-        unsafe { self.quarantine(heap, slot, block, site) }
+        Ok(((), unsafe { self.quarantine(heap, slot, block, site) }))
     }
 
     /// `realloc`: the block (or null, the old one untouched) with a second
@@ -406,6 +493,10 @@ impl State {
             Ok(slot) => slot,
             Err(misuse) => return Ok(((null_mut(), None), Some(misuse))),
         };
+        // As in `dealloc`: made again, the block moves.
+        if let Some(misuse) = self.header_written(heap, slot, site) {
+            return Err(misuse);
+        }
         let (old_size, align) = (layout.size(), layout.align());
         let Some(new_inner) = inner_size::<C, N>(new_size, align) else {
             heap.stats.failed();
@@ -440,8 +531,11 @@ impl State {
                     ptr::copy_nonoverlapping(CANARY_PATTERN.as_ptr(), block.add(new_size), CANARY)
                 };
                 self.live_bytes = self.live_bytes - old_size + new_size;
+                // SAFETY: the block was just resized in place for
+                // `new_inner` bytes and `align`.
+                let tag = unsafe { Self::tag(heap, address, new_size, align) };
                 self.table
-                    .update(slot, Entry::live(address, new_size, align));
+                    .update(slot, Entry::live(address, new_size, align, tag));
                 return Ok(((block, None), broke));
             }
         }

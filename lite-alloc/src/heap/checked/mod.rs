@@ -297,12 +297,10 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// `block`, if it is a live block of this allocator, is valid for
     /// `layout.size()` bytes and not used afterwards.
     pub unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
-        let found = self.with(
-            || None,
-            // SAFETY: forwarded from the caller.
-            |heap, state| unsafe { state.dealloc(heap, block, layout) },
-        );
-        Self::reported((), found)
+        // SAFETY: forwarded from the caller.
+        self.call((), |heap, state| unsafe {
+            state.dealloc(heap, block, layout)
+        })
     }
 
     /// `GlobalAlloc::realloc`, checked: a misused block is reported and
@@ -350,16 +348,20 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// Checks the heap's invariants (unless a misuse poisoned it) and the
     /// layer's, and panics with the first that does not hold; then checks
     /// every live block's canary and every quarantined block's filling, and
-    /// reports the first misuse. A free list found damaged (`in_free`: in
-    /// the words free blocks hold, which a stale pointer may have written
-    /// after its block left the quarantine) is a use after free, reported
-    /// first, and poisons the heap, rather than the heap's fault.
+    /// reports the first misuse. The heap's header of a block the layer
+    /// holds found changed (see `header_written`), or a free list found
+    /// damaged (`in_free`: in the words free blocks hold), was written by a
+    /// stale pointer after its block left the quarantine: a use after free,
+    /// reported first, which poisons the heap, rather than the heap's
+    /// fault.
     pub fn verify(&self) {
         let (checked, damaged, found) = self.with(
             || (Ok(()), None, None),
             |heap, state| {
-                // A poisoned heap's lists lead anywhere a stale pointer
+                // A header a stale pointer wrote poisons the heap; a
+                // poisoned heap's lists lead anywhere a stale pointer
                 // wrote: not walked (see `poisoned`).
+                let written = state.scan_headers(heap);
                 let heap_checked = if state.poisoned { Ok(()) } else { heap.check() };
                 let (heap_checked, damaged) = match heap_checked {
                     Err(corruption) if corruption.in_free => {
@@ -371,7 +373,7 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
                         };
                         (Ok(()), Some(state.misuse(Kind::UseAfterFree, site, None)))
                     }
-                    other => (other, None),
+                    other => (other, written),
                 };
                 match heap_checked.and_then(|()| state.check(heap)) {
                     Ok(()) => (Ok(()), damaged, state.scan(heap)),

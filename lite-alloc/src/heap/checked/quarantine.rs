@@ -96,6 +96,15 @@ impl State {
             self.table.update(slot, entry);
             return None;
         }
+        // The heap's word before it, which a stale pointer may have written
+        // while it waited: checked before the heap follows it.
+        if let Some(misuse) = self.header_written(heap, slot, site) {
+            self.table.remove(slot);
+            if let Some(inner) = inner_size::<C, N>(entry.size, entry.align()) {
+                heap.stats.leaked(inner);
+            }
+            return Some(misuse);
+        }
         self.table.remove(slot);
         let inner = inner_size::<C, N>(entry.size, entry.align());
         debug_assert!(inner.is_some());

@@ -7,7 +7,9 @@ use core::alloc::Layout;
 use core::ptr::null_mut;
 
 /// One block: its address (0 in an empty slot), the size it was requested
-/// with, and its alignment's logarithm above two bits of state.
+/// with, and in `meta` two bits of state, its alignment's logarithm, and
+/// above them the tag of the heap's word before it when it was handed out
+/// (`LargeBlocks::tag`).
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub struct Entry {
@@ -24,6 +26,10 @@ const FREED: usize = 1;
 const SPARE: usize = 2;
 /// Bits of `meta` below the alignment's logarithm.
 const STATE_BITS: u32 = 2;
+/// Bits of `meta` below the tag: the state, and six for the alignment's
+/// logarithm (less than 64).
+const TAG_SHIFT: u32 = STATE_BITS + 6;
+const _: () = assert!(TAG_SHIFT + crate::heap::TAG_BITS == usize::BITS);
 
 impl Entry {
     /// An empty slot.
@@ -33,17 +39,24 @@ impl Entry {
         meta: 0,
     };
 
-    /// A block handed out at `address` for `size` bytes aligned to `align`.
-    pub fn live(address: usize, size: usize, align: usize) -> Self {
+    /// A block handed out at `address` for `size` bytes aligned to `align`,
+    /// the heap's word before it tagged `tag` (less than `1 << TAG_BITS`).
+    pub fn live(address: usize, size: usize, align: usize, tag: usize) -> Self {
+        debug_assert!(tag >> crate::heap::TAG_BITS == 0);
         Entry {
             address,
             size,
-            meta: (align.trailing_zeros() as usize) << STATE_BITS,
+            meta: tag << TAG_SHIFT | (align.trailing_zeros() as usize) << STATE_BITS,
         }
     }
 
     pub fn align(&self) -> usize {
-        1 << (self.meta >> STATE_BITS)
+        1 << (self.meta >> STATE_BITS & 63)
+    }
+
+    /// The tag of the heap's word before the block (`LargeBlocks::tag`).
+    pub fn tag(&self) -> usize {
+        self.meta >> TAG_SHIFT
     }
 
     pub fn freed(&self) -> bool {

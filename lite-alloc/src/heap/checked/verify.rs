@@ -4,7 +4,7 @@
 use super::{Site, State, first_other, first_other_than_canary, spilled};
 use crate::check::{Block, CANARY, Call, Checks, FREED, Kind, Misuse, QUARANTINE_BLOCKS};
 use crate::heap::check::{Corruption, ensure};
-use crate::heap::{Config, Heap};
+use crate::heap::{Config, Heap, LargeBlocks};
 
 impl State {
     /// Checks every live block's canary and every quarantined block's
@@ -50,6 +50,30 @@ impl State {
         let mut misuse = self.misuse(kind, site, block);
         misuse.offset = Some(at);
         Some(misuse)
+    }
+
+    /// Checks the heap's word before every block of the table that the
+    /// heap holds (live, or waiting in the quarantine): the first found
+    /// written (see `header_written`), which poisons the heap. Before the
+    /// heap's own checks, which would take it for the heap's fault.
+    pub(super) fn scan_headers<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &Heap<C, N>,
+    ) -> Option<Misuse> {
+        if !C::Large::TAGGED || self.poisoned {
+            return None;
+        }
+        let (entry, at) = self
+            .table
+            .entries()
+            .filter(|(_, entry)| !entry.spare())
+            .find_map(|(_, entry)| Some((entry, Self::header_change(heap, &entry)?)))?;
+        let site = Site {
+            call: Call::Verify,
+            pointer: entry.address,
+            layout: None,
+        };
+        Some(self.header_misuse(&entry, at, site))
     }
 
     /// Checks the layer's own invariants: every block in the table is found

@@ -19,6 +19,19 @@ use super::check::Corruption;
 use super::region::Fresh;
 use super::{Config, Heap};
 
+/// Bits of a tag (`LargeBlocks::tag`): what the checked layer's table has
+/// room for beside a block's alignment and state.
+pub const TAG_BITS: u32 = usize::BITS - 8;
+
+/// A word as a tag: its low `TAG_BITS` bits, the bits above them folded
+/// in, so that a word changed anywhere changes its tag (unless both parts
+/// change in step); the word itself when the bits above are zero, as in
+/// every header of a chunk under 16 MiB.
+#[inline(always)]
+pub fn tag_of(word: usize) -> usize {
+    (word ^ word >> TAG_BITS) & ((1 << TAG_BITS) - 1)
+}
+
 /// A policy for the blocks no bin serves ("large": over the largest bin, or
 /// aligned to more than a bin guarantees), written as a type without values
 /// whose [`State`](LargeBlocks::State) the heap keeps.
@@ -160,6 +173,55 @@ pub unsafe trait LargeBlocks: Sized + 'static {
     fn check<C: Config<N, Large = Self>, const N: usize>(
         heap: &Heap<C, N>,
     ) -> Result<(), Corruption>;
+
+    /// Whether the policy keeps a word before a block in use, which the
+    /// checked layer then tags (`tag`, `changed`): where it does not, the
+    /// layer has no such check to make, and carries none.
+    const TAGGED: bool = false;
+
+    /// In a checked type, the tag ([`tag_of`]) of the word the policy
+    /// keeps before a block in use (a chunk's header), with what changes
+    /// while the block lives cleared; 0 where it keeps none. The checked layer records it when it
+    /// hands the block out (or resizes it in place) and compares it
+    /// (`changed`) before the block goes back to the heap: a stale pointer
+    /// into a block freed earlier, whose memory this one now holds, may
+    /// have written it, and the heap would follow it.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a live block this heap handed out (or resized in place)
+    /// for `size` bytes and `align`.
+    #[inline(always)]
+    unsafe fn tag<C: Config<N, Large = Self>, const N: usize>(
+        heap: &Heap<C, N>,
+        block: *mut u8,
+        size: usize,
+        align: usize,
+    ) -> usize {
+        let _ = (heap, block, size, align);
+        0
+    }
+
+    /// Where the words the policy keeps at the live block `block` differ
+    /// from what `tag` gave (`tag`): the address of the word found changed,
+    /// or `None`. A word that a changed one would lead to is read only
+    /// once that one is found as it was. `None` for a policy that keeps
+    /// none.
+    ///
+    /// # Safety
+    ///
+    /// As for `tag`; `tag` is what it gave for the block.
+    #[inline(always)]
+    unsafe fn changed<C: Config<N, Large = Self>, const N: usize>(
+        heap: &Heap<C, N>,
+        block: *mut u8,
+        size: usize,
+        align: usize,
+        tag: usize,
+    ) -> Option<usize> {
+        let _ = (heap, block, size, align, tag);
+        None
+    }
 
     /// Whether a checked type's policy found its lists written through a
     /// stale pointer and stopped using them (`Chunks`, whose `may_unlink`

@@ -251,6 +251,63 @@ unsafe impl LargeBlocks for Chunks {
     fn broken(state: &ChunkState) -> bool {
         state.broken
     }
+
+    const TAGGED: bool = true;
+
+    #[inline(always)]
+    unsafe fn tag<C: Config<N, Large = Self>, const N: usize>(
+        heap: &Heap<C, N>,
+        block: *mut u8,
+        size: usize,
+        align: usize,
+    ) -> usize {
+        if Heap::<C, N>::bin(size, align).is_some() {
+            // A bin block, in a slab: no word of its own.
+            return 0;
+        }
+        // SAFETY: a live block no bin serves is a chunk's payload, after
+        // its header, or an over-aligned block inside one, after its
+        // marker (the caller's promise).
+        super::tag_of(unsafe { heap.read(chunk_of(block.addr())) } & !Header::PREV_IN_USE)
+    }
+
+    unsafe fn changed<C: Config<N, Large = Self>, const N: usize>(
+        heap: &Heap<C, N>,
+        block: *mut u8,
+        size: usize,
+        align: usize,
+        tag: usize,
+    ) -> Option<usize> {
+        if Heap::<C, N>::bin(size, align).is_some() {
+            return None;
+        }
+        let before = chunk_of(block.addr());
+        // SAFETY: as in `tag`; the chunk before may change its flag since.
+        let word = Header(unsafe { heap.read(before) });
+        if super::tag_of(word.0 & !Header::PREV_IN_USE) != tag {
+            return Some(before);
+        }
+        if !word.is_marker() {
+            return None;
+        }
+        // The marker is as the heap wrote it (its tag is; and it leads less
+        // than `align` back, as every marker does): the chunk holding the
+        // block lies that far before. Its header must say in use, and a
+        // size `alloc_chunk` gives a block of `size` bytes and `align`
+        // (split from a larger chunk only when the rest makes a chunk).
+        if word.size() >= align {
+            return Some(before);
+        }
+        let chunk = before - word.size();
+        // SAFETY: the header of the chunk in use holding the block.
+        let header = unsafe { heap.header(chunk) };
+        let need = chunk_size(size) + (align & !(2 * GRAIN - 1));
+        let sound = header.in_use()
+            && !header.is_marker()
+            && header.size() >= need
+            && header.size() - need < tag::MIN_CHUNK;
+        if sound { None } else { Some(chunk) }
+    }
 }
 
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
