@@ -45,7 +45,7 @@ use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::ptr::null_mut;
 
-use super::{Config, Global, Heap, LargeBlocks, MAX_BIN_ALIGN};
+use super::{Config, Global, Heap, LargeBlocks};
 use crate::check::{
     self, Block, CANARY, CANARY_PATTERN, Call, Checks, Kind, Misuse, QUARANTINE_BLOCKS,
 };
@@ -131,14 +131,16 @@ fn inner_size<C: Config<N>, const N: usize>(size: usize, align: usize) -> Option
 /// Whether a request goes to a bin without the canary and, with it, to a
 /// heap's large blocks that are never reused: such blocks are the layer's
 /// spares once freed, so that a checked type does not leak what the
-/// unchecked one reuses.
+/// unchecked one reuses. By size (past the largest bin) or by alignment (no
+/// bin of the size with the canary carves at it: with bins of 16 and 24
+/// bytes, only the first aligned to 16, a request of 16 bytes aligned to
+/// 16); either way the spares' size, the largest bin's and the canary,
+/// holds it.
 #[inline]
 fn spilled<C: Config<N>, const N: usize>(size: usize, align: usize) -> bool {
     !<C::Large as LargeBlocks>::REUSES
-        && N > 0
-        && align <= MAX_BIN_ALIGN
-        && size <= C::BINS[N - 1]
-        && size + CANARY > C::BINS[N - 1]
+        && Heap::<C, N>::bin(size, align).is_some()
+        && Heap::<C, N>::bin(size + CANARY, align).is_none()
 }
 
 /// The first byte of `[block, block + len)` that is not `byte`.

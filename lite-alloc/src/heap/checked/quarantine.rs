@@ -173,11 +173,14 @@ impl State {
                 first_other(block.add(word), entry.size + CANARY - word, FREED).map(|at| at + word);
             (next, changed)
         };
+        // A link to the spare itself (a stale pointer's `node.next = node`)
+        // would put the block handed out now back at the list's head.
         let linked = next == 0
-            || self
-                .table
-                .find(next)
-                .is_some_and(|slot| self.table.entry(slot).spare());
+            || next != address
+                && self
+                    .table
+                    .find(next)
+                    .is_some_and(|slot| self.table.entry(slot).spare());
         self.table.remove(slot);
         self.spares -= 1;
         self.spare = next;
