@@ -471,3 +471,65 @@ macro_rules! whole_buffer_serves_its_size {
 
 whole_buffer_serves_its_size!(whole_buffer_serves_its_size_leak,);
 whole_buffer_serves_its_size!(whole_buffer_serves_its_size_reuse, large = reuse);
+
+/// Defines `$name`, a contiguous source over a static of `$total` bytes
+/// that hands over whole granules of `$granule` bytes (a request rounded
+/// up, as `Memory::GRANULE` says a source may), each region continuing the
+/// one before.
+macro_rules! granular {
+    ($name:ident, total = $total:expr, granule = $granule:expr) => {
+        struct $name {
+            used: usize,
+        }
+        const _: () = {
+            const TOTAL: usize = $total;
+            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            // SAFETY: every region lies in `BYTES`, is handed out once and
+            // continues the one before.
+            unsafe impl lite_alloc::memory::Memory for $name {
+                const INIT: Self = $name { used: 0 };
+                const GRANULE: usize = $granule;
+                fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+                    let len = bytes.div_ceil($granule) * $granule;
+                    if len > TOTAL - self.used {
+                        return None;
+                    }
+                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let start = NonNull::new(base.wrapping_add(self.used))?;
+                    self.used += len;
+                    Some(NonNull::slice_from_raw_parts(start, len))
+                }
+            }
+        };
+    };
+}
+
+/// A request that whole pages round past what the source has left asks
+/// again for just what it lacks, in whole granules, also when `page` does
+/// not divide the granule. From a review: with one granule of 4096 bytes
+/// left and `page = 3000`, 3500 bytes asked for 6000 (two granules), and
+/// the heap gave up without asking for one; so with `page = 49152` on a
+/// memory of 64 KiB pages. Pages dividing the granule, or a growth step,
+/// served it before too.
+#[test]
+fn a_page_that_does_not_divide_the_granule_asks_again_for_less() {
+    granular!(OneGranule, total = 4096, granule = 4096);
+    #[lite_alloc(memory = OneGranule, page = 3000)]
+    struct Odd;
+    granular!(OnePage, total = 65536, granule = 65536);
+    #[lite_alloc(memory = OnePage, page = 49152)]
+    struct OddOfWasmPages;
+    granular!(Divided, total = 4096, granule = 4096);
+    #[lite_alloc(memory = Divided, page = 4096)]
+    struct Divides;
+    granular!(Stepped, total = 4096, granule = 4096);
+    #[lite_alloc(memory = Stepped, page = 3000, growth = 1/8)]
+    struct WithGrowth;
+    // SAFETY: each type is this test's alone; valid layouts.
+    unsafe {
+        assert!(!Odd.alloc(layout(3500, 16)).is_null());
+        assert!(!OddOfWasmPages.alloc(layout(50000, 8)).is_null());
+        assert!(!Divides.alloc(layout(3500, 16)).is_null());
+        assert!(!WithGrowth.alloc(layout(3500, 16)).is_null());
+    }
+}

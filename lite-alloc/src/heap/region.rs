@@ -126,17 +126,32 @@ impl Fresh for HighWater {
 impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// Lets the block `[block, block + old_cap)` grow to `new_cap` bytes
     /// (`new_cap > old_cap`) when it is the last block carved: the bytes
-    /// after it are carved from the bump pointer.
-    ///
-    /// When the memory source has to be asked and its new region does not
-    /// continue the current one, those bytes are carved there instead, the
-    /// growth fails, and they are lost (only when other code grew memory in
-    /// between, and at most `new_cap - old_cap` bytes).
+    /// after it are carved from the bump pointer (`grow_top`).
     #[inline]
     pub(super) fn extend_at_top(&mut self, block: *mut u8, old_cap: usize, new_cap: usize) -> bool {
         // No overflow: the block lies in memory the heap obtained.
         let old_end = block.addr() + old_cap;
-        old_end == self.region.top.addr() && self.bump(new_cap - old_cap, 1, 0).addr() == old_end
+        old_end == self.region.top.addr() && self.grow_top(new_cap - old_cap).addr() == old_end
+    }
+
+    /// `size` more bytes for the last block carved, which grows in place
+    /// only if they follow it: from a source whose regions may continue
+    /// each other ([`Memory::CONTIGUOUS`]), carved from the current region
+    /// or from more memory (`bump`); the block grows when the result is its
+    /// end, and anything else is lost to it (null, or at most `size` bytes
+    /// carved at the start of a new region: when other code grew that
+    /// memory in between, or from a whole source's later region, which it
+    /// seldom has, see [`Memory::WHOLE`]; a generated arena has none). From
+    /// a source of separate regions, only from the current one: a new
+    /// region never continues it, and asking would give up the rest of
+    /// this region for one whose start serves nothing.
+    #[inline(always)]
+    pub(super) fn grow_top(&mut self, size: usize) -> *mut u8 {
+        if <C::Memory as Memory>::CONTIGUOUS {
+            self.bump(size, 1, 0)
+        } else {
+            self.carve(size, 1, 0).unwrap_or(null_mut())
+        }
     }
 
     /// Carves `size` bytes aligned to `align` from the current region,
@@ -267,8 +282,11 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             // A smaller request may still be granted (the last pages below
             // a wasm memory's maximum, a system allocator short of memory):
             // just what is missing, in whole granules. Compiled away when it
-            // cannot be smaller.
-            if C::PAGE <= granule && C::GROWTH == 0 {
+            // cannot be smaller: with no growth step and a `PAGE` that
+            // divides the granule (the source rounds any request up to whole
+            // granules, so whole pages asked for no more than that). A `PAGE`
+            // that does not divide it may ask for a granule more.
+            if granule.is_multiple_of(C::PAGE) && C::GROWTH == 0 {
                 return false;
             }
             let smaller = (missing + (granule - 1)) & !(granule - 1);

@@ -726,7 +726,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             } else if next == self.region.top.addr() {
                 // The last chunk: carve what is missing from the unused
                 // memory, if it continues this region.
-                let carved = self.bump(want - size, 1, 0);
+                let carved = self.grow_top(want - size);
                 if carved.addr() != next {
                     // Null, or carved at the start of a new region (other
                     // code grew memory in between): those bytes are lost,
