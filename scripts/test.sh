@@ -222,7 +222,7 @@ miri_i686() {
     # The checked mode's edges: uses after free found while memory runs out, a
     # stale write that makes the heap hand out a live block, the spares.
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
-        -p lite-alloc-tests --test checked_edges -- spares a_live_block a_poisoned a_poisoning the_table flush double_free hook nested_calls a_call_reports a_written_spare a_stale_chunk_ a_stale_link_found a_list_cut_short forgotten_chunks
+        -p lite-alloc-tests --test checked_edges -- spares a_live_block a_poisoned a_poisoning the_table flush double_free hook nested_calls a_call_reports a_written_spare a_stale_chunk_ a_stale_link_found a_list_cut_short forgotten_chunks a_stale_write_into a_spare_linked
 }
 
 step "AddressSanitizer"
