@@ -2341,14 +2341,19 @@ enum Back {
 /// chunk then serves two blocks of 40 bytes aligned to `align`: the
 /// header of the second (or, over-aligned, its marker or its chunk's
 /// header: `word` 0 or 1) lies in the old block's bytes, and the old
-/// block's owner writes `value` there (with `freed`, after the second
-/// block was freed: it waits in the quarantine). Returns the second block
-/// and the address written.
+/// block's owner writes `value(old)` there, `old` being what it held (with
+/// `freed`, after the second block was freed: it waits in the quarantine).
+/// Returns the second block and the address written.
 ///
 /// # Safety
 ///
 /// The caller holds `serial()` and has reset `HeaderWritten`.
-unsafe fn stale_header(align: usize, word: usize, value: usize, freed: bool) -> (*mut u8, usize) {
+unsafe fn stale_header(
+    align: usize,
+    word: usize,
+    value: fn(usize) -> usize,
+    freed: bool,
+) -> (*mut u8, usize) {
     let heap = &HeaderWritten;
     let big = Layout::from_size_align(256, 8).unwrap();
     let small = Layout::from_size_align(40, align).unwrap();
@@ -2382,7 +2387,8 @@ unsafe fn stale_header(align: usize, word: usize, value: usize, freed: bool) -> 
             heap.dealloc(second, small);
         }
         assert!(take().is_empty());
-        victim.add(at - victim.addr()).cast::<usize>().write(value);
+        let stale = victim.add(at - victim.addr()).cast::<usize>();
+        stale.write(value(stale.read()));
         (second, at)
     }
 }
@@ -2400,16 +2406,28 @@ fn a_stale_write_into_a_live_blocks_header_is_caught() {
     let _serial = serial();
     for back in [Back::Freed, Back::FreedFirst, Back::Resized, Back::Verified] {
         for (align, word) in [(8, 0), (64, 0), (64, 1)] {
-            // A size far past the heap, the header of a free chunk, zero,
-            // and a pointer (the first only under Miri, for time).
-            let values = [0x7fff_fff0 | 1, 48 | 2, 0, 0x1000];
-            for &value in &values[..if cfg!(miri) { 1 } else { values.len() }] {
+            // A grain more (the one other size a chunk may have for the
+            // block), a size far past the heap, the header of a free chunk,
+            // zero, a pointer; the old word with its top byte and its low
+            // byte changed in step (the first only under Miri, for time).
+            let values: [fn(usize) -> usize; 6] = [
+                |old| old + 2 * size_of::<usize>(),
+                |_| 0x7fff_fff0 | 1,
+                |_| 48 | 2,
+                |_| 0,
+                |_| 0x1000,
+                |old| old ^ 8 ^ 8 << (usize::BITS - 8),
+            ];
+            for (i, value) in values[..if cfg!(miri) { 1 } else { values.len() }]
+                .iter()
+                .enumerate()
+            {
                 let small = Layout::from_size_align(40, align).unwrap();
                 // SAFETY: the serial lock is held; then blocks with their
                 // layouts, but for the misuse under test.
                 unsafe {
                     HeaderWritten::reset();
-                    let (second, at) = stale_header(align, word, value, back == Back::FreedFirst);
+                    let (second, at) = stale_header(align, word, *value, back == Back::FreedFirst);
                     match back {
                         Back::Freed => HeaderWritten.dealloc(second, small),
                         // Written while it waits in the quarantine.
@@ -2424,11 +2442,11 @@ fn a_stale_write_into_a_live_blocks_header_is_caught() {
                         Back::Verified => HeaderWritten::verify(),
                     }
                     let seen = take();
-                    let case = format!("{back:?}, align {align}, word {word}, value {value:#x}");
+                    let case = format!("{back:?}, align {align}, word {word}, value {i}");
                     assert_eq!(seen.len(), 1, "{case}: {seen:#?}");
                     let misuse = seen[0];
                     assert_eq!(misuse.kind, Kind::UseAfterFree, "{case}: {misuse}");
-                    assert_eq!(misuse.header, Some(at), "{case}: {misuse}");
+                    assert_eq!(misuse.header.map(|h| h.get()), Some(at), "{case}: {misuse}");
                     let block = misuse.block.expect("the block is named");
                     assert_eq!(block.address, second.addr(), "{case}: {misuse}");
                     assert_eq!(block.freed, back == Back::FreedFirst, "{case}: {misuse}");
@@ -2541,4 +2559,40 @@ fn an_aligned_request_spilled_by_the_canary_is_kept_as_a_spare() {
     AlignedSpill::verify();
     assert!(take().is_empty());
     assert!(AlignedSpill::checks().spare_blocks > 0);
+}
+
+/// Blocks aligned to 32 MiB need an arena of twice that.
+#[cfg(target_pointer_width = "32")]
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 26))]
+struct HugeAlign;
+
+/// As above, before a block aligned to 32 MiB on a 32-bit target, whose
+/// marker leads back up to that far: the marker is compared exactly
+/// before it is followed. From a review: a tag that kept 24 bits, the
+/// bits above folded in, let a write that changed bit 24 and bit 0 in step
+/// pass, and the check then read a "header" 16 MiB before the chunk,
+/// outside the heap's memory (undefined behaviour under Miri, SIGSEGV on
+/// i686).
+#[cfg(target_pointer_width = "32")]
+#[test]
+fn a_stale_write_into_a_marker_is_caught_before_it_is_followed() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    let huge = Layout::from_size_align(40, 1 << 25).unwrap();
+    // SAFETY: the serial lock is held; a block with its layout, but for
+    // the misuse under test.
+    unsafe {
+        HugeAlign::reset();
+        let block = HugeAlign.alloc(huge);
+        assert!(!block.is_null());
+        let marker = block.sub(w).cast::<usize>();
+        let old = marker.read();
+        assert_eq!(old & 7, 4, "a marker before the block");
+        marker.write(old ^ 1 ^ 1 << 24);
+        HugeAlign::verify();
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
+        assert_eq!(seen[0].header.map(|h| h.get()), Some(block.addr() - w));
+    }
 }

@@ -2,6 +2,7 @@
 //! the static buffer a host or a debugger reads.
 
 use core::fmt;
+use core::num::NonZeroUsize;
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use super::{Block, Call, Kind, MESSAGE_BYTES, Misuse};
@@ -144,7 +145,7 @@ impl<'a> Text<'a> {
                 self.s("the heap's header of the block at ");
                 self.block(block);
                 self.s(", at ");
-                self.hex(misuse.header.unwrap_or(0));
+                self.hex(misuse.header.map_or(0, NonZeroUsize::get));
                 self.s(", was written (through a pointer to a block freed earlier, or past the end of the block before it); the heap's free lists are no longer used; found by ");
                 self.call(misuse)
             }

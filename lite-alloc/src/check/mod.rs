@@ -83,6 +83,7 @@
 
 use core::alloc::Layout;
 use core::fmt;
+use core::num::NonZeroUsize;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 mod message;
@@ -190,7 +191,7 @@ pub struct Misuse {
     /// a pointer to a block freed earlier whose memory `block` now holds
     /// (or by a write far past the end of the block before): that word's
     /// address.
-    pub header: Option<usize>,
+    pub header: Option<NonZeroUsize>,
 }
 
 impl Misuse {

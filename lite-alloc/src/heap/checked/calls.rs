@@ -2,6 +2,7 @@
 //! and recorded, with the table grown before a block is handed out.
 
 use core::alloc::Layout;
+use core::num::NonZeroUsize;
 use core::ptr::{self, null_mut};
 
 use super::table::{Entry, MIN_SLOTS};
@@ -119,12 +120,15 @@ impl State {
     /// The block is live in the heap: handed out, or resized in place, for
     /// `inner_size(size, align)` bytes and `align`.
     pub(super) unsafe fn tag<C: Config<N>, const N: usize>(
+        &self,
         heap: &Heap<C, N>,
         address: usize,
         size: usize,
         align: usize,
     ) -> usize {
-        if !C::Large::TAGGED {
+        // A poisoned heap's blocks come from its unused memory, carved as
+        // no chunk is, and are never compared.
+        if !C::Large::TAGGED || self.poisoned {
             return 0;
         }
         // No overflow, and not spilled: the block holds its canary, and a
@@ -182,7 +186,8 @@ impl State {
             freed: entry.freed(),
         });
         let mut misuse = self.misuse(Kind::UseAfterFree, site, known);
-        misuse.header = Some(at);
+        // Not 0: a word of the heap's memory.
+        misuse.header = NonZeroUsize::new(at);
         misuse
     }
 
@@ -378,7 +383,7 @@ impl State {
         unsafe { ptr::copy_nonoverlapping(CANARY_PATTERN.as_ptr(), block.add(size), CANARY) };
         // SAFETY: the block was just handed out for `size` (with the
         // canary) and `align`.
-        let tag = unsafe { Self::tag(heap, block.addr(), size, align) };
+        let tag = unsafe { self.tag(heap, block.addr(), size, align) };
         self.table
             .insert(Entry::live(block.addr(), size, align, tag));
         self.live_bytes += size;
@@ -533,7 +538,7 @@ impl State {
                 self.live_bytes = self.live_bytes - old_size + new_size;
                 // SAFETY: the block was just resized in place for
                 // `new_inner` bytes and `align`.
-                let tag = unsafe { Self::tag(heap, address, new_size, align) };
+                let tag = unsafe { self.tag(heap, address, new_size, align) };
                 self.table
                     .update(slot, Entry::live(address, new_size, align, tag));
                 return Ok(((block, None), broke));

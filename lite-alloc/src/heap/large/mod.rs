@@ -23,15 +23,6 @@ use super::{Config, Heap};
 /// room for beside a block's alignment and state.
 pub const TAG_BITS: u32 = usize::BITS - 8;
 
-/// A word as a tag: its low `TAG_BITS` bits, the bits above them folded
-/// in, so that a word changed anywhere changes its tag (unless both parts
-/// change in step); the word itself when the bits above are zero, as in
-/// every header of a chunk under 16 MiB.
-#[inline(always)]
-pub fn tag_of(word: usize) -> usize {
-    (word ^ word >> TAG_BITS) & ((1 << TAG_BITS) - 1)
-}
-
 /// A policy for the blocks no bin serves ("large": over the largest bin, or
 /// aligned to more than a bin guarantees), written as a type without values
 /// whose [`State`](LargeBlocks::State) the heap keeps.
@@ -179,13 +170,14 @@ pub unsafe trait LargeBlocks: Sized + 'static {
     /// layer has no such check to make, and carries none.
     const TAGGED: bool = false;
 
-    /// In a checked type, the tag ([`tag_of`]) of the word the policy
-    /// keeps before a block in use (a chunk's header), with what changes
-    /// while the block lives cleared; 0 where it keeps none. The checked layer records it when it
-    /// hands the block out (or resizes it in place) and compares it
-    /// (`changed`) before the block goes back to the heap: a stale pointer
-    /// into a block freed earlier, whose memory this one now holds, may
-    /// have written it, and the heap would follow it.
+    /// In a checked type, what the policy wrote before a block in use (a
+    /// chunk's header), less what changes while the block lives and what
+    /// the block's size and alignment give, in [`TAG_BITS`] bits; 0 where
+    /// it keeps none. The checked layer records it when it hands the block
+    /// out (or resizes it in place) and compares it (`changed`) before the
+    /// block goes back to the heap: a stale pointer into a block freed
+    /// earlier, whose memory this one now holds, may have written it, and
+    /// the heap would follow it.
     ///
     /// # Safety
     ///

@@ -254,6 +254,15 @@ unsafe impl LargeBlocks for Chunks {
 
     const TAGGED: bool = true;
 
+    /// The tag describes exactly what the heap wrote before the block,
+    /// with the bits the layout already gives left out. Bit 0: whether a
+    /// marker lies there (an over-aligned block inside its chunk); bit 1:
+    /// whether the chunk is a grain longer than the block's chunk size
+    /// (`need`: split from a larger chunk only when the rest makes a
+    /// chunk, so that is all it can be); above, a marker's distance in
+    /// grains. A distance that does not fit (32 MiB or more, on 32-bit
+    /// targets: only a block aligned to that much has one) is `UNTAGGED`:
+    /// such blocks are not checked.
     #[inline(always)]
     unsafe fn tag<C: Config<N, Large = Self>, const N: usize>(
         heap: &Heap<C, N>,
@@ -265,10 +274,32 @@ unsafe impl LargeBlocks for Chunks {
             // A bin block, in a slab: no word of its own.
             return 0;
         }
+        let before = chunk_of(block.addr());
+        let need = need(size, align);
         // SAFETY: a live block no bin serves is a chunk's payload, after
         // its header, or an over-aligned block inside one, after its
-        // marker (the caller's promise).
-        super::tag_of(unsafe { heap.read(chunk_of(block.addr())) } & !Header::PREV_IN_USE)
+        // marker, which leads back to the chunk's payload (the caller's
+        // promise): the heap's words, as it wrote them.
+        let (word, header) = unsafe {
+            let word = heap.header(before);
+            let header = if word.is_marker() {
+                heap.header(before - word.size())
+            } else {
+                word
+            };
+            (word, header)
+        };
+        let longer = header.size() - need;
+        debug_assert!(longer == 0 || longer == GRAIN, "{longer}");
+        let longer = usize::from(longer != 0) << 1;
+        if !word.is_marker() {
+            return longer;
+        }
+        let grains = word.size() / GRAIN;
+        if grains >= UNTAGGED >> 2 {
+            return UNTAGGED;
+        }
+        grains << 2 | longer | 1
     }
 
     unsafe fn changed<C: Config<N, Large = Self>, const N: usize>(
@@ -278,36 +309,40 @@ unsafe impl LargeBlocks for Chunks {
         align: usize,
         tag: usize,
     ) -> Option<usize> {
-        if Heap::<C, N>::bin(size, align).is_some() {
+        if tag == UNTAGGED || Heap::<C, N>::bin(size, align).is_some() {
             return None;
         }
+        // What the chunk's header says when the block is as tagged (the
+        // flag of the chunk before aside, which its neighbour changes).
+        let header = (need(size, align) + (tag >> 1 & 1) * GRAIN) | Header::IN_USE;
         let before = chunk_of(block.addr());
-        // SAFETY: as in `tag`; the chunk before may change its flag since.
-        let word = Header(unsafe { heap.read(before) });
-        if super::tag_of(word.0 & !Header::PREV_IN_USE) != tag {
+        // SAFETY: as in `tag`: the word before the block is the heap's.
+        let word = unsafe { heap.read(before) };
+        if tag & 1 == 0 {
+            return (word & !Header::PREV_IN_USE != header).then_some(before);
+        }
+        // The marker, exactly, before it is followed: then the chunk lies
+        // where it did.
+        let distance = (tag >> 2) * GRAIN;
+        if word != distance | Header::OFFSET {
             return Some(before);
         }
-        if !word.is_marker() {
-            return None;
-        }
-        // The marker is as the heap wrote it (its tag is; and it leads less
-        // than `align` back, as every marker does): the chunk holding the
-        // block lies that far before. Its header must say in use, and a
-        // size `alloc_chunk` gives a block of `size` bytes and `align`
-        // (split from a larger chunk only when the rest makes a chunk).
-        if word.size() >= align {
-            return Some(before);
-        }
-        let chunk = before - word.size();
+        let chunk = before - distance;
         // SAFETY: the header of the chunk in use holding the block.
-        let header = unsafe { heap.header(chunk) };
-        let need = chunk_size(size) + (align & !(2 * GRAIN - 1));
-        let sound = header.in_use()
-            && !header.is_marker()
-            && header.size() >= need
-            && header.size() - need < tag::MIN_CHUNK;
-        if sound { None } else { Some(chunk) }
+        let word = unsafe { heap.read(chunk) };
+        (word & !Header::PREV_IN_USE != header).then_some(chunk)
     }
+}
+
+/// The tag of a block that is not checked (see `tag`): no other tag has all
+/// its bits set.
+const UNTAGGED: usize = (1 << super::TAG_BITS) - 1;
+
+/// The chunk size `alloc_chunk` asks for a block of `size` bytes aligned to
+/// `align`: `chunk_size(size)`, and `align` more for an over-aligned block.
+#[inline(always)]
+fn need(size: usize, align: usize) -> usize {
+    chunk_size(size) + (align & !(2 * GRAIN - 1))
 }
 
 impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
