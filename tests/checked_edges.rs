@@ -21,27 +21,7 @@ use std::cell::RefCell;
 use lite_alloc::check::{self, Kind, Misuse, QUARANTINE_BLOCKS};
 use lite_alloc::lite_alloc;
 
-thread_local! {
-    static SEEN: RefCell<Vec<Misuse>> = const { RefCell::new(Vec::new()) };
-}
-
-fn record(misuse: &Misuse) {
-    SEEN.with(|seen| seen.borrow_mut().push(*misuse));
-}
-
-fn take() -> Vec<Misuse> {
-    SEEN.with(|seen| std::mem::take(&mut *seen.borrow_mut()))
-}
-
-/// Taken by every test: the hook is global.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    check::set_hook(record);
-    take();
-    guard
-}
+use lite_alloc_tests::misuses::{record, serial, take};
 
 fn layout(size: usize) -> Layout {
     Layout::from_size_align(size, 8).unwrap()

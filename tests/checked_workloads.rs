@@ -8,32 +8,12 @@
 //! longer.
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::cell::RefCell;
 
-use lite_alloc::check::{self, Misuse};
+use lite_alloc::check;
 use lite_alloc::lite_alloc;
 use lite_alloc_tests::Rng;
 
-thread_local! {
-    static SEEN: RefCell<Vec<Misuse>> = const { RefCell::new(Vec::new()) };
-}
-
-fn record(misuse: &Misuse) {
-    SEEN.with(|seen| seen.borrow_mut().push(*misuse));
-}
-
-fn take() -> Vec<Misuse> {
-    SEEN.with(|seen| std::mem::take(&mut *seen.borrow_mut()))
-}
-
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    check::set_hook(record);
-    take();
-    guard
-}
+use lite_alloc_tests::misuses::{serial, take};
 
 #[lite_alloc(bins = [16, 32, 64, 128], check, memory = arena(ARENA))]
 struct FBinsLeak;

@@ -763,3 +763,33 @@ chaos_test!(
     realloc,
     check
 );
+
+/// A request that whole pages round past what the source has left asks
+/// again for just what it lacks, in whole granules, also when `page` does
+/// not divide the granule. From a review: with one granule of 4096 bytes
+/// left and `page = 3000`, 3500 bytes asked for 6000 (two granules), and
+/// the heap gave up without asking for one; so with `page = 49152` on a
+/// memory of 64 KiB pages. Pages dividing the granule, or a growth step,
+/// served it before too.
+#[test]
+fn a_page_that_does_not_divide_the_granule_asks_again_for_less() {
+    granular!(OneGranule, total = 4096, granule = 4096);
+    #[lite_alloc(memory = OneGranule, page = 3000)]
+    struct Odd;
+    granular!(OnePage, total = 65536, granule = 65536);
+    #[lite_alloc(memory = OnePage, page = 49152)]
+    struct OddOfWasmPages;
+    granular!(Divided, total = 4096, granule = 4096);
+    #[lite_alloc(memory = Divided, page = 4096)]
+    struct Divides;
+    granular!(Stepped, total = 4096, granule = 4096);
+    #[lite_alloc(memory = Stepped, page = 3000, growth = 1/8)]
+    struct WithGrowth;
+    // SAFETY: each type is this test's alone; valid layouts.
+    unsafe {
+        assert!(!Odd.alloc(layout(3500, 16)).is_null());
+        assert!(!OddOfWasmPages.alloc(layout(50000, 8)).is_null());
+        assert!(!Divides.alloc(layout(3500, 16)).is_null());
+        assert!(!WithGrowth.alloc(layout(3500, 16)).is_null());
+    }
+}

@@ -6,6 +6,7 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod misuses;
 pub mod sim;
 
 /// The workspace's root, for the tests that read its files or build its
