@@ -97,14 +97,9 @@ impl State {
             return None;
         }
         // The heap's word before it, which a stale pointer may have written
-        // while it waited: checked before the heap follows it.
-        if let Some(misuse) = self.header_written(heap, slot, site) {
-            self.table.remove(slot);
-            if let Some(inner) = inner_size::<C, N>(entry.size, entry.align()) {
-                heap.stats.leaked(inner);
-            }
-            return Some(misuse);
-        }
+        // while it waited: checked before the heap follows it. Found
+        // written, the heap is poisoned, and the block kept out as below.
+        let written = self.header_written(heap, slot, site);
         self.table.remove(slot);
         let inner = inner_size::<C, N>(entry.size, entry.align());
         debug_assert!(inner.is_some());
@@ -123,7 +118,7 @@ impl State {
                 return self.broke(heap, site);
             }
         }
-        None
+        written
     }
 
     /// Releases the quarantine's blocks, oldest first, until it is empty
