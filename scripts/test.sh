@@ -112,7 +112,7 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc --lib
 cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
     --test model --test configs --test properties --test memory_sources --test adversarial \
     --test seed --test options --test checked --test checked_global --test checked_edges \
-    --test checked_workloads --test hostile_sources
+    --test checked_workloads
 
 # Built for size (opt-level "s" or "z", as wasm and firmware users ship it),
 # lite-alloc takes another path through its chunks: the list a size falls in
@@ -147,8 +147,7 @@ done
 step "tests on wasm32 (wasm32-wasip1 under Node), built for speed"
 wasm32_suites=(--test model --test configs --test properties --test memory_sources --test adversarial
     --test seed --test options --test checked --test checked_global --test checked_edges
-    --test checked_workloads --test hostile_sources --test default_global --test general_global
-    --test claimed)
+    --test checked_workloads --test default_global --test general_global --test claimed)
 LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc --lib -- --nocapture
 LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc-tests "${wasm32_suites[@]}" -- --nocapture
 cargo test --target wasm32-wasip1 -p lite-alloc-feature-tests -- --nocapture

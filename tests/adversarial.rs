@@ -1,9 +1,12 @@
 //! Adversarial memory sources and requests: the shadow model over sources
 //! that hand over regions at odd addresses, shorter and longer than asked,
-//! with gaps (other code's memory, filled with a canary) and refusals, with
-//! `verify()` after every step; a region too short for anything; requests
-//! near `isize::MAX` with alignments up to a quarter of the address space;
-//! claimed banks of which one is too small for a request.
+//! with gaps (other code's memory, filled with a canary) and refusals, in
+//! granules or bytes, of separate regions or not, whole or not, reading as
+//! zero or not (other bytes then), with `verify()` after every step; a
+//! region too short for anything; requests near `isize::MAX` with
+//! alignments up to a quarter of the address space, and a source in
+//! granules asked again for less; claimed banks of which one is too small
+//! for a request.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::UnsafeCell;
@@ -26,6 +29,37 @@ struct Bytes<const N: usize>(pub UnsafeCell<[u8; N]>);
 unsafe impl<const N: usize> Sync for Bytes<N> {}
 
 const CANARY: u8 = 0xC3;
+
+/// A contiguous source over a static of `$total` bytes handing out whole
+/// granules of `$granule` bytes (rounding each request up, as the `Memory`
+/// contract describes), from where the last region ended.
+macro_rules! granular {
+    ($name:ident, total = $total:expr, granule = $granule:expr) => {
+        struct $name {
+            used: usize,
+        }
+        const _: () = {
+            const TOTAL: usize = $total;
+            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            // SAFETY: every region lies in `BYTES`, is handed out once and
+            // continues the one before.
+            unsafe impl lite_alloc::memory::Memory for $name {
+                const INIT: Self = $name { used: 0 };
+                const GRANULE: usize = $granule;
+                fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+                    let len = bytes.div_ceil($granule) * $granule;
+                    if len > TOTAL - self.used {
+                        return None;
+                    }
+                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let start = NonNull::new(base.wrapping_add(self.used))?;
+                    self.used += len;
+                    Some(NonNull::slice_from_raw_parts(start, len))
+                }
+            }
+        };
+    };
+}
 
 /// The state of a chaotic source: a cursor, a generator, the regions handed
 /// over and the gaps left.
@@ -60,8 +94,17 @@ impl Chaos {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-    /// A region for `bytes`, in `[base, base + total)`.
-    fn grow(&mut self, base: *mut u8, total: usize, bytes: usize) -> Option<NonNull<[u8]>> {
+    /// A region for `bytes`, in `[base, base + total)`, from a source
+    /// described by `source`: gaps and lengths in whole granules; a whole
+    /// source's later region never where the one before ended; a region
+    /// that does not read as zero holds other bytes.
+    fn grow(
+        &mut self,
+        base: *mut u8,
+        total: usize,
+        bytes: usize,
+        source: Source,
+    ) -> Option<NonNull<[u8]>> {
         self.base = base.addr();
         self.total = total;
         if self.below(16) == 0 {
@@ -69,17 +112,22 @@ impl Chaos {
             return None;
         }
         // A gap: other code's memory.
-        let gap = match self.below(8) {
+        let mut gap = match self.below(8) {
             0 => 1 + self.below(15) as usize,
             1 => 4096 + self.below(8) as usize,
             _ => 0,
-        };
+        }
+        .next_multiple_of(source.granule);
+        if source.whole && self.used > 0 && gap == 0 {
+            gap = source.granule;
+        }
         let len = match self.below(6) {
             0 => 1 + self.below(40) as usize,
             1 => (bytes / 2).max(1),
             2 => bytes + self.below(100) as usize,
             _ => bytes,
-        };
+        }
+        .next_multiple_of(source.granule);
         if self.used + gap + len > total {
             self.refused = true;
             return None;
@@ -91,6 +139,10 @@ impl Chaos {
         }
         self.used += gap;
         let start = base.wrapping_add(self.used);
+        if !source.zeroed {
+            // SAFETY: inside the static, handed to no one yet.
+            unsafe { start.write_bytes(0xAB, len) };
+        }
         self.ours.push((start.addr(), len));
         self.used += len;
         Some(NonNull::slice_from_raw_parts(NonNull::new(start)?, len))
@@ -117,6 +169,17 @@ impl Chaos {
     }
 }
 
+/// What a chaotic source is, besides chaotic: its granule, whether its
+/// regions may continue each other (`Memory::CONTIGUOUS`), whether it is a
+/// whole source (`Memory::WHOLE`), whether its regions read as zero.
+#[derive(Clone, Copy)]
+struct Source {
+    granule: usize,
+    contiguous: bool,
+    whole: bool,
+    zeroed: bool,
+}
+
 struct ChaosEnv {
     chaos: &'static Mutex<Chaos>,
     verify: fn(),
@@ -137,23 +200,39 @@ impl Env for ChaosEnv {
     }
 }
 
+/// A test of the shadow model on a type (`$args`) over a chaotic source of
+/// 8 MiB, contiguous, in bytes (or as `source(...)` says: its granule,
+/// whether its regions may continue each other, whether it is whole, its
+/// size).
 macro_rules! chaos {
-    ($(#[$attr:meta])* $test:ident, seed = $seed:expr, zeroed = $zeroed:expr, $($args:tt)*) => {
+    ($(#[$attr:meta])* $test:ident, seed = $seed:expr, zeroed = $zeroed:expr,
+     source(granule = $granule:expr, contiguous = $contiguous:expr, whole = $whole:expr, total = $total:expr),
+     $($args:tt)*) => {
         #[test]
         $(#[$attr])*
         fn $test() {
-            const TOTAL: usize = 8 << 20;
+            const TOTAL: usize = $total;
+            const SOURCE: Source = Source {
+                granule: $granule,
+                contiguous: $contiguous,
+                whole: $whole,
+                zeroed: $zeroed,
+            };
             static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
             static CHAOS: Mutex<Chaos> = Mutex::new(Chaos::new($seed));
             struct Src;
             // SAFETY: every region lies in `BYTES` and is handed out once;
-            // adjacent regions lie in the same array.
+            // adjacent regions lie in the same array (a whole source's never
+            // adjacent, `Chaos::grow`).
             unsafe impl lite_alloc::memory::Memory for Src {
                 const INIT: Self = Src;
-                const ZEROED: bool = $zeroed;
+                const GRANULE: usize = SOURCE.granule;
+                const CONTIGUOUS: bool = SOURCE.contiguous;
+                const WHOLE: bool = SOURCE.whole;
+                const ZEROED: bool = SOURCE.zeroed;
                 fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
                     let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
-                    CHAOS.lock().unwrap().grow(base, TOTAL, bytes)
+                    CHAOS.lock().unwrap().grow(base, TOTAL, bytes, SOURCE)
                 }
                 fn reset(&mut self) {
                     let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
@@ -180,6 +259,15 @@ macro_rules! chaos {
                 }
             }
         }
+    };
+    ($(#[$attr:meta])* $test:ident, seed = $seed:expr, zeroed = $zeroed:expr, $($args:tt)*) => {
+        chaos!(
+            $(#[$attr])* $test,
+            seed = $seed,
+            zeroed = $zeroed,
+            source(granule = 1, contiguous = true, whole = false, total = 8 << 20),
+            $($args)*
+        );
     };
 }
 
@@ -333,6 +421,314 @@ chaos!(
     page = 5
 );
 
+// Sources in granules, of separate regions, whole, and small enough to run
+// out, every policy and checked (from a review of region growth).
+chaos!(
+    granular_leak,
+    seed = 15,
+    zeroed = true,
+    source(
+        granule = 4096,
+        contiguous = true,
+        whole = false,
+        total = 8 << 20
+    ),
+    realloc,
+    page = 4096,
+    growth = 1 / 2
+);
+chaos!(
+    granular_reuse,
+    seed = 16,
+    zeroed = true,
+    source(
+        granule = 16,
+        contiguous = true,
+        whole = false,
+        total = 8 << 20
+    ),
+    large = reuse,
+    realloc,
+    page = 1,
+    growth = 1 / 1
+);
+chaos!(
+    granular_chunks,
+    seed = 17,
+    zeroed = true,
+    source(
+        granule = 65536,
+        contiguous = true,
+        whole = false,
+        total = 8 << 20
+    ),
+    bins = [],
+    large = coalesce,
+    realloc,
+    page = 65536,
+    growth = 1 / 4
+);
+chaos!(
+    separate_leak,
+    seed = 18,
+    zeroed = false,
+    source(
+        granule = 1,
+        contiguous = false,
+        whole = false,
+        total = 8 << 20
+    ),
+    realloc,
+    page = 4096
+);
+chaos!(
+    separate_reuse,
+    seed = 19,
+    zeroed = true,
+    source(
+        granule = 16,
+        contiguous = false,
+        whole = false,
+        total = 8 << 20
+    ),
+    large = reuse,
+    realloc,
+    page = 4096,
+    growth = 1 / 2
+);
+chaos!(
+    separate_coalesce,
+    seed = 20,
+    zeroed = true,
+    source(
+        granule = 1,
+        contiguous = false,
+        whole = false,
+        total = 8 << 20
+    ),
+    large = coalesce,
+    realloc,
+    page = 1,
+    bins = [12, 16, 8192]
+);
+chaos!(
+    separate_chunks,
+    seed = 21,
+    zeroed = false,
+    source(
+        granule = 1,
+        contiguous = false,
+        whole = false,
+        total = 8 << 20
+    ),
+    bins = [],
+    large = coalesce,
+    realloc,
+    page = 1
+);
+chaos!(
+    whole_leak,
+    seed = 22,
+    zeroed = true,
+    source(
+        granule = 1,
+        contiguous = true,
+        whole = true,
+        total = 8 << 20
+    ),
+    realloc
+);
+chaos!(
+    whole_reuse,
+    seed = 23,
+    zeroed = true,
+    source(
+        granule = 4096,
+        contiguous = true,
+        whole = true,
+        total = 8 << 20
+    ),
+    large = reuse,
+    realloc
+);
+chaos!(
+    whole_coalesce,
+    seed = 24,
+    zeroed = true,
+    source(
+        granule = 1,
+        contiguous = true,
+        whole = true,
+        total = 8 << 20
+    ),
+    large = coalesce,
+    realloc,
+    bins = [16, 8192]
+);
+chaos!(
+    whole_separate_chunks,
+    seed = 25,
+    zeroed = true,
+    source(
+        granule = 1,
+        contiguous = false,
+        whole = true,
+        total = 8 << 20
+    ),
+    bins = [],
+    large = coalesce,
+    realloc
+);
+chaos!(
+    small_leak,
+    seed = 26,
+    zeroed = true,
+    source(
+        granule = 1,
+        contiguous = true,
+        whole = false,
+        total = 1 << 17
+    ),
+    realloc,
+    page = 4096
+);
+chaos!(
+    small_reuse,
+    seed = 27,
+    zeroed = false,
+    source(
+        granule = 16,
+        contiguous = true,
+        whole = false,
+        total = 1 << 17
+    ),
+    large = reuse,
+    realloc,
+    page = 4096,
+    growth = 1 / 2
+);
+chaos!(
+    small_coalesce,
+    seed = 28,
+    zeroed = true,
+    source(
+        granule = 1,
+        contiguous = true,
+        whole = false,
+        total = 1 << 17
+    ),
+    large = coalesce,
+    realloc,
+    page = 4096,
+    bins = [12, 16, 8192]
+);
+chaos!(
+    small_separate_chunks,
+    seed = 29,
+    zeroed = true,
+    source(
+        granule = 1,
+        contiguous = false,
+        whole = false,
+        total = 1 << 17
+    ),
+    bins = [],
+    large = coalesce,
+    realloc,
+    page = 4096
+);
+chaos!(
+    small_whole_separate_chunks,
+    seed = 30,
+    zeroed = true,
+    source(
+        granule = 1,
+        contiguous = false,
+        whole = true,
+        total = 1 << 17
+    ),
+    bins = [],
+    large = coalesce,
+    realloc
+);
+chaos!(
+    small_granular_chunks,
+    seed = 31,
+    zeroed = true,
+    source(
+        granule = 4096,
+        contiguous = true,
+        whole = false,
+        total = 1 << 18
+    ),
+    bins = [],
+    large = coalesce,
+    realloc,
+    page = 12288,
+    growth = 1 / 1
+);
+chaos!(
+    checked_coalesce,
+    seed = 32,
+    zeroed = true,
+    source(
+        granule = 1,
+        contiguous = true,
+        whole = false,
+        total = 8 << 20
+    ),
+    large = coalesce,
+    realloc,
+    check,
+    page = 1,
+    bins = [12, 16, 8192]
+);
+chaos!(
+    checked_separate_chunks,
+    seed = 33,
+    zeroed = false,
+    source(
+        granule = 1,
+        contiguous = false,
+        whole = false,
+        total = 8 << 20
+    ),
+    bins = [],
+    large = coalesce,
+    realloc,
+    check,
+    page = 1
+);
+chaos!(
+    checked_granular_reuse,
+    seed = 34,
+    zeroed = true,
+    source(
+        granule = 16,
+        contiguous = true,
+        whole = false,
+        total = 8 << 20
+    ),
+    large = reuse,
+    realloc,
+    check,
+    page = 4096
+);
+chaos!(
+    checked_small_leak,
+    seed = 35,
+    zeroed = true,
+    source(
+        granule = 1,
+        contiguous = true,
+        whole = false,
+        total = 1 << 17
+    ),
+    realloc,
+    check,
+    page = 4096
+);
+
 /// A source whose first region is shorter than a chunk's `skip` plus its
 /// tail word (a few bytes at `offset` from a 64 KiB boundary), and which has
 /// nothing more: allocation returns null, the heap is untouched, and
@@ -389,41 +785,76 @@ tiny_then_nothing!(
 /// largest a `Layout` of a non-zero size allows): null, no overflow panic
 /// (debug builds check arithmetic), and the heap intact afterwards.
 macro_rules! extremes {
+    ($test:ident, source = granular, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            granular!(G, total = 1 << 16, granule = 4096);
+            #[lite_alloc(memory = G, $($args)*)]
+            struct A;
+            extremes_on(&A, A::verify);
+        }
+    };
     ($test:ident, $($args:tt)*) => {
         #[test]
         fn $test() {
             #[lite_alloc(memory = arena(1 << 20), $($args)*)]
             struct A;
-            let max = isize::MAX as usize;
-            let top_align = 1usize << (usize::BITS - 2);
-            let mut layouts = vec![];
-            for align in [1, 2, 8, 16, 32, 4096, 1 << 20, top_align] {
-                for size in [max - align + 1, max / 2, max / 2 + 1, max / 4 * 3, top_align, top_align + 1, (1 << 21) + 3] {
-                    if let Ok(l) = Layout::from_size_align(size, align) {
-                        layouts.push(l);
-                    }
-                }
-            }
-            unsafe {
-                for &l in &layouts {
-                    assert!(A.alloc(l).is_null(), "{l:?}");
-                    A::verify();
-                    assert!(A.alloc_zeroed(l).is_null(), "{l:?}");
-                    A::verify();
-                    for small in [1usize, 20, 200, 5000] {
-                        if small > l.size() { continue; }
-                        let sl = Layout::from_size_align(small, l.align()).unwrap();
-                        let p = A.alloc(sl);
-                        if p.is_null() { continue; }
-                        assert!(A.realloc(p, sl, l.size()).is_null(), "{sl:?} -> {}", l.size());
-                        A::verify();
-                        A.dealloc(p, sl);
-                        A::verify();
-                    }
-                }
-            }
+            extremes_on(&A, A::verify);
         }
     };
+}
+
+/// The requests of `extremes!` on `a`.
+fn extremes_on<A: GlobalAlloc>(a: &A, verify: fn()) {
+    let max = isize::MAX as usize;
+    let top_align = 1usize << (usize::BITS - 2);
+    let mut layouts = vec![];
+    for align in [1, 2, 8, 16, 32, 4096, 1 << 20, top_align] {
+        for size in [
+            max - align + 1,
+            max / 2,
+            max / 2 + 1,
+            max / 4 * 3,
+            top_align,
+            top_align + 1,
+            (1 << 21) + 3,
+        ] {
+            if let Ok(l) = Layout::from_size_align(size, align) {
+                layouts.push(l);
+            }
+        }
+    }
+    // Just below `isize::MAX`, where rounding to a page or a granule wraps.
+    for k in [1, 7, 8, 15, 16, 4095, 65536, 1 << 20] {
+        layouts.push(layout(max - k, 1));
+    }
+    // SAFETY: `a` is the test's alone; blocks with their layouts.
+    unsafe {
+        for &l in &layouts {
+            assert!(a.alloc(l).is_null(), "{l:?}");
+            verify();
+            assert!(a.alloc_zeroed(l).is_null(), "{l:?}");
+            verify();
+            for small in [1usize, 20, 200, 5000] {
+                if small > l.size() {
+                    continue;
+                }
+                let sl = Layout::from_size_align(small, l.align()).unwrap();
+                let p = a.alloc(sl);
+                if p.is_null() {
+                    continue;
+                }
+                assert!(
+                    a.realloc(p, sl, l.size()).is_null(),
+                    "{sl:?} -> {}",
+                    l.size()
+                );
+                verify();
+                a.dealloc(p, sl);
+                verify();
+            }
+        }
+    }
 }
 
 extremes!(extremes_leak, realloc);
@@ -452,6 +883,17 @@ extremes!(
 extremes!(
     extremes_leak_bigpage,
     bins = [1073741824],
+    realloc,
+    page = 1073741824,
+    growth = 1 / 1
+);
+// A source in granules of 4096 bytes (the requests above round to them).
+extremes!(extremes_granular_leak, source = granular, realloc);
+extremes!(
+    extremes_granular_chunks,
+    source = granular,
+    bins = [],
+    large = coalesce,
     realloc,
     page = 1073741824,
     growth = 1 / 1
@@ -537,5 +979,35 @@ fn claimed_region_wasted_cause() {
             "the heap obtained bank B ({} bytes) for a request B cannot hold",
             384 - header
         );
+    }
+}
+
+/// A request that whole pages round past what the source has left asks
+/// again for just what it lacks, in whole granules, also when `page` does
+/// not divide the granule. From a review: with one granule of 4096 bytes
+/// left and `page = 3000`, 3500 bytes asked for 6000 (two granules), and
+/// the heap gave up without asking for one; so with `page = 49152` on a
+/// memory of 64 KiB pages. Pages dividing the granule, or a growth step,
+/// served it before too.
+#[test]
+fn a_page_that_does_not_divide_the_granule_asks_again_for_less() {
+    granular!(OneGranule, total = 4096, granule = 4096);
+    #[lite_alloc(memory = OneGranule, page = 3000)]
+    struct Odd;
+    granular!(OnePage, total = 65536, granule = 65536);
+    #[lite_alloc(memory = OnePage, page = 49152)]
+    struct OddOfWasmPages;
+    granular!(Divided, total = 4096, granule = 4096);
+    #[lite_alloc(memory = Divided, page = 4096)]
+    struct Divides;
+    granular!(Stepped, total = 4096, granule = 4096);
+    #[lite_alloc(memory = Stepped, page = 3000, growth = 1/8)]
+    struct WithGrowth;
+    // SAFETY: each type is this test's alone; valid layouts.
+    unsafe {
+        assert!(!Odd.alloc(layout(3500, 16)).is_null());
+        assert!(!OddOfWasmPages.alloc(layout(50000, 8)).is_null());
+        assert!(!Divides.alloc(layout(3500, 16)).is_null());
+        assert!(!WithGrowth.alloc(layout(3500, 16)).is_null());
     }
 }

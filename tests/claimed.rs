@@ -224,3 +224,62 @@ grow_at_the_top_of_a_full_bank!(
     large = coalesce
 );
 grow_at_the_top_of_a_full_bank!(grow_at_the_top_of_a_full_bank_moving, stats);
+
+/// Many banks, separate allocated objects, claimed at odd offsets and in
+/// odd sizes (some too small for a chunk's skip and tail), with requests
+/// aligned up to 4096: under Miri with strict provenance, every pointer
+/// must carry its own bank's provenance.
+macro_rules! odd_banks {
+    ($test:ident, $($arg:tt)*) => {
+        #[test]
+        fn $test() {
+            #[lite_alloc(memory = claimed, page = 1, $($arg)*)]
+            struct M;
+            static B0: Bank<{ 20 }> = Bank::new();
+            static B1: Bank<{ 8 << 10 }> = Bank::new();
+            static B2: Bank<{ 33 }> = Bank::new();
+            static B3: Bank<{ 12 << 10 }> = Bank::new();
+            static B4: Bank<{ 40 << 10 }> = Bank::new();
+            static B5: Bank<{ 64 << 10 }> = Bank::new();
+            let parts: Vec<(*mut u8, usize)> = vec![
+                (B0.start().wrapping_add(1), 19),
+                (B1.start().wrapping_add(3), (8 << 10) - 5),
+                (B2.start().wrapping_add(7), 26),
+                (B3.start().wrapping_add(12), (12 << 10) - 12),
+                (B4.start().wrapping_add(5), (40 << 10) - 5),
+                (B5.start(), 64 << 10),
+            ];
+            let banks: Vec<(*const u8, usize)> = parts.iter().map(|&(p, n)| (p.cast_const(), n)).collect();
+            let env = Banks(&banks);
+            // SAFETY: the banks are this test's alone, and `M` too;
+            // `check_random_ops` frees every block it allocates.
+            unsafe {
+                for &(p, n) in &parts {
+                    M.claim(p, n);
+                }
+                for seed in 1..=3 {
+                    let plan = Plan {
+                        seed,
+                        ops: scaled(3000),
+                        max_size: 6000,
+                        max_align_log2: 12,
+                        max_live: 30,
+                    };
+                    check_random_ops(&M, &plan, &env);
+                    M::verify();
+                    M::reset();
+                }
+            }
+        }
+    };
+}
+
+odd_banks!(odd_banks_bins, realloc);
+odd_banks!(odd_banks_reuse, large = reuse, realloc);
+odd_banks!(
+    odd_banks_coalesce,
+    large = coalesce,
+    realloc,
+    bins = [12, 16, 8192]
+);
+odd_banks!(odd_banks_chunks, bins = [], large = coalesce, realloc);
