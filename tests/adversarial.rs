@@ -251,7 +251,11 @@ macro_rules! chaos {
                 // SAFETY: every block was freed.
                 unsafe { A::reset() };
                 CHAOS.lock().unwrap().rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-                for (max_size, align) in [(300, 5), (6000, 6), (70_000, 12)] {
+                // The last, blocks to 200 KB aligned to 128 KiB, natively
+                // only (Miri takes minutes a plan).
+                let plans = [(300, 5), (6000, 6), (70_000, 12), (200_000, 17)];
+                for (max_size, align) in &plans[..if cfg!(miri) { 3 } else { 4 }] {
+                    let (max_size, align) = (*max_size, *align);
                     let plan = Plan { seed, ops: if cfg!(miri) { 150 } else { 6000 }, max_size, max_align_log2: align, max_live: 100 };
                     // SAFETY: `A` is this test's alone.
                     unsafe { check_ops(&A, &plan, &env, &mut Rng::new(seed)) };
@@ -727,6 +731,63 @@ chaos!(
     realloc,
     check,
     page = 4096
+);
+
+// Bins of a few bytes, with a large bin past a page, on 32-bit targets.
+chaos!(
+    #[cfg(target_pointer_width = "32")]
+    small_bins_leak_8k,
+    seed = 36,
+    zeroed = true,
+    realloc,
+    page = 1,
+    bins = [4, 12, 20, 8196]
+);
+chaos!(
+    #[cfg(target_pointer_width = "32")]
+    small_bins_reuse_8k,
+    seed = 37,
+    zeroed = true,
+    large = reuse,
+    realloc,
+    page = 1,
+    bins = [4, 12, 20, 8196]
+);
+chaos!(
+    #[cfg(target_pointer_width = "32")]
+    small_bins_separate_reuse,
+    seed = 38,
+    zeroed = false,
+    source(
+        granule = 8,
+        contiguous = false,
+        whole = false,
+        total = 8 << 20
+    ),
+    large = reuse,
+    realloc,
+    page = 1,
+    bins = [8, 24, 40]
+);
+chaos!(
+    #[cfg(target_pointer_width = "32")]
+    small_bins_coalesce_8k,
+    seed = 39,
+    zeroed = true,
+    large = coalesce,
+    realloc,
+    page = 1,
+    bins = [4, 12, 20, 8196]
+);
+chaos!(
+    #[cfg(target_pointer_width = "32")]
+    pow_bins_coalesce,
+    seed = 40,
+    zeroed = true,
+    large = coalesce,
+    realloc,
+    page = 1,
+    bins = [4, 8, 16, 32, 64, 8192]
 );
 
 /// A source whose first region is shorter than a chunk's `skip` plus its
