@@ -95,6 +95,10 @@ struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
     previous: usize,
+    /// The recorded program's addresses wrap at its pointer width, which
+    /// may be less than this machine's: a 32-bit trace writes the
+    /// difference of two addresses modulo 2^32.
+    mask: usize,
 }
 
 impl Reader<'_> {
@@ -130,7 +134,7 @@ impl Reader<'_> {
     fn address(&mut self) -> Result<usize, Error> {
         let zigzag = self.varint()?;
         let delta = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
-        self.previous = self.previous.wrapping_add(delta as isize as usize);
+        self.previous = self.previous.wrapping_add(delta as isize as usize) & self.mask;
         Ok(self.previous)
     }
 }
@@ -143,6 +147,7 @@ impl Trace {
             bytes,
             at: 0,
             previous: 0,
+            mask: usize::MAX,
         };
         if bytes.len() < 6 || bytes[..4] != MAGIC {
             return Err(Error(
@@ -154,6 +159,13 @@ impl Trace {
                 "trace version {} (this tool reads version {VERSION}: record the program again with this version of lite-alloc)",
                 bytes[4]
             )));
+        }
+        let bits = u32::from(bytes[5]) * 8;
+        if bits == 0 {
+            return Err(Error("a trace of pointers of 0 bytes".into()));
+        }
+        if bits < usize::BITS {
+            r.mask = (1 << bits) - 1;
         }
         let mut trace = Trace {
             pointer_bytes: bytes[5],
@@ -477,5 +489,154 @@ mod tests {
             Trace::parse(b"LATR\x01\x08\x00").is_err(),
             "the old version"
         );
+        assert!(
+            Trace::parse(b"LATR\x02\x00").is_err(),
+            "pointers of 0 bytes"
+        );
+    }
+
+    /// A 32-bit program writes the difference of two addresses modulo
+    /// 2^32: read on a 64-bit machine, the sum wraps there too.
+    #[test]
+    fn a_32_bit_trace_wraps_its_addresses() {
+        // What `Recorder` writes on i686 for blocks of 16 bytes aligned to
+        // 8 at 0x100, 0x7000_0000 and 0xE000_0000, a request that fails
+        // (null: 0xE000_0000 + 0x2000_0000, modulo 2^32), and the free of
+        // the block at 0x100.
+        let bytes = [
+            b'L',
+            b'A',
+            b'T',
+            b'R',
+            2,
+            4, // header: version 2, 4-byte pointers
+            24,
+            128,
+            4,
+            16, // alloc (align 2^3): +0x100, 16 bytes
+            24,
+            128,
+            252,
+            255,
+            255,
+            13,
+            16, // alloc: +0x6FFF_FF00
+            24,
+            128,
+            128,
+            128,
+            128,
+            14,
+            16, // alloc: +0x7000_0000
+            24,
+            128,
+            128,
+            128,
+            128,
+            4,
+            16, // alloc: +0x2000_0000 (null)
+            2,
+            128,
+            4, // dealloc: +0x100
+            tag::END,
+        ];
+        let trace = Trace::parse(&bytes).unwrap();
+        let addresses: Vec<usize> = trace
+            .events
+            .iter()
+            .map(|event| match *event {
+                Event::Alloc { address, .. } | Event::Dealloc { address } => address,
+                Event::Realloc { to, .. } => to,
+            })
+            .collect();
+        assert_eq!(addresses, [0x100, 0x7000_0000, 0xE000_0000, 0, 0x100]);
+    }
+
+    fn recorded<A: GlobalAlloc>(recorder: &Recorder<A, 128>) {
+        let small = Layout::from_size_align(24, 8).unwrap();
+        for _ in 0..50 {
+            // SAFETY: freed with its layout (or null).
+            unsafe {
+                let block = recorder.alloc(small);
+                if !block.is_null() {
+                    recorder.dealloc(block, small);
+                }
+            }
+        }
+    }
+
+    /// A trace that ended whole stays whole: `finish` again, `save` after
+    /// it, and `finish` after `for_each_chunk` are no error, and write it
+    /// with its end mark.
+    #[test]
+    fn a_complete_trace_stays_complete() {
+        let dir = std::env::temp_dir().join(format!("lite-alloc-ended-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let recorder = Recorder::<System, 128>::new(System);
+        recorded(&recorder);
+        assert_eq!(recorder.finish(), Ok(()));
+        assert_eq!(recorder.finish(), Ok(()));
+        let path = dir.join("after-finish.trace");
+        recorder.save(&path).unwrap();
+        let trace = Trace::read(&path).unwrap();
+        assert!(trace.complete && !trace.truncated);
+        assert_eq!(trace.events.len(), 100);
+
+        let recorder = Recorder::<System, 128>::new(System);
+        recorded(&recorder);
+        let mut bytes = Vec::new();
+        recorder.for_each_chunk(|piece| bytes.extend_from_slice(piece));
+        assert_eq!(recorder.finish(), Ok(()));
+        let trace = Trace::parse(&bytes).unwrap();
+        assert!(trace.complete && !trace.truncated);
+        assert_eq!(trace.events.len(), 100);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// An allocator with no memory at all.
+    struct Empty;
+
+    // SAFETY: it never hands out a block.
+    unsafe impl GlobalAlloc for Empty {
+        unsafe fn alloc(&self, _: Layout) -> *mut u8 {
+            core::ptr::null_mut()
+        }
+        unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
+    }
+
+    /// With no memory for a chunk, `for_each_chunk` still hands out what
+    /// the buffer holds: here the whole trace, which `finish` found
+    /// complete, of requests that all failed.
+    #[test]
+    fn a_trace_left_in_the_buffer_is_handed_out() {
+        let recorder = Recorder::<Empty, 128>::new(Empty);
+        let small = Layout::from_size_align(24, 8).unwrap();
+        // SAFETY: a valid layout; the result is null.
+        assert!(unsafe { recorder.alloc(small) }.is_null());
+        assert_eq!(recorder.finish(), Ok(()));
+        let mut bytes = Vec::new();
+        recorder.for_each_chunk(|piece| bytes.extend_from_slice(piece));
+        let trace = Trace::parse(&bytes).unwrap();
+        assert!(trace.complete && !trace.truncated);
+        assert_eq!(
+            trace.events,
+            [Event::Alloc {
+                address: 0,
+                size: 24,
+                align: 8,
+                zeroed: false
+            }]
+        );
+
+        // More than a buffer: the trace ends truncated where the first
+        // buffer filled, and that much is handed out.
+        let recorder = Recorder::<Empty, 128>::new(Empty);
+        recorded(&recorder);
+        assert!(recorder.finish().is_err());
+        let mut bytes = Vec::new();
+        recorder.for_each_chunk(|piece| bytes.extend_from_slice(piece));
+        let trace = Trace::parse(&bytes).unwrap();
+        assert!(trace.truncated && !trace.complete);
+        assert!(trace.events.len() > 10, "{} events", trace.events.len());
     }
 }

@@ -40,6 +40,17 @@ pub(super) struct Log<const BUFFER: usize> {
     pub(super) recording: bool,
     /// An end record (`END` or `TRUNCATED`) was written.
     pub(super) ended: bool,
+    /// The end record written was `TRUNCATED` (or the trace could not be
+    /// written out whole).
+    pub(super) truncated: bool,
+    /// The calls of `Recorder::for_each_chunk` reading the chunks, without
+    /// the lock while their closures run (a closure may call it again, or
+    /// give the recorder a sink). While there is one, no chunk changes and
+    /// none is added; chunks written out to a sink wait in `retired`, and
+    /// the last walk to end gives them back.
+    pub(super) walks: usize,
+    /// Chunks written out while a walk may still read them.
+    pub(super) retired: *mut Chunk,
 }
 
 impl<const BUFFER: usize> Log<BUFFER> {
@@ -84,6 +95,7 @@ impl<const BUFFER: usize> Log<BUFFER> {
         if self.len + bytes.len() > BUFFER - 1 && !unsafe { self.spill(inner) } {
             self.recording = false;
             self.ended = true;
+            self.truncated = true;
             // The buffer is empty when writing it failed, or has a byte left
             // (see the comparison above) when no memory was left for it:
             // the trace ends there, truncated.
@@ -98,7 +110,7 @@ impl<const BUFFER: usize> Log<BUFFER> {
     }
 
     /// Ends the trace with `end` (unless it has ended already); false when
-    /// it had ended truncated.
+    /// it ended truncated.
     ///
     /// # Safety
     ///
@@ -108,19 +120,18 @@ impl<const BUFFER: usize> Log<BUFFER> {
             // SAFETY: from the caller.
             unsafe { self.start(inner) };
         }
-        if self.ended {
-            return false;
+        if !self.ended {
+            // SAFETY: from the caller.
+            unsafe { self.append(inner, &[end]) };
+            self.ended = true;
         }
-        // SAFETY: from the caller.
-        unsafe { self.append(inner, &[end]) };
-        let complete = !self.ended;
-        self.ended = true;
-        complete
+        !self.truncated
     }
 
     /// Empties the buffer: writes it to the sink, or keeps it in a chunk
-    /// from `inner`. False when that failed (the buffer is then emptied
-    /// after a failed write, and kept after a failed allocation).
+    /// from `inner` (unless the chunks were handed out). False when that
+    /// failed (the buffer is then emptied after a failed write, and kept
+    /// after a failed allocation or when no chunk may be added).
     ///
     /// # Safety
     ///
@@ -132,6 +143,11 @@ impl<const BUFFER: usize> Log<BUFFER> {
         let data = &self.buffer[..self.len];
         let ok = match &self.sink {
             Sink::Memory => {
+                // Adding a chunk writes the last one's link, which a walk
+                // may be reading.
+                if self.walks > 0 {
+                    return false;
+                }
                 // SAFETY: the layout is valid and not zero-sized.
                 let chunk = unsafe { inner.alloc(chunk_layout::<BUFFER>()) }.cast::<Chunk>();
                 if chunk.is_null() {
@@ -164,8 +180,9 @@ impl<const BUFFER: usize> Log<BUFFER> {
     }
 
     /// With a sink, writes out the chunks kept in memory (giving them back
-    /// to `inner`) and the buffer; false when a write failed, which stops
-    /// recording and ends the trace, truncated (the rest of it is dropped).
+    /// to `inner`, or retiring them while a walk may read them) and the
+    /// buffer; false when a write failed, which stops recording and ends
+    /// the trace, truncated (the rest of it is dropped).
     ///
     /// # Safety
     ///
@@ -175,11 +192,17 @@ impl<const BUFFER: usize> Log<BUFFER> {
             return true;
         }
         let mut ok = true;
+        if self.walks > 0 && !self.first.is_null() {
+            // No chunk is added during a walk, nor retired twice: chunks
+            // are retired once, by the first sink to come.
+            debug_assert!(self.retired.is_null());
+            self.retired = self.first;
+        }
         while !self.first.is_null() {
             let chunk = self.first;
             // SAFETY: a chunk of this log, holding `len` bytes after its
             // header; it came from `inner` with this layout, and is
-            // unlinked before it is given back.
+            // unlinked before it is given back, when no walk can read it.
             unsafe {
                 self.first = (*chunk).next;
                 if ok {
@@ -191,7 +214,9 @@ impl<const BUFFER: usize> Log<BUFFER> {
                         Sink::File(file) => std::io::Write::write_all(&mut &*file, data).is_ok(),
                     };
                 }
-                inner.dealloc(chunk.cast(), chunk_layout::<BUFFER>());
+                if self.walks == 0 {
+                    inner.dealloc(chunk.cast(), chunk_layout::<BUFFER>());
+                }
             }
         }
         self.last = null_mut();
@@ -201,8 +226,32 @@ impl<const BUFFER: usize> Log<BUFFER> {
             self.len = 0;
             self.recording = false;
             self.ended = true;
+            self.truncated = true;
         }
         ok
+    }
+
+    /// Ends a walk of the chunks; the last one to end gives the retired
+    /// chunks back to `inner`.
+    ///
+    /// # Safety
+    ///
+    /// A walk started (`walks` counts it) and no longer reads the chunks;
+    /// `inner` is the allocator every chunk of this log came from.
+    pub(super) unsafe fn walked<A: GlobalAlloc>(&mut self, inner: &A) {
+        self.walks -= 1;
+        if self.walks > 0 {
+            return;
+        }
+        while !self.retired.is_null() {
+            let chunk = self.retired;
+            // SAFETY: a chunk written out and unlinked, which no walk reads
+            // any more; it came from `inner` with this layout.
+            unsafe {
+                self.retired = (*chunk).next;
+                inner.dealloc(chunk.cast(), chunk_layout::<BUFFER>());
+            }
+        }
     }
 }
 

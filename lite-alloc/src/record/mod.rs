@@ -140,6 +140,9 @@ impl<A: GlobalAlloc, const BUFFER: usize> Recorder<A, BUFFER> {
                 started: false,
                 recording: true,
                 ended: false,
+                truncated: false,
+                walks: 0,
+                retired: null_mut(),
             }),
         }
     }
@@ -157,10 +160,11 @@ impl<A: GlobalAlloc, const BUFFER: usize> Recorder<A, BUFFER> {
     ///
     /// # Safety
     ///
-    /// `sink` runs with the recorder's lock held: it must not allocate,
-    /// free or resize memory through this recorder (on a host it would wait
-    /// for the lock forever; on single-threaded wasm, where there is no
-    /// lock, it would change the trace while it is being written out).
+    /// `sink` runs with the recorder's lock held: it must not call this
+    /// recorder, neither to allocate, free or resize memory through it nor
+    /// any of its methods (on a host it would wait for the lock forever; on
+    /// single-threaded wasm, where there is no lock, it would change the
+    /// trace while it is being written out).
     pub unsafe fn stream_to(&self, sink: fn(&[u8]) -> bool) {
         self.with(|log, inner| {
             log.sink = Sink::Function(sink);
@@ -218,14 +222,15 @@ impl<A: GlobalAlloc, const BUFFER: usize> Recorder<A, BUFFER> {
     }
 
     /// Calls `f` with each piece of the trace kept in memory, in order
-    /// (stopping the recording first): the whole trace, unless it was
-    /// streamed out with [`stream_to`](Self::stream_to) or
-    /// `stream_to_file`, which get it instead.
+    /// (stopping the recording first, and ending the trace): the whole
+    /// trace, unless it was streamed out with [`stream_to`](Self::stream_to)
+    /// or `stream_to_file`, which get it instead.
     /// Allocations `f` makes are not recorded.
     pub fn for_each_chunk(&self, mut f: impl FnMut(&[u8])) {
-        // Stopped and ended for good: `f` may allocate, and the chunks must
-        // not change while it runs.
-        let (mut chunk, started) = self.with(|log, inner| {
+        // Stopped and ended for good, and a walk counted until this
+        // returns (or `f` unwinds): `f` may allocate, and may even give the
+        // recorder a sink, but no chunk changes or goes while it runs.
+        let (mut chunk, rest, started) = self.with(|log, inner| {
             log.recording = false;
             if log.started {
                 // SAFETY: every chunk of the log came from `inner`.
@@ -234,23 +239,34 @@ impl<A: GlobalAlloc, const BUFFER: usize> Recorder<A, BUFFER> {
                     log.spill(inner);
                 }
             }
-            (log.first, log.started)
+            log.walks += 1;
+            (log.first, log.len, log.started)
         });
+        let _walk = Walk(self);
         if !started {
             f(&header());
             f(&[tag::END]);
         }
         while !chunk.is_null() {
-            // SAFETY: chunks only change while recording, which has stopped
-            // for good, or when drained to a sink, which for a log with
-            // chunks kept at its end cannot happen any more (the end was
-            // written and recording stopped); each holds `len` bytes after
-            // its header.
+            // SAFETY: a chunk of the log, which stays as it is during a walk
+            // (`Log::walks`), holding `len` bytes after its header.
             unsafe {
                 let data = chunk.add(1).cast::<u8>();
                 f(core::slice::from_raw_parts(data, (*chunk).len));
                 chunk = (*chunk).next;
             }
+        }
+        // What no chunk could take (the wrapped allocator had no memory for
+        // one): the buffer, copied out a piece at a time with the lock held,
+        // since `f` runs without it. Its bytes do not change once the trace
+        // has ended.
+        let mut at = 0;
+        while at < rest {
+            let mut piece = [0; 256];
+            let len = (rest - at).min(piece.len());
+            self.with(|log, _| piece[..len].copy_from_slice(&log.buffer[at..at + len]));
+            f(&piece[..len]);
+            at += len;
         }
     }
 
@@ -351,5 +367,17 @@ unsafe impl<A: GlobalAlloc, const BUFFER: usize> GlobalAlloc for Recorder<A, BUF
                 r.varint(new_size as u64);
             },
         )
+    }
+}
+
+/// A walk of a recorder's chunks, ended when dropped (also when the closure
+/// unwinds).
+struct Walk<'a, A: GlobalAlloc, const BUFFER: usize>(&'a Recorder<A, BUFFER>);
+
+impl<A: GlobalAlloc, const BUFFER: usize> Drop for Walk<'_, A, BUFFER> {
+    fn drop(&mut self) {
+        // SAFETY: `for_each_chunk` counted this walk, and reads no chunk
+        // any more; every chunk of the log came from `inner`.
+        self.0.with(|log, inner| unsafe { log.walked(inner) });
     }
 }
