@@ -69,7 +69,10 @@ pub struct Stats {
     /// With `large = reuse` or `coalesce`: large blocks given back to the
     /// bump pointer because they were the last carved.
     pub large_to_top: u64,
-    /// Allocations (and reallocations) that returned null.
+    /// Allocations (and reallocations) that returned null for want of
+    /// memory. In a checked type, a `realloc` of a block it reports as
+    /// misused returns null too, and is counted among the misuses
+    /// ([`Checks::misuses`](crate::check::Checks::misuses)), not here.
     pub failed: u64,
     bins: [BinStats; MAX_BINS],
     bin_count: usize,
