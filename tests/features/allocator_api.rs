@@ -146,3 +146,112 @@ fn zero_sized_values() {
     assert_eq!(Zst::stats().obtained, 0);
     drop((b, v));
 }
+
+/// Random calls of every method (allocate, zeroed or not; grow, zeroed or
+/// not; shrink; deallocate) with sizes to 5000 bytes and alignments to 4096
+/// that change from call to call, on each kind of heap, checked or not:
+/// every block's length, alignment and contents kept across a resize,
+/// grown bytes zeroed when asked, the bytes in use counted exactly, and the
+/// heap's invariants.
+macro_rules! random_calls {
+    ($($(#[$attr:meta])* $name:ident: [$($args:tt)*],)*) => {$(
+        #[test]
+        $(#[$attr])*
+        fn $name() {
+            #[lite_alloc(memory = arena(1 << 20), stats, $($args)*)]
+            struct A;
+            let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+            let mut below = move |n: usize| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (seed % n as u64) as usize
+            };
+            // A block, its layout, and the byte it is filled with.
+            let mut live: std::vec::Vec<(NonNull<u8>, Layout, u8)> = std::vec::Vec::new();
+            let steps = if cfg!(miri) { 300 } else { 20_000 };
+            for step in 0..steps {
+                let size = [17, 300, 5000, 40][below(4)];
+                let size = below(size);
+                let log = if below(8) == 0 { 13 } else { 5 };
+                let align = 1 << below(log);
+                let new = layout(size, align);
+                let fill = (step % 251) as u8 + 1;
+                let zeroed = below(2) == 0;
+                let (block, kept) = match below(5) {
+                    0 | 1 if live.len() < 64 => {
+                        let result = if zeroed { A.allocate_zeroed(new) } else { A.allocate(new) };
+                        let Ok(block) = result else { continue };
+                        live.push((block.cast(), new, fill));
+                        (block, 0)
+                    }
+                    2 | 3 if !live.is_empty() => {
+                        let i = below(live.len());
+                        let (old, old_layout, old_fill) = live[i];
+                        // SAFETY: a live block of `A`'s with this layout;
+                        // `new` is at least as large (grow) or at most
+                        // (shrink).
+                        let result = unsafe {
+                            if size < old_layout.size() {
+                                A.shrink(old, old_layout, new)
+                            } else if zeroed {
+                                A.grow_zeroed(old, old_layout, new)
+                            } else {
+                                A.grow(old, old_layout, new)
+                            }
+                        };
+                        let Ok(block) = result else { continue };
+                        let kept = old_layout.size().min(size);
+                        let bytes = bytes(block);
+                        assert!(bytes[..kept].iter().all(|&b| b == old_fill), "step {step}: contents");
+                        live[i] = (block.cast(), new, fill);
+                        (block, kept)
+                    }
+                    _ if !live.is_empty() => {
+                        let (old, old_layout, old_fill) = live.swap_remove(below(live.len()));
+                        let bytes = bytes(NonNull::slice_from_raw_parts(old, old_layout.size()));
+                        assert!(bytes.iter().all(|&b| b == old_fill), "step {step}: contents at free");
+                        // SAFETY: a live block of `A`'s with this layout.
+                        unsafe { A.deallocate(old, old_layout) };
+                        continue;
+                    }
+                    _ => continue,
+                };
+                assert_eq!(block.len(), size, "step {step}");
+                assert_eq!(block.cast::<u8>().as_ptr().addr() % align, 0, "step {step}");
+                let bytes = bytes(block);
+                if zeroed {
+                    assert!(bytes[kept..].iter().all(|&b| b == 0), "step {step}: zeroed");
+                }
+                bytes.fill(fill);
+                let in_use: usize = live.iter().map(|(_, layout, _)| layout.size()).sum();
+                assert_eq!(A::stats().in_use, in_use, "step {step}");
+                if step % 64 == 0 {
+                    A::verify();
+                }
+            }
+            for (block, layout, _) in live.drain(..) {
+                // SAFETY: a live block of `A`'s with this layout.
+                unsafe { A.deallocate(block, layout) };
+            }
+            assert_eq!(A::stats().in_use, 0);
+            A::verify();
+        }
+    )*};
+}
+
+random_calls! {
+    #[cfg_attr(miri, ignore = "the other kinds of heap run under Miri")]
+    random_calls_leak: [],
+    #[cfg_attr(miri, ignore = "the other kinds of heap run under Miri")]
+    random_calls_leak_in_place: [realloc],
+    random_calls_reuse: [large = reuse, realloc],
+    #[cfg_attr(miri, ignore = "the other kinds of heap run under Miri")]
+    random_calls_coalesce: [large = coalesce, realloc],
+    random_calls_chunks: [bins = [], large = coalesce, realloc],
+    #[cfg_attr(miri, ignore = "the other kinds of heap run under Miri")]
+    random_calls_chunks_checked: [bins = [], large = coalesce, realloc, check],
+    #[cfg_attr(miri, ignore = "the other kinds of heap run under Miri")]
+    random_calls_reuse_checked: [large = reuse, realloc, check],
+    random_calls_leak_checked: [realloc, check],
+}
