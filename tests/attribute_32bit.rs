@@ -17,7 +17,7 @@ use lite_alloc_tests::workspace;
 use std::process::Command;
 
 /// Each type's attribute, and the message expected for it on wasm32.
-const CASES: [(&str, &str); 4] = [
+const CASES: [(&str, &str); 7] = [
     (
         "bins = [16, 8589934592]",
         "bin size 8589934592 is too large for this target",
@@ -33,6 +33,21 @@ const CASES: [(&str, &str); 4] = [
     (
         "growth = 1/8589934592",
         "`growth = 1/8589934592` is too large a denominator for this target",
+    ),
+    // Large classes are computed from the largest bin: once as its
+    // bin's error, not again as an overflow there.
+    (
+        "bins = [16, 4294967296], large = reuse",
+        "bin size 4294967296 is too large for this target",
+    ),
+    // An arena's size cut to 4096 bytes, and to 0, compiled.
+    (
+        "memory = arena(4294971392)",
+        "the arena is too large for a static on this target",
+    ),
+    (
+        "memory = arena(4294967296), large = reuse",
+        "the arena is too large for a static on this target",
     ),
 ];
 
@@ -97,9 +112,17 @@ fn values_past_u32_max_are_reported_on_32_bit_targets() {
             .any(|e| e.contains("can't find crate") || e.contains("target may not be installed")),
         "is `wasm32-unknown-unknown` installed?\n{errors:#?}"
     );
-    for (args, message) in CASES {
-        let found = errors.iter().filter(|e| e.contains(message)).count();
-        assert_eq!(found, 1, "`{args}`: {message:?} once in\n{errors:#?}");
+    for (i, (args, message)) in CASES.iter().enumerate() {
+        // On the type's attribute, its own line (`write_crate`).
+        let at = format!("src/lib.rs:{}:", 4 + 3 * i);
+        let found = errors
+            .iter()
+            .filter(|e| e.starts_with(&at) && e.contains(message))
+            .count();
+        assert_eq!(
+            found, 1,
+            "`{args}`: {message:?} once at {at} in\n{errors:#?}"
+        );
     }
     assert_eq!(
         errors.len(),

@@ -62,10 +62,12 @@ pub enum Memory {
     PerTarget,
     Wasm(Span),
     /// A static arena; its size is a literal (already checked not to be
-    /// zero) or a constant expression (checked on the target).
+    /// zero: a `u64` literal, compared as one, since a cast to a 32-bit
+    /// target's `usize` would cut it) or a constant expression (checked on
+    /// the target).
     Arena {
         bytes: TokenStream,
-        checked: bool,
+        literal: bool,
         span: Span,
     },
     Path(Path),
@@ -147,17 +149,17 @@ impl Config {
                         "an arena needs at least 1 byte, e.g. `arena(65536)`",
                     ));
                 }
-                let lit = crate::expand::usize_lit(bytes.value, bytes.span());
+                let lit = crate::expand::u64_lit(bytes.value, bytes.span());
                 Memory::Arena {
                     bytes: quote!(#lit),
-                    checked: true,
+                    literal: true,
                     span: bytes.span(),
                 }
             }
             Some(MemoryArg::Arena(ArenaBytes::Expr(expr))) => Memory::Arena {
                 span: syn::spanned::Spanned::span(&expr),
                 bytes: quote!(#expr),
-                checked: false,
+                literal: false,
             },
             Some(MemoryArg::Path(path)) => Memory::Path(path),
             Some(MemoryArg::Claimed(word)) => Memory::Claimed(word.span()),

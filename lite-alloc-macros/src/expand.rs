@@ -34,9 +34,19 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
     let large = match config.large {
         Large::Leak => quote!(__la::Leak),
         Large::Reuse => {
-            // `bins = []` comes only with `large = coalesce` (`config`).
-            let largest = usize_lit(config.bins[n - 1].0, Span::call_site());
-            quote!(__la::Reuse<{ __la::large_classes(#largest) }>)
+            // `bins = []` comes only with `large = coalesce` (`config`). A
+            // bin past `MAX_BIN` is reported on its token (`checks`); the
+            // classes are computed from a valid size meanwhile, so that it
+            // is not reported again as an overflow here (a bin of 2^32
+            // bytes would be 0 on a 32-bit target).
+            let largest = u64_lit(config.bins[n - 1].0, Span::call_site());
+            quote!(__la::Reuse<{
+                __la::large_classes(if #largest > __la::MAX_BIN as __la::u64 {
+                    __la::MAX_BIN
+                } else {
+                    #largest as __la::usize
+                })
+            }>)
         }
         Large::Coalesce => quote!(__la::Chunks),
     };
@@ -237,7 +247,7 @@ fn checked(
 /// target, for the checks to compare (a `usize` literal above `u32::MAX`
 /// would be out of range on 32-bit targets, and wrap where the user allows
 /// `overflowing_literals`).
-fn u64_lit(value: u64, span: Span) -> proc_macro2::Literal {
+pub fn u64_lit(value: u64, span: Span) -> proc_macro2::Literal {
     let mut lit = proc_macro2::Literal::u64_suffixed(value);
     lit.set_span(span);
     lit
@@ -333,7 +343,7 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
         Memory::System(span) => (TokenStream::new(), quote_spanned!(*span=> __la::System)),
         Memory::Arena {
             bytes,
-            checked,
+            literal,
             span,
         } => {
             // The size once, so that a wrong type is reported once; the
@@ -343,13 +353,30 @@ fn memory(config: &Config) -> (TokenStream, TokenStream) {
                 bytes,
                 "the arena is too large for a static on this target: at most `lite_alloc::memory::MAX_ARENA_BYTES` bytes (2 GiB less 16 on 32-bit targets, 2^61 less 16 on 64-bit ones)",
             );
-            let mut items = quote_spanned! {*span=>
-                const __LITE_ALLOC_ARENA_BYTES: __la::usize = #bytes;
-                const _: () = if __LITE_ALLOC_ARENA_BYTES > __la::MAX_ARENA_BYTES {
-                    #too_large
-                };
+            let mut items = if *literal {
+                // A `u64` literal: compared before the cast, which would
+                // cut a size past a 32-bit target's `usize` to its low
+                // bits (`arena(4294971392)` to 4096 bytes).
+                quote_spanned! {*span=>
+                    const __LITE_ALLOC_ARENA_BYTES: __la::usize =
+                        if #bytes > __la::MAX_ARENA_BYTES as __la::u64 {
+                            1
+                        } else {
+                            #bytes as __la::usize
+                        };
+                    const _: () = if #bytes > __la::MAX_ARENA_BYTES as __la::u64 {
+                        #too_large
+                    };
+                }
+            } else {
+                quote_spanned! {*span=>
+                    const __LITE_ALLOC_ARENA_BYTES: __la::usize = #bytes;
+                    const _: () = if __LITE_ALLOC_ARENA_BYTES > __la::MAX_ARENA_BYTES {
+                        #too_large
+                    };
+                }
             };
-            if !checked {
+            if !literal {
                 let empty = panic_over(bytes, "an arena needs at least 1 byte");
                 items.extend(quote_spanned! {*span=>
                     const _: () = if __LITE_ALLOC_ARENA_BYTES == 0 {
