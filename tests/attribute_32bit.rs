@@ -10,6 +10,9 @@
 //!
 //! Needs the `wasm32-unknown-unknown` target: a missing target is a
 //! failure, not a skip. `scripts/test.sh` installs it.
+//!
+//! Also checked in a crate of its own: errors through a renamed dependency,
+//! where `::lite_alloc` does not resolve.
 
 use std::path::{Path, PathBuf};
 
@@ -51,28 +54,33 @@ const CASES: [(&str, &str); 7] = [
     ),
 ];
 
-/// Writes the crate into `target/<name>` (its own workspace, with the
-/// workspace's lock file, so that it resolves offline to what the
-/// workspace uses) and returns its directory: one for each test, which
-/// run at once.
-fn write_crate(name: &str) -> PathBuf {
+/// Writes a crate with `source` into `target/<name>`, its dependency on
+/// lite-alloc named `dependency` (its own workspace, with the workspace's
+/// lock file, so that it resolves offline to what the workspace uses), and
+/// returns its directory: one for each test, which run at once.
+fn write_crate(name: &str, dependency: &str, source: &str) -> PathBuf {
     let root = workspace();
     let dir = root.join("target").join(name);
     std::fs::create_dir_all(dir.join("src")).unwrap();
     let manifest = format!(
-        "[package]\nname = \"attribute-32bit\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[workspace]\n\n[dependencies]\nlite-alloc = {{ path = {:?} }}\n",
+        "[package]\nname = \"attribute-32bit\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[workspace]\n\n[dependencies]\n{dependency} = {{ package = \"lite-alloc\", path = {:?} }}\n",
         root.join("lite-alloc")
     );
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
     std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), source).unwrap();
+    dir
+}
+
+/// The crate with one type for each case.
+fn write_cases(name: &str) -> PathBuf {
     let mut source = String::from("#![no_std]\n#![allow(overflowing_literals, dead_code)]\n");
     for (i, (args, _)) in CASES.iter().enumerate() {
         source.push_str(&format!(
             "\n#[lite_alloc::lite_alloc({args})]\npub struct Alloc{i};\n"
         ));
     }
-    std::fs::write(dir.join("src/lib.rs"), source).unwrap();
-    dir
+    write_crate(name, "lite-alloc", &source)
 }
 
 /// `cargo check` of the crate for `target` (the host when `None`): whether
@@ -103,7 +111,7 @@ fn check(dir: &Path, target: Option<&str>) -> (bool, Vec<String>) {
 #[test]
 #[cfg_attr(miri, ignore = "spawns cargo")]
 fn values_past_u32_max_are_reported_on_32_bit_targets() {
-    let dir = write_crate("attribute-32bit-wasm32");
+    let dir = write_cases("attribute-32bit-wasm32");
     let (success, errors) = check(&dir, Some("wasm32-unknown-unknown"));
     assert!(!success, "the crate compiled for wasm32");
     assert!(
@@ -135,7 +143,35 @@ fn values_past_u32_max_are_reported_on_32_bit_targets() {
 #[cfg_attr(miri, ignore = "spawns cargo")]
 #[cfg(target_pointer_width = "64")]
 fn the_same_values_fit_a_64_bit_host() {
-    let dir = write_crate("attribute-32bit-host");
+    let dir = write_cases("attribute-32bit-host");
     let (success, errors) = check(&dir, None);
     assert!(success, "{errors:#?}");
+}
+
+/// Through a renamed dependency (`crate = path`), an attribute with an
+/// error is reported once: the stand-ins that keep the rest of the program
+/// free of errors name the runtime by that path too, where `::lite_alloc`
+/// does not resolve. Also when the arguments do not parse.
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo")]
+fn an_error_through_a_renamed_dependency_is_reported_once() {
+    let source = "#![no_std]\n\
+        #[la::lite_alloc(crate = la, bins = [16, 8])]\n\
+        pub struct Invalid;\n\
+        #[la::lite_alloc(crate = la, bins = [16, 8x])]\n\
+        pub struct Unparsed;\n\
+        pub fn use_them() -> (Invalid, Unparsed) {\n\
+            (Invalid::new(), Unparsed::new())\n\
+        }\n";
+    let dir = write_crate("attribute-renamed", "la", source);
+    let (success, errors) = check(&dir, None);
+    assert!(!success);
+    let [invalid, unparsed] = &errors[..] else {
+        panic!("one error for each type, nothing else:\n{errors:#?}");
+    };
+    assert!(
+        invalid.starts_with("src/lib.rs:2:") && invalid.contains("ascending"),
+        "{errors:#?}"
+    );
+    assert!(unparsed.starts_with("src/lib.rs:4:"), "{errors:#?}");
 }

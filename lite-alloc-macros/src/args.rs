@@ -445,3 +445,27 @@ impl Int {
         self.lit.span()
     }
 }
+
+/// The path given as `crate = path` in attribute arguments that may not
+/// parse as a whole (for the stand-ins of an attribute with an error):
+/// the tokens after a top-level `crate =`, up to the next top-level comma,
+/// when they are a path.
+pub fn crate_path(attr: proc_macro2::TokenStream) -> Option<Path> {
+    use proc_macro2::TokenTree;
+    use syn::parse::Parser;
+    let mut tokens = attr.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        let TokenTree::Ident(key) = token else {
+            continue;
+        };
+        let is_eq = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == '=');
+        if key != "crate" || !tokens.peek().is_some_and(is_eq) {
+            continue;
+        }
+        tokens.next();
+        let is_comma = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ',');
+        let path: proc_macro2::TokenStream = tokens.take_while(|t| !is_comma(t)).collect();
+        return Path::parse_mod_style.parse2(path).ok();
+    }
+    None
+}

@@ -556,13 +556,15 @@ fn checks(config: &Config) -> TokenStream {
 /// `GlobalAlloc` only: it has no value that a stand-in `new` could make,
 /// and may have a `new` of its own.
 ///
-/// The stand-ins are never run: the error stops the build.
-pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
+/// The stand-ins are never run: the error stops the build. They name the
+/// runtime as the attribute's `crate = path` does, when one can be read
+/// (see [`crate_path`](crate::args::crate_path)).
+pub fn stand_in(item: &Item, error: syn::Error, krate: &TokenStream) -> TokenStream {
     let error = error.to_compile_error();
     let (generics, ident) = match item {
         Item::Struct(strukt) if strukt.fields.is_empty() => {
             let (attrs, vis, ident) = (&strukt.attrs, &strukt.vis, &strukt.ident);
-            let global_alloc = stand_in_global_alloc(ident, &syn::Generics::default());
+            let global_alloc = stand_in_global_alloc(ident, &syn::Generics::default(), krate);
             return quote! {
                 #error
                 #(#attrs)*
@@ -573,16 +575,16 @@ pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
                     }
                     #vis unsafe fn reset() {}
                     #vis fn verify() {}
-                    #vis fn stats() -> ::lite_alloc::__private::Stats {
+                    #vis fn stats() -> #krate::__private::Stats {
                         loop {}
                     }
-                    #vis fn checks() -> ::lite_alloc::__private::Checks {
+                    #vis fn checks() -> #krate::__private::Checks {
                         loop {}
                     }
-                    #vis unsafe fn claim(&self, _: *mut ::lite_alloc::__private::u8, _: ::lite_alloc::__private::usize) {}
+                    #vis unsafe fn claim(&self, _: *mut #krate::__private::u8, _: #krate::__private::usize) {}
                 }
                 #global_alloc
-                ::lite_alloc::__private::impl_allocator_api2!(#ident);
+                #krate::__private::impl_allocator_api2!(#ident);
             };
         }
         Item::Struct(strukt) => (&strukt.generics, &strukt.ident),
@@ -590,19 +592,23 @@ pub fn stand_in(item: &Item, error: syn::Error) -> TokenStream {
         Item::Union(union) => (&union.generics, &union.ident),
         _ => return quote! { #error #item },
     };
-    let global_alloc = stand_in_global_alloc(ident, generics);
+    let global_alloc = stand_in_global_alloc(ident, generics, krate);
     quote! { #error #item #global_alloc }
 }
 
 /// A `GlobalAlloc` for the type `ident` that never hands out memory.
-fn stand_in_global_alloc(ident: &syn::Ident, generics: &syn::Generics) -> TokenStream {
+fn stand_in_global_alloc(
+    ident: &syn::Ident,
+    generics: &syn::Generics,
+    krate: &TokenStream,
+) -> TokenStream {
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     quote! {
-        unsafe impl #impl_generics ::lite_alloc::__private::GlobalAlloc for #ident #type_generics #where_clause {
-            unsafe fn alloc(&self, _: ::lite_alloc::__private::Layout) -> *mut ::lite_alloc::__private::u8 {
-                ::lite_alloc::__private::null_mut()
+        unsafe impl #impl_generics #krate::__private::GlobalAlloc for #ident #type_generics #where_clause {
+            unsafe fn alloc(&self, _: #krate::__private::Layout) -> *mut #krate::__private::u8 {
+                #krate::__private::null_mut()
             }
-            unsafe fn dealloc(&self, _: *mut ::lite_alloc::__private::u8, _: ::lite_alloc::__private::Layout) {}
+            unsafe fn dealloc(&self, _: *mut #krate::__private::u8, _: #krate::__private::Layout) {}
         }
     }
 }

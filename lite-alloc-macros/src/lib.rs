@@ -27,13 +27,20 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn lite_alloc(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(item as syn::Item);
+    let attr = proc_macro2::TokenStream::from(attr);
     let result = item::unit_struct(&item).and_then(|strukt| {
-        let args = syn::parse::<args::Args>(attr)?;
+        let args = syn::parse2::<args::Args>(attr.clone())?;
         let config = config::Config::from_args(args)?;
         Ok(expand::allocator(strukt, &config))
     });
     match result {
         Ok(tokens) => tokens.into(),
-        Err(error) => expand::stand_in(&item, error).into(),
+        Err(error) => {
+            let krate = match args::crate_path(attr) {
+                Some(path) => quote::quote!(#path),
+                None => quote::quote!(::lite_alloc),
+            };
+            expand::stand_in(&item, error, &krate).into()
+        }
     }
 }
