@@ -29,6 +29,20 @@ pub fn unit_struct(item: &Item) -> syn::Result<&ItemStruct> {
             "an allocator type cannot be generic: its statics are shared by the type as a whole",
         ));
     }
+    // The generated items live in a block with the type's impls, which
+    // name it: a type of one of their names would be shadowed there.
+    let name = item.ident.to_string();
+    if ["__la", "__LiteAlloc", "__LITE_ALLOC"]
+        .iter()
+        .any(|reserved| name.starts_with(reserved))
+    {
+        return Err(Error::new(
+            item.ident.span(),
+            format!(
+                "`{name}` is named like the items the attribute generates (`__la`, `__LiteAlloc...`, `__LITE_ALLOC...`): give the allocator type another name"
+            ),
+        ));
+    }
     match &item.fields {
         Fields::Unit => Ok(item),
         fields if fields.is_empty() => Err(Error::new_spanned(
