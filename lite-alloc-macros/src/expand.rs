@@ -102,8 +102,11 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
         #(#cfgs)*
         // The paths through `__la` are spanned at the user's tokens (so that
         // errors point there), where the names may also be in scope without
-        // them: not the user's qualifications to remove.
-        #[allow(unused_qualifications)]
+        // them: not the user's qualifications to remove. So are the casts of
+        // the values read as `u64` to `usize`, which `const` assertions
+        // check to fit the target: not truncations for a pedantic Clippy
+        // to report on the user's tokens.
+        #[allow(unused_qualifications, clippy::cast_possible_truncation)]
         const _: () = {
             use #krate::__private as __la;
 
