@@ -82,3 +82,125 @@ fn a_sink_given_while_the_chunks_are_read_frees_them_after() {
         "the sink got the same trace"
     );
 }
+
+static FAIL_WRITES: AtomicBool = AtomicBool::new(false);
+static WRITTEN: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+fn until_the_disk_fills(bytes: &[u8]) -> bool {
+    if FAIL_WRITES.load(Relaxed) {
+        return false;
+    }
+    WRITTEN.lock().unwrap().extend_from_slice(bytes);
+    true
+}
+
+/// A write that fails while `for_each_chunk` ends a streamed trace loses
+/// its last records and end mark: `finish` says so.
+#[test]
+fn a_write_that_fails_as_the_trace_ends_is_reported() {
+    let recorder = Recorder::<System, 128>::new(System);
+    // SAFETY: the sink does not call the recorder.
+    unsafe { recorder.stream_to(until_the_disk_fills) };
+    let layout = Layout::from_size_align(24, 8).unwrap();
+    for _ in 0..5 {
+        // SAFETY: a block allocated and freed with its layout.
+        unsafe {
+            let block = recorder.alloc(layout);
+            recorder.dealloc(block, layout);
+        }
+    }
+    FAIL_WRITES.store(true, Relaxed);
+    recorder.for_each_chunk(|_| {});
+    assert!(!WRITTEN.lock().unwrap().contains(&tag::END));
+    assert!(recorder.finish().is_err(), "the trace lost its end");
+}
+
+static OUTSTANDING: AtomicUsize = AtomicUsize::new(0);
+
+/// `System`, counting the blocks not given back.
+struct Counting;
+
+// SAFETY: `System`'s, forwarded.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        OUTSTANDING.fetch_add(1, Relaxed);
+        // SAFETY: forwarded from the caller.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        OUTSTANDING.fetch_sub(1, Relaxed);
+        // SAFETY: forwarded from the caller.
+        unsafe { System.dealloc(block, layout) }
+    }
+}
+
+/// A recorder that is not a static gives its chunks back when it goes,
+/// also those a sink given during a walk retired (under Miri, a chunk kept
+/// is a leak).
+#[test]
+fn a_dropped_recorder_gives_its_chunks_back() {
+    for sink_in_the_walk in [false, true] {
+        let recorder = Recorder::<Counting, 128>::new(Counting);
+        let layout = Layout::from_size_align(24, 8).unwrap();
+        for _ in 0..100 {
+            // SAFETY: a block allocated and freed with its layout.
+            unsafe {
+                let block = recorder.alloc(layout);
+                recorder.dealloc(block, layout);
+            }
+        }
+        let mut bytes = 0;
+        recorder.for_each_chunk(|piece| {
+            bytes += piece.len();
+            if sink_in_the_walk {
+                // SAFETY: the sink does not call the recorder.
+                unsafe { recorder.stream_to(|_| true) };
+            }
+        });
+        assert!(bytes > 128, "the trace filled chunks");
+        drop(recorder);
+        assert_eq!(
+            OUTSTANDING.load(Relaxed),
+            0,
+            "chunks kept after the recorder went"
+        );
+    }
+}
+
+/// On wasm the trace starts with the program's memory before its first
+/// request, which may grow it: `lite-alloc-tune` adds the pages its replay
+/// grows, the first request's included.
+#[cfg(target_arch = "wasm32")]
+#[test]
+fn the_memory_record_comes_before_the_first_request() {
+    let recorder = Recorder::<System>::new(System);
+    let before = core::arch::wasm32::memory_size(0);
+    let layout = Layout::from_size_align(16 << 20, 8).unwrap();
+    // SAFETY: a valid layout; freed with it.
+    unsafe {
+        let block = recorder.alloc(layout);
+        assert!(!block.is_null());
+        assert!(
+            core::arch::wasm32::memory_size(0) > before,
+            "the request grew memory"
+        );
+        recorder.dealloc(block, layout);
+    }
+    let mut bytes = Vec::new();
+    recorder.for_each_chunk(|piece| bytes.extend_from_slice(piece));
+    assert_eq!(bytes[6], tag::MEMORY);
+    // The memory's size in bytes, a varint.
+    let (mut at_start, mut shift) = (0u64, 0);
+    for &byte in &bytes[7..] {
+        at_start |= u64::from(byte & 0x7F) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    assert_eq!(
+        at_start,
+        before as u64 * 65536,
+        "pages before the first request"
+    );
+}

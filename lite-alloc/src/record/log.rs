@@ -175,6 +175,9 @@ impl<const BUFFER: usize> Log<BUFFER> {
             #[cfg(feature = "std")]
             Sink::File(file) => std::io::Write::write_all(&mut &*file, data).is_ok(),
         };
+        // A failed write lost what the buffer held: the trace can no
+        // longer be whole, whoever asked for the spill.
+        self.truncated |= !ok;
         self.len = 0;
         ok
     }
@@ -229,6 +232,27 @@ impl<const BUFFER: usize> Log<BUFFER> {
             self.truncated = true;
         }
         ok
+    }
+
+    /// Gives every chunk back to `inner`, when the recorder goes.
+    ///
+    /// # Safety
+    ///
+    /// No walk reads the chunks; `inner` is the allocator every chunk of
+    /// this log came from.
+    pub(super) unsafe fn free_chunks<A: GlobalAlloc>(&mut self, inner: &A) {
+        for list in [&mut self.first, &mut self.retired] {
+            while !list.is_null() {
+                let chunk = *list;
+                // SAFETY: a chunk of this log, which no walk reads; it came
+                // from `inner` with this layout, and is unlinked first.
+                unsafe {
+                    *list = (*chunk).next;
+                    inner.dealloc(chunk.cast(), chunk_layout::<BUFFER>());
+                }
+            }
+        }
+        self.last = null_mut();
     }
 
     /// Ends a walk of the chunks; the last one to end gives the retired

@@ -105,7 +105,7 @@ impl From<Incomplete> for std::io::Error {
 ///
 /// On a target without atomic compare-and-swap there is no `Recorder`
 /// (record on the host, or on wasm, instead).
-pub struct Recorder<A, const BUFFER: usize = DEFAULT_BUFFER> {
+pub struct Recorder<A: GlobalAlloc, const BUFFER: usize = DEFAULT_BUFFER> {
     inner: A,
     lock: Spin,
     log: UnsafeCell<Log<BUFFER>>,
@@ -115,7 +115,18 @@ pub struct Recorder<A, const BUFFER: usize = DEFAULT_BUFFER> {
 // wherever there are threads, and none on single-threaded wasm), and `A` is
 // a global allocator, which is `Sync` by its own contract when it is used as
 // one; the chunks are the recorder's alone, and a file is `Send`.
-unsafe impl<A: Sync, const BUFFER: usize> Sync for Recorder<A, BUFFER> {}
+unsafe impl<A: GlobalAlloc + Sync, const BUFFER: usize> Sync for Recorder<A, BUFFER> {}
+
+impl<A: GlobalAlloc, const BUFFER: usize> Drop for Recorder<A, BUFFER> {
+    /// Gives the trace's chunks back to the wrapped allocator (a recorder
+    /// that is not a static: one recording part of a program, or a test).
+    fn drop(&mut self) {
+        let (log, inner) = (self.log.get_mut(), &self.inner);
+        // SAFETY: `&mut self`: no walk is running; every chunk of the log
+        // came from `inner`.
+        unsafe { log.free_chunks(inner) };
+    }
+}
 
 impl<A: GlobalAlloc, const BUFFER: usize> Recorder<A, BUFFER> {
     /// Records what `inner` is asked.
@@ -304,13 +315,16 @@ impl<A: GlobalAlloc, const BUFFER: usize> Recorder<A, BUFFER> {
         write: impl FnOnce(&mut Record, &mut usize, R),
     ) -> R {
         self.with(|log, inner| {
+            // The header and, on wasm, the program's memory before its first
+            // request, which may grow it.
+            if log.recording && !log.started {
+                // SAFETY: every chunk of the log came from `inner`.
+                unsafe { log.start(inner) };
+            }
             let result = op(inner);
             if log.recording {
                 // SAFETY: every chunk of the log came from `inner`.
                 unsafe {
-                    if !log.started {
-                        log.start(inner);
-                    }
                     let mut record = Record::default();
                     write(&mut record, &mut log.previous, result);
                     log.append(inner, record.bytes());
