@@ -33,7 +33,8 @@ pub struct Profile {
 impl Profile {
     pub fn of(trace: &Trace) -> Profile {
         let mut p = Profile::default();
-        let mut live: HashMap<usize, usize> = HashMap::new();
+        // Each live block's size and alignment.
+        let mut live: HashMap<usize, (usize, usize)> = HashMap::new();
         let mut requested = 0usize;
         let mut freed_sizes: BTreeMap<usize, u64> = BTreeMap::new();
         // The peak is found in a first pass, the blocks live at it in a
@@ -52,15 +53,17 @@ impl Profile {
                     }
                     p.allocations += 1;
                     p.count(size, align);
-                    if let Some(old) = live.insert(address, size) {
-                        requested -= old;
+                    // Saturating: a trace is the program's word, and a
+                    // malformed one must not wrap the sums.
+                    if let Some((old, _)) = live.insert(address, (size, align)) {
+                        requested = requested.saturating_sub(old);
                     }
-                    requested += size;
+                    requested = requested.saturating_add(size);
                 }
                 Event::Dealloc { address } => {
-                    if let Some(size) = live.remove(&address) {
+                    if let Some((size, _)) = live.remove(&address) {
                         p.frees += 1;
-                        requested -= size;
+                        requested = requested.saturating_sub(size);
                         *freed_sizes.entry(size).or_default() += 1;
                     }
                 }
@@ -68,15 +71,21 @@ impl Profile {
                     if to == 0 {
                         continue;
                     }
-                    if let Some(old) = live.remove(&from) {
+                    if let Some((old, align)) = live.remove(&from) {
                         p.reallocs += 1;
                         if size > old {
                             p.growing_reallocs += 1;
                         }
-                        p.count(size, 1);
-                        *freed_sizes.entry(old).or_default() += 1;
-                        live.insert(to, size);
-                        requested = requested - old + size;
+                        p.count(size, align);
+                        // Moved away from: the old block is free memory
+                        // for others. Resized in place, nothing is.
+                        if to != from {
+                            *freed_sizes.entry(old).or_default() += 1;
+                        }
+                        if let Some((other, _)) = live.insert(to, (size, align)) {
+                            requested = requested.saturating_sub(other);
+                        }
+                        requested = requested.saturating_sub(old).saturating_add(size);
                     }
                 }
             }
@@ -85,7 +94,7 @@ impl Profile {
                 peak_at = i;
             }
         }
-        live.clear();
+        let mut live: HashMap<usize, usize> = HashMap::new();
         for event in &trace.events[..=peak_at.min(trace.events.len().saturating_sub(1))] {
             match *event {
                 Event::Alloc { address, size, .. } if address != 0 => {
@@ -142,5 +151,86 @@ impl Profile {
             .filter(|&&(size, _)| size > threshold)
             .map(|&(size, count)| size as u64 * count)
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(events: Vec<Event>) -> Profile {
+        Profile::of(&Trace {
+            pointer_bytes: 4,
+            events,
+            complete: true,
+            ..Trace::default()
+        })
+    }
+
+    fn alloc(address: usize, size: usize, align: usize) -> Event {
+        Event::Alloc {
+            address,
+            size,
+            align,
+            zeroed: false,
+        }
+    }
+
+    /// A block resized in place frees nothing; one that moves frees its
+    /// old size. A resized block keeps its alignment.
+    #[test]
+    fn reallocs_free_only_what_they_move_away_from() {
+        let mut events = vec![alloc(0x1000, 1000, 8)];
+        for i in 1..=100 {
+            events.push(Event::Realloc {
+                from: 0x1000,
+                to: 0x1000,
+                size: 1000 + i * 1000,
+            });
+        }
+        let p = profile(events.clone());
+        assert_eq!(p.large_frees(128), 0, "grown in place, freed nothing");
+        assert_eq!(p.peak_requested, 101_000);
+        events.push(Event::Realloc {
+            from: 0x1000,
+            to: 0x9_0000,
+            size: 200_000,
+        });
+        assert_eq!(profile(events).large_frees(128), 101_000, "moved away from");
+
+        let p = profile(vec![
+            alloc(0x1000, 100, 64),
+            Event::Realloc {
+                from: 0x1000,
+                to: 0x2000,
+                size: 200,
+            },
+        ]);
+        assert_eq!(p.over_aligned, 2, "sizes: {:?}", p.sizes);
+        assert!(p.sizes.is_empty(), "sizes: {:?}", p.sizes);
+    }
+
+    /// A malformed trace (blocks whose sizes add past the address space, a
+    /// block moved onto one still live) does not wrap the sums.
+    #[test]
+    fn sums_do_not_wrap() {
+        let huge = isize::MAX as usize;
+        let p = profile(vec![
+            alloc(16, huge, 8),
+            alloc(32, huge, 8),
+            alloc(48, huge, 8),
+        ]);
+        assert_eq!(p.peak_requested, usize::MAX);
+        let p = profile(vec![
+            alloc(16, 100, 8),
+            alloc(32, 50, 8),
+            Event::Realloc {
+                from: 16,
+                to: 32,
+                size: 10,
+            },
+            Event::Dealloc { address: 32 },
+        ]);
+        assert_eq!((p.peak_requested, p.frees), (150, 1));
     }
 }

@@ -103,11 +103,7 @@ impl Candidate {
                     c.bins = inner
                         .split(',')
                         .filter(|s| !s.trim().is_empty())
-                        .map(|s| {
-                            s.trim()
-                                .parse::<usize>()
-                                .map_err(|e| format!("bin {:?}: {e}", s.trim()))
-                        })
+                        .map(|s| integer(s).map_err(|e| format!("bin {:?}: {e}", s.trim())))
                         .collect::<Result<_, _>>()?;
                 }
                 ("large", Some("leak")) => c.large = Large::Leak,
@@ -119,12 +115,20 @@ impl Candidate {
                     let n = fraction
                         .split_once('/')
                         .filter(|(one, _)| one.trim() == "1")
-                        .and_then(|(_, n)| n.trim().parse::<usize>().ok())
+                        .and_then(|(_, n)| integer(n).ok())
                         .filter(|&n| n > 0)
                         .ok_or_else(|| format!("`growth = {fraction}`: a fraction 1/N"))?;
                     c.growth = Some(n);
                 }
                 ("stats", None) => {}
+                // The replay measures the pages a configuration grows wasm
+                // memory by; an arena is in the module's static data, and
+                // claimed or system memory is not wasm memory at all.
+                ("memory", Some(source)) if source != "wasm" => {
+                    return Err(format!(
+                        "`memory = {source}`: the replay predicts how far a configuration grows wasm memory, so `--also` takes configurations on wasm memory (the default)"
+                    ));
+                }
                 (key, Some("")) | (key, None) if key.contains(char::is_whitespace) => {
                     return Err(format!("{argument:?}: not an argument of the attribute"));
                 }
@@ -393,6 +397,21 @@ pub fn list(sizes: &[usize]) -> String {
     out
 }
 
+/// An integer literal as the attribute reads one: decimal, or with a `0x`,
+/// `0o` or `0b` prefix, with `_` separators and an optional `usize`
+/// suffix.
+fn integer(text: &str) -> Result<usize, String> {
+    let digits = text.trim().replace('_', "");
+    let digits = digits.strip_suffix("usize").unwrap_or(&digits);
+    let (radix, digits) = match digits.get(..2) {
+        Some("0x") => (16, &digits[2..]),
+        Some("0o") => (8, &digits[2..]),
+        Some("0b") => (2, &digits[2..]),
+        _ => (10, digits),
+    };
+    usize::from_str_radix(digits, radix).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,6 +457,37 @@ mod tests {
         assert!(Candidate::parse("bins = []", "").is_err());
         assert!(Candidate::parse("growth = 2/3", "").is_err());
         assert!(Candidate::parse("large = sometimes", "").is_err());
+    }
+
+    #[test]
+    fn integers_are_read_as_the_attribute_reads_them() {
+        for arguments in [
+            "bins = [24, 1_024], growth = 1/32",
+            "bins = [24, 0x400], growth = 1/0x20",
+            "bins = [24usize, 0b100_0000_0000], growth = 1/0o40",
+        ] {
+            let c = Candidate::parse(arguments, "").unwrap();
+            assert_eq!(
+                (&c.bins[..], c.growth),
+                (&[24, 1024][..], Some(32)),
+                "{arguments}"
+            );
+        }
+        assert!(Candidate::parse("bins = [24, 0x]", "").is_err());
+        assert!(Candidate::parse("bins = [24, 1.5]", "").is_err());
+    }
+
+    /// The replay measures how far wasm memory grows: a configuration on
+    /// another memory would be predicted wrong (an arena lies in the
+    /// module's static data, and grows nothing).
+    #[test]
+    fn only_configurations_on_wasm_memory_are_taken() {
+        for memory in ["arena(16777216)", "claimed", "system", "my::Memory"] {
+            let arguments = format!("large = coalesce, memory = {memory}");
+            assert!(Candidate::parse(&arguments, "").is_err(), "{arguments}");
+        }
+        let c = Candidate::parse("large = coalesce, memory = wasm", "").unwrap();
+        assert_eq!(c.extra, ["memory = wasm"]);
     }
 
     #[test]

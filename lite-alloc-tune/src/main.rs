@@ -44,7 +44,8 @@ Options:
   --svg FILE       also write the histogram of request sizes, with the bins
                    recommended and Default's, as an SVG chart
   --also ARGS      also replay this configuration, given as the attribute's
-                   arguments (\"bins = [24, 48], large = reuse\"); repeatable
+                   arguments (\"bins = [24, 48], large = reuse\") on wasm
+                   memory, the default; repeatable
   --workdir DIR    where the replay programs are built and run (default:
                    lite-alloc-tune-USER in the system's temporary directory)
   --node PATH      the Node.js to run the replays with (default: node)
@@ -163,7 +164,7 @@ fn mib(bytes: usize) -> String {
 
 fn percent(part: f64, whole: f64) -> String {
     if whole == 0.0 {
-        "0%".into()
+        "n/a".into()
     } else {
         format!("{:.1}%", part / whole * 100.0)
     }
@@ -455,7 +456,10 @@ fn report(
     }
     let against = |other: &Replayed| {
         let (a, b) = (r.pages as f64, other.pages as f64);
-        if r.pages < other.pages {
+        if other.pages == 0 && r.pages > 0 {
+            // It grew no page: the replay's own memory served it.
+            "n/a (it needed no page of its own)".into()
+        } else if r.pages < other.pages {
             format!("{} fewer with this", percent(b - a, b))
         } else if r.pages == other.pages {
             "the same".into()
@@ -684,6 +688,9 @@ fn report(
             o.pages,
             if o.candidate.is_none() {
                 "-".to_string()
+            } else if dl == 0.0 {
+                // dlmalloc grew no page (the replay's own memory served it).
+                "n/a".to_string()
             } else {
                 format!("{:+.1}%", (o.pages as f64 - dl) / dl * 100.0)
             },

@@ -127,8 +127,19 @@ impl Reader<'_> {
         Err(self.error("a number longer than 64 bits"))
     }
 
-    fn size(&mut self) -> Result<usize, Error> {
+    /// A number of bytes that fits this machine's `usize`.
+    fn bytes(&mut self) -> Result<usize, Error> {
         usize::try_from(self.varint()?).map_err(|_| self.error("a size larger than this machine's"))
+    }
+
+    /// A request's size: at most the recorded program's `isize::MAX`, as
+    /// every `Layout`'s (also the program's memory, at most its address
+    /// space).
+    fn size(&mut self) -> Result<usize, Error> {
+        usize::try_from(self.varint()?)
+            .ok()
+            .filter(|&size| size <= self.mask >> 1)
+            .ok_or_else(|| self.error("a size larger than the program's `isize::MAX`"))
     }
 
     fn address(&mut self) -> Result<usize, Error> {
@@ -237,9 +248,9 @@ impl Reader<'_> {
             }
             tag::MEMORY => {
                 trace.memory = Some(ProgramMemory {
-                    at_start: self.size()?,
-                    heap_base: self.size()?,
-                    recorder: self.size()?,
+                    at_start: self.bytes()?,
+                    heap_base: self.bytes()?,
+                    recorder: self.bytes()?,
                 });
                 return Ok(None);
             }
@@ -493,6 +504,19 @@ mod tests {
             Trace::parse(b"LATR\x02\x00").is_err(),
             "pointers of 0 bytes"
         );
+        // A request of 2^31 bytes from a 32-bit program, which no `Layout`
+        // holds; 2^31 - 1 is read.
+        let request =
+            |size: &[u8]| [b"LATR\x02\x04\x00\x02".as_slice(), size, &[tag::END]].concat();
+        assert!(Trace::parse(&request(&[0x80, 0x80, 0x80, 0x80, 0x08])).is_err());
+        let trace = Trace::parse(&request(&[0xFF, 0xFF, 0xFF, 0xFF, 0x07])).unwrap();
+        assert!(matches!(
+            trace.events[..],
+            [Event::Alloc {
+                size: 0x7FFF_FFFF,
+                ..
+            }]
+        ));
     }
 
     /// A 32-bit program writes the difference of two addresses modulo
