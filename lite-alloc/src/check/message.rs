@@ -247,7 +247,10 @@ impl Message {
             fn put(&mut self, text: &str) -> bool {
                 for &byte in text.as_bytes() {
                     if let Some(slot) = self.0.bytes.get(self.1) {
-                        slot.store(byte, Ordering::Relaxed);
+                        // ASCII, each other byte as `?`: cut anywhere, the
+                        // buffer stays UTF-8 for a wasm host to read (the
+                        // allocator's path may hold any character).
+                        slot.store(if byte.is_ascii() { byte } else { b'?' }, Ordering::Relaxed);
                         self.1 += 1;
                     }
                 }
@@ -262,14 +265,15 @@ impl Message {
 }
 
 /// Copies the last misuse's message (the first [`MESSAGE_BYTES`] bytes
-/// of it) into `buffer` and returns it; empty when none was caught. It is
+/// of it, as ASCII) into `buffer` and returns it; empty when none was caught. It is
 /// kept whatever the hook, so that a debugger (or a test) can read it.
 pub fn last_message(buffer: &mut [u8; MESSAGE_BYTES]) -> &str {
     let len = MESSAGE.len.load(Ordering::Acquire).min(MESSAGE_BYTES);
     for (out, byte) in buffer.iter_mut().zip(&MESSAGE.bytes[..len]) {
         *out = byte.load(Ordering::Relaxed);
     }
-    // Truncation may split a character: keep the valid prefix.
+    // Every byte kept is ASCII; a byte that is not would be another
+    // program's write: keep the valid prefix.
     match core::str::from_utf8(&buffer[..len]) {
         Ok(text) => text,
         Err(error) => {
@@ -292,4 +296,42 @@ extern "C" fn misuse_ptr() -> *const u8 {
 #[unsafe(export_name = "lite_alloc_misuse_len")]
 extern "C" fn misuse_len() -> usize {
     MESSAGE.len.load(Ordering::Acquire)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Call, Kind};
+
+    const E: &str = "crate::éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé";
+
+    /// A message longer than the buffer, whose allocator's path has
+    /// characters of several bytes, is kept as ASCII (each other byte a
+    /// `?`): UTF-8 wherever the buffer's end falls.
+    #[test]
+    fn a_long_message_is_kept_in_whole_characters() {
+        for path in [
+            E,
+            &E[1..],
+            "crate::an_ascii_path_longer_than_the_buffer_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        ] {
+            let misuse = Misuse::new(Kind::DoubleFree, path, Call::Dealloc, 0x1234, None);
+            let message = Message {
+                bytes: [const { AtomicU8::new(0) }; MESSAGE_BYTES],
+                len: AtomicUsize::new(0),
+            };
+            message.keep(&misuse);
+            let len = message.len.load(Ordering::Relaxed);
+            let mut bytes = [0; MESSAGE_BYTES];
+            for (byte, kept) in bytes.iter_mut().zip(&message.bytes[..len]) {
+                *byte = kept.load(Ordering::Relaxed);
+            }
+            let kept = core::str::from_utf8(&bytes[..len]).expect("UTF-8");
+            assert_eq!(len, MESSAGE_BYTES);
+            assert!(
+                kept.starts_with("lite-alloc: ") && kept.is_ascii(),
+                "{kept}"
+            );
+        }
+    }
 }

@@ -108,7 +108,9 @@ pub const QUARANTINE_BLOCKS: usize = 256;
 /// block freed last, which always waits there until the next free.
 pub const QUARANTINE_BYTES: usize = 256 * 1024;
 
-/// Bytes of the static buffer holding the last message ([`last_message`]).
+/// Bytes of the static buffer holding the last message ([`last_message`]),
+/// kept as ASCII: each byte of a character beyond it (in the allocator's
+/// path) is a `?` there.
 pub const MESSAGE_BYTES: usize = 256;
 
 /// The kind of a misuse.
