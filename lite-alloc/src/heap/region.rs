@@ -311,8 +311,10 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         let region = &mut self.region;
         let (start, len) = (grown.cast::<u8>(), grown.len());
         let Some(end) = start.addr().get().checked_add(len) else {
-            // A region that ends at the very top of the address space (the
-            // last wasm page below 4 GiB): given up rather than wrap.
+            // A region that ends at the very top of the address space (a
+            // wasm memory grown to 65536 pages): given up whole rather than
+            // wrap, with the request that grew it (see docs/design.md: a
+            // region cut short costs every type bytes).
             return;
         };
         self.stats.obtained(len);
