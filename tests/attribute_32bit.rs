@@ -11,8 +11,9 @@
 //! Needs the `wasm32-unknown-unknown` target: a missing target is a
 //! failure, not a skip. `scripts/test.sh` installs it.
 //!
-//! Also checked in a crate of its own: errors through a renamed dependency,
-//! where `::lite_alloc` does not resolve.
+//! Also checked in crates of their own: errors through a renamed
+//! dependency, where `::lite_alloc` does not resolve, and the names a type
+//! may not take.
 
 use std::path::{Path, PathBuf};
 
@@ -151,7 +152,8 @@ fn the_same_values_fit_a_64_bit_host() {
 /// Through a renamed dependency (`crate = path`), an attribute with an
 /// error is reported once: the stand-ins that keep the rest of the program
 /// free of errors name the runtime by that path too, where `::lite_alloc`
-/// does not resolve. Also when the arguments do not parse.
+/// does not resolve. Also when the arguments do not parse, however
+/// little of them does (a comma missing right after the path).
 #[test]
 #[cfg_attr(miri, ignore = "spawns cargo")]
 fn an_error_through_a_renamed_dependency_is_reported_once() {
@@ -160,18 +162,52 @@ fn an_error_through_a_renamed_dependency_is_reported_once() {
         pub struct Invalid;\n\
         #[la::lite_alloc(crate = la, bins = [16, 8x])]\n\
         pub struct Unparsed;\n\
-        pub fn use_them() -> (Invalid, Unparsed) {\n\
-            (Invalid::new(), Unparsed::new())\n\
+        #[la::lite_alloc(crate = la bins = [16, 32])]\n\
+        pub struct NoComma;\n\
+        pub fn use_them() -> (Invalid, Unparsed, NoComma) {\n\
+            (Invalid::new(), Unparsed::new(), NoComma::new())\n\
         }\n";
     let dir = write_crate("attribute-renamed", "la", source);
     let (success, errors) = check(&dir, None);
     assert!(!success);
-    let [invalid, unparsed] = &errors[..] else {
+    let [invalid, unparsed, no_comma] = &errors[..] else {
         panic!("one error for each type, nothing else:\n{errors:#?}");
     };
+    assert!(no_comma.starts_with("src/lib.rs:6:"), "{errors:#?}");
     assert!(
         invalid.starts_with("src/lib.rs:2:") && invalid.contains("ascending"),
         "{errors:#?}"
     );
     assert!(unparsed.starts_with("src/lib.rs:4:"), "{errors:#?}");
+}
+
+/// A type named as an item the attribute generates beside it would be
+/// shadowed there: refused on its name, raw or not, once; names that merely
+/// look alike are the user's to take.
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo")]
+fn only_the_generated_names_are_refused() {
+    let source = "#![no_std]\n#![allow(non_camel_case_types)]\n\
+        #[lite_alloc::lite_alloc(memory = arena(4096))]\n\
+        pub struct r#__LiteAllocConfig;\n\
+        #[lite_alloc::lite_alloc(memory = arena(4096))]\n\
+        pub struct __lazy_heap;\n\
+        #[lite_alloc::lite_alloc(memory = arena(4096))]\n\
+        pub struct __LiteAllocator;\n\
+        #[lite_alloc::lite_alloc(memory = arena(4096))]\n\
+        pub struct __LITE_ALLOCATOR;\n\
+        pub fn use_them() -> (r#__LiteAllocConfig, __lazy_heap, __LiteAllocator, __LITE_ALLOCATOR) {\n\
+            (r#__LiteAllocConfig::new(), __lazy_heap::new(), __LiteAllocator::new(), __LITE_ALLOCATOR::new())\n\
+        }\n";
+    let dir = write_crate("attribute-names", "lite-alloc", source);
+    let (success, errors) = check(&dir, None);
+    assert!(!success);
+    let [raw] = &errors[..] else {
+        panic!("one error, on the raw name:\n{errors:#?}");
+    };
+    assert!(
+        raw.starts_with("src/lib.rs:4:")
+            && raw.contains("`__LiteAllocConfig` is the name of an item"),
+        "{errors:#?}"
+    );
 }

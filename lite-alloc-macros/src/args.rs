@@ -448,8 +448,7 @@ impl Int {
 
 /// The path given as `crate = path` in attribute arguments that may not
 /// parse as a whole (for the stand-ins of an attribute with an error):
-/// the tokens after a top-level `crate =`, up to the next top-level comma,
-/// when they are a path.
+/// the path that starts the tokens after a top-level `crate =`.
 pub fn crate_path(attr: proc_macro2::TokenStream) -> Option<Path> {
     use proc_macro2::TokenTree;
     use syn::parse::Parser;
@@ -464,8 +463,15 @@ pub fn crate_path(attr: proc_macro2::TokenStream) -> Option<Path> {
         }
         tokens.next();
         let is_comma = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ',');
-        let path: proc_macro2::TokenStream = tokens.take_while(|t| !is_comma(t)).collect();
-        return Path::parse_mod_style.parse2(path).ok();
+        let value: proc_macro2::TokenStream = tokens.take_while(|t| !is_comma(t)).collect();
+        // The path at its start: what follows may be the error (a missing
+        // comma).
+        let path = |input: syn::parse::ParseStream| {
+            let path = input.call(Path::parse_mod_style)?;
+            input.parse::<proc_macro2::TokenStream>()?;
+            Ok(path)
+        };
+        return path.parse2(value).ok();
     }
     None
 }

@@ -1,9 +1,21 @@
 //! The item under the attribute: it must be a unit struct.
 
 use quote::quote;
+use syn::ext::IdentExt;
 use syn::{Error, Fields, Item, ItemStruct};
 
 const EXPECTED: &str = "#[lite_alloc] applies to a unit struct, e.g. `pub struct MyAlloc;`";
+
+/// Every name `expand` declares in the block it generates beside the type.
+const GENERATED: [&str; 7] = [
+    "__la",
+    "__LiteAllocConfig",
+    "__LiteAllocMemory",
+    "__LITE_ALLOC_HEAP",
+    "__LITE_ALLOC_ARENA",
+    "__LITE_ALLOC_ARENA_BYTES",
+    "__LITE_ALLOC_PAGE",
+];
 
 /// The struct, or an error pointing at what makes the item something else.
 pub fn unit_struct(item: &Item) -> syn::Result<&ItemStruct> {
@@ -30,16 +42,14 @@ pub fn unit_struct(item: &Item) -> syn::Result<&ItemStruct> {
         ));
     }
     // The generated items live in a block with the type's impls, which
-    // name it: a type of one of their names would be shadowed there.
-    let name = item.ident.to_string();
-    if ["__la", "__LiteAlloc", "__LITE_ALLOC"]
-        .iter()
-        .any(|reserved| name.starts_with(reserved))
-    {
+    // name it: a type of one of their names (raw or not) would be shadowed
+    // there.
+    let name = item.ident.unraw().to_string();
+    if GENERATED.contains(&name.as_str()) {
         return Err(Error::new(
             item.ident.span(),
             format!(
-                "`{name}` is named like the items the attribute generates (`__la`, `__LiteAlloc...`, `__LITE_ALLOC...`): give the allocator type another name"
+                "`{name}` is the name of an item the attribute generates: give the allocator type another name"
             ),
         ));
     }
