@@ -95,7 +95,8 @@ impl Profile {
             }
         }
         let mut live: HashMap<usize, usize> = HashMap::new();
-        for event in &trace.events[..=peak_at.min(trace.events.len().saturating_sub(1))] {
+        // Up to the peak (none in a trace without a request).
+        for event in trace.events.iter().take(peak_at + 1) {
             match *event {
                 Event::Alloc { address, size, .. } if address != 0 => {
                     live.insert(address, size);
@@ -149,8 +150,8 @@ impl Profile {
         self.large_freed
             .iter()
             .filter(|&&(size, _)| size > threshold)
-            .map(|&(size, count)| size as u64 * count)
-            .sum()
+            .map(|&(size, count)| (size as u64).saturating_mul(count))
+            .fold(0, u64::saturating_add)
     }
 }
 
@@ -221,6 +222,11 @@ mod tests {
             alloc(48, huge, 8),
         ]);
         assert_eq!(p.peak_requested, usize::MAX);
+        let mut events = Vec::new();
+        for address in [16, 32, 48, 64] {
+            events.extend([alloc(address, huge, 8), Event::Dealloc { address }]);
+        }
+        assert_eq!(profile(events).large_frees(128), u64::MAX);
         let p = profile(vec![
             alloc(16, 100, 8),
             alloc(32, 50, 8),
@@ -232,5 +238,14 @@ mod tests {
             Event::Dealloc { address: 32 },
         ]);
         assert_eq!((p.peak_requested, p.frees), (150, 1));
+    }
+
+    /// A trace of no request (what a recorder that saw none writes) has an
+    /// empty profile.
+    #[test]
+    fn a_trace_without_requests() {
+        let p = profile(Vec::new());
+        assert_eq!((p.allocations, p.peak_requested), (0, 0));
+        assert!(p.live_at_peak.is_empty());
     }
 }
