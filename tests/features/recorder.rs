@@ -49,15 +49,7 @@ fn to_streamed(bytes: &[u8]) -> bool {
 
 #[test]
 fn a_sink_given_while_the_chunks_are_read_frees_them_after() {
-    let layout = Layout::from_size_align(24, 8).unwrap();
-    // Several buffers of 128 bytes, kept in chunks.
-    for _ in 0..200 {
-        // SAFETY: a block allocated and freed with its layout.
-        unsafe {
-            let block = RECORDER.alloc(layout);
-            RECORDER.dealloc(block, layout);
-        }
-    }
+    record(&RECORDER, 200);
     let mut pieces = 0;
     let mut read = Vec::new();
     RECORDER.for_each_chunk(|piece| {
@@ -101,36 +93,42 @@ fn a_write_that_fails_as_the_trace_ends_is_reported() {
     let recorder = Recorder::<System, 128>::new(System);
     // SAFETY: the sink does not call the recorder.
     unsafe { recorder.stream_to(until_the_disk_fills) };
-    let layout = Layout::from_size_align(24, 8).unwrap();
-    for _ in 0..5 {
-        // SAFETY: a block allocated and freed with its layout.
-        unsafe {
-            let block = recorder.alloc(layout);
-            recorder.dealloc(block, layout);
-        }
-    }
+    record(&recorder, 5);
     FAIL_WRITES.store(true, Relaxed);
     recorder.for_each_chunk(|_| {});
     assert!(!WRITTEN.lock().unwrap().contains(&tag::END));
     assert!(recorder.finish().is_err(), "the trace lost its end");
 }
 
-static OUTSTANDING: AtomicUsize = AtomicUsize::new(0);
+/// The blocks not given back, one count for each test that keeps one.
+static OUTSTANDING: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
 
-/// `System`, counting the blocks not given back.
-struct Counting;
+/// `System`, counting in `OUTSTANDING[N]` the blocks not given back.
+struct Counting<const N: usize>;
 
 // SAFETY: `System`'s, forwarded.
-unsafe impl GlobalAlloc for Counting {
+unsafe impl<const N: usize> GlobalAlloc for Counting<N> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        OUTSTANDING.fetch_add(1, Relaxed);
+        OUTSTANDING[N].fetch_add(1, Relaxed);
         // SAFETY: forwarded from the caller.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
-        OUTSTANDING.fetch_sub(1, Relaxed);
+        OUTSTANDING[N].fetch_sub(1, Relaxed);
         // SAFETY: forwarded from the caller.
         unsafe { System.dealloc(block, layout) }
+    }
+}
+
+/// Records `rounds` allocations and frees: buffers of 128 bytes fill chunks.
+fn record<A: GlobalAlloc>(recorder: &Recorder<A, 128>, rounds: usize) {
+    let layout = Layout::from_size_align(24, 8).unwrap();
+    for _ in 0..rounds {
+        // SAFETY: a block allocated and freed with its layout.
+        unsafe {
+            let block = recorder.alloc(layout);
+            recorder.dealloc(block, layout);
+        }
     }
 }
 
@@ -140,15 +138,8 @@ unsafe impl GlobalAlloc for Counting {
 #[test]
 fn a_dropped_recorder_gives_its_chunks_back() {
     for sink_in_the_walk in [false, true] {
-        let recorder = Recorder::<Counting, 128>::new(Counting);
-        let layout = Layout::from_size_align(24, 8).unwrap();
-        for _ in 0..100 {
-            // SAFETY: a block allocated and freed with its layout.
-            unsafe {
-                let block = recorder.alloc(layout);
-                recorder.dealloc(block, layout);
-            }
-        }
+        let recorder = Recorder::<Counting<0>, 128>::new(Counting);
+        record(&recorder, 100);
         let mut bytes = 0;
         recorder.for_each_chunk(|piece| {
             bytes += piece.len();
@@ -160,7 +151,7 @@ fn a_dropped_recorder_gives_its_chunks_back() {
         assert!(bytes > 128, "the trace filled chunks");
         drop(recorder);
         assert_eq!(
-            OUTSTANDING.load(Relaxed),
+            OUTSTANDING[0].load(Relaxed),
             0,
             "chunks kept after the recorder went"
         );
@@ -202,5 +193,64 @@ fn the_memory_record_comes_before_the_first_request() {
         at_start,
         before as u64 * 65536,
         "pages before the first request"
+    );
+}
+
+/// A closure that walks again, gives a sink, then panics: the walks still
+/// end, each chunk goes once, the recorder stays usable, and dropping it
+/// leaks nothing.
+#[test]
+#[cfg_attr(target_os = "wasi", ignore = "a panic aborts on wasm32-wasip1")]
+fn a_walk_that_panics_ends_all_the_same() {
+    let recorder = Recorder::<Counting<1>, 128>::new(Counting);
+    record(&recorder, 60);
+    let mut first = Vec::new();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        recorder.for_each_chunk(|piece| {
+            first.extend_from_slice(piece);
+            if first.len() > 200 {
+                let mut inner = Vec::new();
+                recorder.for_each_chunk(|piece| inner.extend_from_slice(piece));
+                // SAFETY: the sink does not call the recorder.
+                unsafe { recorder.stream_to(|_| true) };
+                panic!("in the walk");
+            }
+        });
+    }));
+    assert!(result.is_err());
+    recorder.for_each_chunk(|_| {});
+    assert_eq!(recorder.finish(), Ok(()));
+    drop(recorder);
+    assert_eq!(
+        OUTSTANDING[1].load(Relaxed),
+        0,
+        "chunks kept after the recorder went"
+    );
+}
+
+/// Walks on two threads while a third gives a sink and finishes and a
+/// fourth allocates: no data race (Miri), each chunk given back once.
+#[test]
+#[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
+fn walks_and_a_sink_on_other_threads() {
+    let recorder = Recorder::<Counting<2>, 128>::new(Counting);
+    record(&recorder, 40);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| recorder.for_each_chunk(|_| std::thread::yield_now()));
+        }
+        scope.spawn(|| {
+            std::thread::yield_now();
+            // SAFETY: the sink does not call the recorder.
+            unsafe { recorder.stream_to(|_| true) };
+            let _ = recorder.finish();
+        });
+        scope.spawn(|| record(&recorder, 20));
+    });
+    drop(recorder);
+    assert_eq!(
+        OUTSTANDING[2].load(Relaxed),
+        0,
+        "chunks kept after the recorder went"
     );
 }
