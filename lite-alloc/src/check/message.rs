@@ -265,15 +265,16 @@ impl Message {
 }
 
 /// Copies the last misuse's message (the first [`MESSAGE_BYTES`] bytes
-/// of it, as ASCII) into `buffer` and returns it; empty when none was caught. It is
-/// kept whatever the hook, so that a debugger (or a test) can read it.
+/// of it, as ASCII) into `buffer` and returns it; empty when none was
+/// caught. It is kept whatever the hook, so that a debugger (or a test) can
+/// read it.
 pub fn last_message(buffer: &mut [u8; MESSAGE_BYTES]) -> &str {
     let len = MESSAGE.len.load(Ordering::Acquire).min(MESSAGE_BYTES);
     for (out, byte) in buffer.iter_mut().zip(&MESSAGE.bytes[..len]) {
         *out = byte.load(Ordering::Relaxed);
     }
-    // Every byte kept is ASCII; a byte that is not would be another
-    // program's write: keep the valid prefix.
+    // Every byte `keep` stores is ASCII, so this is the whole message; the
+    // check keeps the `str` sound whatever the bytes.
     match core::str::from_utf8(&buffer[..len]) {
         Ok(text) => text,
         Err(error) => {
@@ -309,7 +310,7 @@ mod tests {
     /// characters of several bytes, is kept as ASCII (each other byte a
     /// `?`): UTF-8 wherever the buffer's end falls.
     #[test]
-    fn a_long_message_is_kept_in_whole_characters() {
+    fn a_long_message_is_kept_as_ascii() {
         for path in [
             E,
             &E[1..],
