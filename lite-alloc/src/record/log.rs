@@ -129,9 +129,9 @@ impl<const BUFFER: usize> Log<BUFFER> {
     }
 
     /// Empties the buffer: writes it to the sink, or keeps it in a chunk
-    /// from `inner` (unless the chunks were handed out). False when that
+    /// from `inner` (not while a walk reads the chunks). False when that
     /// failed (the buffer is then emptied after a failed write, and kept
-    /// after a failed allocation or when no chunk may be added).
+    /// after a failed allocation or during a walk).
     ///
     /// # Safety
     ///
