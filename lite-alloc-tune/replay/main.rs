@@ -142,21 +142,26 @@ fn replay<A: GlobalAlloc>(
     loop {
         script.fill();
         let op = script.byte();
-        let (kind, align) = (op & 3, 1usize << (op >> 2));
+        // An alignment past wasm32's (from a 64-bit program) is 0: no
+        // layout, the request fails here.
+        let (kind, align) = (op & 3, 1usize.checked_shl(u32::from(op >> 2)).unwrap_or(0));
         match kind {
             0 => {
                 let (slot, size) = (script.varint(), script.varint());
                 let zeroed = script.byte() != 0;
-                // SAFETY: a layout the recorded program made.
-                let layout = unsafe { Layout::from_size_align_unchecked(size, align) };
-                // SAFETY: a valid, non-zero-sized layout (the script
-                // rounds zero sizes up to 1).
-                let block = unsafe {
-                    if zeroed {
-                        alloc.alloc_zeroed(layout)
-                    } else {
-                        alloc.alloc(layout)
-                    }
+                // A layout the recorded program made, which wasm32 may not
+                // hold (a 64-bit program's): the request then fails here.
+                let block = match Layout::from_size_align(size, align) {
+                    // SAFETY: a valid, non-zero-sized layout (the script
+                    // rounds zero sizes up to 1).
+                    Ok(layout) => unsafe {
+                        if zeroed {
+                            alloc.alloc_zeroed(layout)
+                        } else {
+                            alloc.alloc(layout)
+                        }
+                    },
+                    Err(_) => std::ptr::null_mut(),
                 };
                 if block.is_null() {
                     o.failed += 1;
@@ -172,7 +177,8 @@ fn replay<A: GlobalAlloc>(
                 let block = unsafe { slots.add(slot).read() };
                 if !block.is_null() {
                     // SAFETY: a live block of `alloc`, with the layout it
-                    // was allocated or last resized with.
+                    // was allocated or last resized with (a valid one: it
+                    // was served).
                     unsafe { alloc.dealloc(block, Layout::from_size_align_unchecked(size, align)) };
                     requested -= size;
                 }
@@ -182,14 +188,20 @@ fn replay<A: GlobalAlloc>(
                 // SAFETY: as above.
                 let block = unsafe { slots.add(slot).read() };
                 if !block.is_null() {
-                    // SAFETY: a live block of `alloc` with this layout, and a
-                    // size that was valid for it in the recorded program.
-                    let new = unsafe {
-                        alloc.realloc(
-                            block,
-                            Layout::from_size_align_unchecked(size, align),
-                            new_size,
-                        )
+                    // A new size wasm32 cannot hold fails here, as above.
+                    let new = if Layout::from_size_align(new_size, align).is_ok() {
+                        // SAFETY: a live block of `alloc` with this layout,
+                        // and a new size that makes a valid layout with its
+                        // alignment.
+                        unsafe {
+                            alloc.realloc(
+                                block,
+                                Layout::from_size_align_unchecked(size, align),
+                                new_size,
+                            )
+                        }
+                    } else {
+                        std::ptr::null_mut()
                     };
                     if new.is_null() {
                         o.failed += 1;

@@ -18,8 +18,9 @@
 //! Requests the recorded program saw fail are left out, and so are frees
 //! and resizes of blocks the trace does not know (recorded before the
 //! recording started). Sizes of zero become 1 (the allocator's contract),
-//! and sizes beyond wasm32's address space are kept at `u32::MAX`: they
-//! fail there.
+//! and sizes beyond wasm32's address space are kept at `u32::MAX`: the
+//! replay makes no layout of a size or an alignment wasm32 cannot hold,
+//! and counts the request as failed.
 
 use std::collections::HashMap;
 

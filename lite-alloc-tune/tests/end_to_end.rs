@@ -251,6 +251,34 @@ fn refuses_a_file_that_is_not_a_trace() {
     std::fs::remove_file(&path).unwrap();
 }
 
+/// A 64-bit program's requests that wasm32 cannot hold (an alignment of
+/// 2^40, 3 GiB) fail in every replay, dlmalloc's too, and are counted so:
+/// the replay makes no layout of them.
+#[test]
+#[cfg_attr(miri, ignore = "runs cargo and node")]
+fn requests_wasm32_cannot_hold_fail_in_the_replay() {
+    let dir = scratch("tune-64-bit");
+    #[rustfmt::skip]
+    let trace = vec![
+        b'L', b'A', b'T', b'R', 2, 8,
+        3 << 3, 128, 64, 40, // 40 bytes aligned to 8, at 4096
+        31 << 3, 40, 128, 64, 64, // 64 bytes aligned to 2^40, at 8192
+        3 << 3, 128, 128, 128, 1, 128, 128, 128, 128, 12, // 3 GiB, at 8192 + 2^20
+        7,
+    ];
+    let stdout = tune(&dir, trace, &[]);
+    let rows: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Every configuration replayed"))
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert!(rows.len() > 3, "{stdout}");
+    for row in rows {
+        assert!(row.contains("(2 requests failed)"), "{row}\n{stdout}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The workspace's root (this crate sits in it).
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
