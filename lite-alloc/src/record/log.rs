@@ -242,15 +242,8 @@ impl<const BUFFER: usize> Log<BUFFER> {
     /// this log came from.
     pub(super) unsafe fn free_chunks<A: GlobalAlloc>(&mut self, inner: &A) {
         for list in [&mut self.first, &mut self.retired] {
-            while !list.is_null() {
-                let chunk = *list;
-                // SAFETY: a chunk of this log, which no walk reads; it came
-                // from `inner` with this layout, and is unlinked first.
-                unsafe {
-                    *list = (*chunk).next;
-                    inner.dealloc(chunk.cast(), chunk_layout::<BUFFER>());
-                }
-            }
+            // SAFETY: from the caller.
+            unsafe { free_chain::<A, BUFFER>(list, inner) };
         }
         self.last = null_mut();
     }
@@ -264,17 +257,29 @@ impl<const BUFFER: usize> Log<BUFFER> {
     /// `inner` is the allocator every chunk of this log came from.
     pub(super) unsafe fn walked<A: GlobalAlloc>(&mut self, inner: &A) {
         self.walks -= 1;
-        if self.walks > 0 {
-            return;
+        if self.walks == 0 {
+            // SAFETY: chunks written out and unlinked, which no walk reads
+            // any more; from the caller.
+            unsafe { free_chain::<A, BUFFER>(&mut self.retired, inner) };
         }
-        while !self.retired.is_null() {
-            let chunk = self.retired;
-            // SAFETY: a chunk written out and unlinked, which no walk reads
-            // any more; it came from `inner` with this layout.
-            unsafe {
-                self.retired = (*chunk).next;
-                inner.dealloc(chunk.cast(), chunk_layout::<BUFFER>());
-            }
+    }
+}
+
+/// Gives the chunks of the chain at `list` back to `inner`, leaving it
+/// empty.
+///
+/// # Safety
+///
+/// The chain's chunks are a log's of `BUFFER` bytes, which no walk reads,
+/// from `inner`.
+unsafe fn free_chain<A: GlobalAlloc, const BUFFER: usize>(list: &mut *mut Chunk, inner: &A) {
+    while !list.is_null() {
+        let chunk = *list;
+        // SAFETY: a chunk of the chain (the caller's promise), which came
+        // from `inner` with this layout, unlinked before it is given back.
+        unsafe {
+            *list = (*chunk).next;
+            inner.dealloc(chunk.cast(), chunk_layout::<BUFFER>());
         }
     }
 }
