@@ -9,24 +9,15 @@
 //! for a request.
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::Mutex;
 
 use lite_alloc::lite_alloc;
-use lite_alloc_tests::{Bank, Env, Plan, Rng, check_ops, seeds};
+use lite_alloc_tests::{Bank, Bytes, Env, Plan, Rng, check_ops, seeds};
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
 }
-
-/// Bytes behind a test's memory source, reached only through raw pointers.
-#[repr(C, align(65536))]
-struct Bytes<const N: usize>(pub UnsafeCell<[u8; N]>);
-
-// SAFETY: only reached through the raw pointers a source hands out, under
-// its allocator's lock.
-unsafe impl<const N: usize> Sync for Bytes<N> {}
 
 const CANARY: u8 = 0xC3;
 
@@ -40,7 +31,7 @@ macro_rules! granular {
         }
         const _: () = {
             const TOTAL: usize = $total;
-            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            static BYTES: Bytes<TOTAL> = Bytes::new();
             // SAFETY: every region lies in `BYTES`, is handed out once and
             // continues the one before.
             unsafe impl lite_alloc::memory::Memory for $name {
@@ -48,13 +39,7 @@ macro_rules! granular {
                 const GRANULE: usize = $granule;
                 fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
                     let len = bytes.div_ceil($granule) * $granule;
-                    if len > TOTAL - self.used {
-                        return None;
-                    }
-                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
-                    let start = NonNull::new(base.wrapping_add(self.used))?;
-                    self.used += len;
-                    Some(NonNull::slice_from_raw_parts(start, len))
+                    BYTES.next_region(&mut self.used, len)
                 }
             }
         };
@@ -218,7 +203,7 @@ macro_rules! chaos {
                 whole: $whole,
                 zeroed: $zeroed,
             };
-            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            static BYTES: Bytes<TOTAL> = Bytes::new();
             static CHAOS: Mutex<Chaos> = Mutex::new(Chaos::new($seed));
             struct Src;
             // SAFETY: every region lies in `BYTES` and is handed out once;
@@ -231,11 +216,11 @@ macro_rules! chaos {
                 const WHOLE: bool = SOURCE.whole;
                 const ZEROED: bool = SOURCE.zeroed;
                 fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
-                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let base = BYTES.base();
                     CHAOS.lock().unwrap().grow(base, TOTAL, bytes, SOURCE)
                 }
                 fn reset(&mut self) {
-                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let base = BYTES.base();
                     let mut chaos = CHAOS.lock().unwrap();
                     // SAFETY: nothing uses the bytes handed out any more.
                     unsafe { base.write_bytes(0, chaos.used) };
@@ -259,7 +244,7 @@ macro_rules! chaos {
                     let plan = Plan { seed, ops: if cfg!(miri) { 150 } else { 6000 }, max_size, max_align_log2: align, max_live: 100 };
                     // SAFETY: `A` is this test's alone.
                     unsafe { check_ops(&A, &plan, &env, &mut Rng::new(seed)) };
-                    assert!(CHAOS.lock().unwrap().gaps_intact(UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>()), "seed {seed}: the allocator wrote into a gap");
+                    assert!(CHAOS.lock().unwrap().gaps_intact(BYTES.base()), "seed {seed}: the allocator wrote into a gap");
                 }
             }
         }
@@ -799,7 +784,7 @@ macro_rules! tiny_then_nothing {
         #[test]
         fn $test() {
             const TOTAL: usize = 1 << 16;
-            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            static BYTES: Bytes<TOTAL> = Bytes::new();
             struct Tiny {
                 given: bool,
             }
@@ -810,7 +795,7 @@ macro_rules! tiny_then_nothing {
                     if std::mem::replace(&mut self.given, true) {
                         return None;
                     }
-                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let base = BYTES.base();
                     let start = NonNull::new(base.wrapping_add($offset))?;
                     Some(NonNull::slice_from_raw_parts(start, $first))
                 }

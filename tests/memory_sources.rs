@@ -4,22 +4,14 @@
 //! reference to the heap).
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 
 use lite_alloc::lite_alloc;
+use lite_alloc_tests::Bytes;
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
 }
-
-/// Bytes behind a test's memory source, reached only through raw pointers.
-#[repr(C, align(65536))]
-struct Bytes<const N: usize>(UnsafeCell<[u8; N]>);
-
-// SAFETY: only reached through the raw pointers a source hands out, under
-// its allocator's lock.
-unsafe impl<const N: usize> Sync for Bytes<N> {}
 
 /// Defines `$name`, a memory source over a static of its own that first
 /// hands over `$first` bytes at `$offset` into it, then what is asked, from
@@ -31,20 +23,14 @@ macro_rules! short_first_region {
         }
         const _: () = {
             const TOTAL: usize = 1 << 20;
-            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            static BYTES: Bytes<TOTAL> = Bytes::new();
             // SAFETY: every region lies in `BYTES`, is handed out once
             // (`used` only grows), and continues the one before.
             unsafe impl lite_alloc::memory::Memory for $name {
                 const INIT: Self = $name { used: $offset };
                 fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
                     let len = if self.used == $offset { $first } else { bytes };
-                    if len > TOTAL - self.used {
-                        return None;
-                    }
-                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
-                    let start = NonNull::new(base.wrapping_add(self.used))?;
-                    self.used += len;
-                    Some(NonNull::slice_from_raw_parts(start, len))
+                    BYTES.next_region(&mut self.used, len)
                 }
             }
         };
@@ -121,14 +107,14 @@ macro_rules! reentry_is_refused {
             static ENTERED: AtomicBool = AtomicBool::new(false);
             struct Reentrant;
             const TOTAL: usize = 1 << 20;
-            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            static BYTES: Bytes<TOTAL> = Bytes::new();
             // SAFETY: hands out each half of `BYTES` once. It breaks the
             // contract's rule against calling into its own allocator on
             // purpose: that is what this test is about.
             unsafe impl lite_alloc::memory::Memory for Reentrant {
                 const INIT: Self = Reentrant;
                 fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
-                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let base = BYTES.base();
                     if ENTERED.swap(true, SeqCst) {
                         // Asked from inside the inner call, had it reached
                         // the heap: the second half, so that it would
@@ -184,7 +170,7 @@ macro_rules! region_at_the_top_of_the_address_space {
                 calls: usize,
             }
             const TOTAL: usize = 1 << 20;
-            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            static BYTES: Bytes<TOTAL> = Bytes::new();
             // SAFETY (for this test only): the first region is not memory,
             // and the heap must not touch it; the second is `BYTES`, once.
             unsafe impl lite_alloc::memory::Memory for TopThenReal {
@@ -198,7 +184,7 @@ macro_rules! region_at_the_top_of_the_address_space {
                             Some(NonNull::slice_from_raw_parts(start, $len))
                         }
                         2 => {
-                            let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                            let base = BYTES.base();
                             Some(NonNull::slice_from_raw_parts(NonNull::new(base)?, TOTAL))
                         }
                         _ => None,
@@ -213,7 +199,7 @@ macro_rules! region_at_the_top_of_the_address_space {
                 let l = layout(40, 8);
                 let p = A.alloc(l);
                 assert!(!p.is_null());
-                let inside = p as usize >= UnsafeCell::raw_get(&raw const BYTES.0) as usize;
+                let inside = p as usize >= BYTES.base() as usize;
                 assert!(inside, "the block lies in the real region: {p:p}");
                 p.write_bytes(1, 40);
                 A.dealloc(p, l);
@@ -317,7 +303,7 @@ fn whole_source_asked_for_whole_granules() {
         given: bool,
     }
     const TOTAL: usize = 1 << 16;
-    static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+    static BYTES: Bytes<TOTAL> = Bytes::new();
     // SAFETY: `BYTES`, handed out once.
     unsafe impl lite_alloc::memory::Memory for Granules {
         const INIT: Self = Granules { given: false };
@@ -333,7 +319,7 @@ fn whole_source_asked_for_whole_granules() {
                 return None;
             }
             self.given = true;
-            let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+            let base = BYTES.base();
             Some(NonNull::slice_from_raw_parts(NonNull::new(base)?, TOTAL))
         }
     }
@@ -358,7 +344,7 @@ macro_rules! whole_source_with_exact_regions {
                 calls: usize,
             }
             const TOTAL: usize = 1 << 20;
-            static BYTES: Bytes<TOTAL> = Bytes(UnsafeCell::new([0; TOTAL]));
+            static BYTES: Bytes<TOTAL> = Bytes::new();
             // SAFETY: every region lies in `BYTES` and is handed out once
             // (`used` only grows), 64 bytes after the one before.
             unsafe impl lite_alloc::memory::Memory for Exact {
@@ -370,7 +356,7 @@ macro_rules! whole_source_with_exact_regions {
                     if bytes > TOTAL - self.used {
                         return None;
                     }
-                    let base = UnsafeCell::raw_get(&raw const BYTES.0).cast::<u8>();
+                    let base = BYTES.base();
                     let start = NonNull::new(base.wrapping_add(self.used))?;
                     self.used += bytes + 64;
                     Some(NonNull::slice_from_raw_parts(start, bytes))

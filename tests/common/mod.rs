@@ -385,6 +385,45 @@ unsafe fn verify(block: &Live, step: usize) {
     }
 }
 
+/// The bytes behind a test's memory source (a static of its own), reached
+/// only through the raw pointers [`base`](Self::base) gives; aligned to
+/// 64 KiB, the largest granule a test gives a source.
+#[repr(C, align(65536))]
+pub struct Bytes<const N: usize>(std::cell::UnsafeCell<[u8; N]>);
+
+// SAFETY: only reached through the raw pointers a source hands out, under
+// its allocator's lock.
+unsafe impl<const N: usize> Sync for Bytes<N> {}
+
+impl<const N: usize> Bytes<N> {
+    pub const fn new() -> Self {
+        Bytes(std::cell::UnsafeCell::new([0; N]))
+    }
+
+    /// The first byte.
+    pub fn base(&self) -> *mut u8 {
+        std::cell::UnsafeCell::raw_get(&raw const self.0).cast()
+    }
+
+    /// A source's next region: the `len` bytes at `*used`, which then
+    /// counts them too, so that regions continue each other; `None` when
+    /// fewer than `len` bytes are left.
+    pub fn next_region(&self, used: &mut usize, len: usize) -> Option<std::ptr::NonNull<[u8]>> {
+        if len > N - *used {
+            return None;
+        }
+        let start = std::ptr::NonNull::new(self.base().wrapping_add(*used))?;
+        *used += len;
+        Some(std::ptr::NonNull::slice_from_raw_parts(start, len))
+    }
+}
+
+impl<const N: usize> Default for Bytes<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A RAM bank for `memory = claimed`: a static array, a separate allocated
 /// object, reached only through the raw pointer [`start`](Self::start)
 /// gives.
