@@ -152,6 +152,36 @@ LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc 
 LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc-tests "${wasm32_suites[@]}" -- --nocapture
 cargo test --target wasm32-wasip1 -p lite-alloc-feature-tests -- --nocapture
 
+# The speed build's shortcuts through the chunks, and wasm32's bitmap in
+# 64-bit words, change code, not where blocks go: the benchmark measures
+# code on the size build and time and memory on the speed build, and i686
+# stands for thumb. `tests/placement.rs` prints a digest of every address
+# each of its heaps returned: both builds must print the same lines, on the
+# host, on i686 and on wasm32, and i686 the same as wasm32. (Each build
+# reuses the lite-alloc of the steps above.)
+step "blocks placed alike by both builds, and on i686 and wasm32"
+placements() {
+    local out
+    out="$(cargo test -q "$@" -p lite-alloc-tests --test placement -- --nocapture --test-threads=1)" ||
+        { printf '%s\n' "$out" >&2; return 1; }
+    # Progress dots may precede a line: only the lines' own text.
+    grep -oE 'placement [a-z_0-9]+ [0-9]+ [0-9a-f]{16}' <<<"$out" | sort
+}
+same_placements() {
+    [[ -n "$2" && "$2" == "$3" ]] ||
+        { printf 'blocks placed differently: %s\n%s\n---\n%s\n' "$1" "$2" "$3" >&2; return 1; }
+}
+for target in "" i686-unknown-linux-gnu wasm32-wasip1; do
+    speed="$(LITE_ALLOC_TEST_BUILT_FOR=speed placements ${target:+--target "$target"})"
+    size="$(LITE_ALLOC_TEST_BUILT_FOR=size placements "${built_for_size[@]}" ${target:+--target "$target"})"
+    same_placements "built for speed and for size, on ${target:-the host}" "$speed" "$size"
+    case "$target" in
+    i686*) on_i686="$speed" ;;
+    wasm32*) same_placements "on i686 and on wasm32" "$on_i686" "$speed" ;;
+    esac
+    printf '%s: %s lines alike\n' "${target:-host}" "$(wc -l <<<"$speed")"
+done
+
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
 # spin on the allocator's lock, which Miri interprets step by step (minutes).
