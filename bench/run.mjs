@@ -95,14 +95,18 @@ function runReal(compiled, program, inputs) {
   try {
     const wasi = new WASI({ version: 'preview1', args, preopens, stdout, returnOnExit: true });
     let grows = 0;
-    let grown = 0;
+    // The pages the counted calls added: `pre` sees a call's delta, `post`
+    // whether it succeeded.
+    let asked = 0;
+    let grownPages = 0;
     const env = {
       memory_grow_pre: (_id, delta) => {
         grows++;
+        asked = delta;
         return delta;
       },
       memory_grow_post: (_id, previous) => {
-        if (previous !== -1) grown++;
+        if (previous !== -1) grownPages += asked;
         return previous;
       },
     };
@@ -115,13 +119,28 @@ function runReal(compiled, program, inputs) {
     if (code !== 0) throw new Error(`exit status ${code}`);
     const pages = instance.exports.memory.buffer.byteLength / 65536;
     // Memory grows only through `memory.grow` in the module (the host grows
-    // none here): a module that grew without a counted call was not
-    // instrumented.
-    if (pages > initial && grown === 0) throw new Error(`memory grew from ${initial} to ${pages} pages, but no memory.grow was counted`);
+    // none here): pages that the counted calls did not add were grown by a
+    // call the instrumentation missed.
+    if (pages - initial !== grownPages) throw new Error(`memory grew from ${initial} to ${pages} pages, but the memory.grow calls counted added ${grownPages}`);
     return { ms, pages, grows, checksum: fs.readFileSync(stdoutPath, 'utf8').trim() };
   } finally {
     fs.closeSync(stdout);
   }
+}
+
+/// `items` in an order fixed by `round` (a Fisher-Yates shuffle driven by
+/// a small generator seeded with it): every run of the benchmark takes the
+/// same orders, and each round another.
+function shuffled(items, round) {
+  const order = [...items];
+  let state = (round + 1) * 0x9e3779b1;
+  for (let i = order.length - 1; i > 0; i--) {
+    state = Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) >>> 0;
+    state = (state ^ (state >>> 12)) >>> 0;
+    const j = state % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
 }
 
 /// Collects the garbage the runs before left (their instances, and memories
@@ -253,9 +272,10 @@ function main() {
   const inputs = realInputs();
 
   // Speed and memory: a fresh instance for every run, after a collection of
-  // the garbage the runs before left; rounds interleave the
-  // allocators, and each round starts with a different one, so that a burst
-  // of load on this shared machine spreads over all of them.
+  // the garbage the runs before left; rounds interleave the allocators, each
+  // round in an order of its own (a fixed shuffle per round), so that a
+  // burst of load on this shared machine spreads over all of them and no
+  // allocator always follows the same one.
   const samples = new Map(allocators.map((a) => [a.id, WORKLOADS.map(() => [])]));
   const pages = new Map(allocators.map((a) => [a.id, WORKLOADS.map(() => 0)]));
   const checksums = WORKLOADS.map(() => new Map());
@@ -267,8 +287,7 @@ function main() {
   const total = options.warmup + options.rounds;
   for (let round = 0; round < total; round++) {
     console.error(`round ${round + 1}/${total}${round < options.warmup ? ' (warm-up)' : ''}`);
-    for (let k = 0; k < allocators.length; k++) {
-      const a = allocators[(k + round) % allocators.length];
+    for (const a of shuffled(allocators, round)) {
       WORKLOADS.forEach((w, i) => {
         collectGarbage();
         const instance = new WebAssembly.Instance(a.compiled, {});
@@ -284,7 +303,7 @@ function main() {
         const ns = Number(process.hrtime.bigint() - start);
         const ops = Number(instance.exports[`ops_${w}`]());
         pages.get(a.id)[i] = Math.max(pages.get(a.id)[i], instance.exports.memory.buffer.byteLength / 65536);
-        checksums[i].set(a.id, sum);
+        checksums[i].set(`${a.id} (round ${round + 1})`, sum);
         if (round >= options.warmup) samples.get(a.id)[i].push(ns / ops);
       });
       // The real programs take 0.1 to 8 s a run: they run in the last
@@ -302,7 +321,7 @@ function main() {
         }
         realPages.get(a.id)[i] = Math.max(realPages.get(a.id)[i], result.pages);
         realGrows.get(a.id)[i].add(result.grows);
-        realChecksums[i].set(a.id, result.checksum);
+        realChecksums[i].set(`${a.id} (round ${round + 1})`, result.checksum);
         if (round >= total - realRounds) realSamples.get(a.id)[i].push(result.ms);
       });
     }
