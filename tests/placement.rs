@@ -211,3 +211,18 @@ placement!(
     realloc
 );
 placement!(reuse, large = reuse, realloc, growth = 1 / 8);
+placement!(
+    general_checked,
+    bins = [],
+    large = coalesce,
+    realloc,
+    growth = 1 / 32,
+    check
+);
+placement!(
+    five_bins_checked,
+    bins = [16, 32, 64, 128, 256],
+    large = coalesce,
+    realloc,
+    check
+);
