@@ -393,9 +393,6 @@ macro_rules! counting_memory {
     };
 }
 
-/// `growth = 1/4`: every request for memory is at least a quarter of what
-/// was obtained before (in pages), and at least what is missing; so memory
-/// grows geometrically, in few requests.
 /// A block shrunk by `realloc` into a smaller bin or class than its own
 /// moves, where blocks are reused: kept in place, it would be freed into
 /// the smaller list and what it held beyond would be lost for good (a large
@@ -446,6 +443,32 @@ shrinking_keeps_capacity!(
     large = coalesce
 );
 
+/// lite-alloc 0.1.0's in-place realloc, as `Default` with `realloc` keeps
+/// it (and its docs say): the last block carved grows where it is, and
+/// shrinks where it is, but is then known by its new size, which ends short
+/// of the unused memory: it moves when it grows again.
+#[test]
+fn a_leaked_block_shrunk_in_place_moves_when_it_grows() {
+    #[lite_alloc(memory = arena(64 << 10), realloc)]
+    struct A;
+    // SAFETY: `A` is this test's alone; every block is freed with the
+    // layout it was last given.
+    unsafe {
+        let p = A.alloc(layout(300, 8));
+        let q = A.realloc(p, layout(300, 8), 5_000);
+        assert_eq!(q, p, "the last block carved grows in place");
+        let r = A.realloc(q, layout(5_000, 8), 2_000);
+        assert_eq!(r, q, "and shrinks in place");
+        let s = A.realloc(r, layout(2_000, 8), 7_000);
+        assert!(!s.is_null());
+        assert_ne!(s, r, "shrunk, it no longer ends at the unused memory");
+        A.dealloc(s, layout(7_000, 8));
+    }
+}
+
+/// `growth = 1/4`: every request for memory is at least a quarter of what
+/// was obtained before (in pages), and at least what is missing; so memory
+/// grows geometrically, in few requests.
 #[test]
 fn growth_asks_for_a_fraction_of_what_was_obtained() {
     counting_memory!(Counting, 8 << 20);

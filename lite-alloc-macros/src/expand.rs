@@ -84,10 +84,21 @@ pub fn allocator(strukt: &ItemStruct, config: &Config) -> TokenStream {
     let checks = checks(config);
     let claim_fn = claim_fn(config, vis);
     let allocator_api = allocator_api(ident);
-    let in_place = if realloc {
-        "shrinks in place, and grows in place when the block is the last one carved"
-    } else {
-        "moves the block (enable in-place realloc with the `realloc` flag)"
+    // What in-place realloc does differs by policy: say this type's.
+    let in_place = match (realloc, &config.large, config.bins.is_empty()) {
+        (false, ..) => "moves the block (enable in-place realloc with the `realloc` flag)",
+        (true, Large::Leak, _) => {
+            "shrinks in place, and grows in place when the block ends where the unused memory begins (the last block carved, unless it was shrunk since)"
+        }
+        (true, Large::Reuse, _) => {
+            "keeps the block where it is while it keeps its bin or size class, and grows it in place when it ends where the unused memory begins; otherwise it moves"
+        }
+        (true, Large::Coalesce, true) => {
+            "resizes in place when it can: shrinking frees the block's tail, growing takes the free memory after it"
+        }
+        (true, Large::Coalesce, false) => {
+            "resizes a chunk in place when it can (shrinking frees its tail, growing takes the free memory after it), and keeps a bin's block where it is while it keeps its bin; otherwise it moves"
+        }
     };
     let realloc_doc = format!(" `realloc` {in_place}.");
     // The generated items exist exactly when the struct does.

@@ -101,11 +101,13 @@ macro_rules! __impl_allocator_api2 {
 ///
 /// Bins of 16, 32, 64 and 128 bytes with LIFO free lists, a bump pointer for
 /// misses and for blocks over 128 bytes (never reused), memory grown 64 KiB at
-/// a time: from `memory.grow` on `wasm32`, elsewhere from the operating
-/// system with the `std` feature, or a static arena of
-/// [`memory::DEFAULT_ARENA_BYTES`] without it. `realloc` moves the block unless
-/// the crate feature `realloc` is on, which enables the design's in-place
-/// shrink and in-place growth at the heap top.
+/// a time from `memory.grow` on `wasm32`; elsewhere from the operating system
+/// with the `std` feature (in regions each at least as large as all before
+/// it), or a static arena of [`memory::DEFAULT_ARENA_BYTES`] without it.
+/// `realloc` moves the block unless the crate feature `realloc` is on, which
+/// enables the design's in-place shrink and in-place growth at the heap top
+/// (of the last block carved, as long as it has not shrunk: the design then
+/// knows the block by its new size, which ends short of the top).
 ///
 /// ```
 /// #[global_allocator]
