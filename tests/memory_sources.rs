@@ -457,3 +457,64 @@ macro_rules! whole_buffer_serves_its_size {
 
 whole_buffer_serves_its_size!(whole_buffer_serves_its_size_leak,);
 whole_buffer_serves_its_size!(whole_buffer_serves_its_size_reuse, large = reuse);
+
+/// The `Memory` contract forbids a region that starts where a region before
+/// the previous one ended: the heap, which knows only its current region,
+/// would take a block ending there for the last one it carved (with `large
+/// = reuse`, freed back to the bump pointer; with in-place realloc, grown
+/// across). With debug assertions, `verify()` reports such a source. Here:
+/// region A, then C elsewhere, then B where A ended.
+#[cfg(debug_assertions)]
+macro_rules! region_after_an_older_one_is_reported {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            struct OutOfOrder {
+                next: usize,
+            }
+            const REGIONS: [(usize, usize); 3] = [(0x1_0000, 0x1000), (0x4_0000, 0x1000), (0x1_1000, 0x1000)];
+            static BYTES: Bytes<{ 1 << 20 }> = Bytes::new();
+            // SAFETY: every region lies in `BYTES`, is handed out once and
+            // overlaps no other (the third breaks the contract on purpose,
+            // which the heap then reports).
+            unsafe impl lite_alloc::memory::Memory for OutOfOrder {
+                const INIT: Self = OutOfOrder { next: 0 };
+                fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
+                    let &(offset, len) = REGIONS.get(self.next)?;
+                    self.next += 1;
+                    let start = NonNull::new(BYTES.base().wrapping_add(offset))?;
+                    Some(NonNull::slice_from_raw_parts(start, len))
+                }
+            }
+            #[lite_alloc(memory = OutOfOrder, page = 4096, $($args)*)]
+            struct A;
+            // One block to a region.
+            let l = layout(3000, 16);
+            // SAFETY: `A` is this test's alone; its blocks are left to it.
+            unsafe {
+                assert!(!A.alloc(l).is_null(), "region A");
+                assert!(!A.alloc(l).is_null(), "region C");
+                A::verify();
+                assert!(!A.alloc(l).is_null(), "region B");
+            }
+            let report = std::panic::catch_unwind(|| A::verify())
+                .expect_err("verify() accepted a region that starts where an older one ended");
+            let message = report.downcast_ref::<String>().map_or("", String::as_str);
+            assert!(
+                message.contains("starts where a region before the previous one ended"),
+                "{message}"
+            );
+        }
+    };
+}
+
+#[cfg(debug_assertions)]
+region_after_an_older_one_is_reported!(region_after_an_older_one_is_reported_leak,);
+#[cfg(debug_assertions)]
+region_after_an_older_one_is_reported!(region_after_an_older_one_is_reported_reuse, large = reuse);
+#[cfg(debug_assertions)]
+region_after_an_older_one_is_reported!(
+    region_after_an_older_one_is_reported_chunks,
+    bins = [],
+    large = coalesce
+);

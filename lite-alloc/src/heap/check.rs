@@ -79,6 +79,12 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             region.top.addr(),
         )?;
         #[cfg(debug_assertions)]
+        ensure(
+            region.log.misplaced == 0,
+            "the memory source handed over a region that starts where a region before the previous one ended (see `Memory`)",
+            region.log.misplaced,
+        )?;
+        #[cfg(debug_assertions)]
         if let Some(current) = region.log.current() {
             ensure(
                 current.end == region.end

@@ -310,6 +310,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     fn take_region(&mut self, grown: NonNull<[u8]>) {
         let region = &mut self.region;
         let (start, len) = (grown.cast::<u8>(), grown.len());
+        #[cfg(debug_assertions)]
+        region.log.handed_over(start.addr().get());
         let Some(end) = start.addr().get().checked_add(len) else {
             // A region that ends at the very top of the address space (a
             // wasm memory grown to 65536 pages): given up whole rather than
@@ -383,6 +385,10 @@ pub(super) mod log {
         entries: [Entry; KEPT],
         /// Regions opened so far.
         opened: usize,
+        /// The start of a region the memory source handed over where a
+        /// region before the current one ended, against its contract
+        /// (`Memory`); 0 if none.
+        pub misplaced: usize,
     }
 
     impl RegionLog {
@@ -393,7 +399,22 @@ pub(super) mod log {
                 stop: 0,
             }; KEPT],
             opened: 0,
+            misplaced: 0,
         };
+
+        /// The memory source handed over a region at `start`: noted in
+        /// `misplaced` if it starts where a region kept, other than the
+        /// current one, ended.
+        pub fn handed_over(&mut self, start: usize) {
+            let older = self.opened.saturating_sub(1);
+            if self
+                .entries()
+                .take(older.min(KEPT - 1))
+                .any(|region| region.end == start)
+            {
+                self.misplaced = start;
+            }
+        }
 
         /// `[start, end)` replaces the current region, which stopped at
         /// `top`.

@@ -87,6 +87,11 @@ use core::ptr::NonNull;
 ///   (lies in the same allocated object): the allocator then treats the two
 ///   as one, and a block may span both; a [`WHOLE`](Memory::WHOLE) source's
 ///   regions never start where the previous one ended;
+/// * never starts where a region before the previous one ended (hand the
+///   regions over in another order, or start it a byte later): the heap
+///   knows the end of its current region only, and would take a block that
+///   ends where its new region starts for the last one it carved, and grow
+///   it across;
 /// * reads as zero, if the source sets [`ZEROED`](Memory::ZEROED).
 ///
 /// [`GRANULE`](Memory::GRANULE) is a power of two, at most a quarter of the
