@@ -518,3 +518,54 @@ region_after_an_older_one_is_reported!(
     bins = [],
     large = coalesce
 );
+
+/// A source that hands over all it has (`WHOLE`) is asked, for a chunk,
+/// exactly the chunk's worst case in a region of its own: the chunk, the
+/// padding that aligns its payload to the grain (`GRAIN - 1` at most) and
+/// the word kept free at the region's end. Asking less could leave the
+/// block unserved by a region that holds it; asking more would make a
+/// source of exactly that size refuse it.
+#[test]
+fn whole_source_asked_for_a_chunk_and_its_slack_exactly() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const WORD: usize = size_of::<usize>();
+    const GRAIN: usize = 2 * WORD;
+    // A 1000-byte request takes a chunk of 1008 bytes on 64-bit and 32-bit
+    // targets alike (its header, rounded up to the grain).
+    const WORST: usize = 1008 + (GRAIN - 1) + WORD;
+    static ASKED: AtomicUsize = AtomicUsize::new(0);
+    static BYTES: Bytes<WORST> = Bytes::new();
+    struct Tight {
+        given: bool,
+    }
+    // SAFETY: one region, all of `BYTES`, handed out once.
+    unsafe impl lite_alloc::memory::Memory for Tight {
+        const INIT: Self = Tight { given: false };
+        const WHOLE: bool = true;
+        fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+            ASKED.store(bytes, Ordering::Relaxed);
+            if std::mem::replace(&mut self.given, true) {
+                return None;
+            }
+            let start = NonNull::new(BYTES.base())?;
+            Some(NonNull::slice_from_raw_parts(start, WORST))
+        }
+    }
+    #[lite_alloc(memory = Tight, bins = [], large = coalesce)]
+    struct A;
+    // SAFETY: `A` is this test's alone; the block is freed with its layout.
+    unsafe {
+        let l = layout(1000, 8);
+        let p = A.alloc(l);
+        assert!(!p.is_null(), "a source of {WORST} B refused the block");
+        assert_eq!(
+            ASKED.load(Ordering::Relaxed),
+            WORST,
+            "bytes asked for a 1008-byte chunk"
+        );
+        p.write_bytes(0xA5, 1000);
+        A::verify();
+        A.dealloc(p, l);
+    }
+    A::verify();
+}
