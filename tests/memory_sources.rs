@@ -569,3 +569,40 @@ fn whole_source_asked_for_a_chunk_and_its_slack_exactly() {
     }
     A::verify();
 }
+
+/// A first region just long enough for a chunk region's skip and tail
+/// (`GRAIN` bytes from a grain-aligned start: a word skipped, a word of
+/// tail) is opened, with no room; the next region, which continues it,
+/// extends it, and the first chunk's payload lies one grain in. Given up
+/// instead, it would be lost, and the chunk placed a grain further (found
+/// missing by mutation testing).
+#[test]
+fn a_region_of_just_its_skip_and_tail_is_used() {
+    const GRAIN: usize = 2 * size_of::<usize>();
+    static BYTES: Bytes<{ 1 << 16 }> = Bytes::new();
+    struct Short {
+        used: usize,
+    }
+    // SAFETY: every region lies in `BYTES`, is handed out once and
+    // continues the one before.
+    unsafe impl lite_alloc::memory::Memory for Short {
+        const INIT: Self = Short { used: 0 };
+        fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+            let len = if self.used == 0 { GRAIN } else { bytes };
+            BYTES.next_region(&mut self.used, len)
+        }
+    }
+    #[lite_alloc(memory = Short, page = 4096, bins = [], large = coalesce)]
+    struct A;
+    let l = layout(1000, 8);
+    // SAFETY: `A` is this test's alone; the block is freed with its layout.
+    let offset = unsafe {
+        let p = A.alloc(l);
+        assert!(!p.is_null());
+        p.write_bytes(0xA5, 1000);
+        A.dealloc(p, l);
+        p.addr() - BYTES.base().addr()
+    };
+    A::verify();
+    assert_eq!(offset, GRAIN, "the first chunk's payload");
+}

@@ -714,6 +714,32 @@ macro_rules! coalescing {
                 assert!(bytes(grown, 1000).iter().all(|&x| x == 7));
             }
         }
+
+        /// A chunk grows in place into the free chunk after it when the two
+        /// make exactly the chunk it needs (found missing by mutation
+        /// testing).
+        #[test]
+        fn a_chunk_grows_into_a_free_neighbour_of_exactly_the_size_missing() {
+            #[lite_alloc($($args)*, realloc, memory = arena(1 << 20))]
+            struct Merging;
+            const WORD: usize = size_of::<usize>();
+            // SAFETY: `Merging` is this test's alone; blocks are freed with
+            // the layout they were last given.
+            unsafe {
+                let l = layout(1000, 8);
+                let (a, b, last) = (Merging.alloc(l), Merging.alloc(l), Merging.alloc(l));
+                assert!(!a.is_null() && !b.is_null() && !last.is_null());
+                Merging.dealloc(b, l);
+                // Two chunks of 1008 bytes: one of 2016, less its header.
+                let both = 2016 - WORD;
+                let grown = Merging.realloc(a, l, both);
+                Merging::verify();
+                assert_eq!(grown, a, "grown in place into its free neighbour");
+                Merging.dealloc(grown, layout(both, 8));
+                Merging.dealloc(last, l);
+            }
+            Merging::verify();
+        }
         }
     };
 }
