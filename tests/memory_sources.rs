@@ -13,9 +13,10 @@ fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
 }
 
-/// Defines `$name`, a memory source over a static of its own that first
-/// hands over `$first` bytes at `$offset` into it, then what is asked, from
-/// where the first region ended.
+/// Defines `$name`, a memory source over a static of its own (aligned to
+/// 64 KiB; `$name::base()` is its first byte) that first hands over
+/// `$first` bytes at `$offset` into it, then what is asked, from where the
+/// first region ended.
 macro_rules! short_first_region {
     ($name:ident, first = $first:expr, offset = $offset:expr) => {
         struct $name {
@@ -24,6 +25,12 @@ macro_rules! short_first_region {
         const _: () = {
             const TOTAL: usize = 1 << 20;
             static BYTES: Bytes<TOTAL> = Bytes::new();
+            impl $name {
+                #[allow(dead_code)]
+                fn base() -> *mut u8 {
+                    BYTES.base()
+                }
+            }
             // SAFETY: every region lies in `BYTES`, is handed out once
             // (`used` only grows), and continues the one before.
             unsafe impl lite_alloc::memory::Memory for $name {
@@ -580,19 +587,7 @@ fn whole_source_asked_for_a_chunk_and_its_slack_exactly() {
 #[test]
 fn a_region_of_just_its_skip_and_tail_is_used() {
     const GRAIN: usize = 2 * size_of::<usize>();
-    static BYTES: Bytes<{ 1 << 16 }> = Bytes::new();
-    struct Short {
-        used: usize,
-    }
-    // SAFETY: every region lies in `BYTES`, is handed out once and
-    // continues the one before.
-    unsafe impl lite_alloc::memory::Memory for Short {
-        const INIT: Self = Short { used: 0 };
-        fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
-            let len = if self.used == 0 { GRAIN } else { bytes };
-            BYTES.next_region(&mut self.used, len)
-        }
-    }
+    short_first_region!(Short, first = GRAIN, offset = 0);
     #[lite_alloc(memory = Short, page = 4096, bins = [], large = coalesce)]
     struct A;
     let l = layout(1000, 8);
@@ -602,7 +597,7 @@ fn a_region_of_just_its_skip_and_tail_is_used() {
         assert!(!p.is_null());
         p.write_bytes(0xA5, 1000);
         A.dealloc(p, l);
-        p.addr() - BYTES.base().addr()
+        p.addr() - Short::base().addr()
     };
     A::verify();
     assert_eq!(offset, GRAIN, "the first chunk's payload");
