@@ -92,10 +92,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Placed<A> {
     }
 }
 
-/// Blocks of `size` bytes allocated one after the other, then freed in the
-/// order `order` gives their indices (each merges into the chunk freed
-/// before it when that order is the address order: the speed build's
-/// shortcut), and once more in the other direction.
+/// `count` blocks of `size` bytes allocated one after the other, then
+/// freed every other one first and the rest after, in address order (each
+/// merges into the chunk freed before it: the speed build's shortcut); then
+/// the same again, freed from the highest address down.
 ///
 /// # Safety
 ///

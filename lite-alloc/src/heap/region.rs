@@ -406,12 +406,9 @@ pub(super) mod log {
         /// `misplaced` if it starts where a region kept, other than the
         /// current one, ended.
         pub fn handed_over(&mut self, start: usize) {
-            let older = self.opened.saturating_sub(1);
-            if self
-                .entries()
-                .take(older.min(KEPT - 1))
-                .any(|region| region.end == start)
-            {
+            // Every region kept but the last, the current one.
+            let older = self.opened.min(KEPT).saturating_sub(1);
+            if self.entries().take(older).any(|region| region.end == start) {
                 self.misplaced = start;
             }
         }
