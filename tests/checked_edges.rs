@@ -2327,7 +2327,7 @@ enum Back {
 ///
 /// # Safety
 ///
-/// The caller holds `serial()` and has reset `HeaderWritten`.
+/// The caller holds `serial()`; this resets `HeaderWritten` first.
 unsafe fn stale_header(
     align: usize,
     word: usize,
@@ -2340,10 +2340,23 @@ unsafe fn stale_header(
     // SAFETY: live blocks with their layouts; the stale write is the
     // misuse under test, inside the old block's bytes (asserted).
     unsafe {
-        let before = heap.alloc(layout(64));
-        let victim = heap.alloc(big);
-        let after = heap.alloc(layout(64));
-        assert!(![before, victim, after].contains(&std::ptr::null_mut()));
+        // The arena is aligned to 16 only, and where the linker puts it
+        // decides where a 64-aligned block falls in the old one: a bigger
+        // first block moves the old one 16 bytes at a time, to the same
+        // place modulo 64 on every build (right after a 64-aligned chunk,
+        // the second block would need no marker).
+        let mut victim = std::ptr::null_mut();
+        for more in [0, 16, 32, 48] {
+            HeaderWritten::reset();
+            let before = heap.alloc(layout(64 + more));
+            victim = heap.alloc(big);
+            let after = heap.alloc(layout(64));
+            assert!(![before, victim, after].contains(&std::ptr::null_mut()));
+            if victim.addr() % 64 == 16 {
+                break;
+            }
+        }
+        assert_eq!(victim.addr() % 64, 16, "{victim:p}");
         heap.dealloc(victim, big);
         push_out(heap);
         let first = heap.alloc(small);
@@ -2406,7 +2419,6 @@ fn a_stale_write_into_a_live_blocks_header_is_caught() {
                 // SAFETY: the serial lock is held; then blocks with their
                 // layouts, but for the misuse under test.
                 unsafe {
-                    HeaderWritten::reset();
                     let (second, at) = stale_header(align, word, *value, back == Back::FreedFirst);
                     match back {
                         Back::Freed => HeaderWritten.dealloc(second, small),
@@ -2609,19 +2621,29 @@ fn flips<A: GlobalAlloc>(a: &A, reset: unsafe fn(), verify: fn(), name: &str) {
             // with their layouts, but for the misuse under test (one word
             // before a live block, the heap's).
             unsafe {
-                reset();
                 let l = Layout::from_size_align(size, align).unwrap();
-                let pad = a.alloc(Layout::from_size_align(40, 8).unwrap());
-                let block = a.alloc(l);
-                let after = a.alloc(Layout::from_size_align(40, 8).unwrap());
-                assert!(!pad.is_null() && !block.is_null() && !after.is_null());
-                let word = block.sub(w).cast::<usize>();
-                let old = word.read();
-                let target = if which == 1 {
-                    if old & 4 == 0 {
-                        // no marker here: nothing to test
-                        continue;
+                let mut pad_size = 40;
+                let (block, old) = loop {
+                    reset();
+                    let pad = a.alloc(Layout::from_size_align(pad_size, 8).unwrap());
+                    let block = a.alloc(l);
+                    let after = a.alloc(Layout::from_size_align(40, 8).unwrap());
+                    assert!(!pad.is_null() && !block.is_null() && !after.is_null());
+                    let old = block.sub(w).cast::<usize>().read();
+                    if which == 0 || old & 4 != 0 {
+                        break (block, old);
                     }
+                    // Where the linker put the arena (aligned to 16 only)
+                    // left the block aligned without a marker: a bigger
+                    // first block moves it a grain.
+                    pad_size += 8;
+                    assert!(
+                        pad_size <= 40 + 64,
+                        "{name}: size {size} align {align}: no marker"
+                    );
+                };
+                let word = block.sub(w).cast::<usize>();
+                let target = if which == 1 {
                     block.sub(w).sub(old & !7).cast::<usize>()
                 } else {
                     word
