@@ -2622,25 +2622,26 @@ fn flips<A: GlobalAlloc>(a: &A, reset: unsafe fn(), verify: fn(), name: &str) {
             // before a live block, the heap's).
             unsafe {
                 let l = Layout::from_size_align(size, align).unwrap();
-                let mut pad_size = 40;
+                // Over-aligned blocks are meant to have a marker before them.
+                // Whether they do depends on where the linker put the arena
+                // (aligned to 16 only): a chunk of another size in front
+                // moves the block, 8 bytes at a time, until one is there.
+                // The chunk is larger than every bin (a bin block would
+                // come from the slab and move nothing).
+                let mut shift = 0;
                 let (block, old) = loop {
                     reset();
-                    let pad = a.alloc(Layout::from_size_align(pad_size, 8).unwrap());
+                    let pad = a.alloc(Layout::from_size_align(40, 8).unwrap());
+                    let shifter = a.alloc(Layout::from_size_align(160 + shift, 8).unwrap());
                     let block = a.alloc(l);
                     let after = a.alloc(Layout::from_size_align(40, 8).unwrap());
-                    assert!(!pad.is_null() && !block.is_null() && !after.is_null());
+                    assert!(![pad, shifter, block, after].contains(&std::ptr::null_mut()));
                     let old = block.sub(w).cast::<usize>().read();
-                    if which == 0 || old & 4 != 0 {
+                    if align == 8 || old & 4 != 0 {
                         break (block, old);
                     }
-                    // Where the linker put the arena (aligned to 16 only)
-                    // left the block aligned without a marker: a bigger
-                    // first block moves it a grain.
-                    pad_size += 8;
-                    assert!(
-                        pad_size <= 40 + 64,
-                        "{name}: size {size} align {align}: no marker"
-                    );
+                    shift += 8;
+                    assert!(shift < 64, "{name}: size {size} align {align}: no marker");
                 };
                 let word = block.sub(w).cast::<usize>();
                 let target = if which == 1 {
