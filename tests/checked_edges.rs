@@ -2624,8 +2624,9 @@ fn flips<A: GlobalAlloc>(a: &A, reset: unsafe fn(), verify: fn(), name: &str) {
                 let l = Layout::from_size_align(size, align).unwrap();
                 // Over-aligned blocks are meant to have a marker before them.
                 // Whether they do depends on where the linker put the arena
-                // (aligned to 16 only): a chunk of another size in front
-                // moves the block, 8 bytes at a time, until one is there.
+                // (aligned to 16 only): a chunk in front, 8 bytes larger at
+                // each try, moves the block a grain at a time until one is
+                // there.
                 // The chunk is larger than every bin (a bin block would
                 // come from the slab and move nothing).
                 let mut shift = 0;
