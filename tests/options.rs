@@ -778,3 +778,41 @@ fn small_chunks_merge_and_split() {
         assert!(s.bins().is_empty());
     }
 }
+
+/// A request takes the first free chunk that fits from the lists above its
+/// own: a freed chunk of 128 bytes (with its header, in a list above the
+/// one for 100) serves a request of 100, ahead of a smaller free chunk.
+#[test]
+fn a_fitting_chunk_above_the_requests_list_is_reused() {
+    #[lite_alloc(bins = [], large = coalesce, stats, memory = arena(1 << 20))]
+    struct Fitting;
+    unsafe {
+        let a = Fitting.alloc(layout(128, 8));
+        let _k1 = Fitting.alloc(layout(32, 8));
+        let b = Fitting.alloc(layout(32, 8));
+        let _k2 = Fitting.alloc(layout(32, 8));
+        assert!(!a.is_null() && !b.is_null());
+        Fitting.dealloc(a, layout(128, 8));
+        Fitting.dealloc(b, layout(32, 8));
+        assert_eq!(Fitting.alloc(layout(100, 8)), a);
+        Fitting::verify();
+    }
+}
+
+/// A bin's blocks are carved at the largest power of two dividing its
+/// size, up to 16: a block of 64 bytes after one of 24 starts 32 bytes
+/// after it (24, padded to 16), not at the next multiple of 64.
+#[test]
+fn bins_carve_at_most_sixteen_aligned() {
+    #[lite_alloc(bins = [24, 64], stats, memory = arena(1 << 20))]
+    struct Carved;
+    unsafe {
+        let a = Carved.alloc(layout(24, 8));
+        let b = Carved.alloc(layout(64, 8));
+        assert!(!a.is_null() && !b.is_null());
+        assert_eq!(b as usize - a as usize, 32);
+        assert_eq!(Carved::stats().bumped, 24 + 8 + 64);
+        Carved.dealloc(a, layout(24, 8));
+        Carved.dealloc(b, layout(64, 8));
+    }
+}
