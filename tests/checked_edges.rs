@@ -1911,6 +1911,125 @@ fn a_stale_chunk_size_is_caught_when_the_chunk_is_taken() {
     }
 }
 
+#[cfg(target_pointer_width = "64")]
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
+struct StaleOffGrain;
+
+/// As above, but the stale write forges a whole free chunk that reaches no
+/// live block: its header and footer agree, its links are the real chunk's,
+/// and only its size is off the grain (a word short of it). The heap does
+/// not take it: split, it would leave a chunk whose payload is not aligned
+/// to the grain. Only 64-bit targets can say it: a grain there is 16 bytes,
+/// and a size 8 bytes off it leaves the flag bits clear; on 32-bit targets,
+/// a size a word (4 bytes) off the grain sets the marker flag, and the
+/// header is refused for that alone.
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_stale_chunk_size_off_the_grain_is_caught_when_the_chunk_is_taken() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    let canary = lite_alloc::check::CANARY;
+    // SAFETY: live blocks with their layout; the stale writes are the
+    // misuse under test, inside the freed block's memory.
+    unsafe {
+        let _before = StaleOffGrain.alloc(layout(1000));
+        let victim = StaleOffGrain.alloc(layout(1000));
+        let live = StaleOffGrain.alloc(layout(4000));
+        assert!(![victim, live].contains(&std::ptr::null_mut()));
+        live.write_bytes(0xab, 4000);
+        StaleOffGrain.dealloc(victim, layout(1000));
+        push_out(&StaleOffGrain);
+        assert!(take().is_empty());
+        let split = StaleOffGrain.alloc(layout(200));
+        assert_eq!(split, victim, "the freed chunk, split");
+        // The rest: a free chunk whose header lies inside the old block.
+        let rest = victim.addr() - w + chunk_for(200 + canary);
+        let size = chunk_for(1000 + canary) - chunk_for(200 + canary);
+        let forged = size - w;
+        let at = |addr: usize| victim.add(addr - victim.addr()).cast::<usize>();
+        assert_eq!(at(rest).read(), size | 2, "the rest's header");
+        at(rest).write(forged | 2);
+        at(rest + forged - w).write(forged);
+        let block = StaleOffGrain.alloc(layout(500));
+        assert!(!block.is_null());
+        caught_stale_link(&StaleOffGrain, live, 4000, StaleOffGrain::verify);
+    }
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
+struct StaleOneWay;
+
+/// A stale write into a free chunk's next link that names another free
+/// chunk, sound in every word of its own, which does not link back to it
+/// (it is the head of a list of its own). The request that takes the chunk
+/// leaves both alone: unlinking it would write its previous link into the
+/// other chunk.
+#[test]
+fn a_stale_link_to_a_free_chunk_that_does_not_link_back_is_caught() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    // SAFETY: live blocks with their layout; the stale write is the misuse
+    // under test, inside the freed block's memory.
+    unsafe {
+        let blocks: Vec<_> = [1000, 1000, 1000, 2000, 1000]
+            .into_iter()
+            .map(|size| StaleOneWay.alloc(layout(size)))
+            .collect();
+        assert!(!blocks.contains(&std::ptr::null_mut()));
+        let [_before, victim, _between, other, live] = blocks[..] else {
+            unreachable!()
+        };
+        live.write_bytes(0xab, 1000);
+        StaleOneWay.dealloc(victim, layout(1000));
+        StaleOneWay.dealloc(other, layout(2000));
+        push_out(&StaleOneWay);
+        assert!(take().is_empty());
+        // Two lists of one chunk each: the victim's next link is 0.
+        assert_eq!(victim.cast::<usize>().read(), 0);
+        victim.cast::<usize>().write(other.addr() - w);
+        let block = StaleOneWay.alloc(layout(1000));
+        assert!(!block.is_null());
+        caught_stale_link(&StaleOneWay, live, 1000, StaleOneWay::verify);
+    }
+}
+
+#[lite_alloc(large = reuse, check, stats, memory = arena(1 << 20))]
+struct CutShort;
+
+/// A stale write that zeroes a link in a large class's list cuts the list
+/// short: every block it still holds is sound, but the statistics count a
+/// free block more than the list holds. `verify()` finds it: a use after
+/// free naming no block. The blocks the list lost are leaked, the others
+/// are freed as before.
+#[test]
+fn a_large_class_list_cut_short_is_found_by_verify() {
+    let _serial = serial();
+    // SAFETY: live blocks with their layout; the stale write is the misuse
+    // under test, on a freed block.
+    unsafe {
+        let blocks: Vec<_> = (0..5).map(|_| CutShort.alloc(layout(1000))).collect();
+        assert!(!blocks.contains(&std::ptr::null_mut()));
+        CutShort.dealloc(blocks[1], layout(1000));
+        CutShort.dealloc(blocks[3], layout(1000));
+        push_out(&CutShort);
+        CutShort::verify();
+        assert!(take().is_empty());
+        // The list: the block freed last, then the first.
+        let link = blocks[3].cast::<usize>();
+        assert_eq!(link.read(), blocks[1].addr());
+        link.write(0);
+        CutShort::verify();
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!((seen[0].kind, seen[0].block), (Kind::UseAfterFree, None));
+        for i in [0, 2, 4] {
+            CutShort.dealloc(blocks[i], layout(1000));
+        }
+        CutShort::verify();
+        assert!(take().is_empty());
+    }
+}
+
 #[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
 struct StaleFooter;
 
