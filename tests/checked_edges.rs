@@ -2035,16 +2035,23 @@ struct StaleFooter;
 
 /// A stale write into a free chunk's footer (inside an old block, as
 /// above), which a neighbour freed after it follows back to merge: to a
-/// live block's middle, or outside the heap. It is not merged with (the
-/// heap wrote a header and links into the live block, or read outside its
-/// memory and faulted, from a review).
+/// live block's middle, outside the heap, or below address 0 (a size
+/// larger than the chunk's own address: followed, the subtraction wraps).
+/// It is not merged with (the heap wrote a header and links into the live
+/// block, or read outside its memory and faulted, from a review).
 #[test]
 fn a_stale_chunk_footer_is_caught_when_a_neighbour_merges() {
     let _serial = serial();
     let w = size_of::<usize>();
     let canary = lite_alloc::check::CANARY;
-    let targets: [fn(usize) -> usize; 2] = [|before| before + 512 - size_of::<usize>(), |_| 0x1000];
-    for target in targets {
+    // The stale footer, from the live block before and the chunk whose
+    // footer it is: the size that leads from the chunk to its target.
+    let footers: [fn(usize, usize) -> usize; 3] = [
+        |before, chunk| chunk - (before + 512 - size_of::<usize>()),
+        |_, chunk| chunk - 0x1000,
+        |_, chunk| chunk + 2 * size_of::<usize>(),
+    ];
+    for stale in footers {
         // SAFETY: live blocks with their layout; the stale write is the
         // misuse under test, on the heap's memory.
         unsafe {
@@ -2077,11 +2084,10 @@ fn a_stale_chunk_footer_is_caught_when_a_neighbour_merges() {
             }
             assert!(take().is_empty());
             let footer = y.addr() - 2 * w;
-            let to = target(before.addr());
             victim
                 .add(footer - victim.addr())
                 .cast::<usize>()
-                .write((y.addr() - w) - to);
+                .write(stale(before.addr(), y.addr() - w));
             // The second freed, out of the quarantine: it merges back.
             StaleFooter.dealloc(y, layout(200));
             for &block in second {

@@ -81,6 +81,25 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 return true;
             }
         }
+        self.refuse()
+    }
+
+    /// `may_unlink` for the free chunk before `chunk` that a freed chunk
+    /// merges with, of `before` bytes as the footer before `chunk` says: a
+    /// stale footer larger than `chunk`'s own address would put that chunk
+    /// below address 0, and is refused like any other.
+    pub(super) fn may_unlink_before(&mut self, chunk: usize, before: usize) -> bool {
+        match chunk.checked_sub(before) {
+            Some(start) => self.may_unlink(start, before),
+            None => self.refuse(),
+        }
+    }
+
+    /// What a checked type does when a free chunk's words are not what the
+    /// heap wrote: it empties every list (`ChunkState::forget`), so that
+    /// the checked layer reports the misuse and uses the lists no more.
+    /// Returns false, for `may_unlink`'s callers.
+    fn refuse(&mut self) -> bool {
         self.large.forget();
         // The forgotten chunks are never handed out again: their bytes
         // leave the lists' count for what the heap never reuses.

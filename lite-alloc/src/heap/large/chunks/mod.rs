@@ -644,7 +644,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 // In a checked type, a footer or free chunk before whose
                 // words a stale pointer wrote is not merged with: the
                 // block is left as it is (the heap is poisoned).
-                if C::CHECKED && (before > chunk || !self.may_unlink(chunk - before, before)) {
+                if C::CHECKED && !self.may_unlink_before(chunk, before) {
                     return;
                 }
                 chunk -= before;
