@@ -775,13 +775,16 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 }
             } else {
                 let after = self.header(next);
-                // In a checked type, a free chunk after whose words a
-                // stale pointer wrote is not grown into.
-                if C::CHECKED && !after.in_use() && !self.may_unlink(next, after.size()) {
+                // A chunk in use is not grown into, and its size is not
+                // read: in a checked type a stale pointer may have written
+                // its header (found when its block comes back), and a size
+                // added blindly could overflow. Nor is, in a checked type,
+                // a free chunk after whose words a stale pointer wrote.
+                if after.in_use() || C::CHECKED && !self.may_unlink(next, after.size()) {
                     return false;
                 }
                 let total = size + after.size();
-                if after.in_use() || total < want {
+                if total < want {
                     return false;
                 }
                 self.unlink(next, after.size());
