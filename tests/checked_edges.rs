@@ -2030,7 +2030,7 @@ fn a_large_class_list_cut_short_is_found_by_verify() {
     }
 }
 
-#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
+#[lite_alloc(bins = [], large = coalesce, check, stats, memory = arena(1 << 20))]
 struct StaleFooter;
 
 /// A stale write into a free chunk's footer (inside an old block, as
@@ -2038,7 +2038,9 @@ struct StaleFooter;
 /// live block's middle, outside the heap, or below address 0 (a size
 /// larger than the chunk's own address: followed, the subtraction wraps).
 /// It is not merged with (the heap wrote a header and links into the live
-/// block, or read outside its memory and faulted, from a review).
+/// block, or read outside its memory and faulted, from a review). The
+/// block left alone, and the free chunks the lists forget then, count as
+/// leaked.
 #[test]
 fn a_stale_chunk_footer_is_caught_when_a_neighbour_merges() {
     let _serial = serial();
@@ -2090,12 +2092,76 @@ fn a_stale_chunk_footer_is_caught_when_a_neighbour_merges() {
                 .write(stale(before.addr(), y.addr() - w));
             // The second freed, out of the quarantine: it merges back.
             StaleFooter.dealloc(y, layout(200));
+            let mut found = None;
             for &block in second {
+                let was = StaleFooter::stats();
                 StaleFooter.dealloc(block, layout(40));
+                if found.is_none() && StaleFooter::checks().misuses == 1 {
+                    found = Some((was, StaleFooter::stats()));
+                }
             }
+            // The call that found the footer released the second block
+            // from the quarantine, and no other.
+            let (was, now) = found.expect("the stale footer found");
+            let leaked = was.leaked + was.large_free + 200 + canary;
+            assert_eq!(now.leaked, leaked, "{was:?}\n{now:?}");
+            assert_eq!(now.large_free, 0, "{now:?}");
             caught_stale_link(&StaleFooter, before, 1000, StaleFooter::verify);
             StaleFooter.dealloc(guard, layout(4000));
         }
+    }
+}
+
+#[lite_alloc(bins = [], large = coalesce, realloc, check, memory = arena(1 << 20))]
+struct StaleNeighbour;
+
+/// A stale write over the header of a live block (through the old block
+/// whose memory it now lies in) before the block ahead of it grows: that
+/// block moves (its neighbour is in use, and its written size is not added
+/// to anything: it overflowed, from a review), and the written header is
+/// found when its block is freed.
+#[test]
+fn a_block_grows_next_to_a_stale_live_header() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    let canary = lite_alloc::check::CANARY;
+    // SAFETY: live blocks with their layout; the stale write is the misuse
+    // under test, inside the freed block's memory.
+    unsafe {
+        // Blocks to push the quarantine out, allocated first so that the
+        // table has grown (and freed its old blocks) before the old block
+        // is carved.
+        let pool: Vec<_> = (0..QUARANTINE_BLOCKS)
+            .map(|_| StaleNeighbour.alloc(layout(40)))
+            .collect();
+        let old = StaleNeighbour.alloc(layout(1000));
+        let guard = StaleNeighbour.alloc(layout(4000));
+        assert!(!pool.contains(&std::ptr::null_mut()));
+        assert!(![old, guard].contains(&std::ptr::null_mut()));
+        StaleNeighbour.dealloc(old, layout(1000));
+        for block in pool {
+            StaleNeighbour.dealloc(block, layout(40));
+        }
+        assert!(take().is_empty());
+        let a = StaleNeighbour.alloc(layout(200));
+        let b = StaleNeighbour.alloc(layout(200));
+        assert_eq!(a, old);
+        assert_eq!(b.addr(), a.addr() + chunk_for(200 + canary));
+        old.add(b.addr() - w - old.addr())
+            .cast::<usize>()
+            .write(usize::MAX);
+        let grown = StaleNeighbour.realloc(a, layout(200), 400);
+        assert!(!grown.is_null());
+        assert_ne!(grown, a, "grown into a block in use");
+        assert!(take().is_empty());
+        StaleNeighbour.dealloc(b, layout(200));
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
+        StaleNeighbour.dealloc(grown, layout(400));
+        StaleNeighbour.dealloc(guard, layout(4000));
+        StaleNeighbour::verify();
+        assert!(take().is_empty());
     }
 }
 

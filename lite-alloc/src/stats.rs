@@ -58,7 +58,9 @@ pub struct Stats {
     /// the checked mode, once it has seen the heap hand out a block twice
     /// (its lists written through a stale pointer), every block freed from
     /// then on too, canary included, as it leaves the quarantine: the
-    /// heap's lists are no longer used.
+    /// heap's lists are no longer used. With `large = coalesce`, once it
+    /// has found a free chunk's words so written, the free chunks its lists
+    /// then forget, and the block whose free found them.
     pub leaked: usize,
     /// With `large = reuse` or `coalesce`: bytes of large blocks waiting in
     /// free lists.

@@ -70,7 +70,10 @@ impl State {
             // SAFETY: the old table's block, handed out by `alloc_plain`
             // for `old_bytes` and this alignment, used by nothing else now.
             unsafe { heap.dealloc_inner(old, old_bytes, align) };
+            // Left alone when its free found a free neighbour's words
+            // written: kept out, as the block above.
             if let Some(misuse) = self.broke(heap, site) {
+                heap.stats.leaked(old_bytes);
                 return Err(misuse);
             }
         }

@@ -114,8 +114,13 @@ impl State {
                 // pointer to it.
                 unsafe { heap.dealloc_inner(block, inner, entry.align()) };
                 // Merging with a free neighbour, it may have found the
-                // neighbour's words written (then it was left alone).
-                return self.broke(heap, site);
+                // neighbour's words written: then the block was left
+                // alone, kept out as above.
+                let broke = self.broke(heap, site);
+                if broke.is_some() {
+                    heap.stats.leaked(inner);
+                }
+                return broke;
             }
         }
         written
