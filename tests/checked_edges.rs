@@ -2112,6 +2112,41 @@ fn a_stale_chunk_footer_is_caught_when_a_neighbour_merges() {
     }
 }
 
+/// Carves two blocks of 200 bytes, `a` then `b`, out of an old block of
+/// 1000 freed and out of the quarantine, so that `b`'s header lies in the
+/// old block's memory (where a stale pointer to it writes): returns `a`
+/// (the old block's address), `b`, and a block after them to free last.
+///
+/// # Safety
+///
+/// `heap` is a checked type with `bins = []` and `large = coalesce`; the
+/// caller holds `serial()`.
+unsafe fn carved_twice(heap: &impl GlobalAlloc) -> (*mut u8, *mut u8, *mut u8) {
+    // SAFETY: live blocks with their layout.
+    unsafe {
+        // Blocks to push the quarantine out, allocated first so that the
+        // table has grown (and freed its old blocks) before the old block
+        // is carved.
+        let pool: Vec<_> = (0..QUARANTINE_BLOCKS)
+            .map(|_| heap.alloc(layout(40)))
+            .collect();
+        let old = heap.alloc(layout(1000));
+        let guard = heap.alloc(layout(4000));
+        assert!(!pool.contains(&std::ptr::null_mut()));
+        assert!(![old, guard].contains(&std::ptr::null_mut()));
+        heap.dealloc(old, layout(1000));
+        for block in pool {
+            heap.dealloc(block, layout(40));
+        }
+        assert!(take().is_empty());
+        let a = heap.alloc(layout(200));
+        let b = heap.alloc(layout(200));
+        assert_eq!(a, old);
+        assert_eq!(b.addr(), a.addr() + chunk_for(200 + check::CANARY));
+        (a, b, guard)
+    }
+}
+
 #[lite_alloc(bins = [], large = coalesce, realloc, check, memory = arena(1 << 20))]
 struct StaleNeighbour;
 
@@ -2124,30 +2159,12 @@ struct StaleNeighbour;
 fn a_block_grows_next_to_a_stale_live_header() {
     let _serial = serial();
     let w = size_of::<usize>();
-    let canary = lite_alloc::check::CANARY;
-    // SAFETY: live blocks with their layout; the stale write is the misuse
-    // under test, inside the freed block's memory.
+    // SAFETY: a checked coalescing type, the lock held; live blocks with
+    // their layout; the stale write is the misuse under test, inside the
+    // freed block's memory.
     unsafe {
-        // Blocks to push the quarantine out, allocated first so that the
-        // table has grown (and freed its old blocks) before the old block
-        // is carved.
-        let pool: Vec<_> = (0..QUARANTINE_BLOCKS)
-            .map(|_| StaleNeighbour.alloc(layout(40)))
-            .collect();
-        let old = StaleNeighbour.alloc(layout(1000));
-        let guard = StaleNeighbour.alloc(layout(4000));
-        assert!(!pool.contains(&std::ptr::null_mut()));
-        assert!(![old, guard].contains(&std::ptr::null_mut()));
-        StaleNeighbour.dealloc(old, layout(1000));
-        for block in pool {
-            StaleNeighbour.dealloc(block, layout(40));
-        }
-        assert!(take().is_empty());
-        let a = StaleNeighbour.alloc(layout(200));
-        let b = StaleNeighbour.alloc(layout(200));
-        assert_eq!(a, old);
-        assert_eq!(b.addr(), a.addr() + chunk_for(200 + canary));
-        old.add(b.addr() - w - old.addr())
+        let (a, b, guard) = carved_twice(&StaleNeighbour);
+        a.add(b.addr() - w - a.addr())
             .cast::<usize>()
             .write(usize::MAX);
         let grown = StaleNeighbour.realloc(a, layout(200), 400);
@@ -2162,6 +2179,46 @@ fn a_block_grows_next_to_a_stale_live_header() {
         StaleNeighbour.dealloc(guard, layout(4000));
         StaleNeighbour::verify();
         assert!(take().is_empty());
+    }
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
+struct StaleFlag;
+
+/// A stale write that clears, in a live block's header, only the flag that
+/// says the chunk before is in use (the checked layer's record of the
+/// header leaves it out, as the heap changes it): `verify()` reports a use
+/// after free there (it panicked with the heap's own corruption, from a
+/// review), and freeing the block instead reads the chunk before's words,
+/// finds no free chunk there and reports it too. Then calls go on.
+#[test]
+fn a_stale_write_into_a_headers_flag_for_the_chunk_before() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    for verify_first in [true, false] {
+        // SAFETY: as above.
+        unsafe {
+            StaleFlag::reset();
+            let (a, b, guard) = carved_twice(&StaleFlag);
+            let header = a.add(b.addr() - w - a.addr()).cast::<usize>();
+            header.write(header.read() & !2);
+            if verify_first {
+                StaleFlag::verify();
+                let seen = take();
+                assert_eq!(seen.len(), 1, "{seen:#?}");
+                assert_eq!((seen[0].kind, seen[0].block), (Kind::UseAfterFree, None));
+                assert_eq!(seen[0].pointer, b.addr() - w, "{}", seen[0]);
+            }
+            StaleFlag.dealloc(b, layout(200));
+            push_out(&StaleFlag);
+            let seen = take();
+            assert_eq!(seen.len(), usize::from(!verify_first), "{seen:#?}");
+            StaleFlag.dealloc(a, layout(200));
+            StaleFlag.dealloc(guard, layout(4000));
+            push_out(&StaleFlag);
+            StaleFlag::verify();
+            assert!(take().is_empty());
+        }
     }
 }
 

@@ -25,9 +25,12 @@ pub struct Corruption {
     /// Where it breaks.
     pub at: usize,
     /// Whether it was found in a free list, walked through the words that
-    /// free blocks hold (a link, a free chunk's header, links and footer):
-    /// words a stale pointer may have written, which the checked layer
-    /// reports as a use after free rather than as the heap's fault.
+    /// free blocks hold (a link, a free chunk's header, links and footer),
+    /// or in the flag of a chunk's header that says whether the chunk
+    /// before is free (which the checked layer's record of the header
+    /// leaves out, as the heap changes it): words a stale pointer may have
+    /// written, which the checked layer reports as a use after free rather
+    /// than as the heap's fault.
     pub in_free: bool,
 }
 

@@ -352,7 +352,8 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// every live block's canary and every quarantined block's filling, and
     /// reports the first misuse. The heap's header of a block the layer
     /// holds found changed (see `header_written`), or a free list found
-    /// damaged (`in_free`: in the words free blocks hold), was written by a
+    /// damaged (`in_free`: in the words free blocks hold, or a header's flag
+    /// for the chunk before), was written by a
     /// stale pointer after its block left the quarantine: a use after free,
     /// reported first, which poisons the heap, rather than the heap's
     /// fault.

@@ -216,11 +216,15 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                     "a chunk passes its region's top",
                     chunk,
                 )?;
+                // A word a stale pointer may have written (`in_free`):
+                // the checked layer's record of a header leaves this flag
+                // out.
                 ensure(
                     header.prev_in_use() == prev_in_use,
                     "a header's bit 1 disagrees with the chunk before",
                     chunk,
-                )?;
+                )
+                .map_err(Corruption::in_free)?;
                 ensure(
                     header.in_use() || prev_in_use,
                     "two free chunks in a row",
