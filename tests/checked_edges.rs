@@ -2223,6 +2223,63 @@ fn a_stale_write_into_a_headers_flag_for_the_chunk_before() {
 }
 
 #[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
+struct StaleOverLive;
+
+/// Two stale writes inside an old block: a listed free chunk's size grown
+/// over the live block after it (to a size of the same list) and a footer
+/// to match, in the live block's last words. Its links are the heap's own.
+/// The request that takes the chunk finds, after the size written, a
+/// header that does not follow a free chunk, and leaves the chunk alone
+/// (it handed out the live block and wrote the rest's header into it,
+/// from a review).
+#[test]
+fn a_free_chunk_grown_over_a_live_block_is_caught_when_it_is_taken() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    let canary = check::CANARY;
+    // A request whose chunk is 1024 bytes.
+    let middle = 1024 - w - canary;
+    assert_eq!(chunk_for(middle + canary), 1024);
+    // SAFETY: live blocks with their layout; the stale writes are the
+    // misuse under test, inside the freed block's memory.
+    unsafe {
+        let pool: Vec<_> = (0..QUARANTINE_BLOCKS)
+            .map(|_| StaleOverLive.alloc(layout(40)))
+            .collect();
+        assert!(!pool.contains(&std::ptr::null_mut()));
+        let old = StaleOverLive.alloc(layout(3000));
+        let guard = StaleOverLive.alloc(layout(4000));
+        assert!(![old, guard].contains(&std::ptr::null_mut()));
+        StaleOverLive.dealloc(old, layout(3000));
+        push_out(&StaleOverLive);
+        let first = StaleOverLive.alloc(layout(200));
+        let freed = StaleOverLive.alloc(layout(middle));
+        let live = StaleOverLive.alloc(layout(200));
+        assert_eq!(first, old);
+        assert_eq!(live.addr(), freed.addr() + 1024);
+        live.write_bytes(0xab, 200);
+        StaleOverLive.dealloc(freed, layout(middle));
+        for block in pool {
+            StaleOverLive.dealloc(block, layout(40));
+        }
+        assert!(take().is_empty());
+        // The freed chunk, grown over the live block: still in its list.
+        let grown = 1024 + chunk_for(200 + canary);
+        let chunk = freed.addr() - w;
+        let at = |addr: usize| old.add(addr - old.addr()).cast::<usize>();
+        at(chunk).write(grown | 2);
+        at(chunk + grown - w).write(grown);
+        let block = StaleOverLive.alloc(layout(1100));
+        assert!(!block.is_null());
+        assert!(
+            block.addr() + 1100 <= live.addr() || live.addr() + 200 <= block.addr(),
+            "{block:p} handed out over the live block {live:p}"
+        );
+        caught_stale_link(&StaleOverLive, live, 200, StaleOverLive::verify);
+    }
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
 struct ZeroedLink;
 
 #[lite_alloc(bins = [], large = coalesce, check, stats, memory = arena(1 << 20))]

@@ -3,7 +3,9 @@
 
 use super::super::super::class::class_of;
 use super::super::super::{Config, Heap};
-use super::tag::{GRAIN, Header, MIN_CHUNK, NEXT, PREV, anchored, footer, next_link, prev_link};
+use super::tag::{
+    GRAIN, Header, MIN_CHUNK, NEXT, PREV, WORD, anchored, footer, next_link, prev_link,
+};
 use super::{CHUNK_LISTS, Chunks, MAP_BITS, MapWord};
 use crate::memory::Memory;
 use crate::stats::Record;
@@ -113,18 +115,30 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// Whether a free chunk of `size` bytes may lie at `chunk`, as its own
     /// words say: of a chunk's size, where a listed chunk may lie
     /// (`readable`), its header saying free and that size, its footer that
-    /// size. Nothing is read before the rest holds.
+    /// size; and the header after it saying in use, after a free chunk (a
+    /// free chunk is always followed by one in use or a region's fence, so
+    /// that a stale write that grows a free chunk's size and footer over a
+    /// live block must also clear that block's neighbour's flag, which
+    /// `verify()` finds). Nothing is read before the rest holds.
     fn sound(&self, chunk: usize, size: usize) -> bool {
         if size < MIN_CHUNK || !size.is_multiple_of(GRAIN) || !self.readable(chunk, size) {
+            return false;
+        }
+        // `readable` checked that the chunk's end does not overflow.
+        let next = chunk + size;
+        // The header after a listed chunk lies in the heap's memory, past
+        // the end of the highest listed one too: only the source is asked.
+        if self.region.memory.holds(next, WORD) == Some(false) {
             return false;
         }
         // SAFETY: `readable`: `[chunk, chunk + size)` lies between chunks
         // the heap listed, where the source says the heap may read (or
         // cannot tell, and the heap trusts its words as a type that is not
-        // checked does).
+        // checked does); the word after it, as the source says.
         unsafe {
             self.header(chunk).0 == size | Header::PREV_IN_USE
                 && self.read(footer(chunk, size)) == size
+                && self.header(next).flags() == Header::IN_USE
         }
     }
 
