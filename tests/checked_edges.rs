@@ -2035,8 +2035,9 @@ struct StaleFooter;
 
 /// A stale write into a free chunk's footer (inside an old block, as
 /// above), which a neighbour freed after it follows back to merge: to a
-/// live block's middle, outside the heap, or below address 0 (a size
-/// larger than the chunk's own address: followed, the subtraction wraps).
+/// live block's middle, outside the heap, to address 0, or below it (a
+/// size larger than the chunk's own address: followed, the subtraction
+/// wraps).
 /// It is not merged with (the heap wrote a header and links into the live
 /// block, or read outside its memory and faulted, from a review). The
 /// block left alone, and the free chunks the lists forget then, count as
@@ -2048,10 +2049,12 @@ fn a_stale_chunk_footer_is_caught_when_a_neighbour_merges() {
     let canary = lite_alloc::check::CANARY;
     // The stale footer, from the live block before and the chunk whose
     // footer it is: the size that leads from the chunk to its target.
-    let footers: [fn(usize, usize) -> usize; 3] = [
+    let footers: [fn(usize, usize) -> usize; 5] = [
         |before, chunk| chunk - (before + 512 - size_of::<usize>()),
         |_, chunk| chunk - 0x1000,
+        |_, chunk| chunk,
         |_, chunk| chunk + 2 * size_of::<usize>(),
+        |_, _| usize::MAX & !15,
     ];
     for stale in footers {
         // SAFETY: live blocks with their layout; the stale write is the

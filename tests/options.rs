@@ -816,3 +816,37 @@ fn bins_carve_at_most_sixteen_aligned() {
         Carved.dealloc(b, layout(64, 8));
     }
 }
+
+/// Shrunk in place, a chunk frees its tail when the tail makes a chunk,
+/// exactly the smallest one too, where the next request of that size finds
+/// it.
+#[test]
+fn a_chunk_shrunk_in_place_frees_a_tail_of_the_smallest_chunk() {
+    #[lite_alloc(bins = [], large = coalesce, realloc, memory = arena(64 << 10))]
+    struct Shrunk;
+    let w = size_of::<usize>();
+    let min_chunk = 4 * w;
+    // The chunk for a request of `n` bytes: with its header, rounded up to
+    // the grain (two words), at least four words.
+    let chunk_for = |n: usize| ((n + w + 2 * w - 1) & !(2 * w - 1)).max(min_chunk);
+    unsafe {
+        let a = Shrunk.alloc(layout(1000, 8));
+        let guard = Shrunk.alloc(layout(1000, 8));
+        assert!(!a.is_null() && !guard.is_null());
+        // Shrunk by exactly the smallest chunk.
+        let kept = chunk_for(1000) - min_chunk - w;
+        assert_eq!(chunk_for(kept), chunk_for(1000) - min_chunk);
+        let shrunk = Shrunk.realloc(a, layout(1000, 8), kept);
+        assert_eq!(shrunk, a, "a chunk shrinks in place");
+        let tail = Shrunk.alloc(layout(min_chunk - w, 8));
+        assert_eq!(
+            tail.addr(),
+            a.addr() + chunk_for(kept),
+            "the tail, the smallest chunk, was freed and is reused"
+        );
+        Shrunk.dealloc(tail, layout(min_chunk - w, 8));
+        Shrunk.dealloc(shrunk, layout(kept, 8));
+        Shrunk.dealloc(guard, layout(1000, 8));
+        Shrunk::verify();
+    }
+}
