@@ -2282,6 +2282,96 @@ fn a_free_chunk_grown_over_a_live_block_is_caught_when_it_is_taken() {
     }
 }
 
+#[lite_alloc(bins = [], large = coalesce, realloc, check, stats, memory = arena(1 << 20))]
+struct RefusedCounted;
+
+/// What a refused free leaves alone counts as leaked, with the free chunks
+/// the lists forget then: a block freed between two free chunks merges
+/// with the one before it (taken out of its list) and finds the one after
+/// it written through a stale pointer; and a block shrunk in place frees a
+/// tail that finds the same (the tail is then a chunk no one owns).
+#[test]
+fn what_a_refused_free_leaves_alone_counts_as_leaked() {
+    let _serial = serial();
+    let canary = check::CANARY;
+    let pool = |n: usize| -> Vec<*mut u8> {
+        // SAFETY: a valid layout.
+        let blocks: Vec<_> = (0..n)
+            .map(|_| unsafe { RefusedCounted.alloc(layout(40)) })
+            .collect();
+        assert!(!blocks.contains(&std::ptr::null_mut()));
+        blocks
+    };
+    // SAFETY: live blocks with their layout; the stale writes are the
+    // misuse under test, inside freed blocks' memory.
+    unsafe {
+        // Merged with the chunk before, then refused.
+        let (first, second) = (pool(QUARANTINE_BLOCKS), pool(QUARANTINE_BLOCKS));
+        let front = RefusedCounted.alloc(layout(100));
+        let x = RefusedCounted.alloc(layout(1000));
+        let b = RefusedCounted.alloc(layout(200));
+        let y = RefusedCounted.alloc(layout(3000));
+        let guard = RefusedCounted.alloc(layout(4000));
+        assert!(![front, x, b, y, guard].contains(&std::ptr::null_mut()));
+        assert_eq!(b.addr(), x.addr() + chunk_for(1000 + canary));
+        assert_eq!(y.addr(), b.addr() + chunk_for(200 + canary));
+        RefusedCounted.dealloc(x, layout(1000));
+        RefusedCounted.dealloc(y, layout(3000));
+        for block in first {
+            RefusedCounted.dealloc(block, layout(40));
+        }
+        assert!(take().is_empty());
+        y.cast::<usize>().write(0x1230);
+        RefusedCounted.dealloc(b, layout(200));
+        let mut found = None;
+        for block in second {
+            let was = RefusedCounted::stats();
+            RefusedCounted.dealloc(block, layout(40));
+            if found.is_none() && RefusedCounted::checks().misuses == 1 {
+                found = Some((was, RefusedCounted::stats()));
+            }
+        }
+        let (was, now) = found.expect("the stale link found");
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
+        // The chunk before counted with the lists' (it was one of them).
+        assert_eq!(now.large_free, 0, "{now:?}");
+        let leaked = was.leaked + was.large_free + 200 + canary;
+        assert_eq!(now.leaked, leaked, "{was:?}\n{now:?}");
+
+        // A tail refused.
+        RefusedCounted::reset();
+        let first = pool(QUARANTINE_BLOCKS);
+        let front = RefusedCounted.alloc(layout(100));
+        let a = RefusedCounted.alloc(layout(1000));
+        let y = RefusedCounted.alloc(layout(3000));
+        let guard = RefusedCounted.alloc(layout(4000));
+        assert!(![front, a, y, guard].contains(&std::ptr::null_mut()));
+        assert_eq!(y.addr(), a.addr() + chunk_for(1000 + canary));
+        RefusedCounted.dealloc(y, layout(3000));
+        for block in first {
+            RefusedCounted.dealloc(block, layout(40));
+        }
+        assert!(take().is_empty());
+        y.cast::<usize>().write(0x1230);
+        let was = RefusedCounted::stats();
+        let shrunk = RefusedCounted.realloc(a, layout(1000), 200);
+        let now = RefusedCounted::stats();
+        assert_eq!(shrunk, a, "shrunk in place");
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
+        let tail = chunk_for(1000 + canary) - chunk_for(200 + canary);
+        assert_eq!(now.large_free, 0, "{now:?}");
+        assert_eq!(
+            now.leaked,
+            was.leaked + was.large_free + tail,
+            "{was:?}\n{now:?}"
+        );
+    }
+}
+
 #[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
 struct ZeroedLink;
 

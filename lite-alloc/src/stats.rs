@@ -60,7 +60,8 @@ pub struct Stats {
     /// then on too, canary included, as it leaves the quarantine: the
     /// heap's lists are no longer used. With `large = coalesce`, once it
     /// has found a free chunk's words so written, the free chunks its lists
-    /// then forget, and the block whose free found them.
+    /// then forget, and the block (or the tail of a block shrunk in place)
+    /// whose free found them and was refused.
     pub leaked: usize,
     /// With `large = reuse` or `coalesce`: bytes of large blocks waiting in
     /// free lists.

@@ -666,8 +666,11 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 return;
             }
             let after = self.header(next);
-            // As above.
+            // As above; the chunk before, merged with and out of its list,
+            // is left alone too, never reused (the caller counts the
+            // block itself).
             if C::CHECKED && !after.in_use() && !self.may_unlink(next, after.size()) {
+                self.stats.leaked(size - header.size());
                 return;
             }
             if !after.in_use() {
@@ -758,6 +761,13 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 // both).
                 self.put(chunk + want, rest | Header::IN_USE | Header::PREV_IN_USE);
                 self.chunk_free(self.region.at(tag::payload(chunk + want)), (null_mut(), 0));
+                // In a checked type, the free may have found the free chunk
+                // after the tail written (the lists were sound before: the
+                // checked layer resizes in place only then), and left the
+                // tail alone: no one's, never reused.
+                if C::CHECKED && self.large.broken {
+                    self.stats.leaked(rest);
+                }
             } else if next == self.region.top.addr() {
                 // The last chunk: carve what is missing from the unused
                 // memory, if it continues this region.
