@@ -850,3 +850,23 @@ fn a_chunk_shrunk_in_place_frees_a_tail_of_the_smallest_chunk() {
         Shrunk::verify();
     }
 }
+
+/// With `large = reuse` and `realloc`, the last block carved grows where it
+/// is into a larger bin or class: the bytes after it are carved from the
+/// unused memory.
+#[test]
+fn a_reused_block_grows_in_place_at_the_top() {
+    #[lite_alloc(large = reuse, realloc, memory = arena(64 << 10))]
+    struct AtTop;
+    unsafe {
+        let p = AtTop.alloc(layout(20, 8)); // bin 32, the last block carved
+        assert!(!p.is_null());
+        let q = AtTop.realloc(p, layout(20, 8), 100); // bin 128
+        assert_eq!(q, p, "into a larger bin");
+        let r = AtTop.realloc(q, layout(100, 8), 1000); // class 1024
+        assert_eq!(r, q, "into a large class");
+        let s = AtTop.realloc(r, layout(1000, 8), 3000); // class 3072
+        assert_eq!(s, r, "into a larger class");
+        AtTop.dealloc(s, layout(3000, 8));
+    }
+}
