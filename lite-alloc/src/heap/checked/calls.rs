@@ -69,11 +69,7 @@ impl State {
         if !old.is_null() && !self.poisoned {
             // SAFETY: the old table's block, handed out by `alloc_plain`
             // for `old_bytes` and this alignment, used by nothing else now.
-            unsafe { heap.dealloc_inner(old, old_bytes, align) };
-            // Left alone when its free found a free neighbour's words
-            // written: kept out, as the block above.
-            if let Some(misuse) = self.broke(heap, site) {
-                heap.stats.leaked(old_bytes);
+            if let Some(misuse) = unsafe { self.heap_dealloc(heap, old, old_bytes, align, site) } {
                 return Err(misuse);
             }
         }
@@ -192,6 +188,35 @@ impl State {
         // Not 0: a word of the heap's memory.
         misuse.header = NonZeroUsize::new(at);
         misuse
+    }
+
+    /// Gives `block` back to the heap, which is not poisoned. Merging it
+    /// with a free neighbour, the heap may find the neighbour's words
+    /// written through a stale pointer: then it leaves the block alone,
+    /// which is kept out, counted as the heap counts what it never reuses,
+    /// and the misuse is returned (`broke`).
+    ///
+    /// # Safety
+    ///
+    /// `block` was handed out by the heap for `size` bytes and `align` (by
+    /// `heap_alloc` or `resize`), and nothing uses it any more.
+    #[inline(always)]
+    pub(super) unsafe fn heap_dealloc<C: Config<N>, const N: usize>(
+        &mut self,
+        heap: &mut Heap<C, N>,
+        block: *mut u8,
+        size: usize,
+        align: usize,
+        site: Site,
+    ) -> Option<Misuse> {
+        debug_assert!(!self.poisoned);
+        // SAFETY: the caller's promise.
+        unsafe { heap.dealloc_inner(block, size, align) };
+        let broke = self.broke(heap, site);
+        if broke.is_some() {
+            heap.stats.leaked(size);
+        }
+        broke
     }
 
     /// A block of `size` bytes aligned to `align` from the heap, its first

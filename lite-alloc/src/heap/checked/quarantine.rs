@@ -112,15 +112,7 @@ impl State {
                 // SAFETY: handed out by the heap for `inner` bytes and the
                 // entry's alignment, freed by its owner; the heap's own
                 // pointer to it.
-                unsafe { heap.dealloc_inner(block, inner, entry.align()) };
-                // Merging with a free neighbour, it may have found the
-                // neighbour's words written: then the block was left
-                // alone, kept out as above.
-                let broke = self.broke(heap, site);
-                if broke.is_some() {
-                    heap.stats.leaked(inner);
-                }
-                return broke;
+                return unsafe { self.heap_dealloc(heap, block, inner, entry.align(), site) };
             }
         }
         written
