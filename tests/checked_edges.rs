@@ -20,6 +20,7 @@ use std::cell::RefCell;
 
 use lite_alloc::check::{self, Kind, Misuse, QUARANTINE_BLOCKS};
 use lite_alloc::lite_alloc;
+use lite_alloc::stats::Stats;
 
 use lite_alloc_tests::misuses::{record, serial, take};
 
@@ -2095,17 +2096,11 @@ fn a_stale_chunk_footer_is_caught_when_a_neighbour_merges() {
                 .write(stale(before.addr(), y.addr() - w));
             // The second freed, out of the quarantine: it merges back.
             StaleFooter.dealloc(y, layout(200));
-            let mut found = None;
-            for &block in second {
-                let was = StaleFooter::stats();
-                StaleFooter.dealloc(block, layout(40));
-                if found.is_none() && StaleFooter::checks().misuses == 1 {
-                    found = Some((was, StaleFooter::stats()));
-                }
-            }
             // The call that found the footer released the second block
             // from the quarantine, and no other.
-            let (was, now) = found.expect("the stale footer found");
+            let (was, now) = around_the_report(&StaleFooter, second, StaleFooter::stats, || {
+                StaleFooter::checks().misuses
+            });
             let leaked = was.leaked + was.large_free + 200 + canary;
             assert_eq!(now.leaked, leaked, "{was:?}\n{now:?}");
             assert_eq!(now.large_free, 0, "{now:?}");
@@ -2113,6 +2108,33 @@ fn a_stale_chunk_footer_is_caught_when_a_neighbour_merges() {
             StaleFooter.dealloc(guard, layout(4000));
         }
     }
+}
+
+/// Frees `blocks`, live blocks of 40 bytes of `heap` (a checked type with
+/// statistics, which has reported no misuse), in turn: the statistics
+/// before and after the free that reported the first misuse. Panics if
+/// none did.
+///
+/// # Safety
+///
+/// The blocks are `heap`'s, live, of 40 bytes.
+unsafe fn around_the_report(
+    heap: &impl GlobalAlloc,
+    blocks: &[*mut u8],
+    stats: fn() -> Stats,
+    misuses: fn() -> usize,
+) -> (Stats, Stats) {
+    assert_eq!(misuses(), 0);
+    let mut found = None;
+    for &block in blocks {
+        let was = stats();
+        // SAFETY: the caller's promise.
+        unsafe { heap.dealloc(block, layout(40)) };
+        if found.is_none() && misuses() == 1 {
+            found = Some((was, stats()));
+        }
+    }
+    found.expect("a misuse reported")
 }
 
 /// Carves two blocks of 200 bytes, `a` then `b`, out of an old block of
@@ -2323,15 +2345,9 @@ fn what_a_refused_free_leaves_alone_counts_as_leaked() {
         assert!(take().is_empty());
         y.cast::<usize>().write(0x1230);
         RefusedCounted.dealloc(b, layout(200));
-        let mut found = None;
-        for block in second {
-            let was = RefusedCounted::stats();
-            RefusedCounted.dealloc(block, layout(40));
-            if found.is_none() && RefusedCounted::checks().misuses == 1 {
-                found = Some((was, RefusedCounted::stats()));
-            }
-        }
-        let (was, now) = found.expect("the stale link found");
+        let (was, now) = around_the_report(&RefusedCounted, &second, RefusedCounted::stats, || {
+            RefusedCounted::checks().misuses
+        });
         let seen = take();
         assert_eq!(seen.len(), 1, "{seen:#?}");
         assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
