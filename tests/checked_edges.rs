@@ -2057,7 +2057,12 @@ fn a_stale_chunk_footer_is_caught_when_a_neighbour_merges() {
         |_, chunk| chunk + 2 * size_of::<usize>(),
         |_, _| usize::MAX & !15,
     ];
-    for stale in footers {
+    // Under Miri, for time, one footer of each path: into a live block,
+    // outside the heap's memory, below address 0.
+    for (i, stale) in footers.into_iter().enumerate() {
+        if cfg!(miri) && ![0, 1, 3].contains(&i) {
+            continue;
+        }
         // SAFETY: live blocks with their layout; the stale write is the
         // misuse under test, on the heap's memory.
         unsafe {
@@ -2811,67 +2816,78 @@ unsafe fn stale_header(
 #[test]
 fn a_stale_write_into_a_live_blocks_header_is_caught() {
     let _serial = serial();
-    for back in [Back::Freed, Back::FreedFirst, Back::Resized, Back::Verified] {
-        for (align, word) in [(8, 0), (64, 0), (64, 1)] {
-            // A grain more (the one other size a chunk may have for the
-            // block), a size far past the heap, the header of a free chunk,
-            // zero, a pointer; the old word with its top byte and its low
-            // byte changed in step (the first only under Miri, for time).
-            let values: [fn(usize) -> usize; 6] = [
-                |old| old + 2 * size_of::<usize>(),
-                |_| 0x7fff_fff0 | 1,
-                |_| 48 | 2,
-                |_| 0,
-                |_| 0x1000,
-                |old| old ^ 8 ^ 8 << (usize::BITS - 8),
-            ];
-            for (i, value) in values[..if cfg!(miri) { 1 } else { values.len() }]
-                .iter()
-                .enumerate()
-            {
-                let small = Layout::from_size_align(40, align).unwrap();
-                // SAFETY: the serial lock is held; then blocks with their
-                // layouts, but for the misuse under test.
-                unsafe {
-                    let (second, at) = stale_header(align, word, *value, back == Back::FreedFirst);
-                    match back {
-                        Back::Freed => HeaderWritten.dealloc(second, small),
-                        // Written while it waits in the quarantine.
-                        Back::FreedFirst => push_out(&HeaderWritten),
-                        // Reported, then made again: the block moves.
-                        Back::Resized => {
-                            let moved = HeaderWritten.realloc(second, small, 48);
-                            assert!(!moved.is_null() && moved != second, "{moved:p}");
-                            let grown = Layout::from_size_align(48, align).unwrap();
-                            HeaderWritten.dealloc(moved, grown);
-                        }
-                        Back::Verified => HeaderWritten::verify(),
+    let backs = [Back::Freed, Back::FreedFirst, Back::Resized, Back::Verified];
+    let words = [(8, 0), (64, 0), (64, 1)];
+    // Every way back with every word natively; under Miri, for time, each
+    // way back with one word, the four covering all three.
+    let cases = backs.iter().enumerate().flat_map(|(b, &back)| {
+        words
+            .iter()
+            .enumerate()
+            .filter(move |&(w, _)| !cfg!(miri) || w == b % words.len())
+            .map(move |(_, &word)| (back, word))
+    });
+    let cases: Vec<_> = cases.collect();
+    assert_eq!(cases.len(), if cfg!(miri) { 4 } else { 12 });
+    for (back, (align, word)) in cases {
+        // A grain more (the one other size a chunk may have for the
+        // block), a size far past the heap, the header of a free chunk,
+        // zero, a pointer; the old word with its top byte and its low
+        // byte changed in step (the first only under Miri, for time).
+        let values: [fn(usize) -> usize; 6] = [
+            |old| old + 2 * size_of::<usize>(),
+            |_| 0x7fff_fff0 | 1,
+            |_| 48 | 2,
+            |_| 0,
+            |_| 0x1000,
+            |old| old ^ 8 ^ 8 << (usize::BITS - 8),
+        ];
+        for (i, value) in values[..if cfg!(miri) { 1 } else { values.len() }]
+            .iter()
+            .enumerate()
+        {
+            let small = Layout::from_size_align(40, align).unwrap();
+            // SAFETY: the serial lock is held; then blocks with their
+            // layouts, but for the misuse under test.
+            unsafe {
+                let (second, at) = stale_header(align, word, *value, back == Back::FreedFirst);
+                match back {
+                    Back::Freed => HeaderWritten.dealloc(second, small),
+                    // Written while it waits in the quarantine.
+                    Back::FreedFirst => push_out(&HeaderWritten),
+                    // Reported, then made again: the block moves.
+                    Back::Resized => {
+                        let moved = HeaderWritten.realloc(second, small, 48);
+                        assert!(!moved.is_null() && moved != second, "{moved:p}");
+                        let grown = Layout::from_size_align(48, align).unwrap();
+                        HeaderWritten.dealloc(moved, grown);
                     }
-                    let seen = take();
-                    let case = format!("{back:?}, align {align}, word {word}, value {i}");
-                    assert_eq!(seen.len(), 1, "{case}: {seen:#?}");
-                    let misuse = seen[0];
-                    assert_eq!(misuse.kind, Kind::UseAfterFree, "{case}: {misuse}");
-                    assert_eq!(misuse.header.map(|h| h.get()), Some(at), "{case}: {misuse}");
-                    let block = misuse.block.expect("the block is named");
-                    assert_eq!(block.address, second.addr(), "{case}: {misuse}");
-                    assert_eq!(block.freed, back == Back::FreedFirst, "{case}: {misuse}");
-                    assert!(
-                        misuse
-                            .to_string()
-                            .contains("the heap's header of the block at"),
-                        "{case}: {misuse}"
-                    );
-                    // Poisoned, it still serves and checks.
-                    let blocks: Vec<_> = (0..8).map(|_| HeaderWritten.alloc(small)).collect();
-                    assert!(!blocks.contains(&std::ptr::null_mut()), "{case}");
-                    for block in blocks {
-                        HeaderWritten.dealloc(block, small);
-                    }
-                    push_out(&HeaderWritten);
-                    HeaderWritten::verify();
-                    assert!(take().is_empty(), "{case}");
+                    Back::Verified => HeaderWritten::verify(),
                 }
+                let seen = take();
+                let case = format!("{back:?}, align {align}, word {word}, value {i}");
+                assert_eq!(seen.len(), 1, "{case}: {seen:#?}");
+                let misuse = seen[0];
+                assert_eq!(misuse.kind, Kind::UseAfterFree, "{case}: {misuse}");
+                assert_eq!(misuse.header.map(|h| h.get()), Some(at), "{case}: {misuse}");
+                let block = misuse.block.expect("the block is named");
+                assert_eq!(block.address, second.addr(), "{case}: {misuse}");
+                assert_eq!(block.freed, back == Back::FreedFirst, "{case}: {misuse}");
+                assert!(
+                    misuse
+                        .to_string()
+                        .contains("the heap's header of the block at"),
+                    "{case}: {misuse}"
+                );
+                // Poisoned, it still serves and checks.
+                let blocks: Vec<_> = (0..8).map(|_| HeaderWritten.alloc(small)).collect();
+                assert!(!blocks.contains(&std::ptr::null_mut()), "{case}");
+                for block in blocks {
+                    HeaderWritten.dealloc(block, small);
+                }
+                push_out(&HeaderWritten);
+                HeaderWritten::verify();
+                assert!(take().is_empty(), "{case}");
             }
         }
     }
