@@ -190,45 +190,47 @@ done
 # target directory of its own (a cargo run holds its directory's lock while
 # its tests run), each lane's output kept in a log and printed when it ends.
 # The lanes take about as long as each other: the first runs Stacked
-# Borrows on the host; the second Stacked Borrows on i686, then Tree Borrows
-# and the checked mode's misuses on the host. Each lane starts on a target
-# of its own, so that each builds its target's Miri sysroot alone (two Miri
-# runs that build one sysroot at once can fail: rust-lang/miri#4320); the
-# host's is built by the time the second lane reaches the host.
+# Borrows on the host, the crate features under Tree Borrows too, and the
+# checked mode's misuses; the second Stacked Borrows on i686, then Tree
+# Borrows on the host. Each lane starts on a target of its own, so that
+# each builds its target's Miri sysroot alone (two Miri runs that build one
+# sysroot at once can fail: rust-lang/miri#4320); the host's is built by
+# the time the second lane reaches the host.
 miri_stacked() {
     # Not the model's checked configurations (`checked_*`: two minutes each
-    # under Miri); the checked layer runs under Miri in the other lane and
-    # as `checked_global`'s allocator. Nor the bins that are multiples of the
-    # grain (`coalesce_grain_bins`, `coalesce_one_small_bin`): what sets
-    # them apart, slabs carved without padding, happens on 32-bit targets,
-    # and the lane on i686 runs them.
+    # under Miri); the checked layer runs under Miri at the end of this
+    # lane, on i686 in the other lane, and as `checked_global`'s allocator.
+    # Nor the bins that are multiples of the grain (`coalesce_grain_bins`,
+    # `coalesce_one_small_bin`): what sets them apart, slabs carved without
+    # padding, happens on 32-bit targets, and the lane on i686 runs them.
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests \
         --test seed --test properties --test options --test model --test memory_sources \
         --test default_global --test general_global --test claimed --test checked_global -- \
         --skip checked_ --skip coalesce_grain_bins --skip coalesce_one_small_bin
     # The crate features std (memory = system, Default and General on a host)
-    # and allocator-api2.
+    # and allocator-api2, under both models.
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-feature-tests
+    MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-tree-borrows" cargo +nightly miri test -p lite-alloc-feature-tests
+    # The checked mode's misuses on the heap where it writes most (no bins:
+    # every block a chunk, its links and footers next to the caller's
+    # bytes).
+    MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests --test checked -- no_bins
 }
 
 # Tree Borrows runs the programs with global allocators (boxes dropped by
 # value: protected pointers, where the two models differ most), the seed
-# tests, claimed memory and the crate features, and the shadow model on one
-# configuration of each kind of heap (bins only, large blocks reused,
-# coalesced, no bins) rather than all thirty: the model takes seven minutes
-# under Miri, and Stacked Borrows runs nearly all of it. The properties and
-# the options, which run under Stacked Borrows, are not run again here.
+# tests, claimed memory, the crate features (in the first lane) and the
+# shadow model on one configuration of each kind of heap (bins only, large
+# blocks reused, coalesced, no bins) rather than all thirty: the model takes
+# seven minutes under Miri, and Stacked Borrows runs nearly all of it. The
+# properties and the options, which run under Stacked Borrows, are not run
+# again here.
 miri_tree() {
     local tree_borrows="-Zmiri-strict-provenance -Zmiri-tree-borrows"
     MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests \
         --test seed --test default_global --test general_global --test claimed --test checked_global
-    MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-feature-tests
     MIRIFLAGS="$tree_borrows" cargo +nightly miri test -p lite-alloc-tests --test model -- \
         defaults_in_place large_reuse_in_place coalesce_in_place chunks_in_place --skip checked_
-    # Under Stacked Borrows, in this lane to even out the two: the checked
-    # mode's misuses on the heap where it writes most (no bins: every block
-    # a chunk, its links and footers next to the caller's bytes).
-    MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test -p lite-alloc-tests --test checked -- no_bins
 }
 
 # Miri on the 32-bit target: one model of each kind of heap (with the
