@@ -192,7 +192,8 @@ export function summary(result, chartPath, fullPath) {
     .map((id) => byId.get(id))
     .filter(Boolean);
   const lines = [];
-  lines.push(`Measured ${result.date} on wasm32 in ${result.node.replace(/ \(.*/, '')} (${result.rounds} rounds, medians); relative to dlmalloc, lower is better. Regenerate with \`bash scripts/bench.sh\`.`);
+  // When, where and with which toolchains: the full report's first line.
+  lines.push(`On wasm32 in ${result.node.replace(/ \(.*/, '')} (${result.rounds} rounds, medians); relative to dlmalloc, lower is better. Regenerate with \`bash scripts/bench.sh\`.`);
   lines.push('');
   const head = ['allocator', 'code after `wasm-opt -Oz`', 'time, six micro-benchmarks', 'time, four real programs', 'memory, four real programs', '`memory.grow` calls, four real programs'];
   const body = rows.map((a) => {
