@@ -40,7 +40,8 @@
 //! prints it (to stderr with `std`, with a backtrace of the misuse under
 //! `RUST_BACKTRACE=1`; to your panic hook on wasm, such as
 //! `console_error_panic_hook`; to the panic handler on firmware), then the
-//! program aborts: nothing unwinds out of `GlobalAlloc`. The message is
+//! program aborts: nothing unwinds out of `GlobalAlloc`, and no misuse
+//! that the panic hook's own allocations meet is reported. The message is
 //! also kept in a static buffer ([`last_message`]); on
 //! `wasm32-unknown-unknown` with the crate feature `check`, the module
 //! exports its address and length as `lite_alloc_misuse_ptr` and
@@ -84,7 +85,7 @@
 use core::alloc::Layout;
 use core::fmt;
 use core::num::NonZeroUsize;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 mod message;
 
@@ -274,10 +275,17 @@ pub fn set_hook(hook: Hook) {
 
 /// The default hook: panics with the misuse's message from a frame that
 /// cannot unwind, so that the panic hook (or handler) prints it and the
-/// program aborts.
+/// program aborts. From then on no misuse is reported: one that the panic
+/// hook's own allocations meet (printing a backtrace) would panic inside
+/// the panic, and cut the first one's backtrace short.
 pub fn default_hook(misuse: &Misuse) {
+    ABORTING.store(true, Ordering::Relaxed);
     abort_with(misuse)
 }
+
+/// Set when the default hook begins: the program is aborting, and never
+/// goes on (a panic handler on firmware does not return either).
+static ABORTING: AtomicBool = AtomicBool::new(false);
 
 /// Panics with `misuse`'s message. Unwinding cannot leave an `extern "C"`
 /// function: the panic aborts the program once the panic hook has run.
@@ -286,10 +294,24 @@ extern "C" fn abort_with(misuse: &Misuse) -> ! {
     panic!("{misuse}")
 }
 
-/// Calls `hook` (null: the default) with `misuse`, where a panic cannot
-/// unwind into the allocator's caller.
+/// Reports `misuse`: keeps its message, then calls the hook (null in
+/// `HOOK`: the default), where a panic cannot unwind into the allocator's
+/// caller. Called with no lock held.
+///
+/// Not once the default hook has begun: the panic hook then allocates (to
+/// print a backtrace), and may meet another misuse, or the same one again
+/// (a block that `verify()` reported still waits in the quarantine).
+/// Reported, its panic would abort the program at once, before the first
+/// one's backtrace, and its message would replace the first one's.
+#[cold]
+#[inline(never)]
 #[allow(improper_ctypes_definitions)]
-extern "C" fn call_hook(hook: *mut (), misuse: &Misuse) {
+pub(crate) extern "C" fn report(misuse: &Misuse) {
+    if ABORTING.load(Ordering::Relaxed) {
+        return;
+    }
+    message::keep(misuse);
+    let hook = HOOK.load(Ordering::Acquire);
     if hook.is_null() {
         default_hook(misuse);
     } else {
@@ -297,13 +319,4 @@ extern "C" fn call_hook(hook: *mut (), misuse: &Misuse) {
         let hook = unsafe { core::mem::transmute::<*mut (), Hook>(hook) };
         hook(misuse);
     }
-}
-
-/// Reports `misuse`: keeps its message, then calls the hook. Called with
-/// no lock held.
-#[cold]
-#[inline(never)]
-pub(crate) fn report(misuse: &Misuse) {
-    message::keep(misuse);
-    call_hook(HOOK.load(Ordering::Acquire), misuse);
 }
