@@ -117,7 +117,9 @@ macro_rules! __impl_allocator_api2 {
 ///
 /// It locks with `sync = spin`, so it exists on every target with atomic
 /// compare-and-swap and on single-threaded wasm. Elsewhere (`thumbv6m`, say),
-/// generate your own with `sync = critical_section`.
+/// generate your own with `sync = critical_section`; and on firmware whose
+/// interrupt handlers allocate, whatever the chip: a handler that
+/// interrupts a holder of the spin lock would spin for ever.
 #[cfg(any(target_has_atomic = "8", single_threaded_wasm))]
 #[cfg_attr(all(feature = "realloc", not(feature = "check")), lite_alloc(realloc))]
 #[cfg_attr(not(any(feature = "realloc", feature = "check")), lite_alloc)]
@@ -153,7 +155,7 @@ pub struct Default;
 /// Choose [`Default`](struct@Default) for short-lived work (a serverless
 /// function, a plugin call, a script: what lite-alloc 0.1.0's design was
 /// made for, with the smallest and fastest code), `General` for everything
-/// else. Its memory is that of [`Default`](struct@Default).
+/// else. Its memory and its lock are those of [`Default`](struct@Default).
 ///
 /// ```
 /// #[global_allocator]
