@@ -21,9 +21,9 @@
 /// allocator never makes one, and its `Memory` contract forbids memory
 /// sources to.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot guard a lite-alloc allocator on this target",
-    label = "no lock for this target",
-    note = "`sync = none` is only sound on wasm32 without the `atomics` target feature (one thread); `sync = critical_section` needs lite-alloc's `critical-section` feature; `sync = spin` works wherever atomic compare-and-swap does"
+    message = "`{Self}` cannot guard a lite-alloc allocator here",
+    label = "not a lock in this build",
+    note = "`sync = spin` (the default) needs atomic compare-and-swap, which `thumbv6m` lacks; `sync = critical_section` needs lite-alloc's crate feature `critical-section` (and a critical-section implementation linked in); `sync = none` is only sound on wasm32 without the `atomics` target feature (one thread)"
 )]
 pub unsafe trait Lock {
     /// The unlocked state.
