@@ -799,6 +799,62 @@ fn a_fitting_chunk_above_the_requests_list_is_reused() {
     }
 }
 
+/// A request whose own list has no chunk that fits searches the lists
+/// above it even when every word of the lists' bitmap has a bit set (built
+/// for speed, a heap with no free chunk at all skips the search, from a
+/// look at each word). On wasm32 the bitmap is two 64-bit words, the
+/// second from the lists of chunks of 1 MiB: with a free chunk of 2 MiB
+/// and a small one, a request of 1000 bytes is cut from the large chunk,
+/// not from the unused memory. (Elsewhere the bitmap has more words than
+/// the two chunks fill, and the test checks the placement alone.)
+#[test]
+fn a_request_searches_the_lists_while_every_bitmap_word_has_a_chunk() {
+    #[lite_alloc(bins = [], large = coalesce, memory = arena(4 << 20))]
+    struct Mapped;
+    unsafe {
+        let small = Mapped.alloc(layout(32, 8));
+        let _k1 = Mapped.alloc(layout(32, 8));
+        let large = Mapped.alloc(layout(2 << 20, 8));
+        let _k2 = Mapped.alloc(layout(32, 8));
+        assert!(!small.is_null() && !large.is_null() && !_k2.is_null());
+        Mapped.dealloc(small, layout(32, 8));
+        Mapped.dealloc(large, layout(2 << 20, 8));
+        assert_eq!(Mapped.alloc(layout(1000, 8)), large);
+        Mapped::verify();
+    }
+}
+
+/// An over-aligned block whose chunk's payload is already aligned starts
+/// at the payload: nothing of the chunk is skipped, and no marker is
+/// written before it.
+#[test]
+fn an_over_aligned_block_at_an_aligned_payload_starts_there() {
+    #[lite_alloc(bins = [], large = coalesce, memory = arena(1 << 20))]
+    struct Aligned;
+    let w = size_of::<usize>();
+    unsafe {
+        // Where the unused memory begins: a block carved there and freed
+        // goes back to it.
+        let probe = Aligned.alloc(layout(8, 8));
+        assert!(!probe.is_null());
+        Aligned.dealloc(probe, layout(8, 8));
+        // A chunk there (payloads are multiples of the two-word grain)
+        // after which the next chunk's payload is a multiple of 64: of
+        // `c` bytes, for a request of `c - w`.
+        let mut c = (64 - probe as usize % 64) % 64;
+        while c < 4 * w {
+            c += 64;
+        }
+        let before = Aligned.alloc(layout(c - w, 8));
+        assert_eq!(before, probe);
+        let block = Aligned.alloc(layout(8, 64));
+        assert_eq!(block as usize, probe as usize + c);
+        Aligned.dealloc(block, layout(8, 64));
+        Aligned.dealloc(before, layout(c - w, 8));
+        Aligned::verify();
+    }
+}
+
 /// A bin's blocks are carved at the largest power of two dividing its
 /// size, up to 16: a block of 64 bytes after one of 24 starts 32 bytes
 /// after it (24, padded to 16), not at the next multiple of 64.
