@@ -2316,7 +2316,8 @@ struct RefusedCounted;
 /// the lists forget then: a block freed between two free chunks merges
 /// with the one before it (taken out of its list) and finds the one after
 /// it written through a stale pointer; and a block shrunk in place frees a
-/// tail that finds the same (the tail is then a chunk no one owns).
+/// tail that finds the same (the tail is then a chunk no one owns). A tail
+/// that is not refused is free, not leaked.
 #[test]
 fn what_a_refused_free_leaves_alone_counts_as_leaked() {
     let _serial = serial();
@@ -2360,6 +2361,19 @@ fn what_a_refused_free_leaves_alone_counts_as_leaked() {
         assert_eq!(now.large_free, 0, "{now:?}");
         let leaked = was.leaked + was.large_free + 200 + canary;
         assert_eq!(now.leaked, leaked, "{was:?}\n{now:?}");
+
+        // A tail freed as the heap wrote it: free, not leaked.
+        RefusedCounted::reset();
+        let a = RefusedCounted.alloc(layout(1000));
+        let guard = RefusedCounted.alloc(layout(4000));
+        assert!(!a.is_null() && !guard.is_null());
+        let was = RefusedCounted::stats();
+        assert_eq!(RefusedCounted.realloc(a, layout(1000), 200), a);
+        let now = RefusedCounted::stats();
+        let tail = chunk_for(1000 + canary) - chunk_for(200 + canary);
+        assert_eq!(now.large_free, was.large_free + tail, "{was:?}\n{now:?}");
+        assert_eq!(now.leaked, was.leaked, "{was:?}\n{now:?}");
+        assert!(take().is_empty());
 
         // A tail refused.
         RefusedCounted::reset();
