@@ -238,6 +238,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             // of 1 (an arena's).
             let granule = <C::Memory as Memory>::GRANULE;
             let bytes = (whole + (granule - 1)) & !(granule - 1);
+            debug_assert!(bytes > 0, "asked the memory source for 0 bytes");
             let Some(grown) = self.region.memory.grow(bytes) else {
                 return false;
             };
@@ -276,6 +277,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         #[allow(clippy::manual_div_ceil)]
         let mut bytes = (wanted + (C::PAGE - 1)) / C::PAGE * C::PAGE;
         let grown = loop {
+            // The source's contract: never asked for nothing.
+            debug_assert!(bytes > 0, "asked the memory source for 0 bytes");
             if let Some(grown) = region.memory.grow(bytes) {
                 break grown;
             }
