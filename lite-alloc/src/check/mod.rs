@@ -40,8 +40,9 @@
 //! prints it (to stderr with `std`, with a backtrace of the misuse under
 //! `RUST_BACKTRACE=1`; to your panic hook on wasm, such as
 //! `console_error_panic_hook`; to the panic handler on firmware), then the
-//! program aborts: nothing unwinds out of `GlobalAlloc`, and no misuse
-//! that the panic hook's own allocations meet is reported. The message is
+//! program aborts: nothing unwinds out of `GlobalAlloc`, and from then on
+//! no misuse is reported, on any thread (the panic hook's own allocations
+//! may meet one). The message is
 //! also kept in a static buffer ([`last_message`]); on
 //! `wasm32-unknown-unknown` with the crate feature `check`, the module
 //! exports its address and length as `lite_alloc_misuse_ptr` and
@@ -268,8 +269,14 @@ static HOOK: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
 /// thread that made the call, after the allocator has let go of its lock:
 /// it may allocate, even from the allocator that called it. If it returns,
 /// the program goes on and the misused call does nothing (see the
-/// [module](self)); if it panics, the program aborts.
+/// [module](self)); if it panics, the program aborts. A hook that logs and
+/// then stops the program should end with [`default_hook`] rather than
+/// `panic!`: from the default hook on, misuses that the panic hook's own
+/// allocations meet are not reported inside the panic. Misuses are reported
+/// again after `set_hook` (a `wasm32-unknown-unknown` instance may be called
+/// again after its trap).
 pub fn set_hook(hook: Hook) {
+    ABORTING.store(false, Ordering::Relaxed);
     HOOK.store(hook as *mut (), Ordering::Release);
 }
 
@@ -283,8 +290,10 @@ pub fn default_hook(misuse: &Misuse) {
     abort_with(misuse)
 }
 
-/// Set when the default hook begins: the program is aborting, and never
-/// goes on (a panic handler on firmware does not return either).
+/// Set when the default hook begins: the program is aborting (a panic
+/// handler on firmware does not return either). A `wasm32-unknown-unknown`
+/// instance outlives its trap and may be called again: it reports nothing
+/// more until [`set_hook`] is called, which clears this.
 static ABORTING: AtomicBool = AtomicBool::new(false);
 
 /// Panics with `misuse`'s message. Unwinding cannot leave an `extern "C"`
@@ -318,5 +327,34 @@ pub(crate) extern "C" fn report(misuse: &Misuse) {
         // SAFETY: `HOOK` only ever holds null or a `Hook` (`set_hook`).
         let hook = unsafe { core::mem::transmute::<*mut (), Hook>(hook) };
         hook(misuse);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::AtomicUsize;
+
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+
+    /// Once the default hook has begun nothing is reported, until
+    /// `set_hook` (a `wasm32-unknown-unknown` instance called again after
+    /// its trap).
+    #[test]
+    fn set_hook_reports_again_after_the_default_hook_began() {
+        fn count(_: &Misuse) {
+            SEEN.fetch_add(1, Ordering::Relaxed);
+        }
+        let misuse = Misuse::new(Kind::DoubleFree, "test", Call::Dealloc, 0x10, None);
+        set_hook(count);
+        report(&misuse);
+        assert_eq!(SEEN.load(Ordering::Relaxed), 1);
+        // What the default hook does before it panics.
+        ABORTING.store(true, Ordering::Relaxed);
+        report(&misuse);
+        assert_eq!(SEEN.load(Ordering::Relaxed), 1);
+        set_hook(count);
+        report(&misuse);
+        assert_eq!(SEEN.load(Ordering::Relaxed), 2);
     }
 }
