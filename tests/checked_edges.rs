@@ -2363,6 +2363,7 @@ fn what_a_refused_free_leaves_alone_counts_as_leaked() {
         assert_eq!(now.leaked, leaked, "{was:?}\n{now:?}");
 
         // A tail freed as the heap wrote it: free, not leaked.
+        let tail = chunk_for(1000 + canary) - chunk_for(200 + canary);
         RefusedCounted::reset();
         let a = RefusedCounted.alloc(layout(1000));
         let guard = RefusedCounted.alloc(layout(4000));
@@ -2370,7 +2371,6 @@ fn what_a_refused_free_leaves_alone_counts_as_leaked() {
         let was = RefusedCounted::stats();
         assert_eq!(RefusedCounted.realloc(a, layout(1000), 200), a);
         let now = RefusedCounted::stats();
-        let tail = chunk_for(1000 + canary) - chunk_for(200 + canary);
         assert_eq!(now.large_free, was.large_free + tail, "{was:?}\n{now:?}");
         assert_eq!(now.leaked, was.leaked, "{was:?}\n{now:?}");
         assert!(take().is_empty());
@@ -2397,7 +2397,6 @@ fn what_a_refused_free_leaves_alone_counts_as_leaked() {
         let seen = take();
         assert_eq!(seen.len(), 1, "{seen:#?}");
         assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
-        let tail = chunk_for(1000 + canary) - chunk_for(200 + canary);
         assert_eq!(now.large_free, 0, "{now:?}");
         assert_eq!(
             now.leaked,

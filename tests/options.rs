@@ -815,8 +815,8 @@ fn a_request_searches_the_lists_while_every_bitmap_word_has_a_chunk() {
         let small = Mapped.alloc(layout(32, 8));
         let _k1 = Mapped.alloc(layout(32, 8));
         let large = Mapped.alloc(layout(2 << 20, 8));
-        let _k2 = Mapped.alloc(layout(32, 8));
-        assert!(!small.is_null() && !large.is_null() && !_k2.is_null());
+        let k2 = Mapped.alloc(layout(32, 8));
+        assert!(!small.is_null() && !large.is_null() && !k2.is_null());
         Mapped.dealloc(small, layout(32, 8));
         Mapped.dealloc(large, layout(2 << 20, 8));
         assert_eq!(Mapped.alloc(layout(1000, 8)), large);
@@ -842,7 +842,7 @@ fn an_over_aligned_block_at_an_aligned_payload_starts_there() {
         // after which the next chunk's payload is a multiple of 64: of
         // `c` bytes, for a request of `c - w`.
         let mut c = (64 - probe as usize % 64) % 64;
-        while c < 4 * w {
+        if c < 4 * w {
             c += 64;
         }
         let before = Aligned.alloc(layout(c - w, 8));

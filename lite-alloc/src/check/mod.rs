@@ -40,13 +40,13 @@
 //! prints it (to stderr with `std`, with a backtrace of the misuse under
 //! `RUST_BACKTRACE=1`; to your panic hook on wasm, such as
 //! `console_error_panic_hook`; to the panic handler on firmware), then the
-//! program aborts: nothing unwinds out of `GlobalAlloc`, and from then on
-//! no misuse is reported, on any thread (the panic hook's own allocations
-//! may meet one). The message is
-//! also kept in a static buffer ([`last_message`]); on
-//! `wasm32-unknown-unknown` with the crate feature `check`, the module
-//! exports its address and length as `lite_alloc_misuse_ptr` and
-//! `lite_alloc_misuse_len`, so that the host can read it after the trap.
+//! program aborts: nothing unwinds out of `GlobalAlloc`, and from then on no
+//! misuse is reported, on any thread (the panic hook's own allocations may
+//! meet one). The message is also kept in a static buffer
+//! ([`last_message`]); on `wasm32-unknown-unknown` with the crate feature
+//! `check`, the module exports its address and length as
+//! `lite_alloc_misuse_ptr` and `lite_alloc_misuse_len`, so that the host can
+//! read it after the trap.
 //!
 //! A hook that returns lets the program go on. The allocator's state is
 //! left as it was before the call: a misused `dealloc` does nothing, a
