@@ -29,6 +29,7 @@ rustfmt --edition 2024 <lite-alloc-tune/replay/main.rs | cmp -s - lite-alloc-tun
 rustfmt --edition 2024 --check lite-alloc-tune/tests/program/build.rs lite-alloc-tune/tests/program/src/main.rs \
     lite-alloc-tune/general_line.rs
 (cd tests/check-feature && cargo fmt --check)
+(cd tests/firmware-m0 && cargo fmt --check)
 
 step "clippy: host, wasm32, firmware (thumbv7em, thumbv6m)"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -50,6 +51,7 @@ cargo clippy -p lite-alloc --target thumbv6m-none-eabi --features critical-secti
 cargo clippy -p lite-alloc --target wasm32-unknown-unknown --features check -- -D warnings
 (cd tests/check-feature && cargo clippy --locked --all-targets -- -D warnings)
 (cd examples/firmware && cargo clippy --release --locked -- -D warnings)
+(cd tests/firmware-m0 && cargo clippy --release --locked -- -D warnings)
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-cs-realloc -- -D warnings)
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-general-cs -- -D warnings)
 (cd bench/real && cargo clippy --release --locked --target wasm32-wasip1 --features lite-alloc-bench-allocators/lite-general -- -D warnings)

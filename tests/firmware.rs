@@ -2,10 +2,13 @@
 //! `memory = claimed` with two linker-defined regions in two RAM banks,
 //! `sync = critical_section`), its code size printed, and run under
 //! QEMU's Cortex-M4 board (`mps2-an386`) with semihosting, where it checks its
-//! own results and exits with success or failure.
+//! own results and exits with success or failure. And `tests/firmware-m0`:
+//! each kind of heap under random calls and an interrupt that allocates,
+//! on QEMU's Cortex-M0 board (`microbit`), `thumbv6m-none-eabi`.
 //!
-//! Needs the `thumbv7em-none-eabihf` target and `qemu-system-arm`: a missing
-//! tool is a failure, not a skip. `scripts/setup.sh` installs both.
+//! Needs the `thumbv7em-none-eabihf` and `thumbv6m-none-eabi` targets and
+//! `qemu-system-arm`: a missing tool is a failure, not a skip.
+//! `scripts/setup.sh` installs them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -43,6 +46,43 @@ fn section_sizes(elf: &[u8]) -> Vec<(String, u32)> {
         .collect()
 }
 
+/// Boots `elf` in QEMU on the board `machine` (its arguments), with
+/// semihosting; whether it exited with success, and what it printed (its
+/// output and QEMU's errors). It must exit within 120 s.
+fn qemu(machine: &[&str], elf: &Path) -> (bool, String) {
+    let mut qemu = Command::new("qemu-system-arm")
+        .args(machine)
+        .args([
+            "-nographic",
+            "-semihosting-config",
+            "enable=on,target=native",
+        ])
+        .arg("-kernel")
+        .arg(elf)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect(
+            "`qemu-system-arm` not found: install Debian's qemu-system-arm (scripts/setup.sh does)",
+        );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = qemu.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            qemu.kill().unwrap();
+            panic!("{} did not exit within 120 s", elf.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = qemu.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    (status.success(), format!("{stdout}{stderr}"))
+}
+
 #[test]
 #[cfg_attr(miri, ignore = "spawns cargo and qemu")]
 fn firmware_builds_and_runs_under_qemu() {
@@ -73,38 +113,78 @@ fn firmware_builds_and_runs_under_qemu() {
         "firmware .text of {text} bytes"
     );
 
-    let mut qemu = Command::new("qemu-system-arm")
-        .args(["-cpu", "cortex-m4", "-machine", "mps2-an386", "-nographic"])
-        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
-        .arg(&elf_path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect(
-            "`qemu-system-arm` not found: install Debian's qemu-system-arm (scripts/setup.sh does)",
-        );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = qemu.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            qemu.kill().unwrap();
-            panic!("the firmware did not exit within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let output = qemu.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    print!("{stdout}");
-    assert!(
-        status.success(),
-        "the firmware failed: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (success, stdout) = qemu(&["-cpu", "cortex-m4", "-machine", "mps2-an386"], &elf_path);
+    assert!(success, "the firmware failed: {stdout}");
     assert!(stdout.contains("claimed 8192 B of RAM and 65536 B of PSRAM"));
     assert!(stdout.contains("vec: 1000 pushes, sum 499500"));
     assert!(stdout.contains("16 KiB of samples in PSRAM at 0x21"));
     assert!(stdout.contains("out of memory: null for 128 KiB, then 13 bytes allocated"));
     assert!(stdout.contains("firmware: all checks passed"));
+}
+
+/// `tests/firmware-m0`: each kind of heap (bins only, large blocks reused,
+/// chunks only, a bin in front of chunks, and chunks in the checked mode)
+/// under random calls on a Cortex-M0
+/// (`thumbv6m-none-eabi`: no compare-and-swap, so `sync = critical_section`;
+/// an unaligned word access faults), while the SysTick interrupt allocates
+/// on the same heap every 100 cycles, under QEMU's micro:bit board with the
+/// 32 KiB of RAM of the nRF51822's larger variant, and `-icount` so that
+/// the interrupts fall at the same instructions on every run. Built twice:
+/// with debug assertions (`verify()` walks every chunk after every call),
+/// and without, as firmware ships, where a call interrupted inside the lock
+/// would corrupt the heap rather than meet the re-entry guard.
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo and qemu")]
+fn cortex_m0_serves_each_kind_of_heap_and_its_interrupt() {
+    let dir = firmware_dir()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("tests/firmware-m0");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for profile in ["release", "lean"] {
+        let status = Command::new(&cargo)
+            .current_dir(&dir)
+            .args(["build", "--quiet", "--locked", "--profile", profile])
+            .status()
+            .expect("cannot run cargo");
+        assert!(
+            status.success(),
+            "building tests/firmware-m0 ({profile}) failed (is `thumbv6m-none-eabi` installed?)"
+        );
+        let elf = dir
+            .join("target/thumbv6m-none-eabi")
+            .join(profile)
+            .join("lite-alloc-firmware-m0-tests");
+        let board = [
+            "-cpu",
+            "cortex-m0",
+            "-machine",
+            "microbit",
+            "-global",
+            "nrf51-soc.sram-size=32768",
+            "-icount",
+            "shift=0",
+        ];
+        let (success, stdout) = qemu(&board, &elf);
+        assert!(
+            success,
+            "the Cortex-M0 program ({profile}) failed: {stdout}"
+        );
+        for heap in [
+            "bins",
+            "large blocks reused",
+            "chunks",
+            "a bin in front of chunks",
+        ] {
+            let line = format!("{heap}: ");
+            assert!(
+                stdout.lines().any(|l| l.starts_with(&line)),
+                "{heap} ({profile}): {stdout}"
+            );
+        }
+        assert!(stdout.contains("chunks: 1984 B in one block after every block was freed"));
+        assert!(stdout.contains("cortex-m0: all checks passed"), "{stdout}");
+    }
 }
