@@ -3,12 +3,12 @@
 //! `critical-section` crate, and no unaligned access, so a header or a link
 //! written at an address that is not a multiple of its size faults.
 //!
-//! Four heaps, one of each kind (bins only, large blocks reused, chunks
-//! only, and a bin in front of chunks), each with an arena of its own, run
-//! random calls (allocations, zeroed ones, frees and reallocations of 1 B
-//! to a quarter of the arena, aligned to up to 64) while the SysTick
-//! interrupt fires every few thousand cycles and allocates, fills, checks
-//! and frees a block of the same heap. After each call the program checks
+//! Five heaps, one of each kind (bins only, large blocks reused, chunks
+//! only, a bin in front of chunks, and chunks in the checked mode), each
+//! with an arena of its own, run random calls (allocations, zeroed ones,
+//! frees and reallocations of 1 B to a quarter of the arena, aligned to up
+//! to 64) while the SysTick interrupt fires every 100 cycles and allocates,
+//! fills, checks and frees a block of the same heap. After each call the program checks
 //! every live block's contents, that no two overlap, and the heap's own
 //! invariants (`verify()`, which with debug assertions walks every chunk).
 //! Then everything is freed, and the heap of chunks only must serve nearly
@@ -39,7 +39,8 @@ struct Bins;
 #[lite_alloc::lite_alloc(bins = [12, 24, 40], large = reuse, realloc, memory = arena(ARENA), sync = critical_section)]
 struct Reuse;
 
-/// `lite_alloc::General`'s configuration: every block a chunk.
+/// `lite_alloc::General`'s configuration (less its `growth`, which an arena
+/// ignores): every block a chunk.
 #[lite_alloc::lite_alloc(bins = [], large = coalesce, realloc, memory = arena(ARENA), sync = critical_section)]
 struct Chunks;
 
@@ -58,7 +59,7 @@ static CHUNKS: Chunks = Chunks::new();
 static BIN_IN_FRONT: BinInFront = BinInFront::new();
 static CHECKED: Checked = Checked::new();
 
-/// The heap the interrupt uses: 1 to 4, the number of the heap under test;
+/// The heap the interrupt uses: 1 to 5, the number of the heap under test;
 /// 0 for none.
 static UNDER_TEST: AtomicUsize = AtomicUsize::new(0);
 /// Blocks the interrupt allocated, checked and freed.
@@ -317,19 +318,22 @@ fn SysTick() {
 /// it did something of each kind.
 fn test<A: GlobalAlloc>(n: usize, name: &str, heap: &A, verify: fn(), realloc: bool) {
     let served = TICKS_SERVED.load(Ordering::Relaxed);
+    let refused = TICKS_REFUSED.load(Ordering::Relaxed);
     UNDER_TEST.store(n, Ordering::Relaxed);
     let tally = workload(heap, verify, 3000, &mut Rng(0x1234_5678 ^ n as u32));
     UNDER_TEST.store(0, Ordering::Relaxed);
     let served = TICKS_SERVED.load(Ordering::Relaxed) - served;
+    let refused = TICKS_REFUSED.load(Ordering::Relaxed) - refused;
     hprintln!(
-        "{}: {} allocated, {} refused, {} freed, {} resized in place, {} moved; the interrupt's blocks: {}",
+        "{}: {} allocated, {} refused, {} freed, {} resized in place, {} moved; the interrupt's blocks: {} ({} refused)",
         name,
         tally.allocated,
         tally.refused,
         tally.freed,
         tally.resized_in_place,
         tally.moved,
-        served
+        served,
+        refused
     );
     check(tally.allocated > 500, "the workload allocated");
     check(tally.refused > 0, "the workload ran the arena out");
