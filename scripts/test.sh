@@ -55,6 +55,10 @@ cargo clippy -p lite-alloc --target wasm32-unknown-unknown --features check -- -
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-cs-realloc -- -D warnings)
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-general-cs -- -D warnings)
 (cd bench/real && cargo clippy --release --locked --target wasm32-wasip1 --features lite-alloc-bench-allocators/lite-general -- -D warnings)
+# wasm32 with threads (the `atomics` target feature, nightly and std rebuilt
+# with it): the one wasm build where `sync = spin` is a real spin lock.
+RUSTFLAGS="-C target-feature=+atomics,+bulk-memory" cargo +nightly build --quiet -Zbuild-std=std,panic_abort \
+    --target wasm32-unknown-unknown -p wasm-demo --target-dir target/wasm32-atomics
 
 step "docs (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet
