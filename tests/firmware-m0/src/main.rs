@@ -7,8 +7,8 @@
 //! only, a bin in front of chunks, and chunks in the checked mode), each
 //! with an arena of its own, run random calls (allocations, zeroed ones,
 //! frees and reallocations of 1 B to a quarter of the arena, aligned to up
-//! to 64) while the SysTick interrupt fires every 100 cycles and allocates,
-//! fills, checks and frees a block of the same heap. After each call the program checks
+//! to 64) while the SysTick interrupt fires every 100 cycles, frees the
+//! block it allocated last time and allocates another on the same heap. After each call the program checks
 //! every live block's contents, that no two overlap, and the heap's own
 //! invariants (`verify()`, which with debug assertions walks every chunk).
 //! Then everything is freed, and the heap of chunks only must serve nearly
@@ -21,7 +21,8 @@
 #![no_main]
 
 use core::alloc::{GlobalAlloc, Layout};
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{entry, exception};
@@ -226,6 +227,7 @@ fn workload<A: GlobalAlloc>(heap: &A, verify: fn(), steps: u32, rng: &mut Rng) -
                     if p.is_null() {
                         // The block stays as it was.
                         tally.refused += 1;
+                        verify();
                         continue;
                     }
                     let kept = block.layout.size().min(new_size);
@@ -282,23 +284,47 @@ fn workload<A: GlobalAlloc>(heap: &A, verify: fn(), steps: u32, rng: &mut Rng) -
     tally
 }
 
-/// What the interrupt does: a block of its own on the heap under test,
-/// filled, checked and freed, between two of the workload's calls (the
-/// critical section keeps it out of them).
+/// The interrupt's block.
+const HELD_LAYOUT: Layout = match Layout::from_size_align(20, 4) {
+    Ok(layout) => layout,
+    Err(_) => panic!(),
+};
+/// The block the interrupt holds until its next run, of `HELD_LAYOUT`, on
+/// the heap under test; null when none.
+static HELD: AtomicPtr<u8> = AtomicPtr::new(null_mut());
+
+/// Frees the interrupt's block, after checking its contents.
+fn release_held<A: GlobalAlloc>(heap: &A) {
+    // A load and a store: the Cortex-M0 has no atomic swap, and only one of
+    // the interrupt and the program runs this at a time.
+    let held = HELD.load(Ordering::Relaxed);
+    HELD.store(null_mut(), Ordering::Relaxed);
+    if !held.is_null() {
+        // SAFETY: the interrupt's live block, of `HELD_LAYOUT`.
+        check(
+            unsafe { intact(held, HELD_LAYOUT.size(), 0xA5) },
+            "the interrupt's block",
+        );
+        // SAFETY: as above, on this heap.
+        unsafe { heap.dealloc(held, HELD_LAYOUT) };
+    }
+}
+
+/// What the interrupt does, between two of the workload's calls (the
+/// critical section keeps it out of them): frees the block it allocated
+/// last time, and allocates and fills another, which stays among the
+/// workload's blocks until its next run.
 fn interrupt_block<A: GlobalAlloc>(heap: &A) {
-    let layout = Layout::from_size_align(20, 4).unwrap();
+    release_held(heap);
     // SAFETY: a layout of non-zero size.
-    let p = unsafe { heap.alloc(layout) };
+    let p = unsafe { heap.alloc(HELD_LAYOUT) };
     if p.is_null() {
         bump(&TICKS_REFUSED);
         return;
     }
-    // SAFETY: the block just allocated, of 20 bytes.
-    unsafe { fill(p, 20, 0xA5) };
-    // SAFETY: as above.
-    check(unsafe { intact(p, 20, 0xA5) }, "the interrupt's block");
-    // SAFETY: the block just allocated, its layout.
-    unsafe { heap.dealloc(p, layout) };
+    // SAFETY: the block just allocated.
+    unsafe { fill(p, HELD_LAYOUT.size(), 0xA5) };
+    HELD.store(p, Ordering::Relaxed);
     bump(&TICKS_SERVED);
 }
 
@@ -322,6 +348,8 @@ fn test<A: GlobalAlloc>(n: usize, name: &str, heap: &A, verify: fn(), realloc: b
     UNDER_TEST.store(n, Ordering::Relaxed);
     let tally = workload(heap, verify, 3000, &mut Rng(0x1234_5678 ^ n as u32));
     UNDER_TEST.store(0, Ordering::Relaxed);
+    release_held(heap);
+    verify();
     let served = TICKS_SERVED.load(Ordering::Relaxed) - served;
     let refused = TICKS_REFUSED.load(Ordering::Relaxed) - refused;
     hprintln!(
