@@ -8,11 +8,12 @@
 //! with an arena of its own, run random calls (allocations, zeroed ones,
 //! frees and reallocations of 1 B to a quarter of the arena, aligned to up
 //! to 64) while the SysTick interrupt fires every 100 cycles, frees the
-//! block it allocated last time and allocates another on the same heap. After each call the program checks
-//! every live block's contents, that no two overlap, and the heap's own
-//! invariants (`verify()`, which with debug assertions walks every chunk).
-//! Then everything is freed, and the heap of chunks only must serve nearly
-//! its whole arena again (a bin's slabs stay with their bin).
+//! block it allocated last time and allocates another on the same heap.
+//! After each call the program checks every live block's contents, that no
+//! two overlap, and the heap's own invariants (`verify()`, which with debug
+//! assertions walks every chunk). Then everything is freed, and the heap of
+//! chunks only must serve nearly its whole arena again (a bin's slabs stay
+//! with their bin).
 //!
 //! `cargo run --release` (in this folder) runs it under QEMU's micro:bit
 //! board; it prints what it did over semihosting and exits with success or
