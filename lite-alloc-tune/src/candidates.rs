@@ -48,6 +48,25 @@ impl PartialEq for Candidate {
     }
 }
 
+/// The arguments of a whole attribute pasted as it is written in code
+/// (`#[lite_alloc::lite_alloc(bins = [8])]`, under any path); other text
+/// as it is.
+fn attribute_arguments(text: &str) -> Result<&str, String> {
+    let text = text.trim();
+    let Some(attribute) = text.strip_prefix("#[").and_then(|t| t.strip_suffix(']')) else {
+        return Ok(text);
+    };
+    let (path, arguments) = match attribute.trim_end().strip_suffix(')') {
+        Some(call) => call.split_once('(').unwrap_or((call, "")),
+        None => (attribute, ""),
+    };
+    if path.trim().ends_with("lite_alloc") {
+        Ok(arguments)
+    } else {
+        Err(format!("{text:?}: not a `lite_alloc` attribute"))
+    }
+}
+
 /// Splits attribute arguments at the commas outside brackets.
 fn split_arguments(text: &str) -> Vec<&str> {
     let (mut parts, mut depth, mut from) = (Vec::new(), 0i32, 0);
@@ -89,11 +108,19 @@ impl Candidate {
             extra: Vec::new(),
             origin: origin.into(),
         };
-        for argument in split_arguments(arguments) {
+        let mut keys = Vec::new();
+        for argument in split_arguments(attribute_arguments(arguments)?) {
             let (key, value) = match argument.split_once('=') {
                 Some((key, value)) => (key.trim(), Some(value.trim())),
                 None => (argument, None),
             };
+            if argument.contains(';') {
+                return Err(format!("{argument:?}: separate arguments with commas"));
+            }
+            if keys.contains(&key) {
+                return Err(format!("duplicate `{key}` argument: give it once"));
+            }
+            keys.push(key);
             match (key, value) {
                 ("bins", Some(list)) => {
                     let inner = list
@@ -109,7 +136,11 @@ impl Candidate {
                 ("large", Some("leak")) => c.large = Large::Leak,
                 ("large", Some("reuse")) => c.large = Large::Reuse,
                 ("large", Some("coalesce")) => c.large = Large::Coalesce,
-                ("large", Some(other)) => return Err(format!("`large = {other}`: unknown")),
+                ("large", Some(other)) => {
+                    return Err(format!(
+                        "`large = {other}`: unknown; `large` is `leak`, `reuse` or `coalesce`"
+                    ));
+                }
                 ("realloc", None) => c.realloc = true,
                 ("growth", Some(fraction)) => {
                     let n = fraction
@@ -457,6 +488,49 @@ mod tests {
         assert!(Candidate::parse("bins = []", "").is_err());
         assert!(Candidate::parse("growth = 2/3", "").is_err());
         assert!(Candidate::parse("large = sometimes", "").is_err());
+    }
+
+    /// Mistakes the attribute rejects are rejected here too, with as much
+    /// to go on, before anything is built.
+    #[test]
+    fn mistakes_are_named() {
+        assert_eq!(
+            Candidate::parse("bins = [8], bins = [16]", "").unwrap_err(),
+            "duplicate `bins` argument: give it once"
+        );
+        assert_eq!(
+            Candidate::parse("realloc, large = reuse, realloc", "").unwrap_err(),
+            "duplicate `realloc` argument: give it once"
+        );
+        assert!(
+            Candidate::parse("large = merge", "")
+                .unwrap_err()
+                .contains("`leak`, `reuse` or `coalesce`")
+        );
+        assert_eq!(
+            Candidate::parse("bins = [8]; large = reuse", "").unwrap_err(),
+            "\"bins = [8]; large = reuse\": separate arguments with commas"
+        );
+    }
+
+    /// A line copied from code, or from this tool's recommendation, is
+    /// taken as its arguments.
+    #[test]
+    fn a_whole_attribute_is_taken_as_its_arguments() {
+        let arguments = Candidate::parse("bins = [8], large = coalesce, realloc", "").unwrap();
+        for pasted in [
+            "#[lite_alloc::lite_alloc(bins = [8], large = coalesce, realloc)]",
+            "  #[lite_alloc(bins = [8], large = coalesce, realloc)] ",
+            "#[::lite_alloc::lite_alloc( bins = [8], large = coalesce, realloc )]",
+        ] {
+            assert_eq!(Candidate::parse(pasted, "").unwrap(), arguments, "{pasted}");
+        }
+        assert_eq!(
+            Candidate::parse("#[lite_alloc::lite_alloc]", "").unwrap(),
+            Candidate::default_design()
+        );
+        // Another attribute is not taken apart.
+        assert!(Candidate::parse("#[derive(Debug)]", "").is_err());
     }
 
     #[test]
