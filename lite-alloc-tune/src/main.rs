@@ -28,6 +28,16 @@ use target::{Outcome, Replayer};
 
 const PAGE: usize = 65536;
 
+/// `println!` that returns an error where `println!` would panic: when the
+/// reader of the output has gone (`lite-alloc-tune TRACE | head`), the
+/// tool stops, and `main` exits quietly.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 const HELP: &str = "\
 lite-alloc-tune: recommends a lite-alloc configuration for a program, from a
 trace of its allocations (recorded with lite_alloc::record::Recorder).
@@ -38,14 +48,14 @@ Every candidate configuration, and dlmalloc, is replayed on wasm32-wasip1
 under Node.js: the real allocator, compiled from the lite-alloc sources
 built into this tool, serves the recorded requests in their order. It needs
 cargo with the wasm32-wasip1 target (rustup target add wasm32-wasip1) and
-Node.js 18 or later.
+Node.js 20 or later.
 
 Options:
   --svg FILE       also write the histogram of request sizes, with the bins
                    recommended and Default's, as an SVG chart
   --also ARGS      also replay this configuration, given as the attribute's
-                   arguments (\"bins = [24, 48], large = reuse\") on wasm
-                   memory, the default; repeatable
+                   arguments (\"bins = [24, 48], large = reuse\") or the
+                   whole attribute, on wasm memory, the default; repeatable
   --workdir DIR    where the replay programs are built and run (default:
                    lite-alloc-tune-USER in the system's temporary directory)
   --node PATH      the Node.js to run the replays with (default: node)
@@ -146,6 +156,14 @@ fn main() -> ExitCode {
         }
         Ok(Parsed::Run(args)) => match run(args) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(error)
+                if error
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+            {
+                // The output's reader has gone: nothing to tell it.
+                ExitCode::SUCCESS
+            }
             Err(error) => {
                 eprintln!("error: {error}");
                 ExitCode::FAILURE
@@ -158,8 +176,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn mib(bytes: usize) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+/// `bytes` in the unit that reads best: B, KiB or MiB.
+fn amount(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+    } else if bytes >= 1 << 10 {
+        format!("{:.1} KiB", bytes as f64 / (1 << 10) as f64)
+    } else {
+        format!("{bytes} B")
+    }
 }
 
 fn percent(part: f64, whole: f64) -> String {
@@ -277,7 +302,33 @@ fn choose(replayed: &[Replayed]) -> usize {
     }
 }
 
+/// Whether the histogram can go to `path`, asked before the replays rather
+/// than found out after them.
+fn svg_destination(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "--svg {}: a directory; give the file to write",
+            path.display()
+        ));
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(format!(
+            "--svg {}: there is no directory {}",
+            path.display(),
+            parent.display()
+        ));
+    }
+    Ok(())
+}
+
 fn run(args: Args) -> Result<(), Box<dyn Error>> {
+    if let Some(svg) = &args.svg {
+        svg_destination(svg)?;
+    }
     let trace = Trace::read(&args.trace)?;
     let profile = Profile::of(&trace);
     if profile.allocations == 0 {
@@ -285,8 +336,8 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     }
     let base = trace.memory.map_or(0, |m| m.base_pages());
     let bytes = std::fs::metadata(&args.trace)?.len();
-    println!(
-        "Trace {}: {bytes} bytes, {:.1} an allocation; {} events ({} allocations, {} frees, {} reallocs), recorded with {}-bit pointers{}{}",
+    out!(
+        "Trace {}: {bytes} bytes, {:.1} an allocation; {} events ({} allocations, {} frees, {} reallocs), recorded with {}-bit pointers",
         args.trace.display(),
         bytes as f64 / profile.allocations as f64,
         trace.events.len(),
@@ -294,37 +345,36 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         profile.frees,
         profile.reallocs,
         trace.pointer_bytes as u32 * 8,
-        if trace.truncated {
-            " (truncated: memory for the trace, or writing it, failed)"
-        } else {
-            ""
-        },
-        if !trace.complete && !trace.truncated {
-            " (no end mark: the program did not call `finish`, and its last events may be missing)"
-        } else {
-            ""
-        }
     );
+    if trace.truncated {
+        out!(
+            "Warning: the trace is cut short: memory for the trace, or writing it, failed as the program ran. Its last events are missing, and what follows describes only the part recorded."
+        );
+    } else if !trace.complete {
+        out!(
+            "Warning: the trace has no end mark: the program did not call `finish`, or the file was cut short. Its last events may be missing, and what follows describes only the part recorded."
+        );
+    }
     match trace.memory {
-        Some(_) => println!(
+        Some(_) => out!(
             "The program starts with {base} pages of static data and stack (without the recorder's buffer): included in every prediction."
         ),
-        None if trace.pointer_bytes == 4 => println!(
+        None if trace.pointer_bytes == 4 => out!(
             "The trace does not say what memory the program starts with: the pages predicted are the allocator's alone."
         ),
-        None => println!(
+        None => out!(
             "Recorded on a {}-bit host: requests are the host's sizes, not wasm32's; record the program on wasm32 for exact predictions. The pages predicted are the allocator's alone.",
             trace.pointer_bytes as u32 * 8
         ),
     }
-    println!(
+    out!(
         "Requests: half are at most {} B, 90% at most {} B, 99% at most {} B; the largest {} B; {} aligned beyond 16. Live at the peak: {}.",
         profile.percentile(0.5),
         profile.percentile(0.9),
         profile.percentile(0.99),
         profile.largest,
         profile.over_aligned,
-        mib(profile.peak_requested)
+        amount(profile.peak_requested)
     );
     let growth = candidates::growth_for(&profile);
     let mut list = candidates::for_profile(&profile, growth);
@@ -347,12 +397,38 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let script = Script::of(&trace);
     let scripts = workdir.join("scripts");
     std::fs::create_dir_all(&scripts)?;
+    sweep_scripts(&scripts, std::time::SystemTime::now());
     let script_path = scripts.join(format!("{}.script", std::process::id()));
     std::fs::write(&script_path, &script.bytes)?;
     let result = replay_all(&replayer, &script_path, list, base, &profile);
     let _ = std::fs::remove_file(&script_path);
     let replayed = result?;
     report(&args, &trace, &profile, &replayed, base)
+}
+
+/// How old a replay script left in the work directory may get: a run
+/// removes its own as it ends, but one stopped from outside (Ctrl-C, a
+/// signal) cannot, and no replay runs this long.
+const STALE_SCRIPT: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Removes the replay scripts in `dir` older than [`STALE_SCRIPT`] at
+/// `now`, which runs stopped from outside left behind.
+fn sweep_scripts(dir: &Path, now: std::time::SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok())
+            .is_some_and(|age| age > STALE_SCRIPT);
+        if stale && path.extension().is_some_and(|e| e == "script") {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// Replays the candidates and dlmalloc; then, for programs that grow
@@ -364,7 +440,7 @@ fn replay_all(
     base: usize,
     profile: &Profile,
 ) -> Result<Vec<Replayed>, Box<dyn Error>> {
-    println!(
+    out!(
         "Replaying {} configurations and dlmalloc on {} under Node.js ...",
         list.len(),
         target::TARGET
@@ -406,7 +482,7 @@ fn replay_all(
             }
         }
         if !finer.is_empty() {
-            println!(
+            out!(
                 "Replaying the best with finer growth: {} configurations ...",
                 finer.len()
             );
@@ -448,11 +524,14 @@ fn report(
     let general = ready("lite_alloc::General");
 
     match chosen.ready_made() {
-        Some(name) => println!(
+        Some(name) => out!(
             "\nRecommended: {name}, a ready-made type (the same as {}):\n\n    #[global_allocator]\n    static ALLOC: {name} = {name}::new();\n",
             chosen.attribute()
         ),
-        None => println!("\nRecommended:\n\n    {}\n", chosen.attribute()),
+        None => out!(
+            "\nRecommended:\n\n    {}\n    pub struct MyAlloc;\n\n    #[global_allocator]\n    static ALLOC: MyAlloc = MyAlloc::new();\n",
+            chosen.attribute()
+        ),
     }
     let against = |other: &Replayed| {
         let (a, b) = (r.pages as f64, other.pages as f64);
@@ -472,10 +551,10 @@ fn report(
     } else {
         String::new()
     };
-    println!(
+    out!(
         "  predicted peak memory   {} pages ({}){own}",
         r.pages,
-        mib(r.pages * PAGE)
+        amount(r.pages * PAGE)
     );
     let mut others = vec![("dlmalloc", dlmalloc)];
     if let Some(g) = general.filter(|g| !std::ptr::eq(*g, r)) {
@@ -485,7 +564,7 @@ fn report(
         others.push(("lite_alloc::Default", default));
     }
     for (name, other) in others {
-        println!(
+        out!(
             "  {name:<23} {} pages{}: {}",
             other.pages,
             if other.outcome.failed > 0 {
@@ -496,7 +575,7 @@ fn report(
             against(other)
         );
     }
-    println!(
+    out!(
         "  lower bound             {} pages: {}the bytes live at the peak, with nothing lost at all",
         base + (profile.peak_requested).div_ceil(PAGE),
         if trace.memory.is_some() {
@@ -505,32 +584,33 @@ fn report(
             ""
         }
     );
-    println!(
+    out!(
         "  memory.grow calls       {}; dlmalloc: {}",
-        r.outcome.grows, dlmalloc.outcome.grows
+        r.outcome.grows,
+        dlmalloc.outcome.grows
     );
-    println!(
+    out!(
         "  replay time             {:.0} ms; dlmalloc: {:.0} ms (the allocator's work on this trace, memory.grow included)",
         r.outcome.micros as f64 / 1000.0,
         dlmalloc.outcome.micros as f64 / 1000.0
     );
     let rounding = r.outcome.rounding_at_peak.unwrap_or(0);
-    println!(
+    out!(
         "  bin hit rate            {}; Default: {}",
         r.hit_rate(),
         default.hit_rate()
     );
-    println!(
+    out!(
         "  rounding and headers    {} at the peak ({} of the live bytes); Default: {} ({})",
-        mib(rounding),
+        amount(rounding),
         r.rounding(),
-        mib(default.outcome.rounding_at_peak.unwrap_or(0)),
+        amount(default.outcome.rounding_at_peak.unwrap_or(0)),
         default.rounding()
     );
 
-    println!("\nWhy:");
+    out!("\nWhy:");
     if let Some(name) = chosen.ready_made() {
-        println!("  - this is {name}'s configuration: nothing to generate");
+        out!("  - this is {name}'s configuration: nothing to generate");
     }
     let with_bins_of = |bins: &[usize]| {
         replayed
@@ -546,9 +626,9 @@ fn report(
             .min_by_key(|o| o.pages)
     };
     if chosen.bins.is_empty() {
-        println!(
+        out!(
             "  - no bins: every block is a chunk, with a one-word header and rounded up to two words: {} at the peak ({} of the live bytes), and memory freed in one size serves every other",
-            mib(rounding),
+            amount(rounding),
             r.rounding()
         );
     } else if chosen.large == Large::Coalesce {
@@ -556,13 +636,13 @@ fn report(
         let bins = candidates::list(&chosen.bins);
         let largest = chosen.bins.last().copied().unwrap_or(0);
         match with_bins_of(&[]) {
-            Some(none) if none.pages > r.pages => println!(
+            Some(none) if none.pages > r.pages => out!(
                 "  - bins [{bins}] in front of chunks ({}): blocks of up to {largest} bytes take no header and are rounded up to their bin only: {} pages fewer than no bins with the same options; {} of the live bytes lost to rounding and headers at the peak",
                 chosen.origin,
                 none.pages - r.pages,
                 r.rounding()
             ),
-            _ => println!(
+            _ => out!(
                 "  - bins [{bins}] in front of chunks ({}): the least memory of the candidates; {} of the live bytes lost to rounding and headers at the peak",
                 chosen.origin,
                 r.rounding()
@@ -571,19 +651,19 @@ fn report(
     } else if chosen.bins != DEFAULT_BINS {
         let bins = candidates::list(&chosen.bins);
         match with_bins_of(&DEFAULT_BINS) {
-            Some(other) if other.pages > r.pages => println!(
+            Some(other) if other.pages > r.pages => out!(
                 "  - bins [{bins}] ({}): they fit the sizes live at the peak better than Default's [{}]: {} pages fewer with the same options; {} of the live bytes lost to rounding and headers at the peak",
                 chosen.origin,
                 candidates::list(&DEFAULT_BINS),
                 other.pages - r.pages,
                 r.rounding()
             ),
-            _ if chosen.bins.len() < DEFAULT_BINS.len() => println!(
+            _ if chosen.bins.len() < DEFAULT_BINS.len() => out!(
                 "  - bins [{bins}] ({}): as little memory as Default's [{}], with fewer bins (less code, a shorter lookup)",
                 chosen.origin,
                 candidates::list(&DEFAULT_BINS)
             ),
-            _ => println!(
+            _ => out!(
                 "  - bins [{bins}] ({}): the least memory of the candidates; {} of the live bytes lost to rounding and headers at the peak",
                 chosen.origin,
                 r.rounding()
@@ -610,9 +690,9 @@ fn report(
                 ),
                 _ => "no configuration without it does better".into(),
             };
-            println!(
+            out!(
                 "  - large = coalesce: the program frees {} in blocks {}; free neighbours merge and chunks split, so memory freed in one size serves another: {saved}",
-                mib(freed_large as usize),
+                amount(freed_large as usize),
                 if largest == 0 {
                     "of many sizes".to_string()
                 } else {
@@ -620,18 +700,18 @@ fn report(
                 }
             );
         }
-        Large::Reuse => println!(
+        Large::Reuse => out!(
             "  - large = reuse: the program frees {} in blocks over {largest} bytes, which the documented design never reuses (Default leaks {})",
-            mib(freed_large as usize),
-            mib(default.outcome.leaked.unwrap_or(0))
+            amount(freed_large as usize),
+            amount(default.outcome.leaked.unwrap_or(0))
         ),
-        Large::Leak if profile.large_frees(128) > 0 => println!(
+        Large::Leak if profile.large_frees(128) > 0 => out!(
             "  - large blocks are leaked: the program frees little in blocks over {largest} bytes"
         ),
         Large::Leak => {}
     }
     if chosen.realloc {
-        println!(
+        out!(
             "  - realloc: {} reallocations grow a block; the last block carved, or one with free memory after it, grows in place, without a copy",
             profile.growing_reallocs
         );
@@ -652,9 +732,9 @@ fn report(
                 })
             })
             .collect();
-        println!(
+        out!(
             "  - growth = 1/{n}: live memory reaches {}; grown a page at a time, that would be about {} `memory.grow` calls (each a garbage collection in V8 at this size), {} with this{}",
-            mib(profile.peak_requested),
+            amount(profile.peak_requested),
             r.outcome.pages,
             r.outcome.grows,
             if variants.is_empty() {
@@ -665,25 +745,30 @@ fn report(
         );
     }
     if r.outcome.failed > 0 {
-        println!(
+        out!(
             "  - note: even this configuration ran out of wasm32's 4 GiB {} times",
             r.outcome.failed
         );
     }
     let dl = dlmalloc.pages as f64;
-    println!(
-        "\nEvery configuration replayed (predicted peak memory in 64 KiB pages{own}; `-`: not kept by dlmalloc):\n"
+    out!(
+        "\nEvery configuration replayed (predicted peak memory in 64 KiB pages{own}; hit rate: the allocations a bin's free list served, of those bins took; rounding: the bytes lost to rounding up and headers at the peak, of the bytes live then; `-`: not kept by dlmalloc, or no bins):\n"
     );
-    println!(
+    out!(
         "  {:>6}  {:>10}  {:>6}  {:>9}  {:>8}  {:>8}  configuration",
-        "pages", "vs dlmalloc", "grows", "replay ms", "hit rate", "rounding"
+        "pages",
+        "vs dlmalloc",
+        "grows",
+        "replay ms",
+        "hit rate",
+        "rounding"
     );
     let mut order: Vec<usize> = (0..replayed.len()).collect();
     // dlmalloc first, then the candidates in the order replayed.
     order.sort_by_key(|&i| replayed[i].candidate.is_some());
     for i in order {
         let o = &replayed[i];
-        println!(
+        out!(
             "  {:>6}  {:>10}  {:>6}  {:>9.0}  {:>8}  {:>8}  {}{}{}",
             o.pages,
             if o.candidate.is_none() {
@@ -715,8 +800,66 @@ fn report(
         std::fs::write(
             svg,
             plot::histogram(profile, &chosen.bins, &DEFAULT_BINS, &title),
-        )?;
-        println!("\nWrote the size histogram to {}", svg.display());
+        )
+        .map_err(|e| format!("cannot write the histogram to {}: {e}", svg.display()))?;
+        out!("\nWrote the size histogram to {}", svg.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_in_their_own_unit() {
+        assert_eq!(amount(0), "0 B");
+        assert_eq!(amount(1023), "1023 B");
+        assert_eq!(amount(1536), "1.5 KiB");
+        assert_eq!(amount(5 << 20), "5.0 MiB");
+    }
+
+    /// A histogram that cannot be written is refused before the replays,
+    /// with the path in the message.
+    #[test]
+    fn the_histogram_path_is_checked_first() {
+        let dir = std::env::temp_dir().join(format!("lite-alloc-tune-svg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(svg_destination(&dir.join("sizes.svg")).is_ok());
+        assert!(
+            svg_destination(Path::new("sizes.svg")).is_ok(),
+            "the current directory"
+        );
+        let error = svg_destination(&dir).unwrap_err();
+        assert!(error.contains("a directory") && error.contains(&*dir.to_string_lossy()));
+        let missing = dir.join("no such dir/sizes.svg");
+        let error = svg_destination(&missing).unwrap_err();
+        assert!(error.contains("there is no directory") && error.contains("no such dir"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Scripts that runs stopped from outside left behind go once they are
+    /// a day old; newer ones (another run's, replaying now) and other files
+    /// stay.
+    #[test]
+    fn stale_scripts_are_swept() {
+        let dir =
+            std::env::temp_dir().join(format!("lite-alloc-tune-sweep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let now = std::time::SystemTime::now();
+        let made = |name: &str, age: u64| {
+            let path = dir.join(name);
+            let file = std::fs::File::create(&path).unwrap();
+            file.set_modified(now - std::time::Duration::from_secs(age))
+                .unwrap();
+            path
+        };
+        let old = made("1.script", 25 * 3600);
+        let running = made("2.script", 3600);
+        let other = made("notes.txt", 25 * 3600);
+        sweep_scripts(&dir, now);
+        assert!(!old.exists());
+        assert!(running.exists() && other.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

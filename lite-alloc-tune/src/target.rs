@@ -68,7 +68,7 @@ impl Replayer {
     ) -> Result<Replayer, Box<dyn Error>> {
         let missing = |e: std::io::Error| {
             format!(
-                "lite-alloc-tune replays on {TARGET} under Node.js (18 or later), and cannot run `{}`: {e}. Install Node.js, or give its path with --node",
+                "lite-alloc-tune replays on {TARGET} under Node.js (20 or later), and cannot run `{}`: {e}. Install Node.js, or give its path with --node",
                 node.display()
             )
         };
@@ -82,9 +82,21 @@ impl Replayer {
             .split('.')
             .next()
             .and_then(|m| m.parse().ok())
-            .ok_or_else(|| format!("`{} --version` said {version:?}", node.display()))?;
-        if major < 18 {
-            return Err(format!("Node.js 18 or later is needed, found {version}").into());
+            .ok_or_else(|| {
+                format!(
+                    "`{} --version` said {version:?}, not a Node.js version",
+                    node.display()
+                )
+            })?;
+        // The runner passes WASI's `version` option, which Node added in
+        // 19.8 (before 20 WASI also needed a flag); the replays are tested
+        // on 20.
+        if major < 20 {
+            return Err(format!(
+                "Node.js 20 or later is needed, found {version} (`{}`)",
+                node.display()
+            )
+            .into());
         }
         // Node 20's WASI can crash after a run unless V8's fast API calls
         // are off (nodejs/node#46777): off, where V8 has the flag.
@@ -203,7 +215,8 @@ impl Replayer {
                             .map_err(|e| format!("cannot run {}: {e}", self.node.display()))?;
                         if !output.status.success() {
                             return Err(format!(
-                                "the replay failed:\n{}",
+                                "the replay failed ({}):\n{}",
+                                output.status,
                                 String::from_utf8_lossy(&output.stderr)
                             ));
                         }

@@ -198,7 +198,8 @@ impl Trace {
     }
 
     /// Reads and parses a trace file.
-    pub fn read(path: &std::path::Path) -> Result<Trace, Box<dyn std::error::Error>> {
+    pub fn read(path: impl AsRef<std::path::Path>) -> Result<Trace, Box<dyn std::error::Error>> {
+        let path = path.as_ref();
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Ok(Trace::parse(&bytes)?)

@@ -251,6 +251,54 @@ fn refuses_a_file_that_is_not_a_trace() {
     std::fs::remove_file(&path).unwrap();
 }
 
+/// The output's reader gone before the tool writes (`lite-alloc-tune
+/// TRACE | head`, `head` done): the tool stops quietly, without a panic.
+#[test]
+#[cfg_attr(miri, ignore = "runs the tool")]
+fn stops_quietly_when_its_output_is_closed() {
+    let dir = scratch("tune-closed-output");
+    let path = dir.join("program.trace");
+    std::fs::write(&path, record(small_and_passing)).unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_lite-alloc-tune"))
+        .arg(&path)
+        .arg("--workdir")
+        .arg(dir.join("work"))
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(stderr.is_empty(), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A histogram that cannot be written is refused before anything is
+/// built or replayed, with its path.
+#[test]
+#[cfg_attr(miri, ignore = "runs the tool")]
+fn refuses_a_histogram_it_cannot_write_before_replaying() {
+    let dir = scratch("tune-svg-nowhere");
+    let path = dir.join("program.trace");
+    std::fs::write(&path, record(small_and_passing)).unwrap();
+    let svg = dir.join("missing/sizes.svg");
+    let output = Command::new(env!("CARGO_BIN_EXE_lite-alloc-tune"))
+        .arg(&path)
+        .arg("--workdir")
+        .arg(dir.join("work"))
+        .arg("--svg")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&*svg.to_string_lossy()), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing replayed");
+    assert!(!dir.join("work").exists(), "nothing built");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A 64-bit program's requests that wasm32 cannot hold (an alignment of
 /// 2^40, 3 GiB) fail in every replay, dlmalloc's too, and are counted so:
 /// the replay makes no layout of them.
