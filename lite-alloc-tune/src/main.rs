@@ -395,6 +395,12 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     };
     let replayer = Replayer::new(workdir.clone(), target_dir, args.node.clone(), args.jobs)?;
     let script = Script::of(&trace);
+    if script.unknown > 0 {
+        out!(
+            "Left out: {} frees and reallocations of blocks the trace never allocated (allocated before the recording began, or a damaged trace).",
+            script.unknown
+        );
+    }
     let scripts = workdir.join("scripts");
     std::fs::create_dir_all(&scripts)?;
     sweep_scripts(&scripts, std::time::SystemTime::now());

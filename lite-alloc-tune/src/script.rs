@@ -29,6 +29,9 @@ use lite_alloc_tune::trace::{Event, Trace};
 /// A script.
 pub struct Script {
     pub bytes: Vec<u8>,
+    /// Frees and resizes of blocks the trace never allocated, left out:
+    /// blocks allocated before the recording began, or a damaged trace.
+    pub unknown: usize,
 }
 
 /// What the script knows of a live block.
@@ -64,6 +67,7 @@ impl Script {
         let mut live: HashMap<usize, Block> = HashMap::new();
         let mut free_slots: Vec<u32> = Vec::new();
         let mut slots = 0u32;
+        let mut unknown = 0;
         let free = |bytes: &mut Vec<u8>, free_slots: &mut Vec<u32>, block: Block| {
             bytes.push(1 | block.log_align << 2);
             varint(bytes, block.slot.into());
@@ -100,16 +104,16 @@ impl Script {
                     bytes.push(zeroed.into());
                     live.insert(address, block);
                 }
-                Event::Dealloc { address } => {
-                    if let Some(block) = live.remove(&address) {
-                        free(&mut bytes, &mut free_slots, block);
-                    }
-                }
+                Event::Dealloc { address } => match live.remove(&address) {
+                    Some(block) => free(&mut bytes, &mut free_slots, block),
+                    None => unknown += 1,
+                },
                 Event::Realloc { from, to, size } => {
                     if to == 0 {
                         continue;
                     }
                     let Some(mut block) = live.remove(&from) else {
+                        unknown += 1;
                         continue;
                     };
                     if let Some(old) = live.remove(&to) {
@@ -126,6 +130,61 @@ impl Script {
         }
         bytes.push(3);
         bytes[5..9].copy_from_slice(&slots.to_le_bytes());
-        Script { bytes }
+        Script { bytes, unknown }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frees and reallocations of blocks the trace never allocated are left
+    /// out of the script, and counted.
+    #[test]
+    fn blocks_never_allocated_are_left_out_and_counted() {
+        let alloc = |address| Event::Alloc {
+            address,
+            size: 24,
+            align: 8,
+            zeroed: false,
+        };
+        let trace = Trace {
+            pointer_bytes: 4,
+            events: vec![
+                alloc(0x100),
+                Event::Dealloc { address: 0x200 },
+                Event::Realloc {
+                    from: 0x300,
+                    to: 0x400,
+                    size: 48,
+                },
+                Event::Realloc {
+                    from: 0x100,
+                    to: 0x500,
+                    size: 48,
+                },
+                Event::Dealloc { address: 0x500 },
+            ],
+            complete: true,
+            ..Trace::default()
+        };
+        let script = Script::of(&trace);
+        assert_eq!(script.unknown, 2);
+        // The script of the same trace without them.
+        let known = Trace {
+            events: vec![
+                alloc(0x100),
+                Event::Realloc {
+                    from: 0x100,
+                    to: 0x500,
+                    size: 48,
+                },
+                Event::Dealloc { address: 0x500 },
+            ],
+            ..Trace::default()
+        };
+        let expected = Script::of(&known);
+        assert_eq!(expected.unknown, 0);
+        assert_eq!(script.bytes, expected.bytes);
     }
 }
