@@ -75,12 +75,17 @@ fn bump(count: &AtomicU32) {
     count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
-fn fail(what: &str) -> ! {
-    hprintln!("FAIL {}", what);
-    debug::exit(debug::EXIT_FAILURE);
+/// Ends the run under QEMU with `status` (semihosting).
+fn exit(status: debug::ExitStatus) -> ! {
+    debug::exit(status);
     loop {
         cortex_m::asm::wfi();
     }
+}
+
+fn fail(what: &str) -> ! {
+    hprintln!("FAIL {}", what);
+    exit(debug::EXIT_FAILURE)
 }
 
 fn check(ok: bool, what: &str) {
@@ -464,10 +469,7 @@ fn main() -> ! {
         "the stack kept clear of the statics",
     );
     hprintln!("cortex-m0: all checks passed");
-    debug::exit(debug::EXIT_SUCCESS);
-    loop {
-        cortex_m::asm::wfi();
-    }
+    exit(debug::EXIT_SUCCESS)
 }
 
 /// A fault (an unaligned access, a bad address) ends the run with failure
@@ -475,17 +477,11 @@ fn main() -> ! {
 #[exception]
 unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
     hprintln!("hard fault at pc {:#x}", frame.pc());
-    debug::exit(debug::EXIT_FAILURE);
-    loop {
-        cortex_m::asm::wfi();
-    }
+    exit(debug::EXIT_FAILURE)
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     hprintln!("panic: {}", info);
-    debug::exit(debug::EXIT_FAILURE);
-    loop {
-        cortex_m::asm::wfi();
-    }
+    exit(debug::EXIT_FAILURE)
 }
