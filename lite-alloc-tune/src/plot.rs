@@ -98,13 +98,43 @@ pub fn histogram(profile: &Profile, bins: &[usize], default_bins: &[usize], titl
     }
     let _ = writeln!(
         svg,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">request size (bytes, log scale): bars are shares of requests; red: recommended bins; grey dashes: Default's</text>\n</svg>",
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">request size (bytes, log scale), the last bar with every larger one; {}; grey dashes: Default's</text>\n</svg>",
         w / 2.0,
-        h - 18.0
+        h - 18.0,
+        if bins.is_empty() {
+            "no bins recommended"
+        } else {
+            "red: recommended bins"
+        }
     );
     svg
 }
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lite_alloc_tune::trace::{Event, Trace};
+
+    /// The legend names the recommended bins only when there are some.
+    #[test]
+    fn the_legend_says_when_no_bins_are_recommended() {
+        let trace = Trace {
+            events: vec![Event::Alloc {
+                address: 0x100,
+                size: 24,
+                align: 8,
+                zeroed: false,
+            }],
+            ..Trace::default()
+        };
+        let profile = Profile::of(&trace);
+        let with = histogram(&profile, &[8, 24], &[16, 32, 64, 128], "t");
+        assert!(with.contains("red: recommended bins") && with.contains(">24</text>"));
+        let without = histogram(&profile, &[], &[16, 32, 64, 128], "t");
+        assert!(without.contains("no bins recommended") && !without.contains("red:"));
+    }
 }
