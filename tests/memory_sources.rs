@@ -602,3 +602,52 @@ fn a_region_of_just_its_skip_and_tail_is_used() {
     A::verify();
     assert_eq!(offset, GRAIN, "the first chunk's payload");
 }
+
+/// A source whose regions continue each other is asked only for what the
+/// current region lacks (the block less the room left there), in whole
+/// pages: with 16 bytes used of a first page, a block of 4096 bytes lacks
+/// 16, so one more page is asked for, and a source with exactly one page
+/// left serves it. Asking for the block plus the room left (two pages, and
+/// then, refused, for 8176 bytes in place of the 16 missing) would leave
+/// the block unserved (found missing by mutation testing).
+#[test]
+fn contiguous_source_asked_for_what_the_region_lacks() {
+    use std::sync::Mutex;
+    const PAGE: usize = 4096;
+    const TOTAL: usize = 2 * PAGE;
+    static ASKED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+    static BYTES: Bytes<TOTAL> = Bytes::new();
+    struct TwoPages {
+        used: usize,
+    }
+    // SAFETY: every region lies in `BYTES`, is handed out once (`used`
+    // only grows), and continues the one before.
+    unsafe impl lite_alloc::memory::Memory for TwoPages {
+        const INIT: Self = TwoPages { used: 0 };
+        fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+            ASKED.lock().unwrap().push(bytes);
+            BYTES.next_region(&mut self.used, bytes)
+        }
+    }
+    #[lite_alloc(memory = TwoPages, page = 4096)]
+    struct A;
+    let (small, big) = (layout(16, 8), layout(PAGE, 8));
+    // SAFETY: `A` is this test's alone; blocks are freed with their
+    // layouts, and only their own bytes are written.
+    unsafe {
+        let p = A.alloc(small);
+        assert!(!p.is_null());
+        let q = A.alloc(big);
+        assert!(!q.is_null(), "a block that the page left holds got null");
+        q.write_bytes(0xA5, PAGE);
+        A::verify();
+        A.dealloc(q, big);
+        A.dealloc(p, small);
+    }
+    A::verify();
+    assert_eq!(
+        *ASKED.lock().unwrap(),
+        [PAGE, PAGE],
+        "bytes asked of the source"
+    );
+}

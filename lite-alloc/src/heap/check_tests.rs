@@ -165,3 +165,42 @@ fn check_sees_a_bin_block_outside_every_slab() {
         "`check` accepts a bin's free block inside a chunk handed out, outside every slab"
     );
 }
+
+/// Invariant 3: every free block lies in memory the heap obtained. A block
+/// in a bin's list outside every region (here in a static of its own,
+/// which a source that cannot tell what it holds lets through) is
+/// corruption: the heap would hand it out, and `check` would follow its
+/// link. The region log says so (found missing by mutation testing: a log
+/// that held every block, or a block above a region's start or below its
+/// end, went unseen).
+// `check` knows where the regions lie only with debug assertions, which
+// keep a log of them.
+#[cfg(debug_assertions)]
+#[test]
+fn check_sees_a_free_block_outside_the_heap() {
+    #[repr(C, align(64))]
+    struct Outside(UnsafeCell<[u8; 64]>);
+    // SAFETY: reached only through the pointer this test takes.
+    unsafe impl Sync for Outside {}
+    static OUTSIDE: Outside = Outside(UnsafeCell::new([0; 64]));
+    source!(OutsideSource);
+    config!(Reuse<{ large_classes(128) }>, OutsideSource);
+    let mut heap = Heap::<Cfg, 4>::NEW;
+    let small = Layout::from_size_align(16, 16).unwrap();
+    // SAFETY: a valid layout; the block is freed once.
+    unsafe {
+        let block = heap.alloc(small);
+        assert!(!block.is_null());
+        heap.dealloc(block, small);
+    }
+    assert_eq!(heap.check(), Ok(()));
+    // A bug that puts a block of other memory into a bin's list:
+    let outside = UnsafeCell::raw_get(&raw const OUTSIDE.0).cast::<u8>();
+    // SAFETY: `OUTSIDE` holds 64 bytes, aligned to 64, that nothing else
+    // uses.
+    unsafe { heap.bins[0].push(outside, 16, outside) };
+    assert!(
+        heap.check().is_err(),
+        "`check` accepts a free block outside every region the heap obtained"
+    );
+}
