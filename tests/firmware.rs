@@ -124,15 +124,16 @@ fn firmware_builds_and_runs_under_qemu() {
 
 /// `tests/firmware-m0`: each kind of heap (bins only, large blocks reused,
 /// chunks only, a bin in front of chunks, and chunks in the checked mode)
-/// under random calls on a Cortex-M0
-/// (`thumbv6m-none-eabi`: no compare-and-swap, so `sync = critical_section`;
-/// an unaligned word access faults), while the SysTick interrupt allocates
-/// on the same heap every 100 cycles, under QEMU's micro:bit board with the
-/// 32 KiB of RAM of the nRF51822's larger variant, and `-icount` so that
-/// the interrupts fall at the same instructions on every run. Built twice:
-/// with debug assertions (`verify()` walks every chunk after every call),
-/// and without, as firmware ships, where a call interrupted inside the lock
-/// would corrupt the heap rather than meet the re-entry guard.
+/// under random calls on a Cortex-M0 (`thumbv6m-none-eabi`: no
+/// compare-and-swap, so `sync = critical_section`; an unaligned word access
+/// faults), while the SysTick interrupt, every 100 cycles, frees its last
+/// block and allocates another on the same heap; under QEMU's micro:bit
+/// board with the 32 KiB of RAM of the nRF51822's larger variant, and
+/// `-icount` so that the interrupts fall at the same instructions on every
+/// run. Built twice: with debug assertions (`verify()` walks every chunk
+/// after every call), and without, as firmware ships, where a call
+/// interrupted inside the lock would corrupt the heap rather than meet the
+/// re-entry guard.
 #[test]
 #[cfg_attr(miri, ignore = "spawns cargo and qemu")]
 fn cortex_m0_serves_each_kind_of_heap_and_its_interrupt() {
@@ -177,6 +178,7 @@ fn cortex_m0_serves_each_kind_of_heap_and_its_interrupt() {
             "large blocks reused",
             "chunks",
             "a bin in front of chunks",
+            "checked chunks",
         ] {
             let line = format!("{heap}: ");
             assert!(
