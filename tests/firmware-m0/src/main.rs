@@ -176,6 +176,18 @@ fn layout(rng: &mut Rng) -> Layout {
     Layout::from_size_align(size, align).unwrap()
 }
 
+/// Whether `[p, p + size)` overlaps no live block but the one in `slot`
+/// (the block being resized, or none).
+fn apart(live: &[Option<Live>], slot: usize, p: *mut u8, size: usize) -> bool {
+    live.iter().enumerate().all(|(i, other)| match other {
+        Some(other) if i != slot => {
+            p.addr() + size <= other.ptr.addr()
+                || other.ptr.addr() + other.layout.size() <= p.addr()
+        }
+        _ => true,
+    })
+}
+
 /// Runs `steps` random calls on `heap`, with `verify` after each.
 fn workload<A: GlobalAlloc>(heap: &A, verify: fn(), steps: u32, rng: &mut Rng) -> Tally {
     let mut live: [Option<Live>; SLOTS] = [None; SLOTS];
@@ -204,11 +216,10 @@ fn workload<A: GlobalAlloc>(heap: &A, verify: fn(), steps: u32, rng: &mut Rng) -
                         let zero = (0..layout.size()).all(|i| unsafe { p.add(i).read() } == 0);
                         check(zero, "a zeroed block reads as zero");
                     }
-                    for other in live.iter().flatten() {
-                        let apart = p.addr() + layout.size() <= other.ptr.addr()
-                            || other.ptr.addr() + other.layout.size() <= p.addr();
-                        check(apart, "a new block overlaps none in use");
-                    }
+                    check(
+                        apart(&live, slot, p, layout.size()),
+                        "a new block overlaps none in use",
+                    );
                     // SAFETY: the block just allocated.
                     unsafe { fill(p, layout.size(), seed) };
                     live[slot] = Some(Live {
@@ -252,13 +263,10 @@ fn workload<A: GlobalAlloc>(heap: &A, verify: fn(), steps: u32, rng: &mut Rng) -
                         tally.moved += 1;
                     }
                     let layout = Layout::from_size_align(new_size, block.layout.align()).unwrap();
-                    for (i, other) in live.iter().enumerate() {
-                        if let Some(other) = other.filter(|_| i != slot) {
-                            let apart = p.addr() + new_size <= other.ptr.addr()
-                                || other.ptr.addr() + other.layout.size() <= p.addr();
-                            check(apart, "a resized block overlaps none in use");
-                        }
-                    }
+                    check(
+                        apart(&live, slot, p, new_size),
+                        "a resized block overlaps none in use",
+                    );
                     // SAFETY: the resized block.
                     unsafe { fill(p, new_size, seed) };
                     live[slot] = Some(Live {
