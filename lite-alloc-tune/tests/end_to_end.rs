@@ -251,23 +251,25 @@ fn refuses_a_file_that_is_not_a_trace() {
     std::fs::remove_file(&path).unwrap();
 }
 
+/// The tool, on a trace of `small_and_passing` written in `dir`, with a
+/// work directory of its own there (`dir/work`), not yet run.
+fn tool_in(dir: &Path) -> Command {
+    let path = dir.join("program.trace");
+    std::fs::write(&path, record(small_and_passing)).unwrap();
+    let mut tool = Command::new(env!("CARGO_BIN_EXE_lite-alloc-tune"));
+    tool.arg(&path).arg("--workdir").arg(dir.join("work"));
+    tool
+}
+
 /// The output's reader gone before the tool writes (`lite-alloc-tune
 /// TRACE | head`, `head` done): the tool stops quietly, without a panic.
 #[test]
 #[cfg_attr(miri, ignore = "runs the tool")]
 fn stops_quietly_when_its_output_is_closed() {
     let dir = scratch("tune-closed-output");
-    let path = dir.join("program.trace");
-    std::fs::write(&path, record(small_and_passing)).unwrap();
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let output = Command::new(env!("CARGO_BIN_EXE_lite-alloc-tune"))
-        .arg(&path)
-        .arg("--workdir")
-        .arg(dir.join("work"))
-        .stdout(writer)
-        .output()
-        .unwrap();
+    let output = tool_in(&dir).stdout(writer).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{:?}: {stderr}", output.status);
     assert!(stderr.is_empty(), "{stderr}");
@@ -280,17 +282,8 @@ fn stops_quietly_when_its_output_is_closed() {
 #[cfg_attr(miri, ignore = "runs the tool")]
 fn refuses_a_histogram_it_cannot_write_before_replaying() {
     let dir = scratch("tune-svg-nowhere");
-    let path = dir.join("program.trace");
-    std::fs::write(&path, record(small_and_passing)).unwrap();
     let svg = dir.join("missing/sizes.svg");
-    let output = Command::new(env!("CARGO_BIN_EXE_lite-alloc-tune"))
-        .arg(&path)
-        .arg("--workdir")
-        .arg(dir.join("work"))
-        .arg("--svg")
-        .arg(&svg)
-        .output()
-        .unwrap();
+    let output = tool_in(&dir).arg("--svg").arg(&svg).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&*svg.to_string_lossy()), "{stderr}");
