@@ -30,6 +30,7 @@ rustfmt --edition 2024 --check lite-alloc-tune/tests/program/build.rs lite-alloc
     lite-alloc-tune/general_line.rs
 (cd tests/check-feature && cargo fmt --check)
 (cd tests/firmware-m0 && cargo fmt --check)
+(cd tests/wasm-threads && cargo fmt --check)
 
 step "clippy: host, wasm32, firmware (thumbv7em, thumbv6m)"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -59,6 +60,9 @@ cargo clippy -p lite-alloc --target wasm32-unknown-unknown --features check -- -
 # with it): the one wasm build where `sync = spin` is a real spin lock.
 RUSTFLAGS="-C target-feature=+atomics,+bulk-memory" cargo +nightly build --quiet -Zbuild-std=std,panic_abort \
     --target wasm32-unknown-unknown -p wasm-demo --target-dir target/wasm32-atomics
+# The module run on Node's worker threads (tests/wasm_threads.rs): its
+# folder's config chooses the target, the features and `build-std`.
+(cd tests/wasm-threads && cargo +nightly clippy --quiet --release --locked -- -D warnings)
 
 step "docs (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lite-alloc --quiet

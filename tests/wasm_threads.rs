@@ -1,0 +1,92 @@
+//! `tests/wasm-threads`: lite-alloc on wasm32 with threads, the one wasm
+//! build where `sync = spin` (the default) is a real spin lock. The module
+//! is built for `wasm32-unknown-unknown` with the `atomics` target feature
+//! (nightly, `core` rebuilt with it) over an imported, shared memory, and
+//! run on four of Node's worker threads at once, each with its own instance
+//! and stack: each kind of heap (bins only, large blocks reused, chunks
+//! only, a bin in front of chunks, and chunks in the checked mode) under
+//! random calls from all four, blocks handed between them to be freed and
+//! resized by another thread, every block's contents checked as it goes,
+//! and `verify()` once they are done. Built twice: for speed with debug
+//! assertions, and for size without, as a module ships (with a lock that
+//! lets two calls in, the first build's re-entry guard hands out nulls and
+//! the second's contents checks find blocks written over).
+//!
+//! Needs nightly with `rust-src` and `node`; a missing tool is a failure,
+//! not a skip. `scripts/setup.sh` installs them.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lite_alloc_tests::workspace;
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns cargo and node")]
+fn every_kind_of_heap_shared_by_four_threads_stays_intact() {
+    let dir = workspace().join("tests/wasm-threads");
+    for profile in ["release", "lean"] {
+        // The folder's `.cargo/config.toml` chooses the target, the target
+        // features and `build-std`; nothing of the outer build may override
+        // them.
+        let status = Command::new("rustup")
+            .current_dir(&dir)
+            .args(["run", "nightly", "cargo", "build", "--quiet", "--locked"])
+            .args(["--profile", profile])
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET")
+            .env_remove("CARGO_TARGET_DIR")
+            .status()
+            .expect("`rustup` not found: the wasm threads test builds with nightly");
+        assert!(
+            status.success(),
+            "building tests/wasm-threads ({profile}) failed (is nightly with `rust-src` installed?)"
+        );
+        let wasm = dir
+            .join("target/wasm32-unknown-unknown")
+            .join(profile)
+            .join("lite_alloc_wasm_threads_tests.wasm");
+        let mut node = Command::new("node")
+            .arg(dir.join("run.mjs"))
+            .arg(&wasm)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("`node` not found: install Node.js 20 or later");
+        // `run.mjs` gives up on a heap after 60 s; this bounds the rest.
+        let started = Instant::now();
+        while node.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(300) {
+                node.kill().unwrap();
+                panic!("{} did not finish within 300 s", wasm.display());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let output = node.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        print!("{stdout}");
+        assert!(
+            output.status.success(),
+            "the wasm threads program ({profile}) failed: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for heap in [
+            "bins",
+            "large blocks reused",
+            "chunks",
+            "a bin in front of chunks",
+            "checked chunks",
+        ] {
+            let line =
+                format!("{heap}: 4 workers x 20000 calls, every block intact, verify() passed");
+            assert!(
+                stdout.lines().any(|l| l == line),
+                "{heap} ({profile}): {stdout}"
+            );
+        }
+        assert!(
+            stdout.contains("wasm32 threads: all checks passed"),
+            "{stdout}"
+        );
+    }
+}
