@@ -29,10 +29,13 @@ if (isMainThread) {
   const main = new WebAssembly.Instance(module, { env: { memory } }).exports;
   let failed = false;
   for (const [heap, name] of HEAPS.entries()) {
+    // Each worker starts its calls once all four have their instance, so
+    // that they run at once rather than one after another.
+    const gate = new Int32Array(new SharedArrayBuffer(4));
     const threads = [];
     const answers = Promise.all(Array.from({ length: WORKERS }, (_, worker) => new Promise((resolve) => {
       const seed = (Math.imul(0x9e3779b9, heap * WORKERS + worker + 1) >>> 0) || 1;
-      const thread = new Worker(new URL(import.meta.url), { workerData: { module, memory, heap, worker, seed } });
+      const thread = new Worker(new URL(import.meta.url), { workerData: { module, memory, gate, heap, worker, seed } });
       threads.push(thread);
       thread.once('message', (result) => resolve(result === 0 ? null : FAILURES[result] ?? `failure ${result}`));
       thread.once('error', (error) => resolve(`a worker trapped: ${error.message}`));
@@ -61,8 +64,11 @@ if (isMainThread) {
   if (failed) process.exit(1);
   console.log('wasm32 threads: all checks passed');
 } else {
-  const { module, memory, heap, worker, seed } = workerData;
+  const { module, memory, gate, heap, worker, seed } = workerData;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   exports.__stack_pointer.value = exports.stack_top(worker);
+  Atomics.add(gate, 0, 1);
+  Atomics.notify(gate, 0);
+  for (let ready; (ready = Atomics.load(gate, 0)) < WORKERS;) Atomics.wait(gate, 0, ready);
   parentPort.postMessage(exports.run(heap, seed, CALLS));
 }
