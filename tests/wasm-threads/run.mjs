@@ -1,17 +1,26 @@
 // Runs the module built from this folder (its path the first argument) on
-// Node's worker threads over one shared memory. For each heap, four workers
-// make 20,000 random calls on it at once (`run`); then the main thread frees
-// what the exchange holds (`drain`) and walks the heap (`verify`). Prints a
-// line per heap, and exits with failure, naming what failed, if a worker's
-// checks or the walk failed or trapped.
+// Node's worker threads over one shared memory. Six phases: each heap in
+// turn, then every heap at once (each allocation on a heap chosen at
+// random). In each, four workers make rounds of 20,000 random calls
+// (`run`) at once, until their calls have met another call in progress on
+// the same heap 20,000 times (`met`: calls that waited for a lock), or for
+// at most 20 rounds; then the main thread frees what the exchange holds
+// (`drain`), walks each heap and allocates from it once more (`verify`).
+// Prints a line per phase, and exits with failure, naming what failed, if a
+// worker's checks or a walk failed or trapped, or if the calls met fewer
+// than 1,000 times (the lock would hardly have been tested).
 import fs from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const HEAPS = ['bins', 'large blocks reused', 'chunks', 'a bin in front of chunks', 'checked chunks'];
+const EVERY = HEAPS.length;
 const WORKERS = 4;
 const CALLS = 20000;
+const ROUNDS = 20;
+const MET_ENOUGH = 20000;
+const MET_AT_LEAST = 1000;
 // A worker that traps while it holds a heap's lock leaves the others
-// spinning: a heap whose workers have not all answered by then has failed.
+// spinning: a phase whose workers have not all answered by then has failed.
 const TIMEOUT_MS = 60_000;
 const FAILURES = { 1: 'null from a heap with memory to grow', 2: 'a block misaligned', 3: 'a zeroed block not zero', 4: "a block's contents changed" };
 
@@ -28,47 +37,62 @@ if (isMainThread) {
   // keeps the linker's stack.
   const main = new WebAssembly.Instance(module, { env: { memory } }).exports;
   let failed = false;
-  for (const [heap, name] of HEAPS.entries()) {
+  for (const phase of [...HEAPS.keys(), EVERY]) {
+    const name = phase === EVERY ? 'every heap at once' : HEAPS[phase];
     // Each worker starts its calls once all four have their instance, so
     // that they run at once rather than one after another.
     const gate = new Int32Array(new SharedArrayBuffer(4));
     const threads = [];
     const answers = Promise.all(Array.from({ length: WORKERS }, (_, worker) => new Promise((resolve) => {
-      const seed = (Math.imul(0x9e3779b9, heap * WORKERS + worker + 1) >>> 0) || 1;
-      const thread = new Worker(new URL(import.meta.url), { workerData: { module, memory, gate, heap, worker, seed } });
+      const seed = (Math.imul(0x9e3779b9, phase * WORKERS + worker + 1) >>> 0) || 1;
+      const thread = new Worker(new URL(import.meta.url), { workerData: { module, memory, gate, phase, worker, seed } });
       threads.push(thread);
-      thread.once('message', (result) => resolve(result === 0 ? null : FAILURES[result] ?? `failure ${result}`));
-      thread.once('error', (error) => resolve(`a worker trapped: ${error.message}`));
+      thread.once('message', (answer) => resolve(answer));
+      thread.once('error', (error) => resolve({ failure: `a worker trapped: ${error.message}`, calls: 0 }));
     })));
+    const metBefore = main.met(phase);
     let timer;
     const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), TIMEOUT_MS); });
-    const results = await Promise.race([answers, late]);
+    const answered = await Promise.race([answers, late]);
     clearTimeout(timer);
-    if (results === null) {
+    if (answered === null) {
       console.log(`${name}: FAILED: the workers did not all answer within ${TIMEOUT_MS / 1000} s (one trapped holding the lock?)`);
       await Promise.all(threads.map((thread) => thread.terminate()));
       process.exit(1);
     }
-    const failures = results.filter((r) => r !== null);
+    const failures = answered.filter((a) => a.failure !== null).map((a) => a.failure);
+    const calls = answered.reduce((sum, a) => sum + a.calls, 0);
+    const met = main.met(phase) - metBefore;
     try {
-      const drained = main.drain(heap);
+      const drained = main.drain();
       if (drained !== 0) failures.push(`in the exchange, ${FAILURES[drained]}`);
-      main.verify(heap);
+      for (const heap of phase === EVERY ? HEAPS.keys() : [phase]) {
+        if (main.verify(heap) !== 0) failures.push(`${HEAPS[heap]} refused a block after the run`);
+      }
     } catch (error) {
       failures.push(`draining or verify() trapped: ${error.message}`);
     }
+    if (!failures.length && met < MET_AT_LEAST) failures.push(`the workers' calls met only ${met} times: the lock was hardly tested`);
     if (failures.length) failed = true;
-    console.log(`${name}: ${WORKERS} workers x ${CALLS} calls, ${failures.length ? `FAILED: ${failures.join('; ')}` : 'every block intact, verify() passed'}`);
+    console.log(`${name}: ${calls} calls from ${WORKERS} workers, ${met} met another in progress: ${failures.length ? `FAILED: ${failures.join('; ')}` : 'every block intact, verify() passed'}`);
   }
   console.log(`memory: ${memory.buffer.byteLength / 65536} pages`);
   if (failed) process.exit(1);
   console.log('wasm32 threads: all checks passed');
 } else {
-  const { module, memory, gate, heap, worker, seed } = workerData;
+  const { module, memory, gate, phase, worker, seed } = workerData;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   exports.__stack_pointer.value = exports.stack_top(worker);
   Atomics.add(gate, 0, 1);
   Atomics.notify(gate, 0);
   for (let ready; (ready = Atomics.load(gate, 0)) < WORKERS;) Atomics.wait(gate, 0, ready);
-  parentPort.postMessage(exports.run(heap, seed, CALLS));
+  const metBefore = exports.met(phase);
+  let failure = null;
+  let round = 0;
+  while (round < ROUNDS && failure === null && exports.met(phase) - metBefore < MET_ENOUGH) {
+    const result = exports.run(phase, (seed + Math.imul(round, 0x6d2b79f5)) >>> 0, CALLS);
+    round += 1;
+    if (result !== 0) failure = FAILURES[result] ?? `failure ${result}`;
+  }
+  parentPort.postMessage({ failure, calls: round * CALLS });
 }

@@ -1,18 +1,18 @@
 //! lite-alloc on wasm32 with threads: the `atomics` target feature, where
 //! `sync = spin` (the default) is a real spin lock and the module's memory
 //! is shared between Web Workers (Node's worker threads). Node instantiates
-//! this module once per worker over one shared memory (`run.mjs`); each
-//! worker runs random calls on one heap at a time while the others run
-//! theirs on the same heap, checks every block it holds as it goes, and
-//! hands blocks to the other workers to free (through `EXCHANGE`). Then the
-//! main thread frees what was left in the exchange and walks the heap
-//! (`verify()`).
+//! this module once per worker over one shared memory (`run.mjs`); the
+//! workers make random calls on one heap at once, or on every heap at once,
+//! check every block they hold as they go, and hand blocks to each other to
+//! free and resize (through `EXCHANGE`). Then the main thread frees what was
+//! left in the exchange, walks each heap (`verify()`) and allocates from it
+//! once more.
 //!
 //! Five heaps, one of each kind: `lite_alloc::Default` (bins only), large
 //! blocks reused, `lite_alloc::General` (chunks only), a bin in front of
 //! chunks, and chunks in the checked mode, all over `memory.grow`
-//! (`memory = wasm`): the pages one worker's call adds, the others' calls
-//! use.
+//! (`memory = wasm`): when every heap runs at once, each grows the memory
+//! while the others use it.
 //!
 //! `cargo +nightly build --release` (in this folder), then `node run.mjs
 //! target/wasm32-unknown-unknown/release/lite_alloc_wasm_threads_tests.wasm`;
@@ -21,7 +21,8 @@
 #![no_std]
 
 use core::alloc::{GlobalAlloc, Layout};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering::{AcqRel, Relaxed};
+use core::sync::atomic::{AtomicU32, AtomicU64};
 
 /// Odd bins (blocks of 12 and 40 bytes), large blocks reused by class,
 /// realloc in place.
@@ -45,8 +46,14 @@ static CHUNKS: lite_alloc::General = lite_alloc::General::new();
 static BIN_IN_FRONT: BinInFront = BinInFront::new();
 static CHECKED: Checked = Checked::new();
 
-/// The heap numbered `heap` (0 to 4).
-fn heap(heap: u32) -> &'static dyn GlobalAlloc {
+/// The heaps, numbered 0 to 4 in this order.
+const HEAPS: usize = 5;
+/// `run`'s heap number for every heap at once: each allocation on one
+/// chosen at random.
+const EVERY: u32 = HEAPS as u32;
+
+/// The heap numbered `heap`.
+fn heap(heap: usize) -> &'static dyn GlobalAlloc {
     match heap {
         0 => &BINS,
         1 => &REUSE,
@@ -56,16 +63,54 @@ fn heap(heap: u32) -> &'static dyn GlobalAlloc {
     }
 }
 
-/// Walks heap `heap`: panics (a trap) at a broken invariant.
+/// Calls in progress on each heap, and calls that began while another was
+/// in progress on the same heap (and so waited for its lock): how much the
+/// workers' calls met, which a run needs for the lock to be tested at all.
+static INSIDE: [AtomicU32; HEAPS] = [const { AtomicU32::new(0) }; HEAPS];
+static MET: [AtomicU32; HEAPS] = [const { AtomicU32::new(0) }; HEAPS];
+
+/// `call` on heap `number`, counted in `INSIDE` and `MET`.
+fn on<R>(number: usize, call: impl FnOnce(&dyn GlobalAlloc) -> R) -> R {
+    if INSIDE[number].fetch_add(1, Relaxed) > 0 {
+        MET[number].fetch_add(1, Relaxed);
+    }
+    let result = call(heap(number));
+    INSIDE[number].fetch_sub(1, Relaxed);
+    result
+}
+
+/// Calls that met another on heap `heap_number` (`EVERY`: on any heap) so
+/// far.
 #[unsafe(no_mangle)]
-pub extern "C" fn verify(heap: u32) {
-    match heap {
+pub extern "C" fn met(heap_number: u32) -> u32 {
+    match heap_number as usize {
+        number if number < HEAPS => MET[number].load(Relaxed),
+        _ => MET.iter().map(|met| met.load(Relaxed)).sum(),
+    }
+}
+
+/// Walks heap `heap_number`, panicking (a trap) at a broken invariant, then
+/// allocates and frees one block there: 0, or `NULL` if it was refused (a
+/// heap left refusing every call, as a re-entry guard stuck on would).
+#[unsafe(no_mangle)]
+pub extern "C" fn verify(heap_number: u32) -> u32 {
+    match heap_number {
         0 => lite_alloc::Default::verify(),
         1 => Reuse::verify(),
         2 => lite_alloc::General::verify(),
         3 => BinInFront::verify(),
         _ => Checked::verify(),
     }
+    let heap = heap(heap_number as usize);
+    let layout = Layout::new::<[u64; 8]>();
+    // SAFETY: a layout of non-zero size.
+    let block = unsafe { heap.alloc(layout) };
+    if block.is_null() {
+        return NULL;
+    }
+    // SAFETY: the block just allocated, with its layout.
+    unsafe { heap.dealloc(block, layout) };
+    0
 }
 
 #[panic_handler]
@@ -93,19 +138,26 @@ pub extern "C" fn stack_top(worker: u32) -> usize {
     (&raw mut STACKS).addr() + (worker as usize + 1) * STACK
 }
 
-/// Blocks on their way from one worker to another: each slot holds a block's
-/// address in its low 32 bits, its size (under 2^24) and the log of its
-/// alignment above (`Block::pack`; 0: empty). A worker swaps a block it
-/// holds in and holds what it takes out, so that blocks are freed and
-/// resized by other threads than the one that allocated them.
+/// Blocks on their way from one worker to another (`Block::pack`; 0:
+/// empty). A worker swaps a block it holds in and holds what it takes out,
+/// so that blocks are freed and resized by other threads than the one that
+/// allocated them.
 static EXCHANGE: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
 
-/// A block held, with its layout.
+/// Where the next block's tag comes from.
+static TAGS: AtomicU32 = AtomicU32::new(1);
+
+/// A block held, with its layout, its heap and its tag.
 #[derive(Clone, Copy)]
 struct Block {
     ptr: *mut u8,
     size: usize,
     align: usize,
+    heap: usize,
+    /// Different for each allocation (13 bits, wrapping): two blocks handed
+    /// out at the same address, one before the other is freed, hold
+    /// different bytes.
+    tag: u32,
 }
 
 impl Block {
@@ -113,6 +165,8 @@ impl Block {
         ptr: core::ptr::null_mut(),
         size: 0,
         align: 1,
+        heap: 0,
+        tag: 0,
     };
 
     /// The layout it was allocated or last resized with.
@@ -120,11 +174,13 @@ impl Block {
         Layout::from_size_align(self.size, self.align).unwrap()
     }
 
-    /// The byte the block holds at offset `i`: a function of its address,
-    /// so that any worker can check a block it was handed, and a block
-    /// written over by another would read differently.
+    /// The byte the block holds at offset `i`: a function of its address
+    /// and tag, so that any worker can check a block it was handed, and a
+    /// block written over by another (elsewhere, or at the same address)
+    /// reads differently in at least every fourth byte.
     fn byte(&self, i: usize) -> u8 {
-        ((self.ptr.addr() >> 2) as u8 ^ (i as u8).wrapping_mul(31)) | 1
+        let mixed = (self.ptr.addr() as u32 ^ self.tag << 19).wrapping_mul(0x9e37_79b9);
+        (mixed >> (8 * (i % 4))) as u8 ^ (i / 4) as u8
     }
 
     /// Writes every byte `byte` says.
@@ -141,20 +197,26 @@ impl Block {
         (0..self.size).all(|i| unsafe { self.ptr.add(i).read() } == self.byte(i))
     }
 
-    /// The block as a word of the exchange; its address exposed, for the
-    /// worker that takes it out to make a pointer of.
+    /// The block as a word of the exchange: its address (exposed, for the
+    /// worker that takes it out to make a pointer of) in the low 32 bits,
+    /// then its size (at most 4096: 13 bits), the log of its alignment (3
+    /// bits), its heap (3 bits) and its tag (13 bits).
     fn pack(&self) -> u64 {
         self.ptr.expose_provenance() as u64
             | (self.size as u64) << 32
-            | (self.align.trailing_zeros() as u64) << 56
+            | (self.align.trailing_zeros() as u64) << 45
+            | (self.heap as u64) << 48
+            | (self.tag as u64) << 51
     }
 
     /// The block `pack` made `word` of.
     fn unpack(word: u64) -> Block {
         Block {
             ptr: core::ptr::with_exposed_provenance_mut(word as u32 as usize),
-            size: (word >> 32) as usize & 0xff_ffff,
-            align: 1 << (word >> 56),
+            size: (word >> 32) as usize & 0x1fff,
+            align: 1 << (word >> 45 & 7),
+            heap: (word >> 48) as usize & 7,
+            tag: (word >> 51) as u32,
         }
     }
 }
@@ -173,15 +235,14 @@ const MISALIGNED: u32 = 2;
 const NOT_ZERO: u32 = 3;
 const CHANGED: u32 = 4;
 
-/// `calls` random calls on heap `heap_number` (see `heap`), from `seed`:
-/// allocations (some zeroed) of 1 B to 4 KiB aligned to 1 to 64, frees,
-/// reallocations, and blocks swapped through the exchange. Every block is
-/// checked before it is freed, resized or handed on, and every block held
-/// is freed at the end. 0 when every block read back as written, else what
-/// failed.
+/// `calls` random calls on heap `heap_number` (`EVERY`: each allocation on
+/// a heap chosen at random), from `seed`: allocations (some zeroed) of 1 B
+/// to 4 KiB aligned to 1 to 64, frees, reallocations, and blocks swapped
+/// through the exchange. Every block is checked before it is freed, resized
+/// or handed on, and every block held is freed at the end. 0 when every
+/// block read back as written, else what failed.
 #[unsafe(no_mangle)]
 pub extern "C" fn run(heap_number: u32, seed: u32, calls: u32) -> u32 {
-    let heap = heap(heap_number);
     let mut x = seed | 1;
     let mut held = [Block::NONE; 48];
     for _ in 0..calls {
@@ -197,16 +258,21 @@ pub extern "C" fn run(heap_number: u32, seed: u32, calls: u32) -> u32 {
         } + 1;
         let align = 1 << (r % 7);
         if block.ptr.is_null() {
+            let number = if heap_number == EVERY {
+                (r >> 3) as usize % HEAPS
+            } else {
+                heap_number as usize
+            };
             let layout = Layout::from_size_align(size, align).unwrap();
             let zeroed = choice == 0;
             // SAFETY: a layout of non-zero size.
-            let ptr = unsafe {
+            let ptr = on(number, |heap| unsafe {
                 if zeroed {
                     heap.alloc_zeroed(layout)
                 } else {
                     heap.alloc(layout)
                 }
-            };
+            });
             if ptr.is_null() {
                 return NULL;
             }
@@ -217,7 +283,14 @@ pub extern "C" fn run(heap_number: u32, seed: u32, calls: u32) -> u32 {
             if zeroed && (0..size).any(|i| unsafe { ptr.add(i).read() } != 0) {
                 return NOT_ZERO;
             }
-            let block = Block { ptr, size, align };
+            let tag = TAGS.fetch_add(1, Relaxed) & 0x1fff;
+            let block = Block {
+                ptr,
+                size,
+                align,
+                heap: number,
+                tag,
+            };
             block.fill();
             held[slot] = block;
             continue;
@@ -229,21 +302,21 @@ pub extern "C" fn run(heap_number: u32, seed: u32, calls: u32) -> u32 {
             // Freed.
             0..=3 => {
                 // SAFETY: a block this worker holds, with its layout.
-                unsafe { heap.dealloc(block.ptr, block.layout()) };
+                on(block.heap, |heap| unsafe {
+                    heap.dealloc(block.ptr, block.layout())
+                });
                 held[slot] = Block::NONE;
             }
             // Resized.
             4 | 5 => {
                 // SAFETY: as above; `size` is not zero.
-                let ptr = unsafe { heap.realloc(block.ptr, block.layout(), size) };
+                let ptr = on(block.heap, |heap| unsafe {
+                    heap.realloc(block.ptr, block.layout(), size)
+                });
                 if ptr.is_null() {
                     return NULL;
                 }
-                let moved = Block {
-                    ptr,
-                    size,
-                    align: block.align,
-                };
+                let moved = Block { ptr, size, ..block };
                 // The bytes kept, as they were written at the old address.
                 for i in 0..size.min(block.size) {
                     // SAFETY: inside the resized block.
@@ -257,8 +330,8 @@ pub extern "C" fn run(heap_number: u32, seed: u32, calls: u32) -> u32 {
             // Handed to another worker: a block from the exchange takes its
             // place (checked), or none.
             _ => {
-                let word =
-                    EXCHANGE[r as usize % EXCHANGE.len()].swap(block.pack(), Ordering::AcqRel);
+                // Acquire and release: the block's bytes go with it.
+                let word = EXCHANGE[r as usize % EXCHANGE.len()].swap(block.pack(), AcqRel);
                 held[slot] = if word == 0 {
                     Block::NONE
                 } else {
@@ -275,25 +348,26 @@ pub extern "C" fn run(heap_number: u32, seed: u32, calls: u32) -> u32 {
             return CHANGED;
         }
         // SAFETY: a block this worker holds, with its layout.
-        unsafe { heap.dealloc(block.ptr, block.layout()) };
+        on(block.heap, |heap| unsafe {
+            heap.dealloc(block.ptr, block.layout())
+        });
     }
     0
 }
 
-/// Frees the blocks left in the exchange, on heap `heap_number` (once the
-/// workers are done): 0, or `CHANGED` if one was not as its last holder left it.
+/// Frees the blocks left in the exchange (once the workers are done): 0,
+/// or `CHANGED` if one was not as its last holder left it.
 #[unsafe(no_mangle)]
-pub extern "C" fn drain(heap_number: u32) -> u32 {
-    let heap = heap(heap_number);
+pub extern "C" fn drain() -> u32 {
     for slot in &EXCHANGE {
-        let word = slot.swap(0, Ordering::AcqRel);
+        let word = slot.swap(0, AcqRel);
         if word != 0 {
             let block = Block::unpack(word);
             if !block.intact() {
                 return CHANGED;
             }
             // SAFETY: a block no worker holds any more, with its layout.
-            unsafe { heap.dealloc(block.ptr, block.layout()) };
+            unsafe { heap(block.heap).dealloc(block.ptr, block.layout()) };
         }
     }
     0
