@@ -3,8 +3,8 @@
 // turn, then every heap at once (each allocation on a heap chosen at
 // random). In each, four workers make rounds of 20,000 random calls
 // (`run`) at once, until their calls have met another call in progress on
-// the same heap 20,000 times (`met`: calls that waited for a lock), or for
-// at most 20 rounds; then the main thread frees what the exchange holds
+// the same heap 100,000 times (`met`: calls that waited for a lock), or for
+// at most 50 rounds; then the main thread frees what the exchange holds
 // (`drain`), walks each heap and allocates from it once more (`verify`).
 // Prints a line per phase, and exits with failure, naming what failed, if a
 // worker's checks or a walk failed or trapped, or if the calls met fewer
@@ -16,8 +16,8 @@ const HEAPS = ['bins', 'large blocks reused', 'chunks', 'a bin in front of chunk
 const EVERY = HEAPS.length;
 const WORKERS = 4;
 const CALLS = 20000;
-const ROUNDS = 20;
-const MET_ENOUGH = 20000;
+const ROUNDS = 50;
+const MET_ENOUGH = 100000;
 const MET_AT_LEAST = 1000;
 // A worker that traps while it holds a heap's lock leaves the others
 // spinning: a phase whose workers have not all answered by then has failed.

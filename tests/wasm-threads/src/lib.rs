@@ -9,7 +9,8 @@
 //! once more.
 //!
 //! Five heaps, one of each kind: `lite_alloc::Default` (bins only), large
-//! blocks reused, `lite_alloc::General` (chunks only), a bin in front of
+//! blocks reused (first over the module's initial free memory,
+//! `heap_base`), `lite_alloc::General` (chunks only), a bin in front of
 //! chunks, and chunks in the checked mode, all over `memory.grow`
 //! (`memory = wasm`): when every heap runs at once, each grows the memory
 //! while the others use it.
@@ -25,8 +26,9 @@ use core::sync::atomic::Ordering::{AcqRel, Relaxed};
 use core::sync::atomic::{AtomicU32, AtomicU64};
 
 /// Odd bins (blocks of 12 and 40 bytes), large blocks reused by class,
-/// realloc in place.
-#[lite_alloc::lite_alloc(bins = [12, 24, 40], large = reuse, realloc)]
+/// realloc in place; its first region the free memory the module starts
+/// with (`heap_base`), taken by whichever worker's call comes first.
+#[lite_alloc::lite_alloc(bins = [12, 24, 40], large = reuse, realloc, heap_base)]
 struct Reuse;
 
 /// A bin of 8 bytes in front of chunks, whose slabs are chunks too.
@@ -250,19 +252,24 @@ pub extern "C" fn run(heap_number: u32, seed: u32, calls: u32) -> u32 {
         let block = held[slot];
         let choice = next(&mut x) % 8;
         let r = next(&mut x);
-        // Mostly small blocks, some up to 4 KiB.
-        let size = if r % 4 == 0 {
+        let number = if !block.ptr.is_null() {
+            block.heap
+        } else if heap_number == EVERY {
+            (r >> 3) as usize % HEAPS
+        } else {
+            heap_number as usize
+        };
+        // Mostly small blocks, some up to 4 KiB: fewer on `Default`, which
+        // never reuses them (nor one that realloc moves), so that its
+        // memory stays bounded however many rounds a phase takes.
+        let large = if number == 0 { r % 64 == 0 } else { r % 4 == 0 };
+        let size = if large {
             r as usize >> 20
         } else {
             (r >> 8) as usize % 96
         } + 1;
         let align = 1 << (r % 7);
         if block.ptr.is_null() {
-            let number = if heap_number == EVERY {
-                (r >> 3) as usize % HEAPS
-            } else {
-                heap_number as usize
-            };
             let layout = Layout::from_size_align(size, align).unwrap();
             let zeroed = choice == 0;
             // SAFETY: a layout of non-zero size.
