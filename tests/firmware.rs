@@ -12,7 +12,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use lite_alloc_tests::output_within;
 
 fn firmware_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -50,7 +52,7 @@ fn section_sizes(elf: &[u8]) -> Vec<(String, u32)> {
 /// semihosting; whether it exited with success, and what it printed (its
 /// output and QEMU's errors). It must exit within 120 s.
 fn qemu(machine: &[&str], elf: &Path) -> (bool, String) {
-    let mut qemu = Command::new("qemu-system-arm")
+    let qemu = Command::new("qemu-system-arm")
         .args(machine)
         .args([
             "-nographic",
@@ -65,22 +67,11 @@ fn qemu(machine: &[&str], elf: &Path) -> (bool, String) {
         .expect(
             "`qemu-system-arm` not found: install Debian's qemu-system-arm (scripts/setup.sh does)",
         );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = qemu.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            qemu.kill().unwrap();
-            panic!("{} did not exit within 120 s", elf.display());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let output = qemu.wait_with_output().unwrap();
+    let output = output_within(qemu, Duration::from_secs(120), &elf.display().to_string());
     let stdout = String::from_utf8_lossy(&output.stdout);
     print!("{stdout}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    (status.success(), format!("{stdout}{stderr}"))
+    (output.status.success(), format!("{stdout}{stderr}"))
 }
 
 #[test]

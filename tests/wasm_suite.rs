@@ -19,9 +19,9 @@
 
 use std::path::{Path, PathBuf};
 
-use lite_alloc_tests::workspace;
+use lite_alloc_tests::{output_within, workspace};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TESTS: [&str; 5] = [
     "test_std_workloads",
@@ -76,7 +76,7 @@ const DEADLINE: Duration = Duration::from_secs(180);
 /// Runs `tests` of `module` under Node: whether all passed, and what it
 /// printed (one line per test).
 fn node(module: &Path, tests: &[&str]) -> (bool, String) {
-    let mut child = Command::new("node")
+    let child = Command::new("node")
         .arg(workspace().join("tests/wasm-suite/run.mjs"))
         .arg(module)
         .args(tests)
@@ -84,15 +84,7 @@ fn node(module: &Path, tests: &[&str]) -> (bool, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("`node` not found: install Node.js (18 or later) to run the wasm tests");
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > DEADLINE {
-            child.kill().unwrap();
-            panic!("{} did not finish in {DEADLINE:?}", module.display());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = output_within(child, DEADLINE, &module.display().to_string());
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     (output.status.success(), format!("{stdout}{stderr}"))

@@ -19,9 +19,9 @@
 //! not a skip. `scripts/setup.sh` installs them.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use lite_alloc_tests::workspace;
+use lite_alloc_tests::{output_within, workspace};
 
 #[test]
 #[cfg_attr(miri, ignore = "spawns cargo and node")]
@@ -57,7 +57,7 @@ fn every_kind_of_heap_shared_by_four_threads_stays_intact() {
             .join("target/wasm32-unknown-unknown")
             .join(profile)
             .join("lite_alloc_wasm_threads_tests.wasm");
-        let mut node = Command::new("node")
+        let node = Command::new("node")
             .arg(dir.join("run.mjs"))
             .arg(&wasm)
             .stdout(Stdio::piped())
@@ -65,15 +65,7 @@ fn every_kind_of_heap_shared_by_four_threads_stays_intact() {
             .spawn()
             .expect("`node` not found: install Node.js 20 or later");
         // `run.mjs` gives up on a phase after 60 s; this bounds the rest.
-        let started = Instant::now();
-        while node.try_wait().unwrap().is_none() {
-            if started.elapsed() > Duration::from_secs(300) {
-                node.kill().unwrap();
-                panic!("{} did not finish within 300 s", wasm.display());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let output = node.wait_with_output().unwrap();
+        let output = output_within(node, Duration::from_secs(300), &wasm.display().to_string());
         let stdout = String::from_utf8_lossy(&output.stdout);
         print!("{stdout}");
         assert!(

@@ -128,6 +128,25 @@ pub fn assert_aborted(status: std::process::ExitStatus, context: &str) {
     assert!(!status.success(), "{context}: {status:?}");
 }
 
+/// Waits for `child` (spawned with its output piped) to end, and returns
+/// its output; kills it and panics, naming `what`, if it has not ended
+/// within `deadline` (a hung emulator or a worker spinning on a lock).
+pub fn output_within(
+    mut child: std::process::Child,
+    deadline: std::time::Duration,
+    what: &str,
+) -> std::process::Output {
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > deadline {
+            child.kill().unwrap();
+            panic!("{what} did not finish within {deadline:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// Whether every byte of `bytes` is `byte`. Compares a page at a time, which
 /// Miri does as one operation rather than byte by byte.
 pub fn all_equal(bytes: &[u8], byte: u8) -> bool {
