@@ -16,7 +16,7 @@ use std::cell::RefCell;
 
 use lite_alloc::check::{self, Call, Checks, Kind, MESSAGE_BYTES, Misuse, QUARANTINE_BLOCKS};
 use lite_alloc::lite_alloc;
-use lite_alloc_tests::{Opaque, Plan, check_random_ops};
+use lite_alloc_tests::{Opaque, Plan, all_equal, check_random_ops};
 
 const ARENA: usize = if cfg!(miri) { 4 << 20 } else { 16 << 20 };
 
@@ -224,11 +224,7 @@ impl<A: GlobalAlloc> Under<A> {
         assert_eq!(one("realloc with a wrong layout").0.kind, Kind::WrongLayout);
         // SAFETY: the block is live, and its contents were kept.
         unsafe {
-            assert!(
-                std::slice::from_raw_parts(live, size)
-                    .iter()
-                    .all(|&b| b == 0x11)
-            );
+            assert!(all_equal(std::slice::from_raw_parts(live, size), 0x11));
             self.alloc.dealloc(live, live_layout);
         }
         none("the right layout");

@@ -23,6 +23,7 @@ use lite_alloc::lite_alloc;
 use lite_alloc::stats::Stats;
 
 use lite_alloc_tests::misuses::{record, serial, take};
+use lite_alloc_tests::{all_equal, count_other};
 
 fn layout(size: usize) -> Layout {
     Layout::from_size_align(size, 8).unwrap()
@@ -216,7 +217,7 @@ fn a_live_block_is_never_handed_out_twice() {
                 );
             }
         }
-        assert!((0..4096).all(|i| large.add(i).read() == 0));
+        assert!(all_equal(std::slice::from_raw_parts(large, 4096), 0));
         let moved = Stale.realloc(small, layout(24), 100);
         assert!(!moved.is_null());
         Stale::verify();
@@ -297,7 +298,7 @@ fn a_poisoned_heap_zeroes_what_memory_does_not() {
         for size in [24, 100, 4096, 70_000] {
             let block = StaleClaimed.alloc_zeroed(layout(size));
             assert!(!block.is_null());
-            let dirty = (0..size).filter(|&i| block.add(i).read() != 0).count();
+            let dirty = count_other(std::slice::from_raw_parts(block, size), 0);
             assert_eq!(dirty, 0, "alloc_zeroed({size}) on a poisoned heap");
             block.write_bytes(0x55, size);
             StaleClaimed.dealloc(block, layout(size));
@@ -365,7 +366,7 @@ fn the_table_never_grows_into_a_live_block() {
         assert_eq!(seen.len(), 1, "{seen:#?}");
         assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
         assert_eq!(seen[0].block.map(|b| b.address), Some(live.addr()));
-        let changed = (8..SIZE).filter(|&i| live.add(i).read() != 0x5A).count();
+        let changed = count_other(std::slice::from_raw_parts(live.add(8), SIZE - 8), 0x5A);
         assert_eq!(
             changed, 0,
             "the table was written into the live block {live:p}"
@@ -633,9 +634,7 @@ fn in_place_then_overrun<A: GlobalAlloc>(a: &A, verify: fn()) {
             let moved = a.realloc(block, old, to);
             assert!(!moved.is_null(), "{from} -> {to}");
             assert!(
-                std::slice::from_raw_parts(moved, from.min(to))
-                    .iter()
-                    .all(|&b| b == 0x11),
+                all_equal(std::slice::from_raw_parts(moved, from.min(to)), 0x11),
                 "{from} -> {to}: the bytes were kept"
             );
             moved.write_bytes(0x22, to);
@@ -763,7 +762,7 @@ fn zeroed_after_reuse<A: GlobalAlloc>(a: &A, verify: fn(), exact: bool, leak: bo
                 assert!(!block.is_null());
                 let bytes = std::slice::from_raw_parts(block, size);
                 assert!(
-                    bytes.iter().all(|&b| b == 0),
+                    all_equal(bytes, 0),
                     "{} alloc_zeroed({size}, {align}) at {block:p} (reused: {}): {:x?}",
                     std::any::type_name::<A>(),
                     blocks.contains(&block),
@@ -831,11 +830,7 @@ fn realloc_out_of_memory<A: GlobalAlloc>(a: &A, verify: fn()) {
                 assert_eq!(back, block);
                 continue;
             }
-            assert!(
-                std::slice::from_raw_parts(block, 40)
-                    .iter()
-                    .all(|&b| b == 0x3C)
-            );
+            assert!(all_equal(std::slice::from_raw_parts(block, 40), 0x3C));
         }
         verify();
         a.dealloc(block, small);
@@ -1051,18 +1046,18 @@ fn poisoned_edges<A: GlobalAlloc>(a: &A, verify: fn()) {
             let b = a.alloc_zeroed(l);
             assert!(!b.is_null(), "{l:?}");
             assert!(b.addr().is_multiple_of(align), "{b:p} {l:?}");
-            assert!((0..size).all(|i| b.add(i).read() == 0));
+            assert!(all_equal(std::slice::from_raw_parts(b, size), 0));
             b.write_bytes(0x99, size);
             held.push((b, l));
         }
         let l = Layout::from_size_align(3000, 4096).unwrap();
         let grown = a.realloc(early, l, 9000);
         assert!(!grown.is_null() && grown.addr().is_multiple_of(4096));
-        assert!((0..3000).all(|i| grown.add(i).read() == 0x42));
+        assert!(all_equal(std::slice::from_raw_parts(grown, 3000), 0x42));
         let l = Layout::from_size_align(9000, 4096).unwrap();
         let shrunk = a.realloc(grown, l, 10);
         assert!(!shrunk.is_null() && shrunk.addr().is_multiple_of(4096));
-        assert!((0..10).all(|i| shrunk.add(i).read() == 0x42));
+        assert!(all_equal(std::slice::from_raw_parts(shrunk, 10), 0x42));
         held.push((shrunk, Layout::from_size_align(10, 4096).unwrap()));
         verify();
         for (b, l) in held {
@@ -1231,7 +1226,7 @@ fn zeroed_over_the_old_top<A: GlobalAlloc>(a: &A, verify: fn()) {
         poison(a);
         let z = a.alloc_zeroed(layout(30000));
         assert!(!z.is_null());
-        let dirty = (0..30000).filter(|&i| z.add(i).read() != 0).count();
+        let dirty = count_other(std::slice::from_raw_parts(z, 30000), 0);
         assert_eq!(dirty, 0, "{z:p} (old block {big:p})");
         a.dealloc(z, layout(30000));
         verify();
@@ -1501,7 +1496,7 @@ fn caught_stale_link<A: GlobalAlloc>(heap: &A, live: *mut u8, size: usize, verif
     unsafe {
         let bytes = std::slice::from_raw_parts(live, size);
         assert!(
-            bytes.iter().all(|&b| b == 0xab),
+            all_equal(bytes, 0xab),
             "the heap wrote into the live block: {bytes:?}"
         );
         let blocks: Vec<_> = (0..8).map(|_| heap.alloc(layout(size))).collect();

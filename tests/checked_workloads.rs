@@ -11,7 +11,7 @@ use std::alloc::{GlobalAlloc, Layout};
 
 use lite_alloc::check;
 use lite_alloc::lite_alloc;
-use lite_alloc_tests::Rng;
+use lite_alloc_tests::{Rng, all_equal};
 
 use lite_alloc_tests::misuses::{serial, take};
 
@@ -68,9 +68,7 @@ fn fill(block: *mut u8, size: usize, tag: u8) {
 /// Whether a block's `size` bytes all hold `tag`.
 fn holds(block: *const u8, size: usize, tag: u8) -> bool {
     // SAFETY: the block holds `size` bytes.
-    unsafe { std::slice::from_raw_parts(block, size) }
-        .iter()
-        .all(|&b| b == tag)
+    all_equal(unsafe { std::slice::from_raw_parts(block, size) }, tag)
 }
 
 /// `ops` random calls on `a`, a correct program's: every block's contents

@@ -7,7 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout};
 
 use lite_alloc::lite_alloc;
-use lite_alloc_tests::{Bank, Env, Plan, check_random_ops, scaled};
+use lite_alloc_tests::{Bank, Env, Plan, all_equal, check_random_ops, scaled};
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
@@ -204,7 +204,7 @@ macro_rules! grow_at_the_top_of_a_full_bank {
                 let grown = A.realloc(block, old, 3000);
                 assert!(!grown.is_null(), "the second bank holds 3000 bytes");
                 assert!(SECOND.holds(grown, 3000));
-                assert!(std::slice::from_raw_parts(grown, 1500).iter().all(|&b| b == 0x5A));
+                assert!(all_equal(std::slice::from_raw_parts(grown, 1500), 0x5A));
             }
         }
     };

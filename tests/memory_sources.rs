@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::ptr::NonNull;
 
 use lite_alloc::lite_alloc;
-use lite_alloc_tests::Bytes;
+use lite_alloc_tests::{Bytes, all_equal};
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
@@ -281,7 +281,7 @@ macro_rules! arena_reset_zeroes_what_was_used {
                         assert!(!p.is_null(), "round {round}: {size} B");
                         let bytes = std::slice::from_raw_parts(p, size);
                         assert!(
-                            bytes.iter().all(|&b| b == 0),
+                            all_equal(bytes, 0),
                             "round {round}: a {size}-byte zeroed block has a byte set"
                         );
                         p.write_bytes(0xA5, size);

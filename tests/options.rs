@@ -7,6 +7,7 @@ use std::ptr::NonNull;
 
 use lite_alloc::lite_alloc;
 use lite_alloc::memory::Memory;
+use lite_alloc_tests::all_equal;
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
@@ -202,12 +203,9 @@ fn alloc_zeroed_clears_memory_given_back_to_the_bump_pointer() {
         let b = Zeroing.alloc_zeroed(layout(3000, 16)); // class 3072
         assert_eq!(b, a);
         let contents = bytes(b, 3000);
+        assert!(all_equal(&contents[..2048], 0), "used memory cleared");
         assert!(
-            contents[..2048].iter().all(|&x| x == 0),
-            "used memory cleared"
-        );
-        assert!(
-            contents[2048..].iter().all(|&x| x == 0xAB),
+            all_equal(&contents[2048..], 0xAB),
             "fresh memory left alone"
         );
         // A block from a class list is cleared.
@@ -613,7 +611,7 @@ macro_rules! coalescing {
                     block.write_bytes(0x5A, 100);
                     let grown = Merging.realloc(block, l, 5000);
                     assert!((grown as usize).is_multiple_of(align));
-                    assert!(bytes(grown, 100).iter().all(|&b| b == 0x5A));
+                    assert!(all_equal(&bytes(grown, 100), 0x5A));
                     Merging.dealloc(grown, layout(5000, align));
                 }
                 // Everything freed went back: a request of most of the arena fits.
@@ -711,7 +709,7 @@ macro_rules! coalescing {
                 Merging.dealloc(next, b);
                 let grown = Merging.realloc(grown, layout(3500, 8), 5500);
                 assert_eq!(grown, block, "grew into the freed neighbour");
-                assert!(bytes(grown, 1000).iter().all(|&x| x == 7));
+                assert!(all_equal(&bytes(grown, 1000), 7));
             }
         }
 

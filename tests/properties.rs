@@ -9,7 +9,7 @@ use std::ptr::NonNull;
 use lite_alloc::lite_alloc;
 use lite_alloc::memory::Memory;
 use lite_alloc_tests::sim::PAGE;
-use lite_alloc_tests::{Opaque, Plan, check_random_ops, scaled, sim_memory};
+use lite_alloc_tests::{Opaque, Plan, all_equal, check_random_ops, scaled, sim_memory};
 
 const SIM_BYTES: usize = 32 << 20;
 
@@ -117,7 +117,7 @@ fn in_place_growth_takes_the_whole_bin() {
             "{c:p}+128 overlaps {b:p}+16"
         );
         c.write_bytes(0xCC, 128);
-        assert!(std::slice::from_raw_parts(b, 16).iter().all(|&x| x == 0xBB));
+        assert!(all_equal(std::slice::from_raw_parts(b, 16), 0xBB));
     }
 }
 
@@ -218,11 +218,10 @@ fn out_of_memory_returns_null_and_recovers() {
         // A failed realloc keeps the block and its contents.
         let last = *blocks.last().unwrap();
         assert!(Tiny.realloc(last, l, 1000).is_null());
-        assert!(
-            std::slice::from_raw_parts(last, 32)
-                .iter()
-                .all(|&b| b == (blocks.len() - 1) as u8)
-        );
+        assert!(all_equal(
+            std::slice::from_raw_parts(last, 32),
+            (blocks.len() - 1) as u8
+        ));
         // Freeing makes room again, in LIFO order.
         let freed = blocks.pop().unwrap();
         Tiny.dealloc(freed, l);
@@ -260,7 +259,7 @@ fn alignment_and_zeroing() {
                 assert!(!z.is_null());
                 assert_eq!(z as usize % align, 0);
                 assert!(
-                    std::slice::from_raw_parts(z, size).iter().all(|&b| b == 0),
+                    all_equal(std::slice::from_raw_parts(z, size), 0),
                     "recycled block not zeroed"
                 );
                 A.dealloc(z, l);

@@ -7,6 +7,7 @@ use allocator_api2::vec::Vec;
 use core::ptr::NonNull;
 
 use lite_alloc::lite_alloc;
+use lite_alloc_tests::all_equal;
 
 /// A per-request arena: a request's collections, then `reset`.
 #[test]
@@ -88,15 +89,15 @@ fn every_method() {
 
         // Zeroed, then grown in place (the last block carved) with zeroing.
         let block = a.allocate_zeroed(layout(100, 8)).unwrap();
-        assert!(bytes(block).iter().all(|&b| b == 0));
+        assert!(all_equal(bytes(block), 0));
         bytes(block).fill(7);
         let grown = a
             .grow_zeroed(block.cast(), layout(100, 8), layout(300, 8))
             .unwrap();
         assert_eq!(grown.cast::<u8>(), block.cast::<u8>(), "in place");
         assert_eq!(grown.len(), 300);
-        assert!(bytes(grown)[..100].iter().all(|&b| b == 7));
-        assert!(bytes(grown)[100..].iter().all(|&b| b == 0));
+        assert!(all_equal(&bytes(grown)[..100], 7));
+        assert!(all_equal(&bytes(grown)[100..], 0));
 
         // Shrunk within its size (in place), then into a bin: with
         // `large = reuse` it moves, so that the large block goes back whole
@@ -109,19 +110,19 @@ fn every_method() {
             .shrink(trimmed.cast(), layout(260, 8), layout(50, 8))
             .unwrap();
         assert_ne!(shrunk.cast::<u8>(), trimmed.cast::<u8>(), "moved");
-        assert!(bytes(shrunk).iter().all(|&b| b == 7));
+        assert!(all_equal(bytes(shrunk), 7));
         let aligned = a
             .grow(shrunk.cast(), layout(50, 8), layout(5000, 4096))
             .unwrap();
         assert_eq!(aligned.cast::<u8>().as_ptr() as usize % 4096, 0);
-        assert!(bytes(aligned)[..50].iter().all(|&b| b == 7));
+        assert!(all_equal(&bytes(aligned)[..50], 7));
         assert_eq!(Every::stats().in_use, 5000);
 
         // Shrunk to a smaller alignment (moves), then to nothing.
         let small = a
             .shrink(aligned.cast(), layout(5000, 4096), layout(20, 4))
             .unwrap();
-        assert!(bytes(small).iter().all(|&b| b == 7));
+        assert!(all_equal(bytes(small), 7));
         let none = a.shrink(small.cast(), layout(20, 4), layout(0, 4)).unwrap();
         assert_eq!(none.len(), 0);
         assert_eq!(Every::stats().in_use, 0);
@@ -203,14 +204,14 @@ macro_rules! random_calls {
                         let Ok(block) = result else { continue };
                         let kept = old_layout.size().min(size);
                         let bytes = bytes(block);
-                        assert!(bytes[..kept].iter().all(|&b| b == old_fill), "step {step}: contents");
+                        assert!(all_equal(&bytes[..kept], old_fill), "step {step}: contents");
                         live[i] = (block.cast(), new, fill);
                         (block, kept)
                     }
                     _ if !live.is_empty() => {
                         let (old, old_layout, old_fill) = live.swap_remove(below(live.len()));
                         let bytes = bytes(NonNull::slice_from_raw_parts(old, old_layout.size()));
-                        assert!(bytes.iter().all(|&b| b == old_fill), "step {step}: contents at free");
+                        assert!(all_equal(&bytes, old_fill), "step {step}: contents at free");
                         // SAFETY: a live block of `A`'s with this layout.
                         unsafe { A.deallocate(old, old_layout) };
                         continue;
@@ -221,7 +222,7 @@ macro_rules! random_calls {
                 assert_eq!(block.cast::<u8>().as_ptr().addr() % align, 0, "step {step}");
                 let bytes = bytes(block);
                 if zeroed {
-                    assert!(bytes[kept..].iter().all(|&b| b == 0), "step {step}: zeroed");
+                    assert!(all_equal(&bytes[kept..], 0), "step {step}: zeroed");
                 }
                 bytes.fill(fill);
                 let in_use: usize = live.iter().map(|(_, layout, _)| layout.size()).sum();
