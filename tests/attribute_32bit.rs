@@ -145,9 +145,10 @@ fn values_past_u32_max_are_reported_on_32_bit_targets() {
 #[cfg(target_pointer_width = "64")]
 fn the_same_values_fit_a_64_bit_host() {
     // But for the second arena past 4 GiB: the host lays each such arena
-    // out as it compiles the crate, which takes rustc a 4 GiB static and
-    // about 45 s (mostly the kernel's, handing it zeroed pages), and the
-    // first shows as well that a size past `u32::MAX` fits.
+    // out as it compiles the crate, a static of 4 GiB that rustc takes the
+    // better part of a minute over (most of it the kernel's, handing it
+    // zeroed pages), and the first shows as well that a size past
+    // `u32::MAX` fits.
     let cases = &CASES[..CASES.len() - 1];
     assert!(
         cases

@@ -38,9 +38,9 @@ struct State {
     pages: usize,
     /// The memory the allocator grew, as ranges `[start, end)` in address
     /// order, adjacent regions joined (pages are taken in address order).
-    /// Kept joined as it grows: the model asks for every block whether it
-    /// lies in one, and under Miri joining them again on each ask took a
-    /// fifth of the model's time.
+    /// Kept joined as it grows: the model asks of every block it places
+    /// whether it lies in one, which is then a binary search rather than a
+    /// sort of every region (slow under Miri).
     ours: Vec<(usize, usize)>,
     /// Each region foreign code grew, as a pointer (to read its canary).
     foreign: Vec<(*mut u8, usize)>,
