@@ -13,7 +13,9 @@
 //! speed with debug assertions, and for size without, as a module ships.
 //! With no lock, or a lock that tests the flag and then sets it, both fail
 //! (nulls from the first build's re-entry guard; blocks written over,
-//! traps and hangs).
+//! traps and hangs). A lock whose atomics are too weakly ordered would
+//! pass here, wasm's atomics all being sequentially consistent: Miri's
+//! data-race detector checks the orderings (`tests/properties.rs`).
 //!
 //! Needs nightly with `rust-src` and `node`; a missing tool is a failure,
 //! not a skip. `scripts/setup.sh` installs them.
