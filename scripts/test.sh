@@ -202,10 +202,10 @@ done
 # The lanes take about as long as each other: the first runs Stacked
 # Borrows on the host, the crate features and the shadow model under Tree
 # Borrows too, and the checked mode's misuses; the second Stacked Borrows on
-# i686, then Tree Borrows on the host. Each lane starts on a target of its own, so that
-# each builds its target's Miri sysroot alone (two Miri runs that build one
-# sysroot at once can fail: rust-lang/miri#4320); the host's is built by
-# the time the second lane reaches the host.
+# i686, then Tree Borrows on the host. Each lane starts on a target of its
+# own, so that each builds its target's Miri sysroot alone (two Miri runs
+# that build one sysroot at once can fail: rust-lang/miri#4320); the host's
+# is built by the time the second lane reaches the host.
 miri_stacked() {
     # Not the model's checked configurations (`checked_*`: two minutes each
     # under Miri); the checked layer runs under Miri at the end of this
