@@ -6,7 +6,7 @@ use super::super::super::{Config, Heap};
 use super::tag::{
     GRAIN, Header, MIN_CHUNK, NEXT, PREV, WORD, anchored, footer, next_link, prev_link,
 };
-use super::{CHUNK_LISTS, Chunks, MAP_BITS, MapWord};
+use super::{CHUNK_LISTS, Chunks, MAP_BITS, MAP_WORDS, MapWord};
 use crate::memory::Memory;
 use crate::stats::Record;
 
@@ -234,9 +234,13 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// The word of the bitmap holding list `list`'s bit.
     #[inline(always)]
     fn map_word(&mut self, list: usize) -> &mut MapWord {
-        // SAFETY: `list` is below `CHUNK_LISTS`, at most `MAP_WORDS` words
-        // of bits.
-        unsafe { self.large.map.get_unchecked_mut(list / MAP_BITS) }
+        // The index masked, which `MAP_WORDS` (a power of two) makes a
+        // no-op for every list: fewer bytes than the division alone on
+        // wasm32, where the compiler cannot see that `list` is small.
+        let word = (list / MAP_BITS) & (MAP_WORDS - 1);
+        debug_assert_eq!(word, list / MAP_BITS);
+        // SAFETY: `word` is below `MAP_WORDS`.
+        unsafe { self.large.map.get_unchecked_mut(word) }
     }
 
     /// The first list at or after `list` that holds a chunk.

@@ -86,6 +86,7 @@ const MAP_BITS: usize = MapWord::BITS as usize;
 const MAP_WORDS: usize = (CHUNK_LISTS + 1).div_ceil(MAP_BITS);
 const _: () = assert!(CHUNK_LISTS < MAP_WORDS * MAP_BITS);
 
+const _: () = assert!(MAP_WORDS.is_power_of_two());
 /// Blocks no bin serves are chunks with boundary tags, split and merged;
 /// bins carve from slabs.
 pub struct Chunks;
