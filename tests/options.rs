@@ -823,10 +823,11 @@ fn a_request_searches_the_lists_while_every_bitmap_word_has_a_chunk() {
 }
 
 /// An over-aligned block whose chunk's payload is already aligned starts
-/// at the payload: nothing of the chunk is skipped, and no marker is
-/// written before it.
+/// `align` bytes past the payload, after a marker that leads back to it:
+/// the chunk's `align` extra bytes lie before the block, as when the
+/// payload is not aligned, and the block ends inside the chunk.
 #[test]
-fn an_over_aligned_block_at_an_aligned_payload_starts_there() {
+fn an_over_aligned_block_at_an_aligned_payload_starts_past_it() {
     #[lite_alloc(bins = [], large = coalesce, memory = arena(1 << 20))]
     struct Aligned;
     let w = size_of::<usize>();
@@ -846,7 +847,16 @@ fn an_over_aligned_block_at_an_aligned_payload_starts_there() {
         let before = Aligned.alloc(layout(c - w, 8));
         assert_eq!(before, probe);
         let block = Aligned.alloc(layout(8, 64));
-        assert_eq!(block as usize, probe as usize + c);
+        let payload = probe as usize + c;
+        assert_eq!(block as usize, payload + 64);
+        // The marker: the distance back to the payload, and bit 2.
+        assert_eq!(block.sub(w).cast::<usize>().read(), 64 | 4);
+        // The chunk (its header a word before the payload) is `align`
+        // bytes longer than an 8-byte request's, the smallest chunk (four
+        // words): the next chunk's payload follows it.
+        let after = Aligned.alloc(layout(8, 8));
+        assert_eq!(after as usize, payload - w + 64 + 4 * w + w);
+        Aligned.dealloc(after, layout(8, 8));
         Aligned.dealloc(block, layout(8, 64));
         Aligned.dealloc(before, layout(c - w, 8));
         Aligned::verify();

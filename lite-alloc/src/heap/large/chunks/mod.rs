@@ -586,8 +586,11 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
 
     /// The block aligned to `align` (more than `GRAIN`) inside the chunk
     /// whose payload is `payload`, with a marker before it that leads back
-    /// to the payload when it is not the payload itself; its first `zero`
-    /// bytes cleared.
+    /// to the payload; its first `zero` bytes cleared. The block is the
+    /// first aligned address past the payload, also when the payload is
+    /// aligned itself: there is then always a marker, and no test for
+    /// one. (The chunk is `align` bytes longer than the block needs either
+    /// way: the bytes skipped lie before the block instead of after it.)
     ///
     /// # Safety
     ///
@@ -597,21 +600,21 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// which is at least `zero`.
     unsafe fn align_in_chunk(&mut self, payload: *mut u8, align: usize, zero: usize) -> *mut u8 {
         // No overflow: the payload holds more than `align` bytes.
-        let aligned = (payload.addr() + align - 1) & !(align - 1);
-        if aligned != payload.addr() {
-            // At least `GRAIN` bytes into the payload, a multiple of it away
-            // (both are `GRAIN`-aligned, and `align` is more); the block,
-            // the request's `size` bytes, still ends inside the chunk
-            // (`align` more than needed).
-            // SAFETY: a word of the chunk just handed out (the caller's
-            // promise).
-            unsafe {
-                self.put(
-                    chunk_of(aligned),
-                    (aligned - payload.addr()) | Header::OFFSET,
-                )
-            };
-        }
+        let aligned = (payload.addr() + align) & !(align - 1);
+        // From `GRAIN` to `align` bytes into the payload, a multiple of
+        // `GRAIN` (both are `GRAIN`-aligned, and `align` is a larger power
+        // of two), so the marker lies in the payload; the block, the
+        // request's `size` bytes, ends at most `align + size` past the
+        // payload, inside the chunk (`chunk_size(size) >= size + WORD`).
+        //
+        // SAFETY: a word of the chunk just handed out (the caller's
+        // promise).
+        unsafe {
+            self.put(
+                chunk_of(aligned),
+                (aligned - payload.addr()) | Header::OFFSET,
+            )
+        };
         let block = self.region.at(aligned);
         // SAFETY: the block lies in the chunk, `size >= zero` bytes (the
         // caller's promise).
