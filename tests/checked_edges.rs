@@ -1473,6 +1473,13 @@ fn chunk_for(n: usize) -> usize {
     ((n + w + 2 * w - 1) & !(2 * w - 1)).max(4 * w)
 }
 
+/// The header of a free chunk of `size` bytes, as the heap writes it: its
+/// size and no flag (free, after a chunk in use, no marker), so that a
+/// stale write forging one looks exactly like the heap's own.
+fn free_header(size: usize) -> usize {
+    size
+}
+
 /// The first address at or after `addr` where a chunk's header may lie
 /// (the word before a payload aligned to the grain, two words).
 fn header_from(addr: usize) -> usize {
@@ -1903,7 +1910,7 @@ fn a_stale_chunk_size_is_caught_when_the_chunk_is_taken() {
         victim
             .add(rest - victim.addr())
             .cast::<usize>()
-            .write(forged | 2);
+            .write(free_header(forged));
         let block = StaleSize.alloc(layout(500));
         assert!(!block.is_null());
         caught_stale_link(&StaleSize, live, 4000, StaleSize::verify);
@@ -1946,8 +1953,8 @@ fn a_stale_chunk_size_off_the_grain_is_caught_when_the_chunk_is_taken() {
         let size = chunk_for(1000 + canary) - chunk_for(200 + canary);
         let forged = size - w;
         let at = |addr: usize| victim.add(addr - victim.addr()).cast::<usize>();
-        assert_eq!(at(rest).read(), size | 2, "the rest's header");
-        at(rest).write(forged | 2);
+        assert_eq!(at(rest).read(), free_header(size), "the rest's header");
+        at(rest).write(free_header(forged));
         at(rest + forged - w).write(forged);
         let block = StaleOffGrain.alloc(layout(500));
         assert!(!block.is_null());
@@ -2213,8 +2220,8 @@ fn a_block_grows_next_to_a_stale_live_header() {
 #[lite_alloc(bins = [], large = coalesce, check, memory = arena(1 << 20))]
 struct StaleFlag;
 
-/// A stale write that clears, in a live block's header, only the flag that
-/// says the chunk before is in use (the checked layer's record of the
+/// A stale write that flips, in a live block's header, only the flag that
+/// says the chunk before is free (the checked layer's record of the
 /// header leaves it out, as the heap changes it): `verify()` reports a use
 /// after free there (it panicked with the heap's own corruption, from a
 /// review), and freeing the block instead reads the chunk before's words,
@@ -2229,7 +2236,7 @@ fn a_stale_write_into_a_headers_flag_for_the_chunk_before() {
             StaleFlag::reset();
             let (a, b, guard) = carved_twice(&StaleFlag);
             let header = a.add(b.addr() - w - a.addr()).cast::<usize>();
-            header.write(header.read() & !2);
+            header.write(header.read() ^ 2);
             if verify_first {
                 StaleFlag::verify();
                 let seen = take();
@@ -2295,7 +2302,7 @@ fn a_free_chunk_grown_over_a_live_block_is_caught_when_it_is_taken() {
         let grown = 1024 + chunk_for(200 + canary);
         let chunk = freed.addr() - w;
         let at = |addr: usize| old.add(addr - old.addr()).cast::<usize>();
-        at(chunk).write(grown | 2);
+        at(chunk).write(free_header(grown));
         at(chunk + grown - w).write(grown);
         let block = StaleOverLive.alloc(layout(1100));
         assert!(!block.is_null());
@@ -2848,7 +2855,7 @@ fn a_stale_write_into_a_live_blocks_header_is_caught() {
         let values: [fn(usize) -> usize; 6] = [
             |old| old + 2 * size_of::<usize>(),
             |_| 0x7fff_fff0 | 1,
-            |_| 48 | 2,
+            |_| free_header(48),
             |_| 0,
             |_| 0x1000,
             |old| old ^ 8 ^ 8 << (usize::BITS - 8),

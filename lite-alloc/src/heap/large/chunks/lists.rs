@@ -136,9 +136,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // cannot tell, and the heap trusts its words as a type that is not
         // checked does); the word after it, as the source says.
         unsafe {
-            self.header(chunk).0 == size | Header::PREV_IN_USE
+            self.header(chunk) == Header(size)
                 && self.read(footer(chunk, size)) == size
-                && self.header(next).flags() == Header::IN_USE
+                && self.header(next).flags() == Header::IN_USE | Header::PREV_FREE
         }
     }
 
@@ -179,14 +179,12 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // chunks the heap listed, where the source says the heap may read
         // (or cannot tell, and the heap trusts the link as a type that is
         // not checked does).
-        unsafe {
-            self.header(link).flags() == Header::PREV_IN_USE
-                && self.field(link, offset).read() == chunk
-        }
+        unsafe { self.header(link).flags() == 0 && self.field(link, offset).read() == chunk }
     }
 
     /// Makes `[chunk, chunk + size)` a free chunk at the head of its list:
-    /// header (the chunk before is in use), links, footer.
+    /// header (its size: no flag, as the chunk before is in use), links,
+    /// footer.
     ///
     /// # Safety
     ///
@@ -204,7 +202,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // SAFETY: the range is free and this heap's (the caller's promise),
         // and the head is a free chunk of this heap.
         unsafe {
-            self.put(chunk, size | Header::PREV_IN_USE);
+            // No flag: see `Header`.
+            self.put(chunk, size);
             self.write(next_link(chunk), head, caller);
             self.write(prev_link(chunk), 0, caller);
             self.write(footer(chunk, size), size, caller);

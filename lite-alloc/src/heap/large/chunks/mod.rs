@@ -37,8 +37,9 @@
 //!    chunks are next to each other; every free chunk is in the list of its
 //!    size, with its footer written, and each list's bit is set exactly
 //!    when the list is not empty.
-//! 7. A header's bit 1 is set exactly when the chunk before it is in use (or
-//!    it is the first chunk of its region).
+//! 7. A header's bit 1 is set exactly when the chunk before it is free
+//!    (never on the first chunk of its region); a free chunk's header is
+//!    its size, with no flag set.
 //!
 //! [`class_of`]: super::super::class::class_of
 
@@ -85,8 +86,8 @@ const MAP_BITS: usize = MapWord::BITS as usize;
 /// `CHUNK_LISTS` up are never set.
 const MAP_WORDS: usize = (CHUNK_LISTS + 1).div_ceil(MAP_BITS);
 const _: () = assert!(CHUNK_LISTS < MAP_WORDS * MAP_BITS);
-
 const _: () = assert!(MAP_WORDS.is_power_of_two());
+
 /// Blocks no bin serves are chunks with boundary tags, split and merged;
 /// bins carve from slabs.
 pub struct Chunks;
@@ -320,7 +321,7 @@ unsafe impl LargeBlocks for Chunks {
         // SAFETY: as in `tag`: the word before the block is the heap's.
         let word = unsafe { heap.read(before) };
         if tag & 1 == 0 {
-            return (word & !Header::PREV_IN_USE != header).then_some(before);
+            return (word & !Header::PREV_FREE != header).then_some(before);
         }
         // The marker, exactly, before it is followed: then the chunk lies
         // where it did.
@@ -331,7 +332,7 @@ unsafe impl LargeBlocks for Chunks {
         let chunk = before - distance;
         // SAFETY: the header of the chunk in use holding the block.
         let word = unsafe { heap.read(chunk) };
-        (word & !Header::PREV_IN_USE != header).then_some(chunk)
+        (word & !Header::PREV_FREE != header).then_some(chunk)
     }
 }
 
@@ -484,7 +485,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // alone finds that too.
         //
         // SAFETY: a free chunk's header.
-        let list = if head != 0 && unsafe { self.header(head) }.size() >= size {
+        let list = if head != 0 && unsafe { self.header(head) }.free_size() >= size {
             Some(own)
         } else if !cfg!(opt_level_size) && self.large.map.iter().all(|&word| word == 0) {
             None
@@ -498,14 +499,14 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             // `own`, whose lower bound is above `size`).
             unsafe {
                 let chunk = (*self.large.lists.get_unchecked(list)).addr();
-                let have = self.header(chunk).size();
+                let have = self.header(chunk).free_size();
                 // In a checked type, a chunk whose words a stale pointer
                 // wrote is left alone, and the request carved below.
                 if !C::CHECKED || self.may_unlink(chunk, have) {
                     self.unlink(chunk, have);
                     // The chunk before a free chunk is in use (invariant 6),
                     // and a free chunk is never the last one.
-                    let payload = self.use_chunk(chunk, have, size, Header::PREV_IN_USE);
+                    let payload = self.use_chunk(chunk, have, size, 0);
                     self.stats.large_hit();
                     ptr::write_bytes(payload, 0, zero);
                     return payload;
@@ -528,22 +529,23 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             return null_mut();
         }
         // SAFETY: the chunk was just carved, `size` bytes.
-        unsafe { self.put(chunk.addr(), size | Header::IN_USE | Header::PREV_IN_USE) };
+        unsafe { self.put(chunk.addr(), size | Header::IN_USE) };
         chunk.wrapping_add(WORD)
     }
 
     /// Makes `[chunk, chunk + have)` a chunk in use for `size` bytes,
     /// freeing the rest when it is a chunk's worth; its payload. `prev` is
-    /// the header's `PREV_IN_USE` bit (its other bits are ignored).
+    /// the header's `PREV_FREE` bit (its other bits are ignored).
     ///
     /// # Safety
     ///
     /// `[chunk, chunk + have)` (`have >= size`) is this heap's, free or the
     /// caller's chunk, and out of every list; a chunk of this heap follows
     /// it, whose header says that the chunk before it is free (it followed a
-    /// free chunk); `prev` tells whether the chunk before `chunk` is in use.
+    /// free chunk); `prev`'s bit 1 tells whether the chunk before `chunk` is
+    /// free.
     unsafe fn use_chunk(&mut self, chunk: usize, have: usize, size: usize, prev: usize) -> *mut u8 {
-        let flags = Header::IN_USE | (prev & Header::PREV_IN_USE);
+        let flags = Header::IN_USE | (prev & Header::PREV_FREE);
         let rest = have - size;
         let split = rest >= tag::MIN_CHUNK;
         let header = if split { size } else { have } | flags;
@@ -573,7 +575,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         self.region.at(payload(chunk))
     }
 
-    /// Sets bit 1 of the header at `next`.
+    /// Clears bit 1 of the header at `next`: the chunk before it is in use.
     ///
     /// # Safety
     ///
@@ -581,7 +583,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     #[inline(always)]
     unsafe fn mark_prev_in_use(&mut self, next: usize) {
         // SAFETY: a header (the caller's promise).
-        unsafe { self.put(next, self.read(next) | Header::PREV_IN_USE) };
+        unsafe { self.put(next, self.read(next) & !Header::PREV_FREE) };
     }
 
     /// The block aligned to `align` (more than `GRAIN`) inside the chunk
@@ -673,15 +675,15 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             // As above; the chunk before, merged with and out of its list,
             // is left alone too, never reused (the caller counts the
             // block itself).
-            if C::CHECKED && !after.in_use() && !self.may_unlink(next, after.size()) {
+            if C::CHECKED && !after.in_use() && !self.may_unlink(next, after.free_size()) {
                 self.stats.leaked(size - header.size());
                 return;
             }
             if !after.in_use() {
-                self.unlink(next, after.size());
-                size += after.size();
+                self.unlink(next, after.free_size());
+                size += after.free_size();
             } else {
-                self.put(next, after.0 & !Header::PREV_IN_USE);
+                self.put(next, after.0 | Header::PREV_FREE);
             }
             self.insert(chunk, size, caller);
         }
@@ -727,11 +729,12 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             if !after.in_use() {
                 return false;
             }
-            self.put(next, after.0 & !Header::PREV_IN_USE);
+            self.put(next, after.0 | Header::PREV_FREE);
             self.stats.large_taken(before);
             self.stats.large_pushed(size);
-            // The chunk before a free chunk is in use (invariant 6).
-            self.put(chunk, size | Header::PREV_IN_USE);
+            // A free chunk's header: its size (the chunk before it is in
+            // use, invariant 6).
+            self.put(chunk, size);
             self.write(footer(chunk, size), size, caller);
         }
         self.listed(chunk, size);
@@ -763,7 +766,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 // back at this chunk, whose header takes the new size below,
                 // as when it grows into the unused memory (one store for
                 // both).
-                self.put(chunk + want, rest | Header::IN_USE | Header::PREV_IN_USE);
+                self.put(chunk + want, rest | Header::IN_USE);
                 self.chunk_free(self.region.at(tag::payload(chunk + want)), (null_mut(), 0));
                 // In a checked type, the free may have found the free chunk
                 // after the tail written (the lists were sound before: the
@@ -780,7 +783,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                     // Null, or carved at the start of a new region (other
                     // code grew memory in between): those bytes are lost,
                     // and the region's chunks start after them (no chunk
-                    // looks back past a first chunk, whose bit 1 is set).
+                    // looks back past a first chunk, whose bit 1 is clear).
                     #[cfg(debug_assertions)]
                     if !carved.is_null() {
                         self.region.log.skipped(self.region.top.addr());
@@ -794,14 +797,14 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 // its header (found when its block comes back), and a size
                 // added blindly could overflow. Nor is, in a checked type,
                 // a free chunk after whose words a stale pointer wrote.
-                if after.in_use() || C::CHECKED && !self.may_unlink(next, after.size()) {
+                if after.in_use() || C::CHECKED && !self.may_unlink(next, after.free_size()) {
                     return false;
                 }
-                let total = size + after.size();
+                let total = size + after.free_size();
                 if total < want {
                     return false;
                 }
-                self.unlink(next, after.size());
+                self.unlink(next, after.free_size());
                 // A free chunk is never the last one: a chunk follows.
                 self.use_chunk(chunk, total, want, header.0);
                 return true;

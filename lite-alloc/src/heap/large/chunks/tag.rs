@@ -29,8 +29,16 @@ pub const MIN_CHUNK: usize = 4 * WORD;
 /// | bit | name | set when |
 /// |---|---|---|
 /// | 0 | [`IN_USE`](Header::IN_USE) | the chunk is handed out (or a slab, or the fence) |
-/// | 1 | [`PREV_IN_USE`](Header::PREV_IN_USE) | the chunk before it is in use, or it is its region's first: its footer is only read when this is clear |
+/// | 1 | [`PREV_FREE`](Header::PREV_FREE) | the chunk before it is free: only then is its footer read (never on a region's first chunk) |
 /// | 2 | [`OFFSET`](Header::OFFSET) | not a header but a marker, the word before an over-aligned block: the rest is the distance back to its chunk's payload |
+///
+/// A free chunk's header is its size, with no flag set: it is not in use,
+/// the chunk before it is (no two free chunks are neighbours), and it is no
+/// marker. Its size is then read without a mask ([`free_size`]), and
+/// written as is. (With bit 1 meaning the opposite, as in dlmalloc, every
+/// free chunk would carry it.)
+///
+/// [`free_size`]: Header::free_size
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(transparent)]
 pub struct Header(pub usize);
@@ -38,8 +46,8 @@ pub struct Header(pub usize);
 impl Header {
     /// Bit 0: the chunk is in use.
     pub const IN_USE: usize = 1;
-    /// Bit 1: the chunk before is in use (or this is its region's first).
-    pub const PREV_IN_USE: usize = 2;
+    /// Bit 1: the chunk before is free (its footer holds its size).
+    pub const PREV_FREE: usize = 2;
     /// Bit 2: a marker before an over-aligned block, not a header.
     pub const OFFSET: usize = 4;
     /// The bits that are flags, not size.
@@ -52,6 +60,15 @@ impl Header {
     #[inline(always)]
     pub fn size(self) -> usize {
         self.0 & !Self::FLAGS
+    }
+
+    /// The size of a free chunk, whose header is its size and no flag: the
+    /// word as it is. A header that is not a free chunk's gives a value
+    /// with flags, no chunk's size (which a checked type's `sound`
+    /// rejects).
+    #[inline(always)]
+    pub fn free_size(self) -> usize {
+        self.0
     }
 
     /// The flag bits.
@@ -69,7 +86,7 @@ impl Header {
     /// Whether the chunk before is in use.
     #[inline(always)]
     pub fn prev_in_use(self) -> bool {
-        self.0 & Self::PREV_IN_USE != 0
+        self.0 & Self::PREV_FREE == 0
     }
 
     /// Whether the word is a marker before an over-aligned block.
