@@ -137,6 +137,35 @@ fn check_sees_a_bitmap_bit_past_the_last_list() {
     );
 }
 
+/// Invariant 7: a free chunk's header is its size alone, which the heap
+/// reads without a mask. A marker's flag there (as a bug might leave) is
+/// reported by the lists' check, in every build: the next request would
+/// split the chunk off the grain. (With debug assertions the walk of the
+/// regions sees it too, later: the message says which check it was.)
+#[test]
+fn check_sees_a_flag_in_a_free_chunks_header() {
+    source!(FlagSource);
+    config!(Chunks, FlagSource);
+    let mut heap = Heap::<Cfg, 4>::NEW;
+    let large = Layout::from_size_align(1000, 8).unwrap();
+    // SAFETY: a valid layout; the block is freed once, and its header is
+    // the heap's word before it, which the test then breaks.
+    unsafe {
+        let (block, _last) = (heap.alloc(large), heap.alloc(large));
+        assert!(!block.is_null());
+        heap.dealloc(block, large);
+        assert_eq!(heap.check(), Ok(()));
+        let header = block.sub(size_of::<usize>()).cast::<usize>();
+        header.write(header.read() | 4);
+    }
+    let found = heap.check().map_err(|corruption| corruption.what);
+    assert_eq!(
+        found,
+        Err("a free chunk's header has a marker's flag"),
+        "`check` accepts a free chunk whose header has a flag set"
+    );
+}
+
 /// With `large = coalesce`, bin blocks are carved wholly inside a slab, a
 /// chunk in use for good; a bin block outside one (overlapping another
 /// chunk, as a 16-aligned bin of 8 KiB once did on 32-bit targets) is

@@ -139,6 +139,14 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             "a free chunk follows a free chunk",
             chunk,
         )?;
+        // A free chunk's header is its size alone (invariant 7), which the
+        // heap reads without a mask: a marker's flag there would make it
+        // split the chunk off the grain.
+        ensure(
+            !header.is_marker(),
+            "a free chunk's header has a marker's flag",
+            chunk,
+        )?;
         ensure(
             size >= MIN_CHUNK && size.is_multiple_of(GRAIN) && floor_list(size) == list,
             "a free chunk's size does not belong in its list",
