@@ -118,7 +118,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// size; and the header after it saying in use, after a free chunk (a
     /// free chunk is always followed by one in use or a region's fence, so
     /// that a stale write that grows a free chunk's size and footer over a
-    /// live block must also clear that block's neighbour's flag, which
+    /// live block must also set that block's neighbour's flag, which
     /// `verify()` finds). Nothing is read before the rest holds.
     fn sound(&self, chunk: usize, size: usize) -> bool {
         if size < MIN_CHUNK || !size.is_multiple_of(GRAIN) || !self.readable(chunk, size) {
