@@ -150,7 +150,7 @@ pub struct Default;
 ///
 /// On four real programs compiled to wasm (see the README's benchmark) it
 /// needs about the memory that dlmalloc, Rust's default on wasm32, needs,
-/// with a fifth of its code.
+/// with a sixth of its code.
 ///
 /// Choose [`Default`](struct@Default) for short-lived work (a serverless
 /// function, a plugin call, a script: what lite-alloc 0.1.0's design was
