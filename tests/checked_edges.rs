@@ -1480,6 +1480,42 @@ fn free_header(size: usize) -> usize {
     size
 }
 
+/// A freed block's memory split again: a block of 1000 bytes between two
+/// others (the one after it, `live`, of 4000 bytes, filled with 0xab),
+/// freed and pushed out of the quarantine, then a request of 200 bytes
+/// that takes its start. Returns the old block (the new one lies at its
+/// address), `live`, and the rest: the address of its header, inside the
+/// old block, and its size, a free chunk's.
+///
+/// # Safety
+///
+/// `heap` is a checked type of `bins = []` and `large = coalesce`, reset,
+/// whose serial lock the caller holds.
+unsafe fn split_a_freed_block(heap: &impl GlobalAlloc) -> (*mut u8, *mut u8, usize, usize) {
+    let w = size_of::<usize>();
+    let canary = check::CANARY;
+    // SAFETY: live blocks with their layout (the caller's promise for the
+    // heap); the header read is the heap's word inside the old block.
+    unsafe {
+        let _before = heap.alloc(layout(1000));
+        let victim = heap.alloc(layout(1000));
+        let live = heap.alloc(layout(4000));
+        assert!(![victim, live].contains(&std::ptr::null_mut()));
+        live.write_bytes(0xab, 4000);
+        heap.dealloc(victim, layout(1000));
+        push_out(heap);
+        assert!(take().is_empty());
+        assert_eq!(live.addr(), victim.addr() + chunk_for(1000 + canary));
+        let split = heap.alloc(layout(200));
+        assert_eq!(split, victim, "the freed chunk, split");
+        let rest = victim.addr() - w + chunk_for(200 + canary);
+        let size = chunk_for(1000 + canary) - chunk_for(200 + canary);
+        let header = victim.add(rest - victim.addr()).cast::<usize>();
+        assert_eq!(header.read(), free_header(size), "the rest's header");
+        (victim, live, rest, size)
+    }
+}
+
 /// The first address at or after `addr` where a chunk's header may lie
 /// (the word before a payload aligned to the grain, two words).
 fn header_from(addr: usize) -> usize {
@@ -1889,23 +1925,10 @@ struct StaleSize;
 fn a_stale_chunk_size_is_caught_when_the_chunk_is_taken() {
     let _serial = serial();
     let w = size_of::<usize>();
-    let canary = lite_alloc::check::CANARY;
-    // SAFETY: live blocks with their layout; the stale write is the misuse
-    // under test, on the heap's memory.
+    // SAFETY: the serial lock is held; the type is this test's alone. The
+    // stale write is the misuse under test, on the heap's memory.
     unsafe {
-        let _before = StaleSize.alloc(layout(1000));
-        let victim = StaleSize.alloc(layout(1000));
-        let live = StaleSize.alloc(layout(4000));
-        assert!(![victim, live].contains(&std::ptr::null_mut()));
-        live.write_bytes(0xab, 4000);
-        StaleSize.dealloc(victim, layout(1000));
-        push_out(&StaleSize);
-        assert!(take().is_empty());
-        assert_eq!(live.addr(), victim.addr() + chunk_for(1000 + canary));
-        let split = StaleSize.alloc(layout(200));
-        assert_eq!(split, victim, "the freed chunk, split");
-        // The rest: its header inside the old block.
-        let rest = victim.addr() - w + chunk_for(200 + canary);
+        let (victim, live, rest, _) = split_a_freed_block(&StaleSize);
         let forged = live.addr() + 1024 + w - rest;
         victim
             .add(rest - victim.addr())
@@ -1929,27 +1952,14 @@ struct StaleFreeFlag;
 #[test]
 fn a_stale_flag_in_a_free_chunks_header_is_reported_by_verify() {
     let _serial = serial();
-    let w = size_of::<usize>();
-    let canary = lite_alloc::check::CANARY;
     for bit in 0..3 {
-        // SAFETY: live blocks with their layout; the stale write is the
-        // misuse under test, inside the freed block's memory.
+        // SAFETY: the serial lock is held, the type reset and this test's
+        // alone. The stale write is the misuse under test, inside the
+        // freed block's memory.
         unsafe {
             StaleFreeFlag::reset();
-            let _before = StaleFreeFlag.alloc(layout(1000));
-            let victim = StaleFreeFlag.alloc(layout(1000));
-            let live = StaleFreeFlag.alloc(layout(4000));
-            assert!(![victim, live].contains(&std::ptr::null_mut()));
-            StaleFreeFlag.dealloc(victim, layout(1000));
-            push_out(&StaleFreeFlag);
-            assert!(take().is_empty());
-            let split = StaleFreeFlag.alloc(layout(200));
-            assert_eq!(split, victim, "the freed chunk, split");
-            // The rest: a free chunk whose header lies inside the old block.
-            let rest = victim.addr() - w + chunk_for(200 + canary);
-            let size = chunk_for(1000 + canary) - chunk_for(200 + canary);
+            let (victim, _, rest, size) = split_a_freed_block(&StaleFreeFlag);
             let header = victim.add(rest - victim.addr()).cast::<usize>();
-            assert_eq!(header.read(), free_header(size), "the rest's header");
             header.write(free_header(size) ^ 1 << bit);
             StaleFreeFlag::verify();
             let seen = take();
@@ -1976,26 +1986,13 @@ struct StaleOffGrain;
 fn a_stale_chunk_size_off_the_grain_is_caught_when_the_chunk_is_taken() {
     let _serial = serial();
     let w = size_of::<usize>();
-    let canary = lite_alloc::check::CANARY;
-    // SAFETY: live blocks with their layout; the stale writes are the
-    // misuse under test, inside the freed block's memory.
+    // SAFETY: the serial lock is held; the type is this test's alone. The
+    // stale writes are the misuse under test, inside the freed block's
+    // memory.
     unsafe {
-        let _before = StaleOffGrain.alloc(layout(1000));
-        let victim = StaleOffGrain.alloc(layout(1000));
-        let live = StaleOffGrain.alloc(layout(4000));
-        assert!(![victim, live].contains(&std::ptr::null_mut()));
-        live.write_bytes(0xab, 4000);
-        StaleOffGrain.dealloc(victim, layout(1000));
-        push_out(&StaleOffGrain);
-        assert!(take().is_empty());
-        let split = StaleOffGrain.alloc(layout(200));
-        assert_eq!(split, victim, "the freed chunk, split");
-        // The rest: a free chunk whose header lies inside the old block.
-        let rest = victim.addr() - w + chunk_for(200 + canary);
-        let size = chunk_for(1000 + canary) - chunk_for(200 + canary);
+        let (victim, live, rest, size) = split_a_freed_block(&StaleOffGrain);
         let forged = size - w;
         let at = |addr: usize| victim.add(addr - victim.addr()).cast::<usize>();
-        assert_eq!(at(rest).read(), free_header(size), "the rest's header");
         at(rest).write(free_header(forged));
         at(rest + forged - w).write(forged);
         let block = StaleOffGrain.alloc(layout(500));

@@ -114,6 +114,21 @@ fn check_sees_top_above_the_high_water_mark() {
     );
 }
 
+/// A chunk of 1000 bytes freed before another, still in use: one free
+/// chunk in its list, valid (`check` says so). Its block's address.
+fn one_free_chunk<C: Config<4, Large = Chunks>>(heap: &mut Heap<C, 4>) -> *mut u8 {
+    let large = Layout::from_size_align(1000, 8).unwrap();
+    // SAFETY: a valid layout; the block is freed once.
+    let block = unsafe {
+        let (block, _last) = (heap.alloc(large), heap.alloc(large));
+        assert!(!block.is_null());
+        heap.dealloc(block, large);
+        block
+    };
+    assert_eq!(heap.check(), Ok(()));
+    block
+}
+
 /// With `large = coalesce`, the bitmap's bits past the last list stay
 /// clear: a request that found one would take it for a list and read a
 /// list head past the last.
@@ -122,14 +137,7 @@ fn check_sees_a_bitmap_bit_past_the_last_list() {
     source!(BitmapSource);
     config!(Chunks, BitmapSource);
     let mut heap = Heap::<Cfg, 4>::NEW;
-    let large = Layout::from_size_align(1000, 8).unwrap();
-    // SAFETY: a valid layout; the block is freed once.
-    unsafe {
-        let (block, _last) = (heap.alloc(large), heap.alloc(large));
-        assert!(!block.is_null());
-        heap.dealloc(block, large);
-    }
-    assert_eq!(heap.check(), Ok(()));
+    one_free_chunk(&mut heap);
     heap.large.set_spare_bit();
     assert!(
         heap.check().is_err(),
@@ -147,14 +155,10 @@ fn check_sees_a_flag_in_a_free_chunks_header() {
     source!(FlagSource);
     config!(Chunks, FlagSource);
     let mut heap = Heap::<Cfg, 4>::NEW;
-    let large = Layout::from_size_align(1000, 8).unwrap();
-    // SAFETY: a valid layout; the block is freed once, and its header is
-    // the heap's word before it, which the test then breaks.
+    let block = one_free_chunk(&mut heap);
+    // SAFETY: the free chunk's header, the heap's word before the block,
+    // which the test breaks.
     unsafe {
-        let (block, _last) = (heap.alloc(large), heap.alloc(large));
-        assert!(!block.is_null());
-        heap.dealloc(block, large);
-        assert_eq!(heap.check(), Ok(()));
         let header = block.sub(size_of::<usize>()).cast::<usize>();
         header.write(header.read() | 4);
     }
