@@ -1489,8 +1489,8 @@ fn free_header(size: usize) -> usize {
 ///
 /// # Safety
 ///
-/// `heap` is a checked type of `bins = []` and `large = coalesce`, reset,
-/// whose serial lock the caller holds.
+/// `heap` is a checked type of `bins = []` and `large = coalesce`, reset
+/// or not used before, whose serial lock the caller holds.
 unsafe fn split_a_freed_block(heap: &impl GlobalAlloc) -> (*mut u8, *mut u8, usize, usize) {
     let w = size_of::<usize>();
     let canary = check::CANARY;
