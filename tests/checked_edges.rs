@@ -1483,15 +1483,15 @@ fn free_header(size: usize) -> usize {
 /// A freed block's memory split again: a block of 1000 bytes between two
 /// others (the one after it, `live`, of 4000 bytes, filled with 0xab),
 /// freed and pushed out of the quarantine, then a request of 200 bytes
-/// that takes its start. Returns the old block (the new one lies at its
-/// address), `live`, and the rest: the address of its header, inside the
-/// old block, and its size, a free chunk's.
+/// that takes its start. Returns `live` and the rest, a free chunk: its
+/// header, inside the old block (a pointer derived from the old block's),
+/// and its size.
 ///
 /// # Safety
 ///
 /// `heap` is a checked type of `bins = []` and `large = coalesce`, reset
 /// or not used before, whose serial lock the caller holds.
-unsafe fn split_a_freed_block(heap: &impl GlobalAlloc) -> (*mut u8, *mut u8, usize, usize) {
+unsafe fn split_a_freed_block(heap: &impl GlobalAlloc) -> (*mut u8, *mut usize, usize) {
     let w = size_of::<usize>();
     let canary = check::CANARY;
     // SAFETY: live blocks with their layout (the caller's promise for the
@@ -1512,7 +1512,7 @@ unsafe fn split_a_freed_block(heap: &impl GlobalAlloc) -> (*mut u8, *mut u8, usi
         let size = chunk_for(1000 + canary) - chunk_for(200 + canary);
         let header = victim.add(rest - victim.addr()).cast::<usize>();
         assert_eq!(header.read(), free_header(size), "the rest's header");
-        (victim, live, rest, size)
+        (live, header, size)
     }
 }
 
@@ -1928,12 +1928,9 @@ fn a_stale_chunk_size_is_caught_when_the_chunk_is_taken() {
     // SAFETY: the serial lock is held; the type is this test's alone. The
     // stale write is the misuse under test, on the heap's memory.
     unsafe {
-        let (victim, live, rest, _) = split_a_freed_block(&StaleSize);
-        let forged = live.addr() + 1024 + w - rest;
-        victim
-            .add(rest - victim.addr())
-            .cast::<usize>()
-            .write(free_header(forged));
+        let (live, header, _) = split_a_freed_block(&StaleSize);
+        let forged = live.addr() + 1024 + w - header.addr();
+        header.write(free_header(forged));
         let block = StaleSize.alloc(layout(500));
         assert!(!block.is_null());
         caught_stale_link(&StaleSize, live, 4000, StaleSize::verify);
@@ -1958,8 +1955,7 @@ fn a_stale_flag_in_a_free_chunks_header_is_reported_by_verify() {
         // freed block's memory.
         unsafe {
             StaleFreeFlag::reset();
-            let (victim, _, rest, size) = split_a_freed_block(&StaleFreeFlag);
-            let header = victim.add(rest - victim.addr()).cast::<usize>();
+            let (_, header, size) = split_a_freed_block(&StaleFreeFlag);
             header.write(free_header(size) ^ 1 << bit);
             StaleFreeFlag::verify();
             let seen = take();
@@ -1990,11 +1986,10 @@ fn a_stale_chunk_size_off_the_grain_is_caught_when_the_chunk_is_taken() {
     // stale writes are the misuse under test, inside the freed block's
     // memory.
     unsafe {
-        let (victim, live, rest, size) = split_a_freed_block(&StaleOffGrain);
+        let (live, header, size) = split_a_freed_block(&StaleOffGrain);
         let forged = size - w;
-        let at = |addr: usize| victim.add(addr - victim.addr()).cast::<usize>();
-        at(rest).write(free_header(forged));
-        at(rest + forged - w).write(forged);
+        header.write(free_header(forged));
+        header.byte_add(forged - w).write(forged);
         let block = StaleOffGrain.alloc(layout(500));
         assert!(!block.is_null());
         caught_stale_link(&StaleOffGrain, live, 4000, StaleOffGrain::verify);

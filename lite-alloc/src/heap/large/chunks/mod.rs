@@ -262,9 +262,9 @@ unsafe impl LargeBlocks for Chunks {
     /// always has one); bit 1: whether the chunk is a grain longer than the
     /// block's chunk size (`need`: split from a larger chunk only when the
     /// rest makes a chunk, so that is all it can be); above, a marker's
-    /// distance in grains. A distance that does not fit (from a grain short of 32 MiB
-    /// up, on 32-bit targets: only a block aligned to 32 MiB or more has
-    /// one) is `UNTAGGED`: such blocks are not checked.
+    /// distance in grains. A distance that does not fit (from a grain short
+    /// of 32 MiB up, on 32-bit targets: only a block aligned to 32 MiB or
+    /// more has one) is `UNTAGGED`: such blocks are not checked.
     #[inline(always)]
     unsafe fn tag<C: Config<N, Large = Self>, const N: usize>(
         heap: &Heap<C, N>,
