@@ -3164,3 +3164,203 @@ fn every_bit_of_the_words_before_a_block_is_checked() {
     flips(&Flip, Flip::reset, Flip::verify, "Flip");
     flips(&FlipSlabs, FlipSlabs::reset, FlipSlabs::verify, "FlipSlabs");
 }
+
+/// The checked layer's own table grown into a freed block's memory: a
+/// block freed and pushed out of the quarantine, its start taken again by
+/// a request of 200 bytes, and the table, grown to 2048 slots, in the
+/// rest, so that the header of the table's chunk lies inside the old
+/// block, where its old owner writes. No list holds that chunk and no
+/// entry of the table records its header. That header, as a pointer
+/// through the old block (the stale pointer a test writes with).
+///
+/// # Safety
+///
+/// `heap` is a checked type with `bins = []` and `large = coalesce`, not
+/// used before (or reset); the caller holds the serial lock. The blocks
+/// are left live.
+unsafe fn a_table_in_a_freed_block(heap: &impl GlobalAlloc) -> *mut usize {
+    let w = size_of::<usize>();
+    // The table's size once it doubles from 1024 slots (three words each),
+    // and a freed block that holds it after a request of 200 bytes.
+    let table = 2048 * 3 * w;
+    let size = table + 1024;
+    // SAFETY: live blocks with their layout (the caller's promise for the
+    // heap); the header read is the heap's word inside the old block.
+    unsafe {
+        // 256 blocks, the table at 512 slots and full: the old block's
+        // own entry grows it to 1024 slots, before it is carved.
+        let pool: Vec<_> = (0..QUARANTINE_BLOCKS)
+            .map(|_| heap.alloc(layout(40)))
+            .collect();
+        let old = heap.alloc(layout(size));
+        let guard = heap.alloc(layout(size));
+        assert!(!pool.contains(&std::ptr::null_mut()));
+        assert!(![old, guard].contains(&std::ptr::null_mut()));
+        // Live blocks up to 512 entries, the most 1024 slots hold, carved
+        // before the old block is freed (they take what the tables left
+        // free, and the unused memory).
+        let pad: Vec<_> = (0..512 - QUARANTINE_BLOCKS - 2)
+            .map(|_| heap.alloc(layout(40)))
+            .collect();
+        assert!(!pad.contains(&std::ptr::null_mut()));
+        // The old block, freed and pushed out by the pool (its entry
+        // leaves the table).
+        heap.dealloc(old, layout(size));
+        for &block in &pool {
+            heap.dealloc(block, layout(40));
+        }
+        assert!(take().is_empty());
+        // Its start taken again: 512 entries.
+        let first = heap.alloc(layout(200));
+        assert_eq!(first, old, "the freed chunk, split");
+        let rest = old.add(chunk_for(200 + check::CANARY) - w).cast::<usize>();
+        let before = rest.read();
+        // One more: the table grows into the rest of the old block.
+        assert!(!heap.alloc(layout(40)).is_null());
+        assert!(take().is_empty());
+        assert_eq!(
+            rest.read(),
+            chunk_for(table) | 1,
+            "the table's chunk in the old block ({before:#x} there before)"
+        );
+        rest
+    }
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(4 << 20))]
+struct StaleTableHeader;
+
+/// A stale write into the header of the chunk that holds the checked
+/// layer's own table (`a_table_in_a_freed_block`): `verify()` must report
+/// a use after free, not panic with the heap's own corruption (its walk
+/// of the regions found "a chunk's header has no chunk's size").
+#[test]
+fn a_stale_write_into_the_tables_header_is_a_use_after_free() {
+    let _serial = serial();
+    // SAFETY: the serial lock is held, the type is this test's alone; live
+    // blocks with their layout. The stale write is the misuse under test,
+    // inside the freed block's memory.
+    unsafe {
+        let rest = a_table_in_a_freed_block(&StaleTableHeader);
+        // The stale write: the old block's owner writes a word of its own.
+        rest.write(0);
+        StaleTableHeader::verify();
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
+        assert_eq!(
+            seen[0].header.map(|h| h.get()),
+            Some(rest.addr()),
+            "{}",
+            seen[0]
+        );
+        // Calls go on, and the table grows again without following the
+        // word.
+        let more: Vec<_> = (0..600)
+            .map(|_| StaleTableHeader.alloc(layout(40)))
+            .collect();
+        assert!(!more.contains(&std::ptr::null_mut()));
+        StaleTableHeader::verify();
+        assert!(take().is_empty());
+    }
+    // SAFETY: nothing of the type is used after.
+    unsafe { StaleTableHeader::reset() };
+}
+
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(4 << 20))]
+struct StaleTableMoved;
+
+/// As `a_stale_write_into_the_tables_header_is_a_use_after_free`, with
+/// no `verify()`: the table grows again, and the heap would take its old
+/// block back following the word written (a size that leads far outside
+/// the heap: it read there, and the process died of SIGSEGV). Found
+/// before.
+#[test]
+fn a_stale_write_into_the_tables_header_is_caught_before_the_table_moves() {
+    let _serial = serial();
+    // SAFETY: as above.
+    unsafe {
+        let rest = a_table_in_a_freed_block(&StaleTableMoved);
+        // Bytes of the old owner's: in use, a size far past the heap.
+        rest.write(usize::from_ne_bytes([0x41; size_of::<usize>()]));
+        let more: Vec<_> = (0..600)
+            .map(|_| StaleTableMoved.alloc(layout(40)))
+            .collect();
+        assert!(!more.contains(&std::ptr::null_mut()));
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!((seen[0].kind, seen[0].block), (Kind::UseAfterFree, None));
+        assert_eq!(seen[0].header.map(|h| h.get()), Some(rest.addr()));
+        assert!(
+            seen[0]
+                .to_string()
+                .contains("the checked layer's own table"),
+            "{}",
+            seen[0]
+        );
+        StaleTableMoved::verify();
+        assert!(take().is_empty());
+    }
+    // SAFETY: nothing of the type is used after.
+    unsafe { StaleTableMoved::reset() };
+}
+
+#[lite_alloc(bins = [16, 32, 64, 128], large = coalesce, check, memory = arena(4 << 20))]
+struct StaleSlabHeader;
+
+/// As `a_stale_write_into_the_tables_header_is_a_use_after_free`, for a
+/// slab (a chunk in use for good, that bins carve from): a freed block's
+/// memory split again, and a new slab takes the rest, its header inside
+/// the old block.
+#[test]
+fn a_stale_write_into_a_slabs_header_is_a_use_after_free() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    let canary = check::CANARY;
+    // SAFETY: as above.
+    unsafe {
+        let pool: Vec<_> = (0..QUARANTINE_BLOCKS)
+            .map(|_| StaleSlabHeader.alloc(layout(40)))
+            .collect();
+        let old = StaleSlabHeader.alloc(layout(80000));
+        let guard = StaleSlabHeader.alloc(layout(80000));
+        assert!(!pool.contains(&std::ptr::null_mut()));
+        assert!(![old, guard].contains(&std::ptr::null_mut()));
+        StaleSlabHeader.dealloc(old, layout(80000));
+        for &block in &pool {
+            StaleSlabHeader.dealloc(block, layout(40));
+        }
+        assert!(take().is_empty());
+        let first = StaleSlabHeader.alloc(layout(45000));
+        assert_eq!(first, old, "the freed chunk, split");
+        let rest = old.add(chunk_for(45000 + canary) - w).cast::<usize>();
+        // Bin blocks until a slab takes the rest.
+        let mut bins = Vec::new();
+        while rest.read() & 1 == 0 {
+            let block = StaleSlabHeader.alloc(layout(100));
+            assert!(!block.is_null());
+            bins.push(block);
+            assert!(bins.len() < 1000, "no slab in the old block");
+        }
+        assert!(take().is_empty());
+        assert_eq!(
+            rest.read(),
+            chunk_for(8 * 1024) | 1,
+            "a slab in the old block"
+        );
+        rest.write(0);
+        StaleSlabHeader::verify();
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!((seen[0].kind, seen[0].block), (Kind::UseAfterFree, None));
+        assert_eq!(seen[0].pointer, rest.addr(), "{}", seen[0]);
+        // Calls go on.
+        for block in bins {
+            StaleSlabHeader.dealloc(block, layout(100));
+        }
+        StaleSlabHeader::verify();
+        assert!(take().is_empty());
+    }
+    // SAFETY: nothing of the type is used after.
+    unsafe { StaleSlabHeader::reset() };
+}

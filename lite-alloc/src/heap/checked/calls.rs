@@ -59,12 +59,26 @@ impl State {
             // Checked before a byte of it is written.
             return Err(self.poisoned_by(slot, site));
         }
+        // The heap's word before the old table, before the heap follows it.
+        let written = self.table_header_change(heap);
         // SAFETY: the block was just handed out for `bytes` bytes, aligned
         // for entries; zeroed, every slot is empty.
         let (old, old_bytes) = unsafe {
             slots.write_bytes(0, bytes);
             self.table.move_to(slots.cast(), count)
         };
+        self.table_tag = if C::Large::TAGGED && !self.poisoned {
+            // SAFETY: the block was just handed out for `bytes` and `align`.
+            unsafe { C::Large::tag(heap, slots, bytes, align) }
+        } else {
+            0
+        };
+        if let Some(at) = written {
+            // Never given back (the heap would follow the word): kept out,
+            // counted as the heap counts what it never reuses.
+            heap.stats.leaked(old_bytes);
+            return Err(self.table_header_misuse(at, site));
+        }
         // A poisoned heap takes nothing back (see `poisoned`).
         if !old.is_null() && !self.poisoned {
             // SAFETY: the old table's block, handed out by `alloc_plain`
@@ -153,6 +167,41 @@ impl State {
         // handed out (or resized in place) for `inner` bytes and `align`,
         // tagged then.
         unsafe { C::Large::changed(heap, block, inner, align, entry.tag()) }
+    }
+
+    /// Where the heap's word before the table's own block changed since
+    /// the table moved there (as `header_change` for a block of the
+    /// table), if it did. A poisoned heap is not looked at.
+    pub(super) fn table_header_change<C: Config<N>, const N: usize>(
+        &self,
+        heap: &Heap<C, N>,
+    ) -> Option<usize> {
+        let (slots, bytes) = self.table.memory();
+        if !C::Large::TAGGED || self.poisoned || slots.is_null() {
+            return None;
+        }
+        // SAFETY: the table's block, handed out by the heap (not poisoned
+        // then, or it would be now) for `bytes` and the entries' alignment,
+        // tagged then (`reserve`).
+        unsafe {
+            C::Large::changed(
+                heap,
+                heap.region.at(slots.addr()),
+                bytes,
+                align_of::<Entry>(),
+                self.table_tag,
+            )
+        }
+    }
+
+    /// The heap's word at `at`, before the table's own block, was found
+    /// written: the heap is poisoned, and the misuse names the word and
+    /// no block (the block whose memory it was is released).
+    pub(super) fn table_header_misuse(&mut self, at: usize, site: Site) -> Misuse {
+        self.poisoned = true;
+        let mut misuse = self.misuse(Kind::UseAfterFree, site, None);
+        misuse.header = NonZeroUsize::new(at);
+        misuse
     }
 
     /// Whether the heap's word before the block in `slot` changed since

@@ -96,6 +96,11 @@ pub struct State {
     /// needs memory (std's panic formats its message, and may print a
     /// backtrace, with the program's allocator, which may be this one).
     poisoned: bool,
+    /// The tag of the heap's word before the table's own block
+    /// (`LargeBlocks::tag`), recorded when the table moved there: no entry
+    /// covers that block, whose memory may have been a block freed
+    /// earlier, and the heap follows the word when the table moves again.
+    table_tag: usize,
 }
 
 /// What `alloc` and `realloc` give back under the lock: the result and a
@@ -177,6 +182,7 @@ impl State {
             spare: 0,
             spares: 0,
             poisoned: false,
+            table_tag: 0,
         }
     }
 

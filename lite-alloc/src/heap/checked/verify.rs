@@ -63,6 +63,14 @@ impl State {
         if !C::Large::TAGGED || self.poisoned {
             return None;
         }
+        if let Some(at) = self.table_header_change(heap) {
+            let site = Site {
+                call: Call::Verify,
+                pointer: at,
+                layout: None,
+            };
+            return Some(self.table_header_misuse(at, site));
+        }
         let (entry, at) = self
             .table
             .entries()

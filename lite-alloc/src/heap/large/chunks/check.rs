@@ -5,6 +5,8 @@
 use super::super::super::check::{Corruption, ensure};
 use super::super::super::{Config, Heap};
 use super::lists::floor_list;
+#[cfg(debug_assertions)]
+use super::tag::Header;
 use super::tag::{self, GRAIN, MIN_CHUNK, WORD, footer, next_link, prev_link};
 use super::{CHUNK_LISTS, Chunks, MAP_BITS, MAP_WORDS};
 use crate::memory::Memory;
@@ -31,10 +33,37 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         )?;
         #[cfg(debug_assertions)]
         {
+            self.check_slab_headers()?;
             self.walk_regions(free_chunks)?;
             self.check_bins_in_slabs()?;
         }
         let _ = free_chunks;
+        Ok(())
+    }
+
+    /// Every slab's header is the one the heap wrote when it took the
+    /// slab (with debug assertions, which keep the slabs): before the walk
+    /// of the regions meets it. A slab is in use for good, and its header
+    /// is no block's of the checked layer's: changed (but for the flag of
+    /// the chunk before), a stale pointer into a block freed earlier,
+    /// whose memory the slab now holds, wrote it (`in_free`).
+    #[cfg(debug_assertions)]
+    fn check_slab_headers(&self) -> Result<(), Corruption> {
+        for (payload, end) in self.large.slabs.iter() {
+            let chunk = payload - WORD;
+            // `end` is where `want` bytes from `chunk` end; the chunk may
+            // be a grain longer (`use_chunk` splits off no less than a
+            // chunk).
+            let want = end - chunk;
+            // SAFETY: the header of a slab, a chunk in use of this heap.
+            let word = unsafe { self.header(chunk) }.0 & !Header::PREV_FREE;
+            ensure(
+                word == want | Header::IN_USE || word == (want + GRAIN) | Header::IN_USE,
+                "a slab's header is not the one the heap wrote",
+                chunk,
+            )
+            .map_err(Corruption::in_free)?;
+        }
         Ok(())
     }
 

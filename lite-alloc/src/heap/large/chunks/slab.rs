@@ -134,6 +134,12 @@ impl SlabLog {
         self.taken += 1;
     }
 
+    /// Each slab kept, `[start, end)`: its payload, up to the next
+    /// chunk's header.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.slabs[..self.taken.min(KEPT)].iter().copied()
+    }
+
     /// Whether `[address, address + size)` lies inside one slab; `None`
     /// when not every slab is kept.
     pub fn holds(&self, address: usize, size: usize) -> Option<bool> {
