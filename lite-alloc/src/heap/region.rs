@@ -183,7 +183,9 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             // A region of its own needs the block at the worst padding, and
             // the policy's slack: no overflow, by the bound above.
             let whole = size + (align - 1) + C::Large::SLACK;
-            if !self.grow(span - room, whole) {
+            // SAFETY: the block does not fit, `span > room`: at least one
+            // byte is missing, and `whole`, at least `span`, is not 0.
+            if !unsafe { self.grow(span - room, whole) } {
                 return null_mut();
             }
         }
@@ -229,9 +231,13 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// Inlined into `bump`, its one caller: a whole source's growth is a
     /// call and the opening of its region, and the paging stays out of line.
     ///
+    /// # Safety
+    ///
+    /// `missing` and `whole` are not 0.
+    ///
     /// [`grow_pages`]: Self::grow_pages
     #[inline(always)]
-    fn grow(&mut self, missing: usize, whole: usize) -> bool {
+    unsafe fn grow(&mut self, missing: usize, whole: usize) -> bool {
         let () = Bounds::<C, N>::VALID;
         if <C::Memory as Memory>::WHOLE {
             // No overflow: as in `grow_pages`. Compiled away for a granule
@@ -245,9 +251,11 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             self.take_region(grown);
             true
         } else if <C::Memory as Memory>::CONTIGUOUS {
-            self.grow_pages(missing)
+            // SAFETY: not 0 (the caller's promise).
+            unsafe { self.grow_pages(missing) }
         } else {
-            self.grow_pages(whole)
+            // SAFETY: not 0 (the caller's promise).
+            unsafe { self.grow_pages(whole) }
         }
     }
 
@@ -261,9 +269,13 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// No overflow: `missing` is less than `isize::MAX + isize::MAX / 4`
     /// (see `bump`), the growth step is at most `MAX_PAGE`, and `PAGE` and
     /// the granule are at most a quarter of the address space (`Bounds`).
+    ///
+    /// # Safety
+    ///
+    /// `missing` is not 0.
     #[cold]
     #[inline(never)]
-    fn grow_pages(&mut self, missing: usize) -> bool {
+    unsafe fn grow_pages(&mut self, missing: usize) -> bool {
         let granule = <C::Memory as Memory>::GRANULE;
         let region = &mut self.region;
         // With `growth = 1/N`, at least `obtained / N` (`GROWTH` is 0
@@ -277,8 +289,15 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         #[allow(clippy::manual_div_ceil)]
         let mut bytes = (wanted + (C::PAGE - 1)) / C::PAGE * C::PAGE;
         let grown = loop {
-            // The source's contract: never asked for nothing.
+            // The source's contract: never asked for nothing. Said so to
+            // the compiler, which then sees that a source handing over
+            // what was asked (wasm memory) leaves room for `skip` and
+            // `TAIL` in the region.
             debug_assert!(bytes > 0, "asked the memory source for 0 bytes");
+            // SAFETY: `missing` is at least 1 (the caller's promise), so
+            // either request, `missing` or more rounded up to whole `PAGE`s
+            // or granules without overflow (above), is at least 1.
+            unsafe { core::hint::assert_unchecked(bytes > 0) };
             if let Some(grown) = region.memory.grow(bytes) {
                 break grown;
             }
