@@ -34,7 +34,6 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// chunk the lists forgot may be one, whose links lead to forgotten
     /// free chunks).
     pub(super) unsafe fn unlink(&mut self, chunk: usize, size: usize) {
-        let list = floor_list(size);
         self.stats.large_taken(size);
         // SAFETY: a free chunk's first two payload words are its links, and
         // its neighbours in the list are free chunks of this heap.
@@ -42,6 +41,10 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             let next = self.field(chunk, NEXT).read();
             let prev = self.field(chunk, PREV).read();
             if prev == 0 {
+                // Only a list's head needs its list: computed here, it is
+                // neither computed for a chunk inside its list nor kept
+                // across the loads above.
+                let list = floor_list(size);
                 *self.large.lists.get_unchecked_mut(list) = self.region.at(next);
                 if next == 0 {
                     *self.map_word(list) &= !(1 << (list % MAP_BITS));
@@ -197,8 +200,16 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     pub(super) unsafe fn insert(&mut self, chunk: usize, size: usize, caller: (*mut u8, usize)) {
         let list = floor_list(size);
         self.stats.large_pushed(size);
+        // The list's head, read and replaced in one step, through a raw
+        // pointer rather than `get_unchecked`: told by it that `list` is
+        // below `CHUNK_LISTS`, the compiler drops `map_word`'s mask below
+        // and addresses the bitmap through a larger constant instead, more
+        // bytes on wasm32.
+        //
         // SAFETY: `list` is below `CHUNK_LISTS`.
-        let head = unsafe { *self.large.lists.get_unchecked(list) }.addr();
+        let slot = unsafe { self.large.lists.as_mut_ptr().add(list) };
+        // SAFETY: `slot` is a list head, which nothing else borrows.
+        let head = unsafe { slot.replace(self.region.at(chunk)) }.addr();
         // SAFETY: the range is free and this heap's (the caller's promise),
         // and the head is a free chunk of this heap.
         unsafe {
@@ -210,7 +221,6 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             if head != 0 {
                 self.field(head, PREV).write(chunk);
             }
-            *self.large.lists.get_unchecked_mut(list) = self.region.at(chunk);
         }
         *self.map_word(list) |= 1 << (list % MAP_BITS);
         self.listed(chunk, size);
