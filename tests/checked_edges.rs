@@ -3305,13 +3305,16 @@ fn a_stale_write_into_the_tables_header_is_caught_before_the_table_moves() {
     unsafe { StaleTableMoved::reset() };
 }
 
+#[cfg(debug_assertions)]
 #[lite_alloc(bins = [16, 32, 64, 128], large = coalesce, check, memory = arena(4 << 20))]
 struct StaleSlabHeader;
 
 /// As `a_stale_write_into_the_tables_header_is_a_use_after_free`, for a
 /// slab (a chunk in use for good, that bins carve from): a freed block's
 /// memory split again, and a new slab takes the rest, its header inside
-/// the old block.
+/// the old block. Only builds with debug assertions keep the slabs, and
+/// compare their headers.
+#[cfg(debug_assertions)]
 #[test]
 fn a_stale_write_into_a_slabs_header_is_a_use_after_free() {
     let _serial = serial();

@@ -194,7 +194,8 @@ pub struct Misuse {
     /// in use (a chunk's header, with `large = coalesce`), written through
     /// a pointer to a block freed earlier whose memory `block` now holds
     /// (or by a write far past the end of the block before): that word's
-    /// address.
+    /// address. With no `block`, the block in use is the checked layer's
+    /// own table.
     pub header: Option<NonZeroUsize>,
 }
 
