@@ -182,7 +182,7 @@ impl<'a> Text<'a> {
             (Kind::UseAfterFree, None) => {
                 self.s("a freed block was written after it left the quarantine: ");
                 if misuse.call == Call::Verify {
-                    self.s("verify() found the heap's free lists damaged, or a slab's header written, at ");
+                    self.s("verify() found the heap's free lists damaged (or a slab's header written) at ");
                     self.hex(misuse.pointer);
                     self.s(", and the heap no longer uses them")
                 } else {
