@@ -3231,78 +3231,55 @@ unsafe fn a_table_in_a_freed_block(heap: &impl GlobalAlloc) -> *mut usize {
 struct StaleTableHeader;
 
 /// A stale write into the header of the chunk that holds the checked
-/// layer's own table (`a_table_in_a_freed_block`): `verify()` must report
-/// a use after free, not panic with the heap's own corruption (its walk
-/// of the regions found "a chunk's header has no chunk's size").
+/// layer's own table (`a_table_in_a_freed_block`). Found by `verify()`, which must report a use
+/// after free, not panic with the heap's own corruption (its walk of the
+/// regions found "a chunk's header has no chunk's size"); and found, with
+/// no `verify()`, when the table grows again, before the heap takes its
+/// old block back following the word (it read outside the heap, and the
+/// process died of SIGSEGV). Then calls go on, and the table grows again
+/// without following the word.
 #[test]
 fn a_stale_write_into_the_tables_header_is_a_use_after_free() {
     let _serial = serial();
-    // SAFETY: the serial lock is held, the type is this test's alone; live
-    // blocks with their layout. The stale write is the misuse under test,
-    // inside the freed block's memory.
-    unsafe {
-        let rest = a_table_in_a_freed_block(&StaleTableHeader);
-        // The stale write: the old block's owner writes a word of its own.
-        rest.write(0);
-        StaleTableHeader::verify();
-        let seen = take();
-        assert_eq!(seen.len(), 1, "{seen:#?}");
-        assert_eq!(seen[0].kind, Kind::UseAfterFree, "{}", seen[0]);
-        assert_eq!(
-            seen[0].header.map(|h| h.get()),
-            Some(rest.addr()),
-            "{}",
-            seen[0]
-        );
-        // Calls go on, and the table grows again without following the
-        // word.
-        let more: Vec<_> = (0..600)
-            .map(|_| StaleTableHeader.alloc(layout(40)))
-            .collect();
-        assert!(!more.contains(&std::ptr::null_mut()));
-        StaleTableHeader::verify();
-        assert!(take().is_empty());
+    for verify_first in [true, false] {
+        // SAFETY: the serial lock is held, the type is this test's alone,
+        // reset before each pass; live blocks with their layout. The stale
+        // write is the misuse under test, inside the freed block's memory.
+        unsafe {
+            StaleTableHeader::reset();
+            let rest = a_table_in_a_freed_block(&StaleTableHeader);
+            // A word of the old block's owner: 0 (no chunk's size, which
+            // the walk of the regions would meet), or bytes that read as a
+            // chunk in use of a size far past the heap.
+            rest.write(if verify_first {
+                0
+            } else {
+                usize::from_ne_bytes([0x41; size_of::<usize>()])
+            });
+            if verify_first {
+                StaleTableHeader::verify();
+            }
+            let more: Vec<_> = (0..600)
+                .map(|_| StaleTableHeader.alloc(layout(40)))
+                .collect();
+            assert!(!more.contains(&std::ptr::null_mut()));
+            let seen = take();
+            assert_eq!(seen.len(), 1, "{verify_first}: {seen:#?}");
+            assert_eq!((seen[0].kind, seen[0].block), (Kind::UseAfterFree, None));
+            assert_eq!(seen[0].header.map(|h| h.get()), Some(rest.addr()));
+            assert!(
+                seen[0]
+                    .to_string()
+                    .contains("the checked layer's own table"),
+                "{}",
+                seen[0]
+            );
+            StaleTableHeader::verify();
+            assert!(take().is_empty());
+        }
     }
     // SAFETY: nothing of the type is used after.
     unsafe { StaleTableHeader::reset() };
-}
-
-#[lite_alloc(bins = [], large = coalesce, check, memory = arena(4 << 20))]
-struct StaleTableMoved;
-
-/// As `a_stale_write_into_the_tables_header_is_a_use_after_free`, with
-/// no `verify()`: the table grows again, and the heap would take its old
-/// block back following the word written (a size that leads far outside
-/// the heap: it read there, and the process died of SIGSEGV). Found
-/// before.
-#[test]
-fn a_stale_write_into_the_tables_header_is_caught_before_the_table_moves() {
-    let _serial = serial();
-    // SAFETY: as above.
-    unsafe {
-        let rest = a_table_in_a_freed_block(&StaleTableMoved);
-        // Bytes of the old owner's: in use, a size far past the heap.
-        rest.write(usize::from_ne_bytes([0x41; size_of::<usize>()]));
-        let more: Vec<_> = (0..600)
-            .map(|_| StaleTableMoved.alloc(layout(40)))
-            .collect();
-        assert!(!more.contains(&std::ptr::null_mut()));
-        let seen = take();
-        assert_eq!(seen.len(), 1, "{seen:#?}");
-        assert_eq!((seen[0].kind, seen[0].block), (Kind::UseAfterFree, None));
-        assert_eq!(seen[0].header.map(|h| h.get()), Some(rest.addr()));
-        assert!(
-            seen[0]
-                .to_string()
-                .contains("the checked layer's own table"),
-            "{}",
-            seen[0]
-        );
-        StaleTableMoved::verify();
-        assert!(take().is_empty());
-    }
-    // SAFETY: nothing of the type is used after.
-    unsafe { StaleTableMoved::reset() };
 }
 
 #[cfg(debug_assertions)]
