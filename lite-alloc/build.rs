@@ -8,7 +8,9 @@
 //!   several paths call is then kept out of line, one copy instead of one
 //!   per caller, and the chunks' shortcuts for speed are left out (a chunk
 //!   carved before the call to `bump`, a test for a heap with no free chunk
-//!   before the search, a free chunk at its list's head grown in place).
+//!   before the search, a chunk carved while none is free and the last
+//!   chunk freed into the unused memory in the caller itself, a free chunk
+//!   at its list's head grown in place).
 //!   What the heap does is the same.
 
 fn main() {

@@ -3,7 +3,8 @@
 //!
 //! Built for speed, the chunks take shortcuts that the size build leaves
 //! out (a freed chunk grown into the free chunk before it in place, a fit
-//! search skipped on an empty heap, carving inline); on wasm32 their bitmap
+//! search skipped on an empty heap, carving inline, and carving on an empty
+//! heap and freeing the last chunk in the caller); on wasm32 their bitmap
 //! is in 64-bit words where i686's are 32-bit, and a taken chunk's header is
 //! stored in another order. Each is meant to change the code only: the
 //! benchmark measures code size on the size build and speed and memory on

@@ -182,6 +182,18 @@ unsafe impl LargeBlocks for Chunks {
         align: usize,
         zero: usize,
     ) -> *mut u8 {
+        // Built for speed, a chunk carved from the unused memory while no
+        // chunk is free (a program that frees what it allocated last) is
+        // carved here, in the caller, without a call into the heap: the
+        // call would cost more than the carving. Anything else, and a
+        // region without room, is `alloc_chunk`'s.
+        #[cfg(not(opt_level_size))]
+        if align <= GRAIN
+            && heap.no_free_chunk()
+            && let Some(payload) = heap.carve_chunk(chunk_size(size), zero)
+        {
+            return payload;
+        }
         // Chunks align their payloads to `GRAIN`, and more only when asked.
         heap.alloc_chunk(size, align, zero)
     }
@@ -193,6 +205,14 @@ unsafe impl LargeBlocks for Chunks {
         size: usize,
         _: usize,
     ) {
+        // Built for speed, the last chunk joins the unused memory here, in
+        // the caller, as `alloc` carves it.
+        //
+        // SAFETY: as below.
+        #[cfg(not(opt_level_size))]
+        if unsafe { heap.free_at_top(block) } {
+            return;
+        }
         let payload = heap.region.at(block.addr());
         // SAFETY: a block no bin serves is a chunk in use (or lies in one),
         // which the caller gives up.
@@ -339,6 +359,14 @@ unsafe impl LargeBlocks for Chunks {
 /// The tag of a block that is not checked (see `tag`): no other tag has all
 /// its bits set.
 const UNTAGGED: usize = (1 << super::TAG_BITS) - 1;
+
+/// What `bump` or `carve` is asked to clear of a chunk whose payload's
+/// first `zero` bytes must read as zero: counted from the chunk's start,
+/// its header (written afterwards) included; nothing when `zero` is 0.
+#[inline(always)]
+fn zero_from_chunk(zero: usize) -> usize {
+    if zero > 0 { zero + WORD } else { 0 }
+}
 
 /// The chunk size `alloc_chunk` asks for a block of `size` bytes aligned to
 /// `align`: `chunk_size(size)`, and `align` more for an over-aligned block.
@@ -487,7 +515,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // SAFETY: a free chunk's header.
         let list = if head != 0 && unsafe { self.header(head) }.free_size() >= size {
             Some(own)
-        } else if !cfg!(opt_level_size) && self.large.map.iter().all(|&word| word == 0) {
+        } else if !cfg!(opt_level_size) && self.no_free_chunk() {
             None
         } else {
             // SAFETY: `own` is below `CHUNK_LISTS`.
@@ -513,24 +541,81 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 }
             }
         }
-        // Carved where the memory not yet used begins: the chunk before is in
-        // use (invariant 6), or there is none in this region.
-        let zero = if zero > 0 { zero + WORD } else { 0 };
         // Built for speed, the common case (the current region has room) is
         // carved here rather than in a call to `bump`; built for size, one
         // copy of it serves every caller.
         #[cfg(not(opt_level_size))]
-        let chunk = self
-            .carve(size, 1, zero)
-            .unwrap_or_else(|_| self.bump(size, 1, zero));
-        #[cfg(opt_level_size)]
-        let chunk = self.bump(size, 1, zero);
+        if let Some(payload) = self.carve_chunk(size, zero) {
+            return payload;
+        }
+        // Carved where the memory not yet used begins: the chunk before is in
+        // use (invariant 6), or there is none in this region.
+        let chunk = self.bump(size, 1, zero_from_chunk(zero));
         if chunk.is_null() {
             return null_mut();
         }
         // SAFETY: the chunk was just carved, `size` bytes.
         unsafe { self.put(chunk.addr(), size | Header::IN_USE) };
         chunk.wrapping_add(WORD)
+    }
+
+    /// Whether no chunk is free: every list is empty, and so is the bitmap
+    /// of lists (invariant 6).
+    #[inline(always)]
+    fn no_free_chunk(&self) -> bool {
+        self.large.map.iter().all(|&word| word == 0)
+    }
+
+    /// Built for speed: a chunk of `size` bytes (as for `chunk_alloc`), in
+    /// use, carved from the current region's unused memory without growing
+    /// it; its payload, whose first `zero` bytes read as zero. None when
+    /// the region has no room for it.
+    #[cfg(not(opt_level_size))]
+    #[inline(always)]
+    fn carve_chunk(&mut self, size: usize, zero: usize) -> Option<*mut u8> {
+        // Carved where the memory not yet used begins: the chunk before is
+        // in use (invariant 6), or there is none in this region.
+        let chunk = self.carve(size, 1, zero_from_chunk(zero)).ok()?;
+        // SAFETY: the chunk was just carved, `size` bytes.
+        unsafe { self.put(chunk.addr(), size | Header::IN_USE) };
+        Some(chunk.wrapping_add(WORD))
+    }
+
+    /// The last chunk, of `size` bytes at `chunk`, out of every list and
+    /// the chunk before it in use (or none), joins the unused memory.
+    #[inline(always)]
+    fn join_top(&mut self, chunk: usize, size: usize) {
+        debug_assert_eq!(chunk + size, self.region.top.addr());
+        self.region.top = self.region.at(chunk);
+        self.stats.large_to_top(size);
+    }
+
+    /// Built for speed: frees the chunk in use whose payload is `block`
+    /// into the unused memory when it is the last chunk and the chunk
+    /// before it is in use (or there is none), as `chunk_free` would;
+    /// whether it did. Anything else, an over-aligned block among it, is
+    /// left to `chunk_free`.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a block no bin serves, live, which its owner gives up
+    /// when this returns true.
+    #[cfg(not(opt_level_size))]
+    #[inline(always)]
+    unsafe fn free_at_top(&mut self, block: *mut u8) -> bool {
+        let chunk = chunk_of(block.addr());
+        // SAFETY: the word before a live large block is its chunk's header
+        // or, for an over-aligned block, a marker (the caller's promise).
+        let header = unsafe { self.header(chunk) };
+        // Neither a marker nor a header saying that the chunk before is
+        // free: then it is the header of the block's chunk, in use.
+        if header.0 & (Header::PREV_FREE | Header::OFFSET) != 0
+            || chunk + header.size() != self.region.top.addr()
+        {
+            return false;
+        }
+        self.join_top(chunk, header.size());
+        true
     }
 
     /// Makes `[chunk, chunk + have)` a chunk in use for `size` bytes,
@@ -667,8 +752,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             let next = chunk + size;
             if next == self.region.top.addr() {
                 // The last chunk: it joins the unused memory.
-                self.region.top = self.region.at(chunk);
-                self.stats.large_to_top(size);
+                self.join_top(chunk, size);
                 return;
             }
             let after = self.header(next);
