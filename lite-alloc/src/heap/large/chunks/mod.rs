@@ -559,8 +559,10 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         chunk.wrapping_add(WORD)
     }
 
-    /// Whether no chunk is free: every list is empty, and so is the bitmap
-    /// of lists (invariant 6).
+    /// Whether no list holds a chunk: the bitmap of lists is empty
+    /// (invariant 6). Then no free chunk can serve a request (in a checked
+    /// type, the chunks a damaged list held are forgotten, out of every
+    /// list, and never reused).
     #[inline(always)]
     fn no_free_chunk(&self) -> bool {
         self.large.map.iter().all(|&word| word == 0)
