@@ -283,10 +283,12 @@ RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
 # stopped whole if the run stops early.
 step "Miri: Stacked Borrows; Stacked Borrows on i686, then Tree Borrows (strict provenance; two lanes, started in the background)"
 mkdir -p target/miri-logs
+# Each command a lane runs is written to its log with the time it started.
+export PS4='+ $(date +%T) '
 set -m
-(set -e; miri_stacked; echo "lane ended $(date +%T)") > target/miri-logs/stacked.log 2>&1 &
+(set -ex; miri_stacked; echo "lane ended $(date +%T)") > target/miri-logs/stacked.log 2>&1 &
 stacked=$!
-(set -e; export CARGO_TARGET_DIR=target/miri-lane; miri_i686; miri_tree; echo "lane ended $(date +%T)") \
+(set -ex; export CARGO_TARGET_DIR=target/miri-lane; miri_i686; miri_tree; echo "lane ended $(date +%T)") \
     > target/miri-logs/i686-tree.log 2>&1 &
 i686_tree=$!
 set +m
