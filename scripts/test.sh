@@ -8,11 +8,20 @@
 # the model and the configuration space on 32-bit targets (i686, natively
 # and under Miri, and wasm32 under Node's WASI); then AddressSanitizer, the
 # host suite under Miri (Stacked and Tree Borrows, strict provenance) beside
-# each fuzz target, on the host and on i686, for a short, bounded time
-# (`scripts/fuzz.sh` runs them longer) and one round of the benchmark.
+# each fuzz target on i686, for a short, bounded time, and one round of the
+# benchmark on a few allocators (docs/testing.md lists the longer runs:
+# `scripts/fuzz.sh` on the host and on i686, `scripts/bench.sh` on every
+# allocator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+
+# Every build here starts from nothing and is not edited again: incremental
+# compilation would only write caches nothing reads, and line tables are
+# all a failing test's backtrace needs (a fifth less time building the test
+# crates on two cores). Exported, so that the builds the tests run use them
+# too.
+export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only
 
 step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
 
@@ -56,12 +65,10 @@ cargo clippy -p lite-alloc --target wasm32-unknown-unknown --features check -- -
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-cs-realloc -- -D warnings)
 (cd bench/firmware-probe && cargo clippy --release --locked --features exports,lite-general-cs -- -D warnings)
 (cd bench/real && cargo clippy --release --locked --target wasm32-wasip1 --features lite-alloc-bench-allocators/lite-general -- -D warnings)
-# wasm32 with threads (the `atomics` target feature, nightly and std rebuilt
-# with it): the one wasm build where `sync = spin` is a real spin lock.
-RUSTFLAGS="-C target-feature=+atomics,+bulk-memory" cargo +nightly build --quiet -Zbuild-std=std,panic_abort \
-    --target wasm32-unknown-unknown -p wasm-demo --target-dir target/wasm32-atomics
-# The module run on Node's worker threads (tests/wasm_threads.rs): its
-# folder's config chooses the target, the features and `build-std`.
+# wasm32 with threads (the `atomics` target feature, nightly and `core`
+# rebuilt with it), the one wasm build where `sync = spin` is a real spin
+# lock: the module run on Node's worker threads (tests/wasm_threads.rs),
+# whose folder's config chooses the target, the features and `build-std`.
 (cd tests/wasm-threads && cargo +nightly clippy --quiet --release --locked -- -D warnings)
 
 step "docs (every public item documented, no broken links)"
@@ -129,16 +136,17 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
 # is one shared call, and the speed build's shortcuts are left out
 # (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests, the
 # shadow model, the configuration space and the options on that code, with
-# debug assertions, on the host, on i686 and on wasm32 (see the next step);
-# a unit test and the model check that each command built the lite-alloc it
-# asked for. Output is not captured: on wasm32 a panic aborts the module
-# before the harness could print what it captured.
-step "tests of lite-alloc built for size (opt-level z), on the host, on i686 and on wasm32"
+# debug assertions, on the two 32-bit targets where it ships: i686 (for
+# thumb) and wasm32 (see the next step); the host runs the size build's
+# placements below. A unit test and the model check that each command built
+# the lite-alloc it asked for. Output is not captured: on wasm32 a panic
+# aborts the module before the harness could print what it captured.
+step "tests of lite-alloc built for size (opt-level z), on i686 and on wasm32"
 built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
-for target in "" i686-unknown-linux-gnu wasm32-wasip1; do
-    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" ${target:+--target "$target"} \
+for target in i686-unknown-linux-gnu wasm32-wasip1; do
+    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
         -p lite-alloc --lib -- --nocapture
-    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" ${target:+--target "$target"} \
+    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
         -p lite-alloc-tests --test model --test configs --test options -- --nocapture
 done
 
@@ -168,7 +176,7 @@ cargo test --target wasm32-wasip1 -p lite-alloc-feature-tests -- --nocapture
 # stands for thumb. `tests/placement.rs` prints a digest of every address
 # each of its heaps returned: both builds must print the same lines, on the
 # host, on i686 and on wasm32, and i686 the same as wasm32. (Each build
-# reuses the lite-alloc of the steps above.)
+# but the host's for size reuses the lite-alloc of the steps above.)
 step "blocks placed alike by both builds, and on i686 and wasm32"
 placements() {
     local out
@@ -263,9 +271,13 @@ miri_i686() {
         ends_at_top whole_exact_regions bins_on_less_than_a_slab chaos_chunks_8k \
         claimed_region_wasted_general boxes_dropped_by_value --skip _checked
     # The checked mode's edges: uses after free found while memory runs out, a
-    # stale write that makes the heap hand out a live block, the spares.
+    # stale write that makes the heap hand out a live block, the spares. Not
+    # the table grown past 1500 blocks (`the_table_never_grows_into_a_live_block`):
+    # a quarter of an hour under Miri on two busy cores, where the other
+    # edges take a few minutes together; it runs natively on the host, i686
+    # and wasm32.
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
-        -p lite-alloc-tests --test checked_edges -- spares a_live_block a_poisoned a_poisoning the_table flush double_free hook nested_calls a_call_reports a_written_spare a_stale_chunk_ a_stale_link_found a_list_cut_short forgotten_chunks a_stale_write_into a_spare_linked
+        -p lite-alloc-tests --test checked_edges -- spares a_live_block a_poisoned a_poisoning flush double_free hook nested_calls a_call_reports a_written_spare a_stale_chunk_ a_stale_link_found a_list_cut_short forgotten_chunks a_stale_write_into a_spare_linked
 }
 
 step "AddressSanitizer"
@@ -294,23 +306,29 @@ i686_tree=$!
 set +m
 trap 'kill -- -"$stacked" -"$i686_tree" 2>/dev/null || true' EXIT
 
-step "fuzzing, ${FUZZ_SECONDS:=10} s per target, on the host and on i686"
-scripts/fuzz.sh "$FUZZ_SECONDS"
+# On i686 alone: the 32-bit words, headers and grain that users' targets
+# have, and one build of the targets rather than two (AddressSanitizer ran
+# the model on the host above; `scripts/fuzz.sh` fuzzes on both).
+step "fuzzing, ${FUZZ_SECONDS:=10} s per target, on i686"
+scripts/fuzz.sh "$FUZZ_SECONDS" i686
 
-# The benchmark, one round: every allocator's modules build, every workload
-# runs on each, checksums agree; the real programs (built without LTO, which
-# costs each allocator's build twenty seconds or more and changes only their
-# speed) on Default, General and bins in front of chunks, checked General (a
-# report would abort it), dlmalloc, and wasmalloc (built without its build
-# script).
-# `scripts/bench.sh` is the full run, the real programs on every allocator
-# and built as shipped.
-step "benchmark, one round (no report written)"
+# The benchmark, one round, on a few allocators (every allocator's modules
+# are three builds with LTO each: a quarter of an hour beside Miri): ours
+# that the README's table leads with and checked General, dlmalloc and
+# wasmalloc (built for wasip1 without its build script). Their modules
+# build, every workload runs on each, checksums agree; the real programs
+# (built without LTO, which costs each allocator's build twenty seconds or
+# more and changes only their speed) on Default, General, checked General (a
+# report would abort it) and dlmalloc. The native benchmark runs each
+# workload once, built as the tests are. `scripts/bench.sh` is the full run:
+# every allocator, the firmware table, the real programs built as shipped.
+step "benchmark, one round on a few allocators (no report written)"
 (cd bench && npm ci --silent --no-audit --no-fund)
 node --no-turbo-fast-api-calls --expose-gc bench/run.mjs --rounds 1 --warmup 0 --no-write --real-without-lto \
-    --real-only lite-default,lite-general,lite-coalesce,lite-general-checked,dlmalloc,wasmalloc \
+    --only lite-default,lite-general,lite-coalesce,lite-general-checked,dlmalloc,wasmalloc \
+    --real-only lite-default,lite-general,lite-general-checked,dlmalloc \
     >/dev/null
-cargo bench -q -p lite-alloc-bench-native -- --test >/dev/null
+cargo test -q -p lite-alloc-bench-native --benches >/dev/null
 
 step "Miri: the two lanes' results"
 miri_failed=0

@@ -85,7 +85,9 @@ fn write_cases(name: &str, cases: &[(&str, &str)]) -> PathBuf {
 }
 
 /// `cargo check` of the crate for `target` (the host when `None`): whether
-/// it succeeded, and the lines of its errors.
+/// it succeeded, and the lines of its errors. Every crate here is checked in
+/// one target directory, so that the macro and its dependencies are built
+/// once (cargo's lock on the directory takes the tests' checks in turn).
 fn check(dir: &Path, target: Option<&str>) -> (bool, Vec<String>) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
@@ -93,7 +95,7 @@ fn check(dir: &Path, target: Option<&str>) -> (bool, Vec<String>) {
         .current_dir(dir)
         .args(["check", "--offline", "--quiet", "--message-format=short"])
         .arg("--target-dir")
-        .arg(dir.join("target"))
+        .arg(workspace().join("target/attribute-32bit-checks"))
         .env_remove("RUSTFLAGS");
     if let Some(target) = target {
         command.args(["--target", target]);
