@@ -201,12 +201,14 @@ fn child() {
     }));
     let layout = std::alloc::Layout::from_size_align(40, 8).unwrap();
     // SAFETY: a live block of the global allocator; the write after free
-    // is the misuse under test, on memory of its arena.
+    // is the misuse under test, on memory of its arena. Volatile: the
+    // compiler knows `dealloc` frees the block and may drop a plain write
+    // after it (it did with other codegen units).
     unsafe {
         let block = std::alloc::alloc(layout);
         assert!(!block.is_null());
         std::alloc::dealloc(block, layout);
-        block.add(3).write(9);
+        block.add(3).write_volatile(9);
     }
     Checked::verify();
     println!("verify() returned");
