@@ -43,12 +43,18 @@ if (isMainThread) {
     // that they run at once rather than one after another.
     const gate = new Int32Array(new SharedArrayBuffer(4));
     const threads = [];
+    // What each worker answered so far, for a phase that runs out of time.
+    const heard = new Array(WORKERS).fill(null);
     const answers = Promise.all(Array.from({ length: WORKERS }, (_, worker) => new Promise((resolve) => {
       const seed = (Math.imul(0x9e3779b9, phase * WORKERS + worker + 1) >>> 0) || 1;
       const thread = new Worker(new URL(import.meta.url), { workerData: { module, memory, gate, phase, worker, seed } });
       threads.push(thread);
-      thread.once('message', (answer) => resolve(answer));
-      thread.once('error', (error) => resolve({ failure: `a worker trapped: ${error.message}`, calls: 0 }));
+      const answer = (a) => {
+        heard[worker] ??= a;
+        resolve(a);
+      };
+      thread.once('message', answer);
+      thread.once('error', (error) => answer({ failure: `a worker trapped: ${error.message}`, calls: 0 }));
     })));
     const metBefore = main.met(phase);
     let timer;
@@ -56,7 +62,10 @@ if (isMainThread) {
     const answered = await Promise.race([answers, late]);
     clearTimeout(timer);
     if (answered === null) {
-      console.log(`${name}: FAILED: the workers did not all answer within ${TIMEOUT_MS / 1000} s (one trapped holding the lock?)`);
+      // Which workers answered, and how: a trap in one that held a lock
+      // leaves the others spinning, and only its answer says why.
+      const each = heard.map((a, worker) => `worker ${worker}: ${a === null ? 'no answer' : a.failure ?? `${a.calls} calls, passed`}`);
+      console.log(`${name}: FAILED: the workers did not all answer within ${TIMEOUT_MS / 1000} s (gate ${Atomics.load(gate, 0)} of ${WORKERS}; ${each.join('; ')})`);
       await Promise.all(threads.map((thread) => thread.terminate()));
       process.exit(1);
     }
