@@ -18,9 +18,9 @@ scripts/setup.sh
 
 # Every build here starts from nothing and is not edited again: incremental
 # compilation would only write caches nothing reads, and line tables are
-# all a failing test's backtrace needs (a fifth less time building the test
-# crates on two cores). Exported, so that the builds the tests run use them
-# too.
+# all a failing test's backtrace needs (the rest of the debug information
+# only lengthens every build). Exported, so that the builds the tests run
+# use them too.
 export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only
 
 step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
@@ -272,10 +272,9 @@ miri_i686() {
         claimed_region_wasted_general boxes_dropped_by_value --skip _checked
     # The checked mode's edges: uses after free found while memory runs out, a
     # stale write that makes the heap hand out a live block, the spares. Not
-    # the table grown past 1500 blocks (`the_table_never_grows_into_a_live_block`):
-    # a quarter of an hour under Miri on two busy cores, where the other
-    # edges take a few minutes together; it runs natively on the host, i686
-    # and wasm32.
+    # the table grown past 1500 blocks (`the_table_never_grows_into_a_live_block`),
+    # which takes Miri longer than all the other edges together; it runs
+    # natively on the host, i686 and wasm32.
     MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --target i686-unknown-linux-gnu \
         -p lite-alloc-tests --test checked_edges -- spares a_live_block a_poisoned a_poisoning flush double_free hook nested_calls a_call_reports a_written_spare a_stale_chunk_ a_stale_link_found a_list_cut_short forgotten_chunks a_stale_write_into a_spare_linked
 }
@@ -312,8 +311,9 @@ trap 'kill -- -"$stacked" -"$i686_tree" 2>/dev/null || true' EXIT
 step "fuzzing, ${FUZZ_SECONDS:=10} s per target, on i686"
 scripts/fuzz.sh "$FUZZ_SECONDS" i686
 
-# The benchmark, one round, on a few allocators (every allocator's modules
-# are three builds with LTO each: a quarter of an hour beside Miri): ours
+# The benchmark, one round, on a few allocators (each allocator's modules
+# are three builds with LTO: on every allocator, the one round took the
+# cores from Miri's lanes longer than anything else here): ours
 # that the README's table leads with and checked General, dlmalloc and
 # wasmalloc (built for wasip1 without its build script). Their modules
 # build, every workload runs on each, checksums agree; the real programs
