@@ -295,7 +295,7 @@ RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
 step "Miri: Stacked Borrows; Stacked Borrows on i686, then Tree Borrows (strict provenance; two lanes, started in the background)"
 mkdir -p target/miri-logs
 # Each command a lane runs is written to its log with the time it started.
-export PS4='+ $(date +%T) '
+PS4='+ $(date +%T) '
 set -m
 (set -ex; miri_stacked; echo "lane ended $(date +%T)") > target/miri-logs/stacked.log 2>&1 &
 stacked=$!
