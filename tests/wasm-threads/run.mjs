@@ -1,27 +1,32 @@
 // Runs the module built from this folder (its path the first argument) on
 // Node's worker threads over one shared memory. Six phases: each heap in
 // turn, then every heap at once (each allocation on a heap chosen at
-// random). In each, four workers make rounds of 20,000 random calls
-// (`run`) at once, until their calls have met another call in progress on
-// the same heap 100,000 times (`met`: calls that waited for a lock), or for
-// at most 50 rounds; then the main thread frees what the exchange holds
-// (`drain`), walks each heap and allocates from it once more (`verify`).
-// Prints a line per phase, and exits with failure, naming what failed, if a
-// worker's checks or a walk failed or trapped, or if the calls met fewer
-// than 1,000 times (the lock would hardly have been tested).
+// random). In each, four workers make rounds of 2,000 random calls (`run`)
+// at once, until their calls have met another call in progress on the same
+// heap 100,000 times (`met`: calls that waited for a lock), or for at most
+// 500 rounds; then the main thread frees what the exchange holds (`drain`),
+// walks each heap and allocates from it once more (`verify`). Prints a line
+// per phase, and exits with failure, naming what failed, if a worker's
+// checks or a walk failed or trapped, if the calls met fewer than 1,000
+// times (the lock would hardly have been tested), or if no worker finished
+// a round for 30 s (a hang).
 import fs from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const HEAPS = ['bins', 'large blocks reused', 'chunks', 'a bin in front of chunks', 'checked chunks'];
 const EVERY = HEAPS.length;
 const WORKERS = 4;
-const CALLS = 20000;
-const ROUNDS = 50;
+const CALLS = 2000;
+const ROUNDS = 500;
 const MET_ENOUGH = 100000;
 const MET_AT_LEAST = 1000;
-// A worker that traps while it holds a heap's lock leaves the others
-// spinning: a phase whose workers have not all answered by then has failed.
-const TIMEOUT_MS = 60_000;
+// A worker that traps or loops while it holds a heap's lock leaves the
+// others spinning: a phase in which no worker finished a round for this
+// long has failed. Not a limit on the phase: the lock spins, so on a
+// loaded machine a worker preempted while it holds the lock stalls the
+// others for the rest of their time slices, and a phase may take many
+// times its usual seconds while still making progress.
+const STALL_MS = 30_000;
 const FAILURES = { 1: 'null from a heap with memory to grow', 2: 'a block misaligned', 3: 'a zeroed block not zero', 4: "a block's contents changed" };
 
 if (isMainThread) {
@@ -42,12 +47,14 @@ if (isMainThread) {
     // Each worker starts its calls once all four have their instance, so
     // that they run at once rather than one after another.
     const gate = new Int32Array(new SharedArrayBuffer(4));
+    // The rounds each worker finished so far.
+    const rounds = new Int32Array(new SharedArrayBuffer(4 * WORKERS));
     const threads = [];
     // What each worker answered so far, for a phase that runs out of time.
     const heard = new Array(WORKERS).fill(null);
     const answers = Promise.all(Array.from({ length: WORKERS }, (_, worker) => new Promise((resolve) => {
       const seed = (Math.imul(0x9e3779b9, phase * WORKERS + worker + 1) >>> 0) || 1;
-      const thread = new Worker(new URL(import.meta.url), { workerData: { module, memory, gate, phase, worker, seed } });
+      const thread = new Worker(new URL(import.meta.url), { workerData: { module, memory, gate, rounds, phase, worker, seed } });
       threads.push(thread);
       const answer = (a) => {
         heard[worker] ??= a;
@@ -57,15 +64,19 @@ if (isMainThread) {
       thread.once('error', (error) => answer({ failure: `a worker trapped: ${error.message}`, calls: 0 }));
     })));
     const metBefore = main.met(phase);
-    let timer;
-    const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), TIMEOUT_MS); });
-    const answered = await Promise.race([answers, late]);
-    clearTimeout(timer);
+    const done = () => rounds.reduce((sum, r) => sum + r, 0);
+    let answered = null;
+    for (let before = -1, now = done(); answered === null && now !== before; before = now, now = done()) {
+      let timer;
+      const stalled = new Promise((resolve) => { timer = setTimeout(() => resolve(null), STALL_MS); });
+      answered = await Promise.race([answers, stalled]);
+      clearTimeout(timer);
+    }
     if (answered === null) {
       // Which workers answered, and how: a trap in one that held a lock
       // leaves the others spinning, and only its answer says why.
-      const each = heard.map((a, worker) => `worker ${worker}: ${a === null ? 'no answer' : a.failure ?? `${a.calls} calls, passed`}`);
-      console.log(`${name}: FAILED: the workers did not all answer within ${TIMEOUT_MS / 1000} s (gate ${Atomics.load(gate, 0)} of ${WORKERS}; ${each.join('; ')})`);
+      const each = heard.map((a, worker) => `worker ${worker}: ${Atomics.load(rounds, worker)} rounds, ${a === null ? 'no answer' : a.failure ?? 'passed'}`);
+      console.log(`${name}: FAILED: no worker finished a round of ${CALLS} calls in ${STALL_MS / 1000} s (gate ${Atomics.load(gate, 0)} of ${WORKERS}; ${each.join('; ')})`);
       await Promise.all(threads.map((thread) => thread.terminate()));
       process.exit(1);
     }
@@ -89,7 +100,7 @@ if (isMainThread) {
   if (failed) process.exit(1);
   console.log('wasm32 threads: all checks passed');
 } else {
-  const { module, memory, gate, phase, worker, seed } = workerData;
+  const { module, memory, gate, rounds, phase, worker, seed } = workerData;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   exports.__stack_pointer.value = exports.stack_top(worker);
   Atomics.add(gate, 0, 1);
@@ -101,6 +112,7 @@ if (isMainThread) {
   while (round < ROUNDS && failure === null && exports.met(phase) - metBefore < MET_ENOUGH) {
     const result = exports.run(phase, (seed + Math.imul(round, 0x6d2b79f5)) >>> 0, CALLS);
     round += 1;
+    Atomics.store(rounds, worker, round);
     if (result !== 0) failure = FAILURES[result] ?? `failure ${result}`;
   }
   parentPort.postMessage({ failure, calls: round * CALLS });
