@@ -131,75 +131,6 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
     --test seed --test options --test checked --test checked_global --test checked_edges \
     --test checked_workloads
 
-# Built for size (opt-level "s" or "z", as wasm and firmware users ship it),
-# lite-alloc takes another path through its chunks: the list a size falls in
-# is one shared call, and the speed build's shortcuts are left out
-# (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests, the
-# shadow model, the configuration space and the options on that code, with
-# debug assertions, on the two 32-bit targets where it ships: i686 (for
-# thumb) and wasm32 (see the next step); the host runs the size build's
-# placements below. A unit test and the model check that each command built
-# the lite-alloc it asked for. Output is not captured: on wasm32 a panic
-# aborts the module before the harness could print what it captured.
-step "tests of lite-alloc built for size (opt-level z), on i686 and on wasm32"
-built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
-for target in i686-unknown-linux-gnu wasm32-wasip1; do
-    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
-        -p lite-alloc --lib -- --nocapture
-    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
-        -p lite-alloc-tests --test model --test configs --test options -- --nocapture
-done
-
-# On wasm32 itself (wasm32-wasip1, under Node's WASI: `scripts/wasi-run.mjs`,
-# cargo's runner there): the heap has wasm32-only code (the chunks' bitmap
-# in 64-bit words, the order of a taken chunk's header store), which i686
-# does not run. Built for speed here (the step before ran the build for
-# size there): the runtime's unit tests, the shadow model, the
-# configuration space and the direct-call suites; test programs whose
-# global allocator is `Default` or `General` (over `memory.grow`, as a wasm
-# program's), claimed memory, and the crate features (`memory = system`,
-# the `Allocator` API). A panic aborts the module there, so the harness
-# prints the failing test's output as it goes (`--nocapture`); the tests
-# that spawn threads or processes are ignored (wasip1 has neither) and run
-# on the other targets.
-step "tests on wasm32 (wasm32-wasip1 under Node), built for speed"
-wasm32_suites=(--test model --test configs --test properties --test memory_sources --test adversarial
-    --test seed --test options --test checked --test checked_global --test checked_edges
-    --test checked_workloads --test default_global --test general_global --test claimed)
-LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc --lib -- --nocapture
-LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc-tests "${wasm32_suites[@]}" -- --nocapture
-cargo test --target wasm32-wasip1 -p lite-alloc-feature-tests -- --nocapture
-
-# The speed build's shortcuts through the chunks, and wasm32's bitmap in
-# 64-bit words, change code, not where blocks go: the benchmark measures
-# code on the size build and time and memory on the speed build, and i686
-# stands for thumb. `tests/placement.rs` prints a digest of every address
-# each of its heaps returned: both builds must print the same lines, on the
-# host, on i686 and on wasm32, and i686 the same as wasm32. (Each build
-# but the host's for size reuses the lite-alloc of the steps above.)
-step "blocks placed alike by both builds, and on i686 and wasm32"
-placements() {
-    local out
-    out="$(cargo test -q "$@" -p lite-alloc-tests --test placement -- --nocapture --test-threads=1)" ||
-        { printf '%s\n' "$out" >&2; return 1; }
-    # Progress dots may precede a line: only the lines' own text.
-    grep -oE 'placement [a-z_0-9]+ [0-9]+ [0-9a-f]{16}' <<<"$out" | sort
-}
-same_placements() {
-    [[ -n "$2" && "$2" == "$3" ]] ||
-        { printf 'blocks placed differently: %s\n%s\n---\n%s\n' "$1" "$2" "$3" >&2; return 1; }
-}
-for target in "" i686-unknown-linux-gnu wasm32-wasip1; do
-    speed="$(LITE_ALLOC_TEST_BUILT_FOR=speed placements ${target:+--target "$target"})"
-    size="$(LITE_ALLOC_TEST_BUILT_FOR=size placements "${built_for_size[@]}" ${target:+--target "$target"})"
-    same_placements "built for speed and for size, on ${target:-the host}" "$speed" "$size"
-    case "$target" in
-    i686*) on_i686="$speed" ;;
-    wasm32*) same_placements "on i686 and on wasm32" "$on_i686" "$speed" ;;
-    esac
-    printf '%s: %s lines alike\n' "${target:-host}" "$(wc -l <<<"$speed")"
-done
-
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
 # spin on the allocator's lock, which Miri interprets step by step (minutes).
@@ -284,12 +215,14 @@ RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
     cargo +nightly test --target x86_64-unknown-linux-gnu -p lite-alloc-tests \
     --test seed --test properties --test model --test std_program --test default_global
 
-# Miri's two lanes run in the background while fuzzing and the benchmark
-# run in the foreground: each lane interprets on one thread, and libFuzzer
-# and Node work mostly on one thread too, so the three share the two cores
-# with little left idle. Nothing whose threads spin on the allocator's lock
-# runs beside the lanes (the host tests and AddressSanitizer's std program
-# ran before): a spinning thread that takes the core of the lock's holder
+# Miri's two lanes run in the background while the rest runs in the
+# foreground (the size build's tests, the tests on wasm32, the placements,
+# fuzzing and the benchmark): each lane interprets on one thread, and Node
+# (running the wasm32 tests and the benchmark) and libFuzzer work mostly on
+# one thread too, so the three share the two cores with little left idle. Nothing
+# whose threads spin on the allocator's lock runs beside the lanes (the
+# host tests and AddressSanitizer's std program ran before; wasip1 has no
+# threads): a spinning thread that takes the core of the lock's holder
 # wastes its time. Each lane is a process group of its own (`set -m`),
 # stopped whole if the run stops early.
 step "Miri: Stacked Borrows; Stacked Borrows on i686, then Tree Borrows (strict provenance; two lanes, started in the background)"
@@ -304,6 +237,75 @@ stacked=$!
 i686_tree=$!
 set +m
 trap 'kill -- -"$stacked" -"$i686_tree" 2>/dev/null || true' EXIT
+
+# Built for size (opt-level "s" or "z", as wasm and firmware users ship it),
+# lite-alloc takes another path through its chunks: the list a size falls in
+# is one shared call, and the speed build's shortcuts are left out
+# (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests, the
+# shadow model, the configuration space and the options on that code, with
+# debug assertions, on the two 32-bit targets where it ships: i686 (for
+# thumb) and wasm32 (see the next step); the host runs the size build's
+# placements below. A unit test and the model check that each command built
+# the lite-alloc it asked for. Output is not captured: on wasm32 a panic
+# aborts the module before the harness could print what it captured.
+step "tests of lite-alloc built for size (opt-level z), on i686 and on wasm32"
+built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
+for target in i686-unknown-linux-gnu wasm32-wasip1; do
+    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
+        -p lite-alloc --lib -- --nocapture
+    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
+        -p lite-alloc-tests --test model --test configs --test options -- --nocapture
+done
+
+# On wasm32 itself (wasm32-wasip1, under Node's WASI: `scripts/wasi-run.mjs`,
+# cargo's runner there): the heap has wasm32-only code (the chunks' bitmap
+# in 64-bit words, the order of a taken chunk's header store), which i686
+# does not run. Built for speed here (the size build's step ran the build
+# for size there): the runtime's unit tests, the shadow model, the
+# configuration space and the direct-call suites; test programs whose
+# global allocator is `Default` or `General` (over `memory.grow`, as a wasm
+# program's), claimed memory, and the crate features (`memory = system`,
+# the `Allocator` API). A panic aborts the module there, so the harness
+# prints the failing test's output as it goes (`--nocapture`); the tests
+# that spawn threads or processes are ignored (wasip1 has neither) and run
+# on the other targets.
+step "tests on wasm32 (wasm32-wasip1 under Node), built for speed"
+wasm32_suites=(--test model --test configs --test properties --test memory_sources --test adversarial
+    --test seed --test options --test checked --test checked_global --test checked_edges
+    --test checked_workloads --test default_global --test general_global --test claimed)
+LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc --lib -- --nocapture
+LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --target wasm32-wasip1 -p lite-alloc-tests "${wasm32_suites[@]}" -- --nocapture
+cargo test --target wasm32-wasip1 -p lite-alloc-feature-tests -- --nocapture
+
+# The speed build's shortcuts through the chunks, and wasm32's bitmap in
+# 64-bit words, change code, not where blocks go: the benchmark measures
+# code on the size build and time and memory on the speed build, and i686
+# stands for thumb. `tests/placement.rs` prints a digest of every address
+# each of its heaps returned: both builds must print the same lines, on the
+# host, on i686 and on wasm32, and i686 the same as wasm32. (Each build
+# but the host's for size reuses the lite-alloc of the steps above.)
+step "blocks placed alike by both builds, and on i686 and wasm32"
+placements() {
+    local out
+    out="$(cargo test -q "$@" -p lite-alloc-tests --test placement -- --nocapture --test-threads=1)" ||
+        { printf '%s\n' "$out" >&2; return 1; }
+    # Progress dots may precede a line: only the lines' own text.
+    grep -oE 'placement [a-z_0-9]+ [0-9]+ [0-9a-f]{16}' <<<"$out" | sort
+}
+same_placements() {
+    [[ -n "$2" && "$2" == "$3" ]] ||
+        { printf 'blocks placed differently: %s\n%s\n---\n%s\n' "$1" "$2" "$3" >&2; return 1; }
+}
+for target in "" i686-unknown-linux-gnu wasm32-wasip1; do
+    speed="$(LITE_ALLOC_TEST_BUILT_FOR=speed placements ${target:+--target "$target"})"
+    size="$(LITE_ALLOC_TEST_BUILT_FOR=size placements "${built_for_size[@]}" ${target:+--target "$target"})"
+    same_placements "built for speed and for size, on ${target:-the host}" "$speed" "$size"
+    case "$target" in
+    i686*) on_i686="$speed" ;;
+    wasm32*) same_placements "on i686 and on wasm32" "$on_i686" "$speed" ;;
+    esac
+    printf '%s: %s lines alike\n' "${target:-host}" "$(wc -l <<<"$speed")"
+done
 
 # On i686 alone: the 32-bit words, headers and grain that users' targets
 # have, and one build of the targets rather than two (AddressSanitizer ran
