@@ -100,10 +100,51 @@ cargo install --quiet --locked --debug --path lite-alloc-tune --root "$installed
     { echo "the installed lite-alloc-tune does not run from another directory" >&2; exit 1; }
 rm -rf "$installed"
 
+# Built for size (opt-level "s" or "z", as wasm and firmware users ship it),
+# lite-alloc takes another path through its chunks: the list a size falls in
+# is one shared call, and the speed build's shortcuts are left out
+# (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests, the
+# shadow model, the configuration space and the options on that code, with
+# debug assertions, on the two 32-bit targets where it ships: i686 (for
+# thumb) and wasm32 (the wasm32 step below runs the build for speed
+# there); the host runs the size build's placements below. A unit test and
+# the model check that each command built the lite-alloc it asked for.
+# Output is not captured: on wasm32 a panic aborts the module before the
+# harness could print what it captured.
+#
+# In the background, beside the host tests, which leave a core idle for
+# minutes (test programs that run one after another, many on one thread),
+# in a target directory of its own, so that neither waits for the other's
+# lock. None of these tests has threads; the host's tests whose threads
+# spin on a lock may run slower beside them, well within their limits (a
+# core taken from the lock's holder stalls the others for a while). Its
+# output is kept in a log, printed when it is waited for; it is a process
+# group of its own (`set -m`), stopped whole if the run stops early. Each
+# command it runs is written to its log with the time it started.
+step "tests of lite-alloc built for size (opt-level z), on i686 and on wasm32 (started in the background)"
+built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
+mkdir -p target/logs
+PS4='+ $(date +%T) '
+set -m
+(
+    set -ex
+    export CARGO_TARGET_DIR=target/size
+    for target in i686-unknown-linux-gnu wasm32-wasip1; do
+        LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
+            -p lite-alloc --lib -- --nocapture
+        LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
+            -p lite-alloc-tests --test model --test configs --test options -- --nocapture
+    done
+    echo "ended $(date +%T)"
+) >target/logs/size.log 2>&1 &
+size_tests=$!
+set +m
+trap 'kill -- -"$size_tests" 2>/dev/null || true' EXIT
+
 step "tests, lite_alloc::Default without in-place realloc"
 # Built for speed (the dev profile gives lite-alloc opt-level 2): a unit
-# test and the model check that `opt_level_size` is off, as the lane built
-# for size below checks that it is on.
+# test and the model check that `opt_level_size` is off, as the size
+# build's tests (started above) check that it is on.
 LITE_ALLOC_TEST_BUILT_FOR=speed cargo test --workspace
 
 step "tests, lite_alloc::Default with in-place realloc (crate feature realloc)"
@@ -130,6 +171,16 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
     --test model --test configs --test properties --test memory_sources --test adversarial \
     --test seed --test options --test checked --test checked_global --test checked_edges \
     --test checked_workloads
+
+step "tests of lite-alloc built for size: their results"
+size_failed=0
+wait "$size_tests" || size_failed=1
+cat target/logs/size.log
+trap - EXIT
+if [ "$size_failed" != 0 ]; then
+    echo "error: the size build's tests failed (their log is above)" >&2
+    exit 1
+fi
 
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
@@ -216,8 +267,8 @@ RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
     --test seed --test properties --test model --test std_program --test default_global
 
 # Miri's two lanes run in the background while the rest runs in the
-# foreground (the size build's tests, the tests on wasm32, the placements,
-# fuzzing and the benchmark): each lane interprets on one thread, and Node
+# foreground (the tests on wasm32, the placements, fuzzing and the
+# benchmark): each lane interprets on one thread, and Node
 # (running the wasm32 tests and the benchmark) and libFuzzer work mostly on
 # one thread too, so the three share the two cores with little left idle. Nothing
 # whose threads spin on the allocator's lock runs beside the lanes (the
@@ -227,8 +278,8 @@ RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
 # stopped whole if the run stops early.
 step "Miri: Stacked Borrows; Stacked Borrows on i686, then Tree Borrows (strict provenance; two lanes, started in the background)"
 mkdir -p target/miri-logs
-# Each command a lane runs is written to its log with the time it started.
-PS4='+ $(date +%T) '
+# Each command a lane runs is written to its log with the time it started
+# (`PS4`, set above).
 set -m
 (set -ex; miri_stacked; echo "lane ended $(date +%T)") > target/miri-logs/stacked.log 2>&1 &
 stacked=$!
@@ -237,25 +288,6 @@ stacked=$!
 i686_tree=$!
 set +m
 trap 'kill -- -"$stacked" -"$i686_tree" 2>/dev/null || true' EXIT
-
-# Built for size (opt-level "s" or "z", as wasm and firmware users ship it),
-# lite-alloc takes another path through its chunks: the list a size falls in
-# is one shared call, and the speed build's shortcuts are left out
-# (`opt_level_size`, lite-alloc/build.rs). The runtime's unit tests, the
-# shadow model, the configuration space and the options on that code, with
-# debug assertions, on the two 32-bit targets where it ships: i686 (for
-# thumb) and wasm32 (see the next step); the host runs the size build's
-# placements below. A unit test and the model check that each command built
-# the lite-alloc it asked for. Output is not captured: on wasm32 a panic
-# aborts the module before the harness could print what it captured.
-step "tests of lite-alloc built for size (opt-level z), on i686 and on wasm32"
-built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
-for target in i686-unknown-linux-gnu wasm32-wasip1; do
-    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
-        -p lite-alloc --lib -- --nocapture
-    LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
-        -p lite-alloc-tests --test model --test configs --test options -- --nocapture
-done
 
 # On wasm32 itself (wasm32-wasip1, under Node's WASI: `scripts/wasi-run.mjs`,
 # cargo's runner there): the heap has wasm32-only code (the chunks' bitmap
@@ -298,7 +330,8 @@ same_placements() {
 }
 for target in "" i686-unknown-linux-gnu wasm32-wasip1; do
     speed="$(LITE_ALLOC_TEST_BUILT_FOR=speed placements ${target:+--target "$target"})"
-    size="$(LITE_ALLOC_TEST_BUILT_FOR=size placements "${built_for_size[@]}" ${target:+--target "$target"})"
+    size="$(CARGO_TARGET_DIR=target/size LITE_ALLOC_TEST_BUILT_FOR=size \
+        placements "${built_for_size[@]}" ${target:+--target "$target"})"
     same_placements "built for speed and for size, on ${target:-the host}" "$speed" "$size"
     case "$target" in
     i686*) on_i686="$speed" ;;
