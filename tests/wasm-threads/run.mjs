@@ -50,7 +50,7 @@ if (isMainThread) {
     // The rounds each worker finished so far.
     const rounds = new Int32Array(new SharedArrayBuffer(4 * WORKERS));
     const threads = [];
-    // What each worker answered so far, for a phase that runs out of time.
+    // What each worker answered so far, for a phase that stalls.
     const heard = new Array(WORKERS).fill(null);
     const answers = Promise.all(Array.from({ length: WORKERS }, (_, worker) => new Promise((resolve) => {
       const seed = (Math.imul(0x9e3779b9, phase * WORKERS + worker + 1) >>> 0) || 1;
