@@ -25,6 +25,37 @@ export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only
 
 step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
 
+# Jobs run in the background (the size build's tests, Miri's lanes): each a
+# process group of its own (`set -m`), stopped whole if the run stops
+# early; its output kept in target/logs/NAME.log, each command with the
+# time it started, and printed when the job is awaited.
+declare -A background=()
+PS4='+ $(date +%T) '
+mkdir -p target/logs
+trap 'for pid in "${background[@]}"; do kill -- -"$pid" 2>/dev/null || true; done' EXIT
+# `in_background NAME COMMAND...`
+in_background() {
+    local name=$1
+    shift
+    set -m
+    (set -ex; "$@"; echo "$name ended $(date +%T)") >"target/logs/$name.log" 2>&1 &
+    background[$name]=$!
+    set +m
+}
+# `await NAME...`: waits for each job, prints its log, fails if one failed.
+await() {
+    local name failed=()
+    for name in "$@"; do
+        wait "${background[$name]}" || failed+=("$name")
+        unset "background[$name]"
+        cat "target/logs/$name.log"
+    done
+    if [ ${#failed[@]} != 0 ]; then
+        echo "error: ${failed[*]} failed (the log is above)" >&2
+        exit 1
+    fi
+}
+
 step "formatting"
 cargo fmt --all --check
 (cd examples/firmware && cargo fmt --check)
@@ -118,16 +149,8 @@ rm -rf "$installed"
 # lock. None of these tests has threads; the host's tests whose threads
 # spin on a lock may run slower beside them, well within their limits (a
 # core taken from the lock's holder stalls the others for a while). Its
-# output is kept in a log, printed when it is waited for; it is a process
-# group of its own (`set -m`), stopped whole if the run stops early. Each
-# command it runs is written to its log with the time it started.
-step "tests of lite-alloc built for size (opt-level z), on i686 and on wasm32 (started in the background)"
-built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
-mkdir -p target/logs
-PS4='+ $(date +%T) '
-set -m
-(
-    set -ex
+# output is printed when it is awaited, before the Miri lanes start.
+size_tests() {
     export CARGO_TARGET_DIR=target/size
     for target in i686-unknown-linux-gnu wasm32-wasip1; do
         LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
@@ -135,11 +158,10 @@ set -m
         LITE_ALLOC_TEST_BUILT_FOR=size cargo test "${built_for_size[@]}" --target "$target" \
             -p lite-alloc-tests --test model --test configs --test options -- --nocapture
     done
-    echo "ended $(date +%T)"
-) >target/logs/size.log 2>&1 &
-size_tests=$!
-set +m
-trap 'kill -- -"$size_tests" 2>/dev/null || true' EXIT
+}
+step "tests of lite-alloc built for size (opt-level z), on i686 and on wasm32 (started in the background)"
+built_for_size=(--config 'profile.dev.package.lite-alloc.opt-level="z"')
+in_background size-build size_tests
 
 step "tests, lite_alloc::Default without in-place realloc"
 # Built for speed (the dev profile gives lite-alloc opt-level 2): a unit
@@ -173,14 +195,7 @@ cargo test --target i686-unknown-linux-gnu -p lite-alloc-tests \
     --test checked_workloads
 
 step "tests of lite-alloc built for size: their results"
-size_failed=0
-wait "$size_tests" || size_failed=1
-cat target/logs/size.log
-trap - EXIT
-if [ "$size_failed" != 0 ]; then
-    echo "error: the size build's tests failed (their log is above)" >&2
-    exit 1
-fi
+await size-build
 
 # Under Miri: the direct-call suites and a program with `lite_alloc::Default`
 # as its global allocator. `tests/std_program.rs` is left out: its threads
@@ -268,26 +283,21 @@ RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
 
 # Miri's two lanes run in the background while the rest runs in the
 # foreground (the tests on wasm32, the placements, fuzzing and the
-# benchmark): each lane interprets on one thread, and Node
-# (running the wasm32 tests and the benchmark) and libFuzzer work mostly on
-# one thread too, so the three share the two cores with little left idle. Nothing
+# benchmark): each lane interprets on one thread, and Node (running the
+# wasm32 tests and the benchmark) and libFuzzer work mostly on one thread
+# too, so the three share the two cores with little left idle. Nothing
 # whose threads spin on the allocator's lock runs beside the lanes (the
 # host tests and AddressSanitizer's std program ran before; wasip1 has no
 # threads): a spinning thread that takes the core of the lock's holder
-# wastes its time. Each lane is a process group of its own (`set -m`),
-# stopped whole if the run stops early.
+# wastes its time.
+miri_i686_then_tree() {
+    export CARGO_TARGET_DIR=target/miri-lane
+    miri_i686
+    miri_tree
+}
 step "Miri: Stacked Borrows; Stacked Borrows on i686, then Tree Borrows (strict provenance; two lanes, started in the background)"
-mkdir -p target/miri-logs
-# Each command a lane runs is written to its log with the time it started
-# (`PS4`, set above).
-set -m
-(set -ex; miri_stacked; echo "lane ended $(date +%T)") > target/miri-logs/stacked.log 2>&1 &
-stacked=$!
-(set -ex; export CARGO_TARGET_DIR=target/miri-lane; miri_i686; miri_tree; echo "lane ended $(date +%T)") \
-    > target/miri-logs/i686-tree.log 2>&1 &
-i686_tree=$!
-set +m
-trap 'kill -- -"$stacked" -"$i686_tree" 2>/dev/null || true' EXIT
+in_background miri-stacked miri_stacked
+in_background miri-i686-tree miri_i686_then_tree
 
 # On wasm32 itself (wasm32-wasip1, under Node's WASI: `scripts/wasi-run.mjs`,
 # cargo's runner there): the heap has wasm32-only code (the chunks' bitmap
@@ -366,16 +376,7 @@ node --no-turbo-fast-api-calls --expose-gc bench/run.mjs --rounds 1 --warmup 0 -
 cargo test -q -p lite-alloc-bench-native --benches >/dev/null
 
 step "Miri: the two lanes' results"
-miri_failed=0
-wait "$stacked" || miri_failed=1
-cat target/miri-logs/stacked.log
-wait "$i686_tree" || miri_failed=1
-cat target/miri-logs/i686-tree.log
-trap - EXIT
-if [ "$miri_failed" != 0 ]; then
-    echo "error: a Miri lane failed (its log is above)" >&2
-    exit 1
-fi
+await miri-stacked miri-i686-tree
 
 echo
 echo "all checks passed ($(date +%T))"
