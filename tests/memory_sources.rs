@@ -1,13 +1,14 @@
 //! How every kind of heap deals with what its memory source does: regions
-//! shorter than asked (the allocator asks again), and a source that calls
-//! back into its own allocator (refused with null, never a second
-//! reference to the heap).
+//! shorter than asked (the allocator asks again), regions anywhere (above
+//! or below the ones before), and a source that calls back into its own
+//! allocator (refused with null, never a second reference to the heap).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ptr::NonNull;
+use std::sync::Mutex;
 
 use lite_alloc::lite_alloc;
-use lite_alloc_tests::{Bytes, all_equal};
+use lite_alloc_tests::{Bytes, Env, Plan, Rng, all_equal, check_ops};
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
@@ -301,6 +302,336 @@ arena_reset_zeroes_what_was_used!(arena_reset_leak,);
 arena_reset_zeroes_what_was_used!(arena_reset_reuse, large = reuse);
 arena_reset_zeroes_what_was_used!(arena_reset_coalesce, large = coalesce);
 arena_reset_zeroes_what_was_used!(arena_reset_general, bins = [], large = coalesce);
+
+/// A contiguous source may hand over a region below an earlier one. Where
+/// freed blocks go back to the unused memory, the heap's mark of the memory
+/// it ever carved is then above the whole region: a block carved there,
+/// written, freed back to the bump pointer and carved again by
+/// `alloc_zeroed` reads as zero all the same; `verify()` accepts the heap;
+/// and `reset` tells the source an address inside the latest region, at or
+/// past what was written there.
+macro_rules! region_below_an_earlier_one {
+    ($test:ident, $($args:tt)*) => {
+        #[test]
+        fn $test() {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            // A higher region, then a lower one, 4 KiB each.
+            const REGIONS: [(usize, usize); 2] = [(0x4_0000, 0x1000), (0x1_0000, 0x1000)];
+            static BYTES: Bytes<{ 1 << 20 }> = Bytes::new();
+            static USED: AtomicUsize = AtomicUsize::new(usize::MAX);
+            struct Falling {
+                next: usize,
+            }
+            // SAFETY: every region lies in `BYTES`, is handed out once until
+            // `reset`, overlaps no other and never starts where another
+            // ended; `BYTES` is zero until the heap writes it.
+            unsafe impl lite_alloc::memory::Memory for Falling {
+                const INIT: Self = Falling { next: 0 };
+                const ZEROED: bool = true;
+                fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
+                    let &(offset, len) = REGIONS.get(self.next)?;
+                    self.next += 1;
+                    let start = NonNull::new(BYTES.base().wrapping_add(offset))?;
+                    Some(NonNull::slice_from_raw_parts(start, len))
+                }
+                fn reset_used(&mut self, used: usize) {
+                    USED.store(used, Ordering::Relaxed);
+                    self.next = 0;
+                }
+            }
+            #[lite_alloc(memory = Falling, page = 4096, $($args)*)]
+            struct A;
+            let l = layout(3000, 8);
+            let (lower, lower_end) = {
+                let (offset, len) = REGIONS[1];
+                let start = BYTES.base().addr() + offset;
+                (start, start + len)
+            };
+            // SAFETY: `A` is this test's alone; blocks are freed with their
+            // layouts, and only their own bytes are written.
+            unsafe {
+                let high = A.alloc(l);
+                assert!(!high.is_null(), "the higher region");
+                high.write_bytes(0xA5, 3000);
+                let low = A.alloc(l);
+                assert!((lower..lower_end).contains(&low.addr()), "the block is not in the lower region");
+                low.write_bytes(0xA5, 3000);
+                A.dealloc(low, l);
+                A::verify();
+                let again = A.alloc_zeroed(l);
+                assert!((lower..lower_end).contains(&again.addr()), "the block is not in the lower region");
+                assert!(
+                    all_equal(std::slice::from_raw_parts(again, 3000), 0),
+                    "a zeroed block from the lower region has a byte set"
+                );
+                again.write_bytes(0xA5, 3000);
+                A::verify();
+                A.dealloc(again, l);
+                A.dealloc(high, l);
+                A::reset();
+            }
+            let used = USED.load(Ordering::Relaxed);
+            assert!(
+                used <= lower_end && used >= lower + 3000,
+                "reset told the source {used:#x}, outside [{:#x}, {lower_end:#x}] where the lower region was written",
+                lower + 3000
+            );
+        }
+    };
+}
+
+region_below_an_earlier_one!(region_below_an_earlier_one_reuse, large = reuse);
+region_below_an_earlier_one!(
+    region_below_an_earlier_one_chunks,
+    bins = [],
+    large = coalesce
+);
+region_below_an_earlier_one!(
+    region_below_an_earlier_one_bins_and_chunks,
+    large = coalesce,
+    realloc
+);
+
+/// A contiguous zeroed source whose regions land anywhere in its static:
+/// in a free slot (above or below the regions before, often too short for
+/// the heap to use), or continuing the previous region. Its `reset_used`
+/// checks that the latest region is untouched from `used` on, then clears
+/// only what the heap may have written, as an arena does.
+struct Scatter {
+    rng: u64,
+    taken: [bool; Scatter::SLOTS],
+    /// The regions handed over since the last reset, `(start, len)`.
+    regions: Vec<(usize, usize)>,
+    /// Where the previous region's slot ends, less its guard.
+    limit: usize,
+    refused: bool,
+    /// What `reset_used` found wrong.
+    failures: Vec<String>,
+}
+
+impl Scatter {
+    const SLOT: usize = 128 << 10;
+    const SLOTS: usize = 16;
+    /// Bytes at the end of every slot that no region covers, so that no
+    /// region starts where one in another slot ended.
+    const GUARD: usize = 256;
+
+    const fn new() -> Self {
+        Scatter {
+            rng: 1,
+            taken: [false; Scatter::SLOTS],
+            regions: Vec::new(),
+            limit: 0,
+            refused: false,
+            failures: Vec::new(),
+        }
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+
+    fn grow(&mut self, base: *mut u8, bytes: usize, whole: bool) -> Option<NonNull<[u8]>> {
+        if self.below(20) == 0 {
+            self.refused = true;
+            return None;
+        }
+        let len = bytes
+            + if self.below(4) == 0 {
+                self.below(5000) as usize
+            } else {
+                0
+            };
+        // A whole source's regions never continue each other.
+        let next = self.regions.last().map(|&(start, len)| start + len);
+        let start = match next {
+            Some(next) if !whole && self.below(3) == 0 && next + len <= self.limit => next,
+            _ => {
+                let free: Vec<usize> = (0..Self::SLOTS).filter(|&i| !self.taken[i]).collect();
+                let offset = self.below(64) as usize;
+                let len = if self.below(10) == 0 {
+                    1 + self.below(24) as usize
+                } else {
+                    len
+                };
+                if free.is_empty() || offset + len + Self::GUARD > Self::SLOT {
+                    self.refused = true;
+                    return None;
+                }
+                let slot = free[self.below(free.len() as u64) as usize];
+                self.taken[slot] = true;
+                self.limit = base.addr() + (slot + 1) * Self::SLOT - Self::GUARD;
+                self.regions
+                    .push((base.addr() + slot * Self::SLOT + offset, len));
+                let (start, len) = *self.regions.last().unwrap();
+                let start = NonNull::new(base.wrapping_add(start - base.addr()))?;
+                return Some(NonNull::slice_from_raw_parts(start, len));
+            }
+        };
+        self.regions.push((start, len));
+        let start = NonNull::new(base.wrapping_add(start - base.addr()))?;
+        Some(NonNull::slice_from_raw_parts(start, len))
+    }
+
+    fn reset_used(&mut self, base: *mut u8, used: usize) {
+        let regions = std::mem::take(&mut self.regions);
+        self.taken = [false; Self::SLOTS];
+        let Some((&(start, len), earlier)) = regions.split_last() else {
+            return;
+        };
+        let end = start + len;
+        let from = used.clamp(start, end);
+        // SAFETY: the latest region lies in the static, and nothing uses it
+        // any more.
+        let rest = unsafe {
+            std::slice::from_raw_parts(base.wrapping_add(from - base.addr()), end - from)
+        };
+        if !all_equal(rest, 0) {
+            self.failures.push(format!(
+                "reset_used({used:#x}), but the latest region [{start:#x}, {end:#x}) was written after it"
+            ));
+        }
+        // SAFETY: as above, for every region handed over.
+        unsafe {
+            base.wrapping_add(start - base.addr())
+                .write_bytes(0, from - start);
+            for &(start, len) in earlier {
+                base.wrapping_add(start - base.addr()).write_bytes(0, len);
+            }
+        }
+    }
+
+    fn owns(&self, addr: usize, len: usize) -> bool {
+        // Regions that continue each other form one.
+        let mut regions = self.regions.clone();
+        regions.sort_unstable();
+        let mut joined: Vec<(usize, usize)> = Vec::new();
+        for (start, len) in regions {
+            match joined.last_mut() {
+                Some(last) if last.1 == start => last.1 = start + len,
+                _ => joined.push((start, start + len)),
+            }
+        }
+        joined
+            .iter()
+            .any(|&(start, end)| start <= addr && addr + len <= end)
+    }
+}
+
+struct ScatterEnv {
+    scatter: &'static Mutex<Scatter>,
+    verify: fn(),
+}
+
+impl Env for ScatterEnv {
+    fn owns(&self, block: *const u8, len: usize) -> bool {
+        self.scatter.lock().unwrap().owns(block.addr(), len)
+    }
+    fn refused(&self) -> bool {
+        std::mem::take(&mut self.scatter.lock().unwrap().refused)
+    }
+    fn between(&self, _rng: &mut Rng<'_>) {
+        self.scatter.lock().unwrap().refused = false;
+    }
+    fn after(&self, _step: usize, _live: usize, _nulls: usize) {
+        (self.verify)();
+    }
+}
+
+/// The shadow model over a [`Scatter`] source, every kind of heap: zeroed
+/// blocks read as zero wherever their region lies, `verify()` accepts the
+/// heap after every step, and `reset` tells the source where its latest
+/// region is still as handed over.
+macro_rules! regions_anywhere {
+    ($test:ident, whole = $whole:expr, $($args:tt)*) => {
+        #[test]
+        #[cfg_attr(
+            miri,
+            ignore = "minutes under Miri; natively on every target (`region_below_an_earlier_one` runs under Miri)"
+        )]
+        fn $test() {
+            static BYTES: Bytes<{ Scatter::SLOT * Scatter::SLOTS }> = Bytes::new();
+            static SCATTER: Mutex<Scatter> = Mutex::new(Scatter::new());
+            struct Src;
+            // SAFETY: every region lies in `BYTES` and overlaps no other
+            // until `reset`; one starts where another ended only when it
+            // continues the previous one, and never for a whole source (the
+            // guards between slots); `BYTES` reads as zero where handed
+            // over (`reset_used` clears what the heap may have written).
+            unsafe impl lite_alloc::memory::Memory for Src {
+                const INIT: Self = Src;
+                const ZEROED: bool = true;
+                const WHOLE: bool = $whole;
+                fn grow(&mut self, bytes: usize) -> Option<NonNull<[u8]>> {
+                    SCATTER.lock().unwrap().grow(BYTES.base(), bytes, $whole)
+                }
+                fn reset_used(&mut self, used: usize) {
+                    SCATTER.lock().unwrap().reset_used(BYTES.base(), used);
+                }
+            }
+            #[lite_alloc(memory = Src, $($args)*)]
+            struct A;
+            let env = ScatterEnv { scatter: &SCATTER, verify: A::verify };
+            for seed in 0..40_u64 {
+                SCATTER.lock().unwrap().rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                for (max_size, align) in [(300, 5), (6000, 6), (70_000, 12)] {
+                    let plan = Plan { seed, ops: 1500, max_size, max_align_log2: align, max_live: 60 };
+                    // SAFETY: `A` is this test's alone; the model frees every
+                    // block before `reset`.
+                    unsafe {
+                        check_ops(&A, &plan, &env, &mut Rng::new(seed));
+                        A::reset();
+                    }
+                    let failures = std::mem::take(&mut SCATTER.lock().unwrap().failures);
+                    assert!(failures.is_empty(), "seed {seed}: {failures:#?}");
+                }
+            }
+        }
+    };
+}
+
+regions_anywhere!(regions_anywhere_leak, whole = false, page = 64);
+regions_anywhere!(
+    regions_anywhere_reuse,
+    whole = false,
+    large = reuse,
+    realloc,
+    page = 64
+);
+regions_anywhere!(
+    regions_anywhere_coalesce,
+    whole = false,
+    large = coalesce,
+    realloc,
+    page = 64
+);
+regions_anywhere!(
+    regions_anywhere_chunks_growth,
+    whole = false,
+    bins = [],
+    large = coalesce,
+    realloc,
+    page = 1,
+    growth = 1 / 3
+);
+regions_anywhere!(
+    regions_anywhere_whole_chunks,
+    whole = true,
+    bins = [],
+    large = coalesce,
+    realloc
+);
+regions_anywhere!(
+    regions_anywhere_checked,
+    whole = false,
+    large = coalesce,
+    realloc,
+    check,
+    page = 64
+);
 
 /// A source that hands over all it has is asked, as any source, for whole
 /// granules.

@@ -76,10 +76,30 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             "the bump pointer is past its region's end",
             region.top.addr(),
         )?;
+        // Invariant 5. From a source of separate regions, each of which
+        // moves the mark to its start, `top` is at most the mark.
         ensure(
-            region.top.is_null() || region.fresh.holds(region.top.addr()),
+            <C::Memory as Memory>::CONTIGUOUS
+                || region.top.is_null()
+                || region.fresh.holds(region.top.addr()),
             "the bump pointer is above the high-water mark",
             region.top.addr(),
+        )?;
+        // From any source: no block was carved from where the heap takes
+        // the current region's memory for fresh. How far blocks were carved
+        // only the region log knows, kept with debug assertions; only
+        // carving raises `top`.
+        #[cfg(debug_assertions)]
+        ensure(
+            region.top.addr() <= region.log.carved,
+            "the bump pointer is above every block carved",
+            region.top.addr(),
+        )?;
+        #[cfg(debug_assertions)]
+        ensure(
+            region.fresh.used(region.top.addr(), region.end) >= region.log.carved,
+            "a block was carved above the high-water mark",
+            region.log.carved,
         )?;
         #[cfg(debug_assertions)]
         ensure(

@@ -26,6 +26,9 @@ fn class(size: usize, align: usize) -> usize {
 /// One region of a static array, of its own per source type.
 macro_rules! source {
     ($name:ident) => {
+        source!($name, contiguous = true);
+    };
+    ($name:ident, contiguous = $contiguous:expr) => {
         struct $name;
         const _: () = {
             const TOTAL: usize = 1 << 16;
@@ -39,6 +42,7 @@ macro_rules! source {
             unsafe impl Memory for $name {
                 const INIT: Self = $name;
                 const ZEROED: bool = true;
+                const CONTIGUOUS: bool = $contiguous;
                 fn grow(&mut self, _bytes: usize) -> Option<NonNull<[u8]>> {
                     static GIVEN: core::sync::atomic::AtomicBool =
                         core::sync::atomic::AtomicBool::new(false);
@@ -76,41 +80,96 @@ macro_rules! config {
     };
 }
 
-/// Invariant 5: where blocks go back to the bump pointer, `top` is at most
-/// the high-water mark, which `alloc_zeroed` relies on to skip clearing
-/// memory.
+/// Invariant 5: where blocks go back to the bump pointer, no block was
+/// carved from the current region at or above both the high-water mark and
+/// `top`, which `alloc_zeroed` relies on to skip clearing memory. A bug
+/// that lowers the mark below a block freed back to the bump pointer: from
+/// a source of separate regions, `top` is then above the mark; from a
+/// contiguous one, whose regions leave the mark below them, only the region
+/// log (kept with debug assertions) knows how far blocks were carved.
+macro_rules! check_sees_the_mark_lowered {
+    ($(#[$attr:meta])* $test:ident, contiguous = $contiguous:expr) => {
+        #[test]
+        $(#[$attr])*
+        fn $test() {
+            source!(MarkSource, contiguous = $contiguous);
+            config!(Reuse<{ large_classes(128) }>, MarkSource);
+            let mut heap = Heap::<Cfg, 4>::NEW;
+            let large = Layout::from_size_align(1000, 8).unwrap();
+            // SAFETY: valid layouts; the block is freed once.
+            unsafe {
+                let block = heap.alloc(large);
+                assert!(!block.is_null());
+                block.write_bytes(0xAB, 1000);
+                // The last block carved: it goes back to the bump pointer,
+                // below the mark.
+                heap.dealloc(block, large);
+            }
+            assert_eq!(heap.check(), Ok(()));
+            // The bug:
+            heap.region.fresh.0 = heap.region.top.addr() - 16;
+            let checked = heap.check();
+            // What it leads to: dirty bytes handed out as zeroed memory.
+            // SAFETY: a valid layout; 1000 bytes were allocated.
+            let dirty = unsafe { heap.alloc_zeroed(large) };
+            assert_eq!(
+                // SAFETY: the block was just handed out, 1000 bytes.
+                unsafe { dirty.read() },
+                0xAB,
+                "the broken mark hands out dirty bytes as zeroed"
+            );
+            assert!(
+                checked.is_err(),
+                "`check` accepts a high-water mark below a block carved (invariant 5)"
+            );
+        }
+    };
+}
+
+check_sees_the_mark_lowered!(check_sees_the_mark_lowered_below_top, contiguous = false);
+check_sees_the_mark_lowered!(
+    #[cfg(debug_assertions)]
+    check_sees_the_mark_lowered_below_a_block_carved,
+    contiguous = true
+);
+
+/// Invariant 5, with debug assertions: only carving raises `top`. A bug that
+/// moves it past unused memory without raising the mark would hand that
+/// memory out later as fresh.
 #[test]
-fn check_sees_top_above_the_high_water_mark() {
-    source!(MarkSource);
-    config!(Reuse<{ large_classes(128) }>, MarkSource);
+#[cfg(debug_assertions)]
+fn check_sees_top_raised_without_carving() {
+    source!(RaisedSource);
+    config!(Reuse<{ large_classes(128) }>, RaisedSource);
     let mut heap = Heap::<Cfg, 4>::NEW;
     let large = Layout::from_size_align(1000, 8).unwrap();
-    // SAFETY: valid layouts; the block is freed once.
-    unsafe {
-        let block = heap.alloc(large);
-        assert!(!block.is_null());
-        block.write_bytes(0xAB, 1000);
-        // The last block carved: it goes back to the bump pointer, below
-        // the mark.
-        heap.dealloc(block, large);
-    }
-    assert_eq!(heap.check(), Ok(()));
-    // A bug that lowers the mark below `top` (invariant 5: "`top` is at
-    // most the mark"):
-    heap.region.fresh.0 = heap.region.top.addr() - 16;
+    // SAFETY: a valid layout.
+    let first = unsafe { heap.alloc(large) };
+    assert!(!first.is_null());
+    // The bug: `top` moves past a block's worth of memory, uncarved.
+    let skipped = heap.region.top;
+    let capacity = Heap::<Cfg, 4>::capacity(1000, 8);
+    heap.region.top = heap.region.at(skipped.addr() + capacity);
     let checked = heap.check();
-    // What it leads to: dirty bytes handed out as zeroed memory.
-    // SAFETY: a valid layout; 1000 bytes were allocated.
-    let dirty = unsafe { heap.alloc_zeroed(large) };
+    // What it leads to: those bytes, written as a block and freed back to
+    // the bump pointer, handed out again as zeroed memory.
+    // SAFETY: the bytes lie in the region (the first block fits it many
+    // times); the block is freed with its layout.
+    let dirty = unsafe {
+        skipped.write_bytes(0xAB, 1000);
+        heap.dealloc(skipped, large);
+        heap.alloc_zeroed(large)
+    };
+    assert_eq!(dirty, skipped);
     assert_eq!(
         // SAFETY: the block was just handed out, 1000 bytes.
         unsafe { dirty.read() },
         0xAB,
-        "the broken mark hands out dirty bytes as zeroed"
+        "the moved `top` hands out dirty bytes as zeroed"
     );
     assert!(
         checked.is_err(),
-        "`check` accepts a high-water mark below `top` (invariant 5)"
+        "`check` accepts `top` raised without carving (invariant 5)"
     );
 }
 

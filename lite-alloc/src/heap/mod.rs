@@ -50,10 +50,11 @@
 //!    blocks) is derived from a region's pointer, never from a caller's: a
 //!    caller's pointer may only cover part of its block.
 //! 5. Where blocks go back to the bump pointer ([`Reuse`], [`Chunks`]), every
-//!    byte of the current region from the high-water mark on is as the
-//!    memory source handed it over (zero, for a source that promises
-//!    [`Memory::ZEROED`]), and `top` is at most the mark; elsewhere `top`
-//!    plays the part of the mark, since nothing is ever given back.
+//!    byte of the current region from the high-water mark or `top`,
+//!    whichever is higher, is as the memory source handed it over (zero,
+//!    for a source that promises [`Memory::ZEROED`]): no block was ever
+//!    carved there. Elsewhere `top` plays the part of the mark, since
+//!    nothing is ever given back.
 //!
 //! Invariants 6 and 7 are the chunks'. [`Heap::check`] checks them all.
 
@@ -417,7 +418,8 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// Forgets every block and every region, and resets the memory source
     /// and the statistics.
     pub fn reset(&mut self) {
-        let used = self.region.fresh.used(self.region.top.addr());
+        let region = &self.region;
+        let used = region.fresh.used(region.top.addr(), region.end);
         self.region.memory.reset_used(used);
         let memory = core::mem::replace(&mut self.region.memory, <C::Memory as Memory>::INIT);
         *self = Self::NEW;

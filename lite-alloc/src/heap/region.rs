@@ -61,14 +61,16 @@ pub trait Fresh {
     /// `[block, top)` was just carved: clears its first `zero` bytes where
     /// they were handed out before, and notes that they have been now.
     fn carved(&mut self, block: *mut u8, zero: usize, top: usize);
-    /// A new region starts at `top`: all of it is fresh.
+    /// A new region starts at `top`, from a source whose regions may lie
+    /// below earlier ones: all of it is fresh.
     fn opened(&mut self, top: usize);
-    /// Whether `top` is at most the mark (invariant 5), for `check`.
+    /// Whether `top` is at most the mark, as it is from a source whose every
+    /// region moves the mark to its start (invariant 5), for `check`.
     fn holds(&self, top: usize) -> bool;
-    /// Where the fresh memory of the current region starts, `top` being its
-    /// bump pointer (0 before the first region): no byte from there on was
-    /// handed out.
-    fn used(&self, top: usize) -> usize;
+    /// Where the fresh memory of the current region, which ends at `end`,
+    /// starts, `top` being its bump pointer (0 before the first region): no
+    /// byte from there on was handed out (invariant 5).
+    fn used(&self, top: usize, end: usize) -> usize;
 }
 
 /// Blocks never go back to the bump pointer: everything from `top` on is
@@ -85,14 +87,23 @@ impl Fresh for Untouched {
         true
     }
     #[inline(always)]
-    fn used(&self, top: usize) -> usize {
+    fn used(&self, top: usize, _: usize) -> usize {
         top
     }
 }
 
 /// Blocks go back to the bump pointer (the last block freed joins the
-/// unused memory): every byte of the current region from this address on
-/// is as the memory source handed it over (invariant 5).
+/// unused memory): no block was ever carved at or above this address, so
+/// every byte of the current region from here or `top`, whichever is
+/// higher, is as the memory source handed it over (invariant 5).
+///
+/// The mark only rises while blocks are carved. It moves down to a new
+/// region's start only from a source of separate regions (not
+/// [`Memory::CONTIGUOUS`]), which may hand them over in any order; a
+/// contiguous source's regions rise (wasm memory grows upwards; an arena
+/// has one), so a new one lies above the mark and nothing needs to be
+/// noted when it opens. One that lay below would only cost `alloc_zeroed`
+/// clearing fresh memory there.
 pub struct HighWater(pub(super) usize);
 
 impl Fresh for HighWater {
@@ -116,10 +127,11 @@ impl Fresh for HighWater {
         top <= self.0
     }
     #[inline(always)]
-    fn used(&self, top: usize) -> usize {
-        // By invariant 5 the mark is at least `top`; `max` keeps the answer
-        // right should it not be.
-        self.0.max(top)
+    fn used(&self, top: usize, end: usize) -> usize {
+        // `top` is at most `end` (invariant 1): a mark past the region's
+        // end (a contiguous source that handed it over lower) says nothing
+        // of it, and all of it may have been handed out.
+        self.0.max(top).min(end)
     }
 }
 
@@ -216,6 +228,9 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         let block = region.top.wrapping_sub(size);
         self.stats.bumped(span);
         region.fresh.carved(block, zero, region.top.addr());
+        // For `check`, which holds the mark against it (invariant 5).
+        #[cfg(debug_assertions)]
+        region.log.carved(region.top.addr());
         Ok(block)
     }
 
@@ -372,7 +387,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     }
 }
 
-impl<M, F: Fresh> Region<M, F> {
+impl<M: Memory, F: Fresh> Region<M, F> {
     /// Makes `[top, end)` the current region.
     #[inline(always)]
     fn open(&mut self, top: *mut u8, end: usize) {
@@ -381,7 +396,11 @@ impl<M, F: Fresh> Region<M, F> {
         #[cfg(not(debug_assertions))]
         let _ = end;
         self.top = top;
-        self.fresh.opened(top.addr());
+        // A contiguous source's regions rise: the mark is already at or
+        // below this one ([`HighWater`]).
+        if !M::CONTIGUOUS {
+            self.fresh.opened(top.addr());
+        }
     }
 }
 
@@ -407,6 +426,10 @@ pub(super) mod log {
         entries: [Entry; KEPT],
         /// Regions opened so far.
         opened: usize,
+        /// The end of the highest block carved from the current region (its
+        /// start while none was), which the high-water mark must not be
+        /// below (invariant 5).
+        pub carved: usize,
         /// The start of a region the memory source handed over where a
         /// region before the current one ended, against its contract
         /// (`Memory`); 0 if none.
@@ -421,6 +444,7 @@ pub(super) mod log {
                 stop: 0,
             }; KEPT],
             opened: 0,
+            carved: 0,
             misplaced: 0,
         };
 
@@ -447,6 +471,12 @@ pub(super) mod log {
                 stop: 0,
             };
             self.opened += 1;
+            self.carved = start;
+        }
+
+        /// A block was carved from the current region, up to `top`.
+        pub fn carved(&mut self, top: usize) {
+            self.carved = self.carved.max(top);
         }
 
         /// The current region's first bytes, up to `top`, are lost: no

@@ -158,6 +158,14 @@ pub unsafe trait Memory {
     /// from another allocator), the heap asks for all a request needs, in
     /// a region of its own, rather than for what is missing from the
     /// current region. True unless the source says otherwise.
+    ///
+    /// A contiguous source's regions are best handed over in rising order
+    /// of address, as wasm memory grows: where freed blocks go back to the
+    /// unused memory (`large = reuse` or `coalesce`), the heap then keeps
+    /// one mark, above every block it has carved, for
+    /// [`ZEROED`](Memory::ZEROED) memory that needs no clearing. A region
+    /// handed over below that mark is used all the same, but
+    /// `alloc_zeroed` clears the blocks carved from it.
     const CONTIGUOUS: bool = true;
 
     /// Whether every region reads as zero when it is handed over (fresh wasm
