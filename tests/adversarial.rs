@@ -13,7 +13,7 @@ use std::ptr::NonNull;
 use std::sync::Mutex;
 
 use lite_alloc::lite_alloc;
-use lite_alloc_tests::{Bank, Bytes, Env, Plan, Rng, check_ops, seeds};
+use lite_alloc_tests::{Bank, Bytes, Plan, Regions, RegionsEnv, Rng, check_ops, seeds};
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
@@ -132,18 +132,6 @@ impl Chaos {
         self.used += len;
         Some(NonNull::slice_from_raw_parts(NonNull::new(start)?, len))
     }
-    fn owns(&self, addr: usize, len: usize) -> bool {
-        let mut ours = self.ours.clone();
-        ours.sort();
-        let mut merged: Vec<(usize, usize)> = Vec::new();
-        for (start, len) in ours {
-            match merged.last_mut() {
-                Some(last) if last.1 == start => last.1 = start + len,
-                _ => merged.push((start, start + len)),
-            }
-        }
-        merged.iter().any(|&(s, e)| s <= addr && addr + len <= e)
-    }
     fn gaps_intact(&self, base: *const u8) -> bool {
         self.gaps.iter().all(|&(off, len)| {
             (0..len).all(|i| {
@@ -165,23 +153,12 @@ struct Source {
     zeroed: bool,
 }
 
-struct ChaosEnv {
-    chaos: &'static Mutex<Chaos>,
-    verify: fn(),
-}
-
-impl Env for ChaosEnv {
-    fn owns(&self, block: *const u8, len: usize) -> bool {
-        self.chaos.lock().unwrap().owns(block.addr(), len)
+impl Regions for Chaos {
+    fn regions(&self) -> &[(usize, usize)] {
+        &self.ours
     }
-    fn refused(&self) -> bool {
-        std::mem::replace(&mut self.chaos.lock().unwrap().refused, false)
-    }
-    fn between(&self, _rng: &mut Rng<'_>) {
-        self.chaos.lock().unwrap().refused = false;
-    }
-    fn after(&self, _step: usize, _live: usize, _nulls: usize) {
-        (self.verify)()
+    fn refused(&mut self) -> &mut bool {
+        &mut self.refused
     }
 }
 
@@ -231,7 +208,7 @@ macro_rules! chaos {
             }
             #[lite_alloc(memory = Src, $($args)*)]
             struct A;
-            let env = ChaosEnv { chaos: &CHAOS, verify: A::verify };
+            let env = RegionsEnv { source: &CHAOS, verify: A::verify };
             for seed in seeds($seed * 1000) {
                 // SAFETY: every block was freed.
                 unsafe { A::reset() };

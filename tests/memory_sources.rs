@@ -8,7 +8,7 @@ use std::ptr::NonNull;
 use std::sync::Mutex;
 
 use lite_alloc::lite_alloc;
-use lite_alloc_tests::{Bytes, Env, Plan, Rng, all_equal, check_ops};
+use lite_alloc_tests::{Bytes, Plan, Regions, RegionsEnv, Rng, all_equal, check_ops};
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
@@ -503,41 +503,14 @@ impl Scatter {
             }
         }
     }
-
-    fn owns(&self, addr: usize, len: usize) -> bool {
-        // Regions that continue each other form one.
-        let mut regions = self.regions.clone();
-        regions.sort_unstable();
-        let mut joined: Vec<(usize, usize)> = Vec::new();
-        for (start, len) in regions {
-            match joined.last_mut() {
-                Some(last) if last.1 == start => last.1 = start + len,
-                _ => joined.push((start, start + len)),
-            }
-        }
-        joined
-            .iter()
-            .any(|&(start, end)| start <= addr && addr + len <= end)
-    }
 }
 
-struct ScatterEnv {
-    scatter: &'static Mutex<Scatter>,
-    verify: fn(),
-}
-
-impl Env for ScatterEnv {
-    fn owns(&self, block: *const u8, len: usize) -> bool {
-        self.scatter.lock().unwrap().owns(block.addr(), len)
+impl Regions for Scatter {
+    fn regions(&self) -> &[(usize, usize)] {
+        &self.regions
     }
-    fn refused(&self) -> bool {
-        std::mem::take(&mut self.scatter.lock().unwrap().refused)
-    }
-    fn between(&self, _rng: &mut Rng<'_>) {
-        self.scatter.lock().unwrap().refused = false;
-    }
-    fn after(&self, _step: usize, _live: usize, _nulls: usize) {
-        (self.verify)();
+    fn refused(&mut self) -> &mut bool {
+        &mut self.refused
     }
 }
 
@@ -574,7 +547,7 @@ macro_rules! regions_anywhere {
             }
             #[lite_alloc(memory = Src, $($args)*)]
             struct A;
-            let env = ScatterEnv { scatter: &SCATTER, verify: A::verify };
+            let env = RegionsEnv { source: &SCATTER, verify: A::verify };
             for seed in 0..40_u64 {
                 SCATTER.lock().unwrap().rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
                 for (max_size, align) in [(300, 5), (6000, 6), (70_000, 12)] {

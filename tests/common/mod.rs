@@ -185,6 +185,54 @@ pub trait Env {
     fn after(&self, _step: usize, _live_bytes: usize, _nulls: usize) {}
 }
 
+/// Whether `[addr, addr + len)` lies in the regions `(start, len)`, regions
+/// that continue each other forming one (as the heap joins them).
+pub fn in_regions(regions: &[(usize, usize)], addr: usize, len: usize) -> bool {
+    let mut regions = regions.to_vec();
+    regions.sort_unstable();
+    let mut joined: Vec<(usize, usize)> = Vec::new();
+    for (start, len) in regions {
+        match joined.last_mut() {
+            Some(last) if last.1 == start => last.1 = start + len,
+            _ => joined.push((start, start + len)),
+        }
+    }
+    joined
+        .iter()
+        .any(|&(start, end)| start <= addr && addr + len <= end)
+}
+
+/// A test's memory source, as the model sees it through [`RegionsEnv`].
+pub trait Regions {
+    /// The regions handed over since the last reset, `(start, len)`.
+    fn regions(&self) -> &[(usize, usize)];
+    /// Whether the source refused a request since the model last asked.
+    fn refused(&mut self) -> &mut bool;
+}
+
+/// The model's [`Env`] over a [`Regions`] source behind a lock (its `grow`
+/// runs inside the allocator): every block lies in its regions, a null
+/// comes only after a refusal, and `verify` runs after every step.
+pub struct RegionsEnv<T: 'static> {
+    pub source: &'static std::sync::Mutex<T>,
+    pub verify: fn(),
+}
+
+impl<T: Regions> Env for RegionsEnv<T> {
+    fn owns(&self, block: *const u8, len: usize) -> bool {
+        in_regions(self.source.lock().unwrap().regions(), block.addr(), len)
+    }
+    fn refused(&self) -> bool {
+        std::mem::take(self.source.lock().unwrap().refused())
+    }
+    fn between(&self, _rng: &mut Rng<'_>) {
+        *self.source.lock().unwrap().refused() = false;
+    }
+    fn after(&self, _step: usize, _live: usize, _nulls: usize) {
+        (self.verify)();
+    }
+}
+
 /// An allocator whose memory the model cannot see: any placement and any
 /// null are accepted (the other checks still apply).
 pub struct Opaque;
