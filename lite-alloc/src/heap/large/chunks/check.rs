@@ -52,7 +52,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         for (payload, end) in self.large.slabs.iter() {
             let chunk = payload - WORD;
             // `end` is where `want` bytes from `chunk` end; the chunk may
-            // be a grain longer (`use_chunk` splits off no less than a
+            // be a grain longer (`split_chunk` splits off no less than a
             // chunk).
             let want = end - chunk;
             // SAFETY: the header of a slab, a chunk in use of this heap.

@@ -521,6 +521,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             // SAFETY: `own` is below `CHUNK_LISTS`.
             unsafe { self.find(own + 1) }
         };
+        // The chunk and its size: from a list, or carved. Its header is
+        // written below, one store for both.
+        let mut taken = None;
         if let Some(list) = list {
             // SAFETY: `list` is below `CHUNK_LISTS`; its head is a free
             // chunk at least `size` bytes long (checked, or in a list above
@@ -534,29 +537,38 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                     self.unlink(chunk, have);
                     // The chunk before a free chunk is in use (invariant 6),
                     // and a free chunk is never the last one.
-                    let payload = self.use_chunk(chunk, have, size, 0);
+                    let kept = self.split_chunk(chunk, have, size);
                     self.stats.large_hit();
-                    ptr::write_bytes(payload, 0, zero);
-                    return payload;
+                    // Its payload, at least `size - WORD >= zero` bytes.
+                    ptr::write_bytes(self.region.at(payload(chunk)), 0, zero);
+                    taken = Some((chunk, kept));
                 }
             }
         }
-        // Built for speed, the common case (the current region has room) is
-        // carved here rather than in a call to `bump`; built for size, one
-        // copy of it serves every caller.
-        #[cfg(not(opt_level_size))]
-        if let Some(payload) = self.carve_chunk(size, zero) {
-            return payload;
-        }
-        // Carved where the memory not yet used begins: the chunk before is in
-        // use (invariant 6), or there is none in this region.
-        let chunk = self.bump(size, 1, zero_from_chunk(zero));
-        if chunk.is_null() {
-            return null_mut();
-        }
-        // SAFETY: the chunk was just carved, `size` bytes.
-        unsafe { self.put(chunk.addr(), size | Header::IN_USE) };
-        chunk.wrapping_add(WORD)
+        let (chunk, kept) = match taken {
+            Some(taken) => taken,
+            None => {
+                // Built for speed, the common case (the current region has
+                // room) is carved here rather than in a call to `bump`;
+                // built for size, one copy of it serves every caller.
+                #[cfg(not(opt_level_size))]
+                if let Some(payload) = self.carve_chunk(size, zero) {
+                    return payload;
+                }
+                // Carved where the memory not yet used begins: the chunk
+                // before is in use (invariant 6), or there is none in this
+                // region.
+                let chunk = self.bump(size, 1, zero_from_chunk(zero));
+                if chunk.is_null() {
+                    return null_mut();
+                }
+                (chunk.addr(), size)
+            }
+        };
+        // SAFETY: the chunk's header: the chunk was just taken out of its
+        // list or carved, `kept` bytes.
+        unsafe { self.put(chunk, kept | Header::IN_USE) };
+        self.region.at(payload(chunk))
     }
 
     /// Whether no list holds a chunk: the bitmap of lists is empty
@@ -620,33 +632,26 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         true
     }
 
-    /// Makes `[chunk, chunk + have)` a chunk in use for `size` bytes,
-    /// freeing the rest when it is a chunk's worth; its payload. `prev` is
-    /// the header's `PREV_FREE` bit (its other bits are ignored).
+    /// Cuts `[chunk, chunk + have)` to `size` bytes for a chunk in use,
+    /// freeing the rest when it is a chunk's worth; the chunk's size, `size`
+    /// or (nothing split off) `have`. Its header is the caller's to write,
+    /// after this returns: the size and its flags, in one store that the
+    /// callers share with their other paths (a chunk carved from the
+    /// unused memory, a chunk resized in place without a neighbour).
     ///
     /// # Safety
     ///
     /// `[chunk, chunk + have)` (`have >= size`) is this heap's, free or the
     /// caller's chunk, and out of every list; a chunk of this heap follows
     /// it, whose header says that the chunk before it is free (it followed a
-    /// free chunk); `prev`'s bit 1 tells whether the chunk before `chunk` is
-    /// free.
-    unsafe fn use_chunk(&mut self, chunk: usize, have: usize, size: usize, prev: usize) -> *mut u8 {
-        let flags = Header::IN_USE | (prev & Header::PREV_FREE);
+    /// free chunk).
+    unsafe fn split_chunk(&mut self, chunk: usize, have: usize, size: usize) -> usize {
         let rest = have - size;
         let split = rest >= tag::MIN_CHUNK;
-        let header = if split { size } else { have } | flags;
-        // Where a call in tail position is a jump (thumb), the header is
-        // written first, and `insert` is that call; where it is not
-        // (wasm32), one store after either branch is the smaller code.
-        let tail_calls = !cfg!(target_arch = "wasm32");
-        // SAFETY: the words written are this chunk's header, the rest's
-        // words, and the next chunk's header (the caller's promise).
-        // Inserting the rest reads nothing of this chunk.
+        // SAFETY: the words written are the rest's words, and the next
+        // chunk's header (the caller's promise). Inserting the rest reads
+        // nothing of this chunk.
         unsafe {
-            if tail_calls {
-                self.put(chunk, header);
-            }
             if split {
                 // The rest is free, and the chunk after it already says so.
                 // Inserted directly rather than freed: a free would look at
@@ -655,11 +660,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             } else {
                 self.mark_prev_in_use(chunk + have);
             }
-            if !tail_calls {
-                self.put(chunk, header);
-            }
         }
-        self.region.at(payload(chunk))
+        if split { size } else { have }
     }
 
     /// Clears bit 1 of the header at `next`: the chunk before it is in use.
@@ -727,8 +729,14 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             let mut chunk = chunk_of(payload.addr());
             let mut header = self.header(chunk);
             if header.is_marker() {
-                // An over-aligned block: the chunk's payload lies before it.
-                chunk -= header.size();
+                // An over-aligned block: the chunk's payload lies before it,
+                // as far as the marker says. The marker is that distance (a
+                // multiple of `GRAIN`) with `OFFSET` set and no other flag,
+                // so its word less `OFFSET` is the distance, without a
+                // mask (on wasm32, where `OFFSET` is a word, the chunk is
+                // then the block's address less the marker's word).
+                debug_assert_eq!(header.0 - Header::OFFSET, header.size());
+                chunk -= header.0 - Header::OFFSET;
                 header = self.header(chunk);
             }
             let mut size = header.size();
@@ -835,7 +843,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     ///
     /// `payload` is the payload of a chunk of this heap in use.
     unsafe fn chunk_resize(&mut self, payload: *mut u8, new_size: usize) -> bool {
-        let want = chunk_size(new_size);
+        let mut want = chunk_size(new_size);
         let chunk = chunk_of(payload.addr());
         // SAFETY: this chunk's header and its neighbour's (invariant 6).
         unsafe {
@@ -892,8 +900,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 }
                 self.unlink(next, after.free_size());
                 // A free chunk is never the last one: a chunk follows.
-                self.use_chunk(chunk, total, want, header.0);
-                return true;
+                want = self.split_chunk(chunk, total, want);
             }
             self.put(chunk, want | header.flags());
             true

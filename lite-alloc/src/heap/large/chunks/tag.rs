@@ -142,8 +142,14 @@ pub const fn footer(chunk: usize, size: usize) -> usize {
 /// No overflow: `size` is at most `isize::MAX` (a `Layout`'s).
 #[inline(always)]
 pub const fn chunk_size(size: usize) -> usize {
-    let size = (size + WORD + (GRAIN - 1)) & !(GRAIN - 1);
-    if size < MIN_CHUNK { MIN_CHUNK } else { size }
+    // Below `MIN_CHUNK - WORD` bytes, as many: every such size rounds up
+    // to `MIN_CHUNK`.
+    let size = if size < MIN_CHUNK - WORD {
+        MIN_CHUNK - WORD
+    } else {
+        size
+    };
+    (size + WORD + (GRAIN - 1)) & !(GRAIN - 1)
 }
 
 /// Whether a chunk may start at `address`: its payload is then
