@@ -447,8 +447,8 @@ impl Scatter {
             };
         // A whole source's regions never continue each other.
         let next = self.regions.last().map(|&(start, len)| start + len);
-        let start = match next {
-            Some(next) if !whole && self.below(3) == 0 && next + len <= self.limit => next,
+        let (start, len) = match next {
+            Some(next) if !whole && self.below(3) == 0 && next + len <= self.limit => (next, len),
             _ => {
                 let free: Vec<usize> = (0..Self::SLOTS).filter(|&i| !self.taken[i]).collect();
                 let offset = self.below(64) as usize;
@@ -464,11 +464,7 @@ impl Scatter {
                 let slot = free[self.below(free.len() as u64) as usize];
                 self.taken[slot] = true;
                 self.limit = base.addr() + (slot + 1) * Self::SLOT - Self::GUARD;
-                self.regions
-                    .push((base.addr() + slot * Self::SLOT + offset, len));
-                let (start, len) = *self.regions.last().unwrap();
-                let start = NonNull::new(base.wrapping_add(start - base.addr()))?;
-                return Some(NonNull::slice_from_raw_parts(start, len));
+                (base.addr() + slot * Self::SLOT + offset, len)
             }
         };
         self.regions.push((start, len));
