@@ -115,7 +115,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                     (saved, power, steps) = (chunk, power.saturating_mul(2), 0);
                 }
                 prev = chunk;
-                // SAFETY: as above: its first payload word is a link.
+                // SAFETY: as above: a free chunk of this heap, whose first
+                // payload word is a link.
                 chunk = unsafe { self.read(next_link(chunk)) };
             }
         }

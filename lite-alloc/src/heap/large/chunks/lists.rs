@@ -3,7 +3,9 @@
 
 use super::super::super::class::class_of;
 use super::super::super::{Config, Heap};
-use super::tag::{GRAIN, Header, MIN_CHUNK, NEXT, PREV, WORD, anchored, footer};
+use super::tag::{
+    GRAIN, Header, MIN_CHUNK, NEXT, PREV, WORD, anchored, footer, next_link, prev_link,
+};
 use super::{CHUNK_LISTS, Chunks, MAP_BITS, MAP_WORDS, MapWord};
 use crate::memory::Memory;
 use crate::stats::Record;
@@ -209,16 +211,12 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // SAFETY: `slot` is a list head, which nothing else borrows.
         let head = unsafe { slot.replace(self.region.at(chunk)) }.addr();
         // SAFETY: the range is free and this heap's (the caller's promise),
-        // and the head is a free chunk of this heap. The links' addresses
-        // (`next_link` and `prev_link`) do not overflow: they lie inside
-        // the chunk, in memory the heap obtained. Added without a wrap
-        // (`unchecked_add`), which the compiler then folds into each
-        // store, as the offset of a wasm32 store.
+        // a chunk of it, and the head is a free chunk of this heap.
         unsafe {
             // No flag: see `Header`.
             self.put(chunk, size);
-            self.write(chunk.unchecked_add(NEXT), head, caller);
-            self.write(chunk.unchecked_add(PREV), 0, caller);
+            self.write(next_link(chunk), head, caller);
+            self.write(prev_link(chunk), 0, caller);
             self.write(footer(chunk, size), size, caller);
             if head != 0 {
                 self.field(head, PREV).write(chunk);

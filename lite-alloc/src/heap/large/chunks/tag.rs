@@ -118,16 +118,30 @@ pub const PREV: usize = 2 * WORD;
 
 /// A free chunk's link to the next free chunk of its list: its first
 /// payload word.
+///
+/// Added without a wrap (`unchecked_add`), which the compiler folds into
+/// the access, as the offset of a wasm32 load or store.
+///
+/// # Safety
+///
+/// `chunk` is a chunk of this heap: its links lie inside it, in memory
+/// the heap obtained, so the address does not overflow.
 #[inline(always)]
-pub const fn next_link(chunk: usize) -> usize {
-    chunk + NEXT
+pub const unsafe fn next_link(chunk: usize) -> usize {
+    // SAFETY: the caller's promise.
+    unsafe { chunk.unchecked_add(NEXT) }
 }
 
 /// A free chunk's link to the previous free chunk of its list (0 at the
 /// head): its second payload word.
+///
+/// # Safety
+///
+/// As for [`next_link`].
 #[inline(always)]
-pub const fn prev_link(chunk: usize) -> usize {
-    chunk + PREV
+pub const unsafe fn prev_link(chunk: usize) -> usize {
+    // SAFETY: the caller's promise.
+    unsafe { chunk.unchecked_add(PREV) }
 }
 
 /// A free chunk's footer, its size: its last word.
