@@ -284,7 +284,9 @@ unsafe impl LargeBlocks for Chunks {
     /// rest makes a chunk, so that is all it can be); above, a marker's
     /// distance in grains. A distance that does not fit (from a grain short
     /// of 32 MiB up, on 32-bit targets: only a block aligned to 32 MiB or
-    /// more has one) is `UNTAGGED`: such blocks are not checked.
+    /// more has one) is `UNTAGGED`: such blocks are not checked. (A block
+    /// aligned so far whose chunk's payload happens to lie nearer, less
+    /// than that distance before it, is tagged and checked like any.)
     #[inline(always)]
     unsafe fn tag<C: Config<N, Large = Self>, const N: usize>(
         heap: &Heap<C, N>,
