@@ -7,7 +7,9 @@
 //! In builds with debug assertions the heap also keeps every region it
 //! obtained (see `region::log`), so that a block can be checked to lie in
 //! the heap's memory and every chunk of every region walked; release
-//! builds check what the heap's state alone tells.
+//! builds check what the heap's state alone tells, and, from a source that
+//! hands over zeroed memory, that the first bytes of the memory still
+//! fresh read as zero (in every build).
 
 use core::fmt;
 
@@ -50,6 +52,9 @@ impl fmt::Display for Corruption {
     }
 }
 
+/// How many bytes of fresh memory `check` reads (invariant 5).
+const FRESH_WINDOW: usize = 256;
+
 /// `Ok` when `holds`, else the corruption.
 #[inline]
 pub fn ensure(holds: bool, what: &'static str, at: usize) -> Result<(), Corruption> {
@@ -85,6 +90,39 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             "the bump pointer is above the high-water mark",
             region.top.addr(),
         )?;
+        // From a source that hands over zeroed memory, in any build: the
+        // first bytes from where the current region's memory is fresh read
+        // as zero, as `alloc_zeroed` takes them to. A mark or `top` below a
+        // block carved before, or a source whose memory is not zeroed as it
+        // says, shows there: a chunk's header, or a block's first bytes.
+        // Only a window of them, so that a check costs the same whatever
+        // the region's size (a whole arena, a wasm memory grown by an
+        // eighth).
+        if <C::Memory as Memory>::ZEROED && !region.top.is_null() {
+            let fresh = region.fresh.used(region.top.addr(), region.end);
+            // `used` lies in `[top, end]`. Read a word at a time (unaligned
+            // where `top` is: a bin's block may end anywhere), so that a
+            // check under Miri, after every step of a model, stays cheap;
+            // a last part word is left unread.
+            let words = (region.end - fresh).min(FRESH_WINDOW) / size_of::<usize>();
+            for i in 0..words {
+                let at = fresh + i * size_of::<usize>();
+                // SAFETY: the word lies in `[fresh, end)`, in the current
+                // region, which the heap holds (invariant 4 gives its
+                // pointers the region's provenance), handed over
+                // initialized (zeroed); no block covers it when invariant 5
+                // holds (and when it does not, the bytes are still the
+                // heap's memory, read under its lock).
+                let word = unsafe { region.at(at).cast::<usize>().read_unaligned() };
+                if word != 0 {
+                    return Err(Corruption {
+                        what: "fresh memory, past the high-water mark and the bump pointer, is not zero",
+                        at,
+                        in_free: false,
+                    });
+                }
+            }
+        }
         // From any source: no block was carved from where the heap takes
         // the current region's memory for fresh. How far blocks were carved
         // only the region log knows, kept with debug assertions; only

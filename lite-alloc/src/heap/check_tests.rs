@@ -85,8 +85,10 @@ macro_rules! config {
 /// `top`, which `alloc_zeroed` relies on to skip clearing memory. A bug
 /// that lowers the mark below a block freed back to the bump pointer: from
 /// a source of separate regions, `top` is then above the mark; from a
-/// contiguous one, whose regions leave the mark below them, only the region
-/// log (kept with debug assertions) knows how far blocks were carved.
+/// contiguous one, whose regions leave the mark below them, the region log
+/// (kept with debug assertions) knows how far blocks were carved, and in
+/// any build the block's bytes show in the fresh memory of a source that
+/// promises it zeroed.
 macro_rules! check_sees_the_mark_lowered {
     ($(#[$attr:meta])* $test:ident, contiguous = $contiguous:expr) => {
         #[test]
@@ -128,10 +130,42 @@ macro_rules! check_sees_the_mark_lowered {
 
 check_sees_the_mark_lowered!(check_sees_the_mark_lowered_below_top, contiguous = false);
 check_sees_the_mark_lowered!(
-    #[cfg(debug_assertions)]
     check_sees_the_mark_lowered_below_a_block_carved,
     contiguous = true
 );
+
+/// Invariant 5, in any build: from a source that promises zeroed memory,
+/// the fresh memory reads as zero, as `alloc_zeroed` takes it to. A byte
+/// set there (by a source that hands over memory it says is zeroed, or a
+/// write past `top`) is handed out as zeroed memory.
+#[test]
+fn check_sees_a_byte_set_in_fresh_memory() {
+    source!(DirtySource);
+    config!(Chunks, DirtySource);
+    let mut heap = Heap::<Cfg, 4>::NEW;
+    let large = Layout::from_size_align(1000, 8).unwrap();
+    // SAFETY: a valid layout.
+    let first = unsafe { heap.alloc(large) };
+    assert!(!first.is_null());
+    assert_eq!(heap.check(), Ok(()));
+    // The bug: a byte set where the next chunk's payload will start.
+    let top = heap.region.top;
+    let word = size_of::<usize>();
+    // SAFETY: the region holds many more blocks past `top`.
+    unsafe { top.add(word).write(0xAB) };
+    let checked = heap.check();
+    // SAFETY: a valid layout.
+    let dirty = unsafe { heap.alloc_zeroed(large) };
+    assert_eq!(dirty.addr(), top.addr() + word);
+    assert_eq!(
+        // SAFETY: the block was just handed out, 1000 bytes.
+        unsafe { dirty.read() },
+        0xAB,
+        "the byte set is handed out as zeroed"
+    );
+    let corruption = checked.expect_err("`check` accepts a byte set in fresh memory (invariant 5)");
+    assert_eq!(corruption.at, top.addr() + word);
+}
 
 /// Invariant 5, with debug assertions: only carving raises `top`. A bug that
 /// moves it past unused memory without raising the mark would hand that
