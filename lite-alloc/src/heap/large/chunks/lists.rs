@@ -194,8 +194,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// The range is this heap's and free, `size >= MIN_CHUNK` and a multiple
     /// of `GRAIN`; the chunk before it is in use (or it starts its region)
     /// and the chunk after it is in use; `caller` as for `write`. The chunk
-    /// before may say so only once this returns (`split_chunk`'s callers
-    /// write its header last): no header but the list head's is read or
+    /// before may say so only once this returns (`split_chunk`'s caller
+    /// writes its header last): no header but the list head's is read or
     /// written here.
     pub(super) unsafe fn insert(&mut self, chunk: usize, size: usize, caller: (*mut u8, usize)) {
         let list = floor_list(size);

@@ -637,9 +637,10 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// Cuts `[chunk, chunk + have)` to `size` bytes for a chunk in use,
     /// freeing the rest when it is a chunk's worth; the chunk's size, `size`
     /// or (nothing split off) `have`. Its header is the caller's to write,
-    /// after this returns: the size and its flags, in one store that the
-    /// callers share with their other paths (a chunk carved from the
-    /// unused memory, a chunk resized in place without a neighbour).
+    /// after this returns: the size and its flags, in one store that
+    /// `chunk_alloc` shares with its other path (a chunk carved from the
+    /// unused memory). (A chunk that grows into its free neighbour is cut
+    /// as a shrinking one is, by `chunk_resize`.)
     ///
     /// # Safety
     ///
@@ -839,7 +840,8 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
 
     /// Resizes the chunk whose payload is `payload` in place for `new_size`
     /// bytes: shrinking frees its tail; growing takes the free chunk after
-    /// it, or the unused memory. False when it cannot.
+    /// it (and frees what it does not need, as shrinking does), or the
+    /// unused memory. False when it cannot.
     ///
     /// # Safety
     ///
@@ -850,28 +852,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // SAFETY: this chunk's header and its neighbour's (invariant 6).
         unsafe {
             let header = self.header(chunk);
-            let size = header.size();
+            let mut size = header.size();
             let next = chunk + size;
-            if want <= size {
-                let rest = size - want;
-                if rest < tag::MIN_CHUNK {
-                    return true;
-                }
-                // The tail, a chunk's worth, is freed. Its header says that
-                // the chunk before it is in use, so the free does not look
-                // back at this chunk, whose header takes the new size below,
-                // as when it grows into the unused memory (one store for
-                // both).
-                self.put(chunk + want, rest | Header::IN_USE);
-                self.chunk_free(self.region.at(tag::payload(chunk + want)), (null_mut(), 0));
-                // In a checked type, the free may have found the free chunk
-                // after the tail written (the lists were sound before: the
-                // checked layer resizes in place only then), and left the
-                // tail alone: no one's, never reused.
-                if C::CHECKED && self.large.broken {
-                    self.stats.leaked(rest);
-                }
-            } else if next == self.region.top.addr() {
+            if want > size && next == self.region.top.addr() {
                 // The last chunk: carve what is missing from the unused
                 // memory, if it continues this region.
                 let carved = self.grow_top(want - size);
@@ -887,22 +870,54 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                     return false;
                 }
             } else {
-                let after = self.header(next);
-                // A chunk in use is not grown into, and its size is not
-                // read: in a checked type a stale pointer may have written
-                // its header (found when its block comes back), and a size
-                // added blindly could overflow. Nor is, in a checked type,
-                // a free chunk after whose words a stale pointer wrote.
-                if after.in_use() || C::CHECKED && !self.may_unlink(next, after.free_size()) {
-                    return false;
+                if want > size {
+                    let after = self.header(next);
+                    // A chunk in use is not grown into, and its size is not
+                    // read: in a checked type a stale pointer may have
+                    // written its header (found when its block comes back),
+                    // and a size added blindly could overflow. Nor is, in a
+                    // checked type, a free chunk after whose words a stale
+                    // pointer wrote.
+                    if after.in_use() || C::CHECKED && !self.may_unlink(next, after.free_size()) {
+                        return false;
+                    }
+                    let total = size + after.free_size();
+                    if total < want {
+                        return false;
+                    }
+                    self.unlink(next, after.free_size());
+                    // The chunk takes the free chunk whole, and is then cut
+                    // below as a shrinking chunk is: one copy of the cut
+                    // (built for size, `split_chunk` is then inlined into
+                    // its one caller). The chunk after the free one (a free
+                    // chunk is never the last) now follows this one, in
+                    // use; freeing a tail says again that the chunk before
+                    // it is free.
+                    self.mark_prev_in_use(chunk + total);
+                    size = total;
                 }
-                let total = size + after.free_size();
-                if total < want {
-                    return false;
+                let rest = size - want;
+                if rest < tag::MIN_CHUNK {
+                    // Nothing worth freeing: the chunk keeps its size (or
+                    // all it grew to), its header written below as it was
+                    // (or with that size).
+                    want = size;
+                } else {
+                    // The tail, a chunk's worth, is freed. Its header says
+                    // that the chunk before it is in use, so the free does
+                    // not look back at this chunk, whose header takes the
+                    // new size below, as when it grows into the unused
+                    // memory (one store for both).
+                    self.put(chunk + want, rest | Header::IN_USE);
+                    self.chunk_free(self.region.at(tag::payload(chunk + want)), (null_mut(), 0));
+                    // In a checked type, the free may have found the free
+                    // chunk after the tail written (the lists were sound
+                    // before: the checked layer resizes in place only then),
+                    // and left the tail alone: no one's, never reused.
+                    if C::CHECKED && self.large.broken {
+                        self.stats.leaked(rest);
+                    }
                 }
-                self.unlink(next, after.free_size());
-                // A free chunk is never the last one: a chunk follows.
-                want = self.split_chunk(chunk, total, want);
             }
             self.put(chunk, want | header.flags());
             true
