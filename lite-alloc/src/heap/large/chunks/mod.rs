@@ -779,9 +779,13 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             if !after.in_use() {
                 self.unlink(next, after.free_size());
                 size += after.free_size();
-            } else {
-                self.put(next, after.0 | Header::PREV_FREE);
             }
+            // The chunk after says that this one is free. Written also when
+            // it was free and merged with, one store for both paths and no
+            // branch: its header is then a word inside the merged chunk
+            // (`MIN_CHUNK` or more past its start, so past its links, and
+            // before its footer), which nothing reads.
+            self.put(next, after.0 | Header::PREV_FREE);
             self.insert(chunk, size, caller);
         }
     }
