@@ -48,7 +48,7 @@ mod lists;
 mod slab;
 pub mod tag;
 
-use core::ptr::{self, null_mut};
+use core::ptr::{self, NonNull, null_mut};
 
 use super::super::check::Corruption;
 use super::super::region::HighWater;
@@ -192,7 +192,7 @@ unsafe impl LargeBlocks for Chunks {
             && heap.no_free_chunk()
             && let Some(payload) = heap.carve_chunk(chunk_size(size), zero)
         {
-            return payload;
+            return payload.as_ptr();
         }
         // Chunks align their payloads to `GRAIN`, and more only when asked.
         heap.alloc_chunk(size, align, zero)
@@ -484,6 +484,10 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // No overflow: `size` rounded up to `align` is at most `isize::MAX`
         // (a `Layout`'s).
         let payload = self.chunk_alloc(chunk_size(size) + extra, payload_zero);
+        // Null when `chunk_alloc` found none: tested here only on its
+        // path that returns `None` (once inlined, built for size), not on
+        // every path, as it would be if the chunk's payload could be null.
+        let payload = payload.map_or(null_mut(), NonNull::as_ptr);
         if extra == 0 || payload.is_null() {
             return payload;
         }
@@ -495,9 +499,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
 
     /// A chunk of `size` bytes (a multiple of `GRAIN`, at least
     /// `MIN_CHUNK`), in use: from a list (split if much larger), else from
-    /// the unused memory; its payload, or null. Its first `zero` payload
+    /// the unused memory; its payload, or `None`. Its first `zero` payload
     /// bytes read as zero.
-    fn chunk_alloc(&mut self, size: usize, zero: usize) -> *mut u8 {
+    fn chunk_alloc(&mut self, size: usize, zero: usize) -> Option<NonNull<u8>> {
         // The head of the list `size` itself falls in, if it is large
         // enough; else the head of the first non-empty list above it, every
         // chunk of which is. (The lists from `own` up whose every chunk
@@ -555,14 +559,14 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 // built for size, one copy of it serves every caller.
                 #[cfg(not(opt_level_size))]
                 if let Some(payload) = self.carve_chunk(size, zero) {
-                    return payload;
+                    return Some(payload);
                 }
                 // Carved where the memory not yet used begins: the chunk
                 // before is in use (invariant 6), or there is none in this
                 // region.
                 let chunk = self.bump(size, 1, zero_from_chunk(zero));
                 if chunk.is_null() {
-                    return null_mut();
+                    return None;
                 }
                 (chunk.addr(), size)
             }
@@ -570,7 +574,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // SAFETY: the chunk's header: the chunk was just taken out of its
         // list or carved, `kept` bytes.
         unsafe { self.put(chunk, kept | Header::IN_USE) };
-        self.region.at(payload(chunk))
+        // SAFETY: the payload lies inside the chunk, in memory the heap
+        // obtained, where no address is 0.
+        Some(unsafe { NonNull::new_unchecked(self.region.at(payload(chunk))) })
     }
 
     /// Whether no list holds a chunk: the bitmap of lists is empty
@@ -588,13 +594,15 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     /// the region has no room for it.
     #[cfg(not(opt_level_size))]
     #[inline(always)]
-    fn carve_chunk(&mut self, size: usize, zero: usize) -> Option<*mut u8> {
+    fn carve_chunk(&mut self, size: usize, zero: usize) -> Option<NonNull<u8>> {
         // Carved where the memory not yet used begins: the chunk before is
         // in use (invariant 6), or there is none in this region.
         let chunk = self.carve(size, 1, zero_from_chunk(zero)).ok()?;
         // SAFETY: the chunk was just carved, `size` bytes.
         unsafe { self.put(chunk.addr(), size | Header::IN_USE) };
-        Some(chunk.wrapping_add(WORD))
+        // SAFETY: the payload lies inside the chunk, in memory the heap
+        // obtained, where no address is 0.
+        Some(unsafe { NonNull::new_unchecked(chunk.wrapping_add(WORD)) })
     }
 
     /// The last chunk, of `size` bytes at `chunk`, out of every list and

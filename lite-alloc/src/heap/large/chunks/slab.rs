@@ -1,7 +1,7 @@
 //! Bins in front of chunks: bin blocks are carved from slabs, chunks in use
 //! for good, so that every chunk's neighbours are chunks with headers.
 
-use core::ptr::{self, null_mut};
+use core::ptr::{self, NonNull, null_mut};
 
 use super::super::super::{Config, Heap};
 use super::Chunks;
@@ -66,7 +66,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             // No overflow: bins are at most a quarter of the address space.
             let need = size + ((align - 1) & !(GRAIN - 1));
             let mut want = chunk_size(if need > SLAB { need } else { SLAB });
-            let mut payload = self.chunk_alloc(want, 0);
+            let mut payload = self
+                .chunk_alloc(want, 0)
+                .map_or(null_mut(), NonNull::as_ptr);
             if payload.is_null() {
                 // Memory short of a whole slab (a small arena, the last
                 // bytes of a wasm memory): a slab of just this block, so
@@ -76,7 +78,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                     return payload;
                 }
                 want = least;
-                payload = self.chunk_alloc(want, 0);
+                payload = self
+                    .chunk_alloc(want, 0)
+                    .map_or(null_mut(), NonNull::as_ptr);
                 if payload.is_null() {
                     return payload;
                 }
