@@ -51,6 +51,7 @@ pub mod tag;
 use core::ptr::{self, NonNull, null_mut};
 
 use super::super::check::Corruption;
+use super::super::class;
 use super::super::region::HighWater;
 use super::super::{Config, Heap};
 use super::LargeBlocks;
@@ -824,18 +825,37 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     ) -> bool {
         let next = chunk + size;
         let list = floor_list(before);
+        // The shift of `before`'s class (see `class_of`): `size`, more
+        // than `before`, falls in the same list exactly when no bit from
+        // there up differs (a higher power of two, or other top bits). One
+        // test on what the list's computation already has, rather than the
+        // class of `size`.
+        let shift = class::log2(before) - 2;
+        debug_assert_eq!((size ^ before) >> shift == 0, list == floor_list(size));
+        // The three tests are words that are 0 when the test passes, joined
+        // into one, and one branch: each alone is as likely as not in a
+        // program that frees in no particular order, a misprediction each,
+        // where the whole is almost always false there (and almost always
+        // true in one that frees in address order). (Joined as booleans,
+        // the compiler branches on each again.) The header after the merged
+        // chunk is read from the chunk itself when the merged chunk ends at
+        // the unused memory, which has no header there: a free chunk's
+        // header, which says not in use, so the test fails.
+        //
         // SAFETY: `list` is below `CHUNK_LISTS`; the header of the chunk
-        // after, when it is one (the caller's promise); the merged chunk's
-        // header and footer.
+        // after, when it is one, else the free chunk's own (the caller's
+        // promise); the merged chunk's header and footer.
         unsafe {
-            if next == self.region.top.addr()
-                || list != floor_list(size)
-                || self.large.lists.get_unchecked(list).addr() != chunk
-            {
-                return false;
-            }
-            let after = self.header(next);
-            if !after.in_use() {
+            let after = if next == self.region.top.addr() {
+                chunk
+            } else {
+                next
+            };
+            let after = self.header(after);
+            let not_head = self.large.lists.get_unchecked(list).addr() ^ chunk;
+            let other_list = (size ^ before) >> shift;
+            let after_free = !after.0 & Header::IN_USE;
+            if not_head | other_list | after_free != 0 {
                 return false;
             }
             self.put(next, after.0 | Header::PREV_FREE);
