@@ -36,10 +36,38 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     pub(super) unsafe fn unlink(&mut self, chunk: usize, size: usize) {
         self.stats.large_taken(size);
         // SAFETY: a free chunk's first two payload words are its links, and
-        // its neighbours in the list are free chunks of this heap.
+        // its neighbours in the list are free chunks of this heap; `list`
+        // is below `CHUNK_LISTS`.
         unsafe {
             let next = self.field(chunk, NEXT).read();
             let prev = self.field(chunk, PREV).read();
+            if !cfg!(opt_level_size) {
+                // Built for speed, without a branch: whether the chunk
+                // heads its list, and whether it ends it, are each as likely
+                // as not in a program that frees in no particular order, a
+                // misprediction each. Every store is made either way, to a
+                // word that keeps its value when it has no other to take:
+                // the word that names the chunk is the list's head or the
+                // previous chunk's link; the chunk's own links stand in for
+                // a next chunk it lacks (written with what they hold: the
+                // chunk is read no more as a listed chunk); the bitmap's bit
+                // is cleared only when the list is left empty. The list is
+                // computed for every chunk, not only a head.
+                let list = floor_list(size);
+                // Both words hold a pointer, as a list's head does (a
+                // link is read back as its address).
+                let names = if prev == 0 {
+                    self.large.lists.as_mut_ptr().add(list)
+                } else {
+                    self.field(prev, NEXT).cast::<*mut u8>()
+                };
+                names.write(self.region.at(next));
+                let back = if next == 0 { chunk } else { next };
+                self.field(back, PREV).write(prev);
+                let emptied = MapWord::from((prev | next) == 0);
+                *self.map_word(list) &= !(emptied << (list % MAP_BITS));
+                return;
+            }
             if prev == 0 {
                 // Only a list's head needs its list: computed here, it is
                 // neither computed for a chunk inside its list nor kept
@@ -215,10 +243,21 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         unsafe {
             // No flag: see `Header`.
             self.put(chunk, size);
+            if !cfg!(opt_level_size) {
+                // Built for speed, without a branch (whether the list was
+                // empty is as likely as not in a program that frees in no
+                // particular order): the old head's link back, or, with no
+                // head, the chunk's own, which the store of 0 below then
+                // overwrites (written as the chunk's words are: the
+                // caller's block may cover it). Either is a free chunk's
+                // word.
+                let back = if head == 0 { chunk } else { head };
+                self.write(prev_link(back), chunk, caller);
+            }
             self.write(next_link(chunk), head, caller);
             self.write(prev_link(chunk), 0, caller);
             self.write(footer(chunk, size), size, caller);
-            if head != 0 {
+            if cfg!(opt_level_size) && head != 0 {
                 self.field(head, PREV).write(chunk);
             }
         }
