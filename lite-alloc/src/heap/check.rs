@@ -9,7 +9,7 @@
 //! the heap's memory and every chunk of every region walked; release
 //! builds check what the heap's state alone tells, and, from a source that
 //! hands over zeroed memory, that the first bytes of the memory still
-//! fresh read as zero (in every build).
+//! fresh read as zero (in every build, in types that are not checked).
 
 use core::fmt;
 
@@ -97,8 +97,11 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
         // says, shows there: a chunk's header, or a block's first bytes.
         // Only a window of them, so that a check costs the same whatever
         // the region's size (a whole arena, a wasm memory grown by an
-        // eighth).
-        if <C::Memory as Memory>::ZEROED && !region.top.is_null() {
+        // eighth). Not in a checked type: there the bytes past the last
+        // block may hold a program's overrun, which the checked layer
+        // reports as the program's (its canary) rather than as the heap's
+        // corruption.
+        if <C::Memory as Memory>::ZEROED && !C::CHECKED && !region.top.is_null() {
             let fresh = region.fresh.used(region.top.addr(), region.end);
             // `used` lies in `[top, end]`. Read a word at a time (unaligned
             // where `top` is: a bin's block may end anywhere), so that a
