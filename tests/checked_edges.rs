@@ -3363,3 +3363,92 @@ fn a_stale_write_into_a_slabs_header_is_a_use_after_free() {
     // SAFETY: nothing of the type is used after.
     unsafe { StaleSlabHeader::reset() };
 }
+
+/// A program that writes past the end of the last block carved (an overrun
+/// through its canary and on) into the memory still fresh: `verify()`
+/// reports the overrun, the program's misuse (`Kind::Overrun`), rather than
+/// panicking with the heap's corruption (`Heap::check` reads the fresh
+/// memory of types that are not checked only).
+#[lite_alloc(check, large = coalesce, memory = arena(1 << 20))]
+struct FreshOverrunCoalesce;
+#[lite_alloc(check, large = reuse, memory = arena(1 << 20))]
+struct FreshOverrunReuse;
+#[lite_alloc(check, large = leak, memory = arena(1 << 20))]
+struct FreshOverrunLeak;
+
+fn overrun_into_fresh<A: GlobalAlloc>(a: &A, verify: fn()) -> Option<String> {
+    let size = 1000;
+    // SAFETY: a valid layout; the overrun is the misuse under test, on
+    // memory of the type's own arena (past the last block carved).
+    let block = unsafe { a.alloc(layout(size)) };
+    assert!(!block.is_null());
+    verify();
+    assert!(take().is_empty());
+    // SAFETY: as above: 96 bytes from the block's end, in the arena.
+    let saved: Vec<u8> = unsafe { std::slice::from_raw_parts(block.add(size), 96).to_vec() };
+    unsafe { block.add(size).write_bytes(0x55, 96) };
+    let verified = std::panic::catch_unwind(verify);
+    let seen = take();
+    // SAFETY: as above: the bytes put back, and the block freed.
+    unsafe {
+        block.add(size).copy_from_nonoverlapping(saved.as_ptr(), 96);
+        a.dealloc(block, layout(size));
+    }
+    let name = std::any::type_name::<A>();
+    if verified.is_err() {
+        return Some(format!(
+            "{name}: verify() panicked (heap corruption) on a program's overrun"
+        ));
+    }
+    if !(seen.len() == 1 && seen[0].kind == Kind::Overrun) {
+        return Some(format!("{name}: {seen:?}"));
+    }
+    None
+}
+
+#[test]
+fn an_overrun_into_fresh_memory_is_an_overrun() {
+    let _serial = serial();
+    let failures: Vec<String> = [
+        overrun_into_fresh(&FreshOverrunCoalesce, FreshOverrunCoalesce::verify),
+        overrun_into_fresh(&FreshOverrunReuse, FreshOverrunReuse::verify),
+        overrun_into_fresh(&FreshOverrunLeak, FreshOverrunLeak::verify),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A stale write puts `usize::MAX` in a free chunk's next link: `verify()`
+/// reports a use after free (the list's walk finds a link that no chunk
+/// has), rather than overflowing where it asks whether a chunk may start
+/// there (`anchored`, before anything is read at the link).
+#[lite_alloc(check, large = coalesce, memory = arena(4 << 20))]
+struct WrappedLink;
+
+#[test]
+fn a_link_near_the_top_of_memory_is_a_use_after_free() {
+    let _serial = serial();
+    // SAFETY: live blocks with their layouts; the stale write is the
+    // misuse under test, on memory of the arena (the freed chunk's link).
+    unsafe {
+        push_out(&WrappedLink);
+        let before = WrappedLink.alloc(layout(2000));
+        let victim = WrappedLink.alloc(layout(2000));
+        let guard = WrappedLink.alloc(layout(2000));
+        assert!(!before.is_null() && !victim.is_null() && !guard.is_null());
+        WrappedLink.dealloc(victim, layout(2000));
+        push_out(&WrappedLink);
+        assert!(take().is_empty());
+        WrappedLink::verify();
+        victim.cast::<usize>().write(usize::MAX);
+    }
+    let verified = std::panic::catch_unwind(WrappedLink::verify);
+    let seen = take();
+    assert!(verified.is_ok(), "verify() panicked on a stale link");
+    assert!(
+        seen.len() == 1 && seen[0].kind == Kind::UseAfterFree,
+        "{seen:#?}"
+    );
+}

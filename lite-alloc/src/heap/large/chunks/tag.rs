@@ -167,8 +167,14 @@ pub const fn chunk_size(size: usize) -> usize {
 }
 
 /// Whether a chunk may start at `address`: its payload is then
-/// `GRAIN`-aligned.
+/// `GRAIN`-aligned. Asked of addresses read from free chunks' words, which
+/// a stale write may have set to anything: one whose payload would lie
+/// past the top of the address space is no chunk's (rather than an
+/// overflow, or a payload wrapped to 0 that looks aligned).
 #[inline(always)]
 pub const fn anchored(address: usize) -> bool {
-    payload(address).is_multiple_of(GRAIN)
+    match address.checked_add(WORD) {
+        Some(payload) => payload.is_multiple_of(GRAIN),
+        None => false,
+    }
 }
