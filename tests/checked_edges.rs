@@ -3367,8 +3367,8 @@ fn a_stale_write_into_a_slabs_header_is_a_use_after_free() {
 /// A program that writes past the end of the last block carved (an overrun
 /// through its canary and on) into the memory still fresh: `verify()`
 /// reports the overrun, the program's misuse (`Kind::Overrun`), rather than
-/// panicking with the heap's corruption (`Heap::check` reads the fresh
-/// memory of types that are not checked only).
+/// panicking with the heap's corruption (`Heap::check` reads fresh memory
+/// only in types that are not checked).
 #[lite_alloc(check, large = coalesce, memory = arena(1 << 20))]
 struct FreshOverrunCoalesce;
 #[lite_alloc(check, large = reuse, memory = arena(1 << 20))]
@@ -3386,6 +3386,7 @@ fn overrun_into_fresh<A: GlobalAlloc>(a: &A, verify: fn()) -> Option<String> {
     assert!(take().is_empty());
     // SAFETY: as above: 96 bytes from the block's end, in the arena.
     let saved: Vec<u8> = unsafe { std::slice::from_raw_parts(block.add(size), 96).to_vec() };
+    // SAFETY: the same 96 bytes: the overrun under test.
     unsafe { block.add(size).write_bytes(0x55, 96) };
     let verified = std::panic::catch_unwind(verify);
     let seen = take();
