@@ -653,10 +653,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     ///
     /// # Safety
     ///
-    /// `[chunk, chunk + have)` (`have >= size`) is this heap's, free or the
-    /// caller's chunk, and out of every list; a chunk of this heap follows
-    /// it, whose header says that the chunk before it is free (it followed a
-    /// free chunk).
+    /// `[chunk, chunk + have)` (`have >= size`) is a free chunk of this
+    /// heap, just taken out of its list; a chunk of this heap follows it,
+    /// whose header says that the chunk before it is free.
     unsafe fn split_chunk(&mut self, chunk: usize, have: usize, size: usize) -> usize {
         let rest = have - size;
         let split = rest >= tag::MIN_CHUNK;
