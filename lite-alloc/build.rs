@@ -10,7 +10,9 @@
 //!   carved before the call to `bump`, a test for a heap with no free chunk
 //!   before the search, a chunk carved while none is free and the last
 //!   chunk freed into the unused memory in the caller itself, a free chunk
-//!   at its list's head grown in place).
+//!   at its list's head grown in place), and the high-water mark (chunks'
+//!   and `large = reuse`'s) is written on every carve, as a maximum, rather
+//!   than only when a carve raises it.
 //!   What the heap does is the same.
 
 fn main() {

@@ -117,7 +117,17 @@ impl Fresh for HighWater {
             // used` bytes (the promise of `carve`'s and `bump`'s callers).
             unsafe { ptr::write_bytes(block, 0, used) };
         }
-        self.0 = self.0.max(top);
+        // Built for speed, the mark is written only when it rises: once the
+        // last block freed has joined the unused memory, `top` lies below
+        // the mark, and a store on every carve would make each carve wait
+        // for the one before through memory, where a branch that goes the
+        // same way each time costs nothing. Built for size, the maximum is
+        // fewer bytes.
+        if cfg!(opt_level_size) {
+            self.0 = self.0.max(top);
+        } else if top > self.0 {
+            self.0 = top;
+        }
     }
     #[inline(always)]
     fn opened(&mut self, top: usize) {
