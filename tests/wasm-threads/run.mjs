@@ -96,9 +96,39 @@ if (isMainThread) {
     if (failures.length) failed = true;
     console.log(`${name}: ${calls} calls from ${WORKERS} workers, ${met} met another in progress: ${failures.length ? `FAILED: ${failures.join('; ')}` : 'every block intact, verify() passed'}`);
   }
+  // Memory grown by another thread while one spins (a loop with no call,
+  // as a spin lock's): first the engine alone, a `memory.copy` into the
+  // new page (whether this engine's view of the memory goes stale, which
+  // the line says), then the heap, which must make the thread see its new
+  // pages before it copies into or clears them.
+  const pair = (tasks) => Promise.all(tasks.map((task, worker) => new Promise((resolve) => {
+    const thread = new Worker(new URL(import.meta.url), { workerData: { module, memory, task, worker } });
+    thread.once('message', resolve);
+    thread.once('error', (error) => resolve({ failure: `${task} trapped: ${error.message}` }));
+  })));
+  const engine = await pair(['stale_view_engine_copy', 'stale_view_engine_grow']);
+  if (engine[1].failure !== null) {
+    failed = true;
+    console.log(`memory grown while another thread spins: FAILED: ${engine[1].failure}`);
+  } else {
+    const stale = engine[0].failure !== null;
+    // The heap's threads wait for the engine's copy to be done, which a
+    // trap never says.
+    if (stale) main.stale_view_engine_done();
+    const heap = (await pair(['stale_view_call', 'stale_view_grow'])).filter((a) => a.failure !== null).map((a) => a.failure);
+    if (heap.length) failed = true;
+    const engineSays = stale ? 'this engine traps on a bulk copy into pages grown meanwhile' : "this engine's view is current";
+    console.log(`memory grown while another thread spins (${engineSays}): ${heap.length ? `FAILED: ${heap.join('; ')}` : 'the heap copied into and cleared blocks in the new pages'}`);
+  }
   console.log(`memory: ${memory.buffer.byteLength / 65536} pages`);
   if (failed) process.exit(1);
   console.log('wasm32 threads: all checks passed');
+} else if (workerData.task !== undefined) {
+  const { module, memory, task, worker } = workerData;
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  exports.__stack_pointer.value = exports.stack_top(worker);
+  const result = exports[task]();
+  parentPort.postMessage({ failure: result === 0 ? null : `${task}: ${FAILURES[result] ?? `failure ${result}`}` });
 } else {
   const { module, memory, gate, rounds, phase, worker, seed } = workerData;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;

@@ -58,7 +58,12 @@ impl<C: Config<N>, const N: usize> Global<C, N> {
             // outer call of this thread (checked with debug assertions;
             // the `Memory` contract forbids a source to call back), so this
             // is the only reference to it.
-            let result = f(unsafe { &mut *self.heap.get() });
+            let heap = unsafe { &mut *self.heap.get() };
+            // Memory another thread grew while this one waited for the
+            // lock: seen before the heap copies or fills any of it.
+            #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+            heap.see_memory();
+            let result = f(heap);
             #[cfg(debug_assertions)]
             self.busy.set(false);
             result

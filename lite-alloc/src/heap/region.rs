@@ -146,6 +146,17 @@ impl Fresh for HighWater {
 }
 
 impl<C: Config<N>, const N: usize> Heap<C, N> {
+    /// On wasm32 with threads: makes this thread see every page of the
+    /// heap's memory before the heap touches it (`memory::see_up_to` says
+    /// why). The current region's end is the highest of the heap's memory
+    /// from wasm memory, whose regions rise with each `memory.grow`; every
+    /// block handed to the caller lies below it too.
+    #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+    #[inline(always)]
+    pub(super) fn see_memory(&self) {
+        crate::memory::see_up_to(self.region.end);
+    }
+
     /// Lets the block `[block, block + old_cap)` grow to `new_cap` bytes
     /// (`new_cap > old_cap`) when it is the last block carved: the bytes
     /// after it are carved from the bump pointer (`grow_top`).

@@ -24,6 +24,8 @@ pub use arena::{ArenaCursor, ArenaStorage, DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES}
 pub use claimed::Claimed;
 #[cfg(feature = "std")]
 pub use system::System;
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+pub(crate) use wasm::see_up_to;
 pub use wasm::{WASM_PAGE, Wasm, WasmHeapBase};
 
 /// Stands in for `System` when lite-alloc's `std` feature is off: it is

@@ -10,6 +10,17 @@ pub const WASM_PAGE: usize = 65536;
 /// is the range of pages that one `memory.grow` of ours added, and the heap
 /// never assumes it continues an earlier one unless it really starts where the
 /// earlier one ended.
+///
+/// With threads (the `atomics` target feature), each call into the
+/// allocator first makes the calling thread's instance see every page of
+/// the heap's memory. V8 keeps in each instance the memory size it last
+/// saw, and until the thread next enters a function its `memory.copy` and
+/// `memory.fill` trap on pages another thread grew meanwhile (plain loads
+/// and stores do not): the allocator's own copies and clears would, for a
+/// thread that waited for the lock while the thread holding it grew the
+/// memory. A block that thread then gets is in pages it sees; one handed
+/// over from another thread may not be, until its next call into the
+/// allocator or any function.
 #[derive(Debug)]
 pub struct Wasm {
     _private: (),
@@ -70,6 +81,30 @@ fn in_memory(addr: usize, len: usize) -> Option<bool> {
     // In 64 bits: a memory of 65536 pages ends at 2^32.
     let size = (core::arch::wasm32::memory_size(0) as u64) << 16;
     Some(addr as u64 + len as u64 <= size)
+}
+
+/// Makes this thread's instance of the module see linear memory up to
+/// `end` (an address the heap's memory reaches), if it does not already:
+/// for wasm32 with threads, called with a heap's lock held before the heap
+/// touches memory.
+///
+/// V8 (Node, Deno, Chrome) keeps in each instance the memory size it last
+/// saw. When another thread grows a shared memory, a plain load or store
+/// of the new pages works at once, but `memory.copy` and `memory.fill`
+/// check their bounds against that kept size (and `memory.size` returns
+/// it) until the thread enters a function (a loop, such as a spin lock's,
+/// does not refresh it): a `realloc` that waited for the lock while the
+/// thread holding it grew the memory traps when it copies into the new
+/// pages. `memory.grow` by no pages refreshes the kept size. A call into
+/// the runtime, so it is made only when `memory.size` is below `end`: on
+/// an engine whose size is always current, never.
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+#[inline(always)]
+pub(crate) fn see_up_to(end: usize) {
+    // In 64 bits: a memory of 65536 pages ends at 2^32.
+    if ((core::arch::wasm32::memory_size(0) as u64) << 16) < end as u64 {
+        core::arch::wasm32::memory_grow(0, 0);
+    }
 }
 
 /// The pointer to `addr` in linear memory. Linear memory is one allocated

@@ -15,15 +15,24 @@
 //! (`memory = wasm`): when every heap runs at once, each grows the memory
 //! while the others use it.
 //!
+//! Then `stale_view`: a thread spins in a loop with no call while another
+//! grows the memory through a heap and frees blocks of the new pages into
+//! its bins; the first then resizes a block and allocates a zeroed one,
+//! which copy into and clear those blocks. V8 keeps a stale memory size in
+//! the spinning thread's instance (`stale_view_engine` shows whether this
+//! engine does), and only the heap making the thread see its memory keeps
+//! that copy and clear from trapping.
+//!
 //! `cargo +nightly build --release` (in this folder), then `node run.mjs
 //! target/wasm32-unknown-unknown/release/lite_alloc_wasm_threads_tests.wasm`;
 //! `tests/wasm_threads.rs` runs both, built for speed with debug assertions
 //! and for size without.
 #![no_std]
+#![feature(stdarch_wasm_atomic_wait)]
 
 use core::alloc::{GlobalAlloc, Layout};
-use core::sync::atomic::Ordering::{AcqRel, Relaxed};
-use core::sync::atomic::{AtomicU32, AtomicU64};
+use core::sync::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64};
 
 /// Odd bins (blocks of 12 and 40 bytes), large blocks reused by class,
 /// realloc in place; its first region the free memory the module starts
@@ -377,5 +386,177 @@ pub extern "C" fn drain() -> u32 {
             unsafe { heap(block.heap).dealloc(block.ptr, block.layout()) };
         }
     }
+    0
+}
+
+/// `Default`'s bins, for `stale_view`: a heap of its own, so that its
+/// memory is laid out the same in every run.
+#[lite_alloc::lite_alloc(bins = [16, 32, 64, 128])]
+struct Stale;
+static STALE: Stale = Stale::new();
+
+/// The steps of `stale_view` and of `stale_view_engine`, for their two
+/// threads to take in turn (the engine's first, then the heap's: each
+/// starts from `IDLE`).
+static STEP: AtomicI32 = AtomicI32::new(IDLE);
+const IDLE: i32 = 0;
+/// The calling thread spins, with no call, until the other has grown.
+const SPINNING: i32 = 1;
+/// The other thread has grown the memory (and, for the heap, freed two
+/// blocks in the new pages into its bins).
+const GROWN: i32 = 2;
+/// `stale_view_engine` is done: the heap's threads may begin.
+const ENGINE_DONE: i32 = 3;
+/// The address `stale_view_engine`'s growing thread got.
+static GROWN_AT: AtomicU32 = AtomicU32::new(0);
+
+/// Waits until `STEP` is `step`, sleeping.
+fn wait_for(step: i32) {
+    loop {
+        let now = STEP.load(SeqCst);
+        if now == step {
+            return;
+        }
+        // SAFETY: `STEP` is a static, aligned and shared.
+        unsafe { core::arch::wasm32::memory_atomic_wait32(STEP.as_ptr(), now, -1) };
+    }
+}
+
+/// Waits until `STEP` is `step`, spinning in a loop with no call: the
+/// thread's instance does not learn of memory grown meanwhile.
+fn spin_until(step: i32) {
+    while STEP.load(SeqCst) != step {
+        core::hint::spin_loop();
+    }
+}
+
+/// Moves `STEP` on to `step` and wakes the other thread.
+fn step(step: i32) {
+    STEP.store(step, SeqCst);
+    // SAFETY: as above.
+    unsafe { core::arch::wasm32::memory_atomic_notify(STEP.as_ptr(), 1) };
+}
+
+/// `stale_view_engine`, the thread that copies: spins until the other has
+/// grown the memory, then copies 16 bytes into the new page with
+/// `memory.copy`: 0 if the copy was made (the engine's view of the memory
+/// is current); an engine that keeps a stale size traps.
+#[unsafe(no_mangle)]
+pub extern "C" fn stale_view_engine_copy() -> u32 {
+    step(SPINNING);
+    spin_until(GROWN);
+    let to: *mut u8 = core::ptr::with_exposed_provenance_mut(GROWN_AT.load(SeqCst) as usize);
+    let from = [7u8; 16];
+    // SAFETY: the first 16 bytes of a page the other thread grew, which
+    // nothing else uses; a size the compiler does not know, for a bulk
+    // copy.
+    unsafe { to.copy_from_nonoverlapping(from.as_ptr(), core::hint::black_box(16)) };
+    step(ENGINE_DONE);
+    0
+}
+
+/// Lets `stale_view` begin after `stale_view_engine`'s copy trapped.
+#[unsafe(no_mangle)]
+pub extern "C" fn stale_view_engine_done() {
+    step(ENGINE_DONE);
+}
+
+/// `stale_view_engine`, the thread that grows the memory by a page, once
+/// the other spins: 0, or `NULL`.
+#[unsafe(no_mangle)]
+pub extern "C" fn stale_view_engine_grow() -> u32 {
+    wait_for(SPINNING);
+    let old = core::arch::wasm32::memory_grow(0, 1);
+    if old == usize::MAX {
+        return NULL;
+    }
+    GROWN_AT.store((old << 16) as u32, SeqCst);
+    step(GROWN);
+    0
+}
+
+/// `stale_view`, the thread that calls: allocates a block, spins (no call)
+/// while the other thread grows the heap's memory and frees two blocks of
+/// the new pages into the heap's bins, then resizes its block (its copy
+/// lands in the first of them) and allocates a zeroed block (cleared in
+/// the second). 0 if both kept their bytes, `NULL`, `NOT_ZERO` or
+/// `CHANGED` otherwise; an engine with a stale view of the memory traps,
+/// unless the heap makes it see the new pages.
+#[unsafe(no_mangle)]
+pub extern "C" fn stale_view_call() -> u32 {
+    wait_for(ENGINE_DONE);
+    // Sizes the compiler does not know, so that the copy and the clear
+    // stay the bulk operations they are for sizes found at run time.
+    let small = Layout::from_size_align(core::hint::black_box(16), 8).unwrap();
+    let resized = core::hint::black_box(32);
+    let zeroed = Layout::from_size_align(core::hint::black_box(64), 8).unwrap();
+    // SAFETY: a layout of non-zero size.
+    let block = unsafe { STALE.alloc(small) };
+    if block.is_null() {
+        return NULL;
+    }
+    let bytes = *b"kept across grow";
+    // SAFETY: the block just allocated, of 16 bytes.
+    unsafe { block.copy_from_nonoverlapping(bytes.as_ptr(), 16) };
+    step(SPINNING);
+    spin_until(GROWN);
+    // SAFETY: the block, with its layout; the new size is not zero.
+    let moved = unsafe { STALE.realloc(block, small, resized) };
+    // SAFETY: a layout of non-zero size.
+    let clear = unsafe { STALE.alloc_zeroed(zeroed) };
+    if moved.is_null() || clear.is_null() {
+        return NULL;
+    }
+    // SAFETY: the blocks, of `resized` and 64 bytes.
+    let (kept, zero) = unsafe {
+        (
+            core::slice::from_raw_parts(moved, 16) == bytes,
+            core::slice::from_raw_parts(clear, 64)
+                .iter()
+                .all(|&b| b == 0),
+        )
+    };
+    // SAFETY: the blocks, with their layouts.
+    unsafe {
+        STALE.dealloc(moved, Layout::from_size_align(resized, 8).unwrap());
+        STALE.dealloc(clear, zeroed);
+    }
+    match (kept, zero) {
+        (false, _) => CHANGED,
+        (_, false) => NOT_ZERO,
+        _ => 0,
+    }
+}
+
+/// `stale_view`, the thread that grows the memory: once the other spins,
+/// allocates more than the heap's region has left (the heap grows the
+/// memory), then a block of 32 and one of 64 bytes after it, in the new
+/// pages, writes over the second, and frees both into the heap's bins: 0,
+/// or `NULL`.
+#[unsafe(no_mangle)]
+pub extern "C" fn stale_view_grow() -> u32 {
+    wait_for(SPINNING);
+    let large = Layout::from_size_align(70_000, 8).unwrap();
+    let resized = Layout::from_size_align(32, 8).unwrap();
+    let zeroed = Layout::from_size_align(64, 8).unwrap();
+    // SAFETY: layouts of non-zero size.
+    let blocks = unsafe {
+        [
+            STALE.alloc(large),
+            STALE.alloc(resized),
+            STALE.alloc(zeroed),
+        ]
+    };
+    if blocks.iter().any(|block| block.is_null()) {
+        return NULL;
+    }
+    // SAFETY: the blocks just allocated, with their layouts.
+    unsafe {
+        blocks[2].write_bytes(0xa5, 64);
+        STALE.dealloc(blocks[1], resized);
+        STALE.dealloc(blocks[2], zeroed);
+        STALE.dealloc(blocks[0], large);
+    }
+    step(GROWN);
     0
 }
