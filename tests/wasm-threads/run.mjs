@@ -9,7 +9,9 @@
 // per phase, and exits with failure, naming what failed, if a worker's
 // checks or a walk failed or trapped, if the calls met fewer than 1,000
 // times (the lock would hardly have been tested), or if no worker finished
-// a round for 30 s (a hang).
+// a round for 30 s (a hang). Then two workers, memory grown by one while
+// the other spins (`stale_view_*` in the module), on a heap over wasm
+// memory and on one over claimed memory: a line each.
 import fs from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
@@ -97,38 +99,54 @@ if (isMainThread) {
     console.log(`${name}: ${calls} calls from ${WORKERS} workers, ${met} met another in progress: ${failures.length ? `FAILED: ${failures.join('; ')}` : 'every block intact, verify() passed'}`);
   }
   // Memory grown by another thread while one spins (a loop with no call,
-  // as a spin lock's): first the engine alone, a `memory.copy` into the
-  // new page (whether this engine's view of the memory goes stale, which
-  // the line says), then the heap, which must make the thread see its new
-  // pages before it copies into or clears them.
-  const pair = (tasks) => Promise.all(tasks.map((task, worker) => new Promise((resolve) => {
-    const thread = new Worker(new URL(import.meta.url), { workerData: { module, memory, task, worker } });
-    thread.once('message', resolve);
-    thread.once('error', (error) => resolve({ failure: `${task} trapped: ${error.message}` }));
-  })));
-  const engine = await pair(['stale_view_engine_copy', 'stale_view_engine_grow']);
-  if (engine[1].failure !== null) {
-    failed = true;
-    console.log(`memory grown while another thread spins: FAILED: ${engine[1].failure}`);
-  } else {
-    const stale = engine[0].failure !== null;
-    // The heap's threads wait for the engine's copy to be done, which a
-    // trap never says.
-    if (stale) main.stale_view_engine_done();
-    const heap = (await pair(['stale_view_call', 'stale_view_grow'])).filter((a) => a.failure !== null).map((a) => a.failure);
-    if (heap.length) failed = true;
-    const engineSays = stale ? 'this engine traps on a bulk copy into pages grown meanwhile' : "this engine's view is current";
-    console.log(`memory grown while another thread spins (${engineSays}): ${heap.length ? `FAILED: ${heap.join('; ')}` : 'the heap copied into and cleared blocks in the new pages'}`);
+  // as on a spin lock), in ten rounds, on a heap over wasm memory and on
+  // one over claimed memory whose current region ends below the grown
+  // pages: V8 may then keep the old memory size in the spinning thread's
+  // instance, whose `memory.copy` and `memory.fill` into the new pages
+  // trap unless the heap makes it see them. A run in which that view was
+  // never stale tested nothing, and fails.
+  for (const [heap, name] of ['wasm memory', 'claimed memory'].entries()) {
+    main.stale_view_begin();
+    const threads = [];
+    const answers = Promise.all([heap === 0 ? 'stale_view_call_wasm' : 'stale_view_call_claimed', 'stale_view_grow'].map((task, worker) => new Promise((resolve) => {
+      const thread = new Worker(new URL(import.meta.url), { workerData: { module, memory, task, heap, worker } });
+      threads.push(thread);
+      thread.once('message', resolve);
+      thread.once('error', (error) => {
+        resolve({ failure: `${task} trapped: ${error.message}`, threw: true });
+        // The other waits for a step this one will never take.
+        for (const other of threads) if (other !== thread) other.terminate();
+      });
+      // Stopped after the other trapped (after a message, ignored).
+      thread.once('exit', () => resolve({ failure: null, threw: true }));
+    })));
+    const line = `memory grown while another thread spins, ${name}`;
+    let timer;
+    const stalled = new Promise((resolve) => { timer = setTimeout(() => resolve(null), STALL_MS); });
+    const answered = await Promise.race([answers, stalled]);
+    clearTimeout(timer);
+    if (answered === null) {
+      console.log(`${line}: FAILED: not done in ${STALL_MS / 1000} s`);
+      process.exit(1);
+    }
+    const failures = answered.filter((a) => a.failure !== null).map((a) => a.failure);
+    const stale = answered[0].threw ? 0 : answered[0].result >> 8;
+    if (!failures.length && stale === 0) failures.push("the calling thread's view of the memory was never stale: nothing was tested");
+    if (failures.length) failed = true;
+    console.log(`${line}: ${failures.length ? `FAILED: ${failures.join('; ')}` : `stale in ${stale} of 10 rounds, the heap copied into and cleared blocks in the new pages`}`);
   }
   console.log(`memory: ${memory.buffer.byteLength / 65536} pages`);
   if (failed) process.exit(1);
   console.log('wasm32 threads: all checks passed');
 } else if (workerData.task !== undefined) {
-  const { module, memory, task, worker } = workerData;
+  const { module, memory, task, heap, worker } = workerData;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   exports.__stack_pointer.value = exports.stack_top(worker);
-  const result = exports[task]();
-  parentPort.postMessage({ failure: result === 0 ? null : `${task}: ${FAILURES[result] ?? `failure ${result}`}` });
+  // The low byte is a failure (0: none); `stale_view_call` counts rounds
+  // above it.
+  const result = exports[task](heap);
+  const failure = result & 0xff;
+  parentPort.postMessage({ result, failure: failure === 0 ? null : `${task}: ${FAILURES[failure] ?? `failure ${failure}`}` });
 } else {
   const { module, memory, gate, rounds, phase, worker, seed } = workerData;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;

@@ -60,7 +60,8 @@ impl<C: Config<N>, const N: usize> Global<C, N> {
             // is the only reference to it.
             let heap = unsafe { &mut *self.heap.get() };
             // Memory another thread grew while this one waited for the
-            // lock: seen before the heap copies or fills any of it.
+            // lock: seen before the heap copies or fills any of it, so
+            // only once the lock is held (`memory::see_up_to`).
             #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
             heap.see_memory();
             let result = f(heap);

@@ -23,6 +23,12 @@ pub struct Region<M, F> {
     obtained: usize,
     /// The memory source.
     pub(super) memory: M,
+    /// On wasm32 with threads: the highest end of the regions taken, which
+    /// [`see_memory`](Heap::see_memory) makes the calling thread see (the
+    /// current region's end may lie below an earlier region's, from a
+    /// source whose regions do not rise).
+    #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+    reach: usize,
     /// Every region obtained, for [`check`](Heap::check).
     #[cfg(debug_assertions)]
     pub(super) log: log::RegionLog,
@@ -36,6 +42,8 @@ impl<M: Memory, F: Fresh> Region<M, F> {
         fresh: F::INIT,
         obtained: 0,
         memory: M::INIT,
+        #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+        reach: 0,
         #[cfg(debug_assertions)]
         log: log::RegionLog::EMPTY,
     };
@@ -148,13 +156,12 @@ impl Fresh for HighWater {
 impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// On wasm32 with threads: makes this thread see every page of the
     /// heap's memory before the heap touches it (`memory::see_up_to` says
-    /// why). The current region's end is the highest of the heap's memory
-    /// from wasm memory, whose regions rise with each `memory.grow`; every
-    /// block handed to the caller lies below it too.
+    /// why): every region it took, from any source, lies below the highest
+    /// end, and so does every block, the caller's and those it gets.
     #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
     #[inline(always)]
     pub(super) fn see_memory(&self) {
-        crate::memory::see_up_to(self.region.end);
+        crate::memory::see_up_to(self.region.reach);
     }
 
     /// Lets the block `[block, block + old_cap)` grow to `new_cap` bytes
@@ -405,6 +412,10 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             region.log.extended(end);
         }
         region.end = end;
+        #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+        {
+            region.reach = region.reach.max(end);
+        }
     }
 }
 

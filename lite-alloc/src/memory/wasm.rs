@@ -13,14 +13,15 @@ pub const WASM_PAGE: usize = 65536;
 ///
 /// With threads (the `atomics` target feature), each call into the
 /// allocator first makes the calling thread's instance see every page of
-/// the heap's memory. V8 keeps in each instance the memory size it last
-/// saw, and until the thread next enters a function its `memory.copy` and
-/// `memory.fill` trap on pages another thread grew meanwhile (plain loads
-/// and stores do not): the allocator's own copies and clears would, for a
-/// thread that waited for the lock while the thread holding it grew the
-/// memory. A block that thread then gets is in pages it sees; one handed
-/// over from another thread may not be, until its next call into the
-/// allocator or any function.
+/// the heap's memory (whatever its source). V8 keeps in each instance the
+/// memory size it last saw, and a thread that spun in a loop while another
+/// grew the memory may keep the old one: its `memory.copy` and
+/// `memory.fill` then trap on the new pages (plain loads and stores do
+/// not), as the allocator's own copies and clears would for a thread that
+/// waited for the lock while the thread holding it grew the memory. Every
+/// block a thread gets from the allocator lies in pages it then sees; one
+/// handed over by another thread may not, until its next call into the
+/// allocator.
 #[derive(Debug)]
 pub struct Wasm {
     _private: (),
@@ -88,16 +89,17 @@ fn in_memory(addr: usize, len: usize) -> Option<bool> {
 /// for wasm32 with threads, called with a heap's lock held before the heap
 /// touches memory.
 ///
-/// V8 (Node, Deno, Chrome) keeps in each instance the memory size it last
-/// saw. When another thread grows a shared memory, a plain load or store
-/// of the new pages works at once, but `memory.copy` and `memory.fill`
-/// check their bounds against that kept size (and `memory.size` returns
-/// it) until the thread enters a function (a loop, such as a spin lock's,
-/// does not refresh it): a `realloc` that waited for the lock while the
-/// thread holding it grew the memory traps when it copies into the new
-/// pages. `memory.grow` by no pages refreshes the kept size. A call into
-/// the runtime, so it is made only when `memory.size` is below `end`: on
-/// an engine whose size is always current, never.
+/// V8 (as in Node 20 and Deno 2.9) keeps in each instance the memory size
+/// it last saw. When another thread grows a shared memory, a plain load or
+/// store of the new pages works at once, but `memory.copy` and
+/// `memory.fill` check their bounds against that kept size (and
+/// `memory.size` returns it) until the engine refreshes it, which entering
+/// a function was seen to do and a loop, such as a spin lock's, not: a
+/// `realloc` that waited for the lock while the thread holding it grew the
+/// memory traps when it copies into the new pages. `memory.grow` by no
+/// pages refreshes the kept size. It is a call into the runtime, so it is
+/// made only when `memory.size` is below `end`: on an engine whose size is
+/// always current, never.
 #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
 #[inline(always)]
 pub(crate) fn see_up_to(end: usize) {

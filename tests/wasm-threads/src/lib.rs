@@ -16,12 +16,13 @@
 //! while the others use it.
 //!
 //! Then `stale_view`: a thread spins in a loop with no call while another
-//! grows the memory through a heap and frees blocks of the new pages into
-//! its bins; the first then resizes a block and allocates a zeroed one,
-//! which copy into and clear those blocks. V8 keeps a stale memory size in
-//! the spinning thread's instance (`stale_view_engine` shows whether this
-//! engine does), and only the heap making the thread see its memory keeps
-//! that copy and clear from trapping.
+//! makes a heap take pages it grew and frees blocks of them into its bins;
+//! the first then resizes a block and allocates a zeroed one, which copy
+//! into and clear those blocks. V8 keeps a stale memory size in the
+//! spinning thread's instance in most rounds, and only the heap making the
+//! thread see all of its memory keeps that copy and clear from trapping.
+//! Once on a heap over wasm memory, once on one over claimed memory whose
+//! current region ends below the grown pages.
 //!
 //! `cargo +nightly build --release` (in this folder), then `node run.mjs
 //! target/wasm32-unknown-unknown/release/lite_alloc_wasm_threads_tests.wasm`;
@@ -389,43 +390,69 @@ pub extern "C" fn drain() -> u32 {
     0
 }
 
-/// `Default`'s bins, for `stale_view`: a heap of its own, so that its
-/// memory is laid out the same in every run.
+/// `Default`'s bins over wasm memory, for `stale_view`: a heap of its
+/// own, so that its memory is laid out the same in every run.
 #[lite_alloc::lite_alloc(bins = [16, 32, 64, 128])]
 struct Stale;
 static STALE: Stale = Stale::new();
 
-/// The steps of `stale_view` and of `stale_view_engine`, for their two
-/// threads to take in turn (the engine's first, then the heap's: each
-/// starts from `IDLE`).
-static STEP: AtomicI32 = AtomicI32::new(IDLE);
-const IDLE: i32 = 0;
+/// `Default`'s bins over memory the program claims for it, for
+/// `stale_view`: its first region a static, then in each round pages the
+/// growing thread grew and claimed, then another static, which lies below
+/// them: the heap's current region ends below blocks it holds.
+#[lite_alloc::lite_alloc(bins = [16, 32, 64, 128], memory = claimed)]
+struct StaleClaimed;
+static STALE_CLAIMED: StaleClaimed = StaleClaimed::new();
+/// `StaleClaimed`'s first region.
+static mut CLAIMED_FIRST: [u8; 4096] = [0; 4096];
+/// `StaleClaimed`'s static region of each round, after the grown pages.
+static mut CLAIMED_AFTER: [[u8; 32768]; STALE_ROUNDS] = [[0; 32768]; STALE_ROUNDS];
+
+/// `stale_view`'s heap numbered `heap`: 0, over wasm memory; 1, claimed.
+fn stale_heap(heap: u32) -> &'static dyn GlobalAlloc {
+    if heap == 0 { &STALE } else { &STALE_CLAIMED }
+}
+
+/// `stale_view`'s rounds: each grows the heap's memory once.
+const STALE_ROUNDS: usize = 10;
+
+/// The steps of each round of `stale_view`, for its two threads to take in
+/// turn.
+static STEP: AtomicI32 = AtomicI32::new(0);
 /// The calling thread spins, with no call, until the other has grown.
 const SPINNING: i32 = 1;
-/// The other thread has grown the memory (and, for the heap, freed two
-/// blocks in the new pages into its bins).
+/// The other thread has grown the memory and freed two blocks of the new
+/// pages into the heap's bins.
 const GROWN: i32 = 2;
-/// `stale_view_engine` is done: the heap's threads may begin.
-const ENGINE_DONE: i32 = 3;
-/// The address `stale_view_engine`'s growing thread got.
-static GROWN_AT: AtomicU32 = AtomicU32::new(0);
+/// A thread failed: the other stops waiting.
+const FAILED: i32 = 3;
+/// How far the memory reaches, in pages, once the growing thread grew it.
+static GROWN_PAGES: AtomicU32 = AtomicU32::new(0);
 
-/// Waits until `STEP` is `step`, sleeping.
-fn wait_for(step: i32) {
+/// Waits until `STEP` is `step`, sleeping: false if the other thread
+/// failed.
+fn wait_for(step: i32) -> bool {
     loop {
         let now = STEP.load(SeqCst);
-        if now == step {
-            return;
+        if now == step || now == FAILED {
+            return now == step;
         }
         // SAFETY: `STEP` is a static, aligned and shared.
         unsafe { core::arch::wasm32::memory_atomic_wait32(STEP.as_ptr(), now, -1) };
     }
 }
 
-/// Waits until `STEP` is `step`, spinning in a loop with no call: the
-/// thread's instance does not learn of memory grown meanwhile.
-fn spin_until(step: i32) {
-    while STEP.load(SeqCst) != step {
+/// Waits until `STEP` is `step`, spinning in a loop with no call, as a
+/// thread waiting for a spin lock does: false if the other thread failed.
+/// Inlined, as the lock's loop is: out of line in the size build, the
+/// view after it was never stale.
+#[inline(always)]
+fn spin_until(step: i32) -> bool {
+    loop {
+        let now = STEP.load(SeqCst);
+        if now == step || now == FAILED {
+            return now == step;
+        }
         core::hint::spin_loop();
     }
 }
@@ -437,126 +464,191 @@ fn step(step: i32) {
     unsafe { core::arch::wasm32::memory_atomic_notify(STEP.as_ptr(), 1) };
 }
 
-/// `stale_view_engine`, the thread that copies: spins until the other has
-/// grown the memory, then copies 16 bytes into the new page with
-/// `memory.copy`: 0 if the copy was made (the engine's view of the memory
-/// is current); an engine that keeps a stale size traps.
-#[unsafe(no_mangle)]
-pub extern "C" fn stale_view_engine_copy() -> u32 {
-    step(SPINNING);
-    spin_until(GROWN);
-    let to: *mut u8 = core::ptr::with_exposed_provenance_mut(GROWN_AT.load(SeqCst) as usize);
-    let from = [7u8; 16];
-    // SAFETY: the first 16 bytes of a page the other thread grew, which
-    // nothing else uses; a size the compiler does not know, for a bulk
-    // copy.
-    unsafe { to.copy_from_nonoverlapping(from.as_ptr(), core::hint::black_box(16)) };
-    step(ENGINE_DONE);
-    0
+/// `failure` after telling the other thread, which then stops waiting.
+fn failed(failure: u32) -> u32 {
+    step(FAILED);
+    failure
 }
 
-/// Lets `stale_view` begin after `stale_view_engine`'s copy trapped.
+/// `stale_view_call` on the heap over wasm memory.
 #[unsafe(no_mangle)]
-pub extern "C" fn stale_view_engine_done() {
-    step(ENGINE_DONE);
+pub extern "C" fn stale_view_call_wasm() -> u32 {
+    stale_view_call(0)
 }
 
-/// `stale_view_engine`, the thread that grows the memory by a page, once
-/// the other spins: 0, or `NULL`.
+/// `stale_view_call` on the heap over claimed memory. Each heap has a
+/// function of its own: V8 kept the stale size in most rounds of a
+/// function's first run, and seldom in a later run.
 #[unsafe(no_mangle)]
-pub extern "C" fn stale_view_engine_grow() -> u32 {
-    wait_for(SPINNING);
-    let old = core::arch::wasm32::memory_grow(0, 1);
-    if old == usize::MAX {
-        return NULL;
+pub extern "C" fn stale_view_call_claimed() -> u32 {
+    stale_view_call(1)
+}
+
+/// Sets `stale_view`'s steps back, before each heap's pair of threads
+/// begins.
+#[unsafe(no_mangle)]
+pub extern "C" fn stale_view_begin() {
+    STEP.store(0, SeqCst);
+}
+
+/// `stale_view`, the thread that calls. In each round it allocates a
+/// block, spins (no call) while the other thread makes the heap take pages
+/// it grew and frees two blocks of them into the heap's bins, notes
+/// whether its instance still sees the memory's old size (`memory.size`
+/// below the new one), then resizes its block (the copy lands in the first
+/// of the two) and allocates a zeroed block (cleared in the second); it
+/// keeps both until the end, so that the bins are empty for the next
+/// round. The rounds in which its view was stale, times 256, plus 0 if
+/// every block kept its bytes, or `NULL`, `NOT_ZERO` or `CHANGED`. With a
+/// stale view, a copy or clear into the new pages traps unless the heap
+/// makes the thread see them first. Inlined into each export, where `heap`
+/// is a constant: the calls into the heap are then the heap's own code,
+/// inlined as a program's would be, not calls through `dyn`.
+#[inline(always)]
+fn stale_view_call(heap: u32) -> u32 {
+    if heap == 1 {
+        // SAFETY: a static that only this heap uses, claimed once.
+        unsafe { STALE_CLAIMED.claim((&raw mut CLAIMED_FIRST).cast(), 4096) };
     }
-    GROWN_AT.store((old << 16) as u32, SeqCst);
-    step(GROWN);
-    0
-}
-
-/// `stale_view`, the thread that calls: allocates a block, spins (no call)
-/// while the other thread grows the heap's memory and frees two blocks of
-/// the new pages into the heap's bins, then resizes its block (its copy
-/// lands in the first of them) and allocates a zeroed block (cleared in
-/// the second). 0 if both kept their bytes, `NULL`, `NOT_ZERO` or
-/// `CHANGED` otherwise; an engine with a stale view of the memory traps,
-/// unless the heap makes it see the new pages.
-#[unsafe(no_mangle)]
-pub extern "C" fn stale_view_call() -> u32 {
-    wait_for(ENGINE_DONE);
+    let heap = stale_heap(heap);
     // Sizes the compiler does not know, so that the copy and the clear
     // stay the bulk operations they are for sizes found at run time.
     let small = Layout::from_size_align(core::hint::black_box(16), 8).unwrap();
-    let resized = core::hint::black_box(32);
+    let resized = Layout::from_size_align(core::hint::black_box(32), 8).unwrap();
     let zeroed = Layout::from_size_align(core::hint::black_box(64), 8).unwrap();
-    // SAFETY: a layout of non-zero size.
-    let block = unsafe { STALE.alloc(small) };
-    if block.is_null() {
-        return NULL;
-    }
     let bytes = *b"kept across grow";
-    // SAFETY: the block just allocated, of 16 bytes.
-    unsafe { block.copy_from_nonoverlapping(bytes.as_ptr(), 16) };
-    step(SPINNING);
-    spin_until(GROWN);
-    // SAFETY: the block, with its layout; the new size is not zero.
-    let moved = unsafe { STALE.realloc(block, small, resized) };
-    // SAFETY: a layout of non-zero size.
-    let clear = unsafe { STALE.alloc_zeroed(zeroed) };
-    if moved.is_null() || clear.is_null() {
-        return NULL;
-    }
-    // SAFETY: the blocks, of `resized` and 64 bytes.
-    let (kept, zero) = unsafe {
-        (
-            core::slice::from_raw_parts(moved, 16) == bytes,
-            core::slice::from_raw_parts(clear, 64)
+    let mut kept = [(core::ptr::null_mut::<u8>(), core::ptr::null_mut::<u8>()); STALE_ROUNDS];
+    let mut stale = 0;
+    for round in &mut kept {
+        // SAFETY: a layout of non-zero size.
+        let block = unsafe { heap.alloc(small) };
+        if block.is_null() {
+            return failed(NULL);
+        }
+        // SAFETY: the block just allocated, of 16 bytes.
+        unsafe { block.copy_from_nonoverlapping(bytes.as_ptr(), 16) };
+        step(SPINNING);
+        if !spin_until(GROWN) {
+            return 0;
+        }
+        if core::arch::wasm32::memory_size(0) < GROWN_PAGES.load(SeqCst) as usize {
+            stale += 1;
+        }
+        // SAFETY: the block, with its layout; the new size is not zero.
+        let moved = unsafe { heap.realloc(block, small, resized.size()) };
+        // SAFETY: a layout of non-zero size.
+        let clear = unsafe { heap.alloc_zeroed(zeroed) };
+        if moved.is_null() || clear.is_null() {
+            return failed(NULL);
+        }
+        // SAFETY: the blocks, of 32 and 64 bytes.
+        unsafe {
+            if core::slice::from_raw_parts(moved, 16) != bytes {
+                return failed(CHANGED);
+            }
+            if core::slice::from_raw_parts(clear, 64)
                 .iter()
-                .all(|&b| b == 0),
-        )
-    };
-    // SAFETY: the blocks, with their layouts.
-    unsafe {
-        STALE.dealloc(moved, Layout::from_size_align(resized, 8).unwrap());
-        STALE.dealloc(clear, zeroed);
+                .any(|&b| b != 0)
+            {
+                return failed(NOT_ZERO);
+            }
+        }
+        *round = (moved, clear);
     }
-    match (kept, zero) {
-        (false, _) => CHANGED,
-        (_, false) => NOT_ZERO,
-        _ => 0,
+    for &(moved, clear) in &kept {
+        // SAFETY: the blocks, with their layouts.
+        unsafe {
+            heap.dealloc(moved, resized);
+            heap.dealloc(clear, zeroed);
+        }
     }
+    stale << 8
 }
 
-/// `stale_view`, the thread that grows the memory: once the other spins,
-/// allocates more than the heap's region has left (the heap grows the
-/// memory), then a block of 32 and one of 64 bytes after it, in the new
-/// pages, writes over the second, and frees both into the heap's bins: 0,
-/// or `NULL`.
+/// `stale_view`, the thread that grows the memory. In each round, once the
+/// other spins, it makes the heap take new pages (see `grow_into`), then
+/// allocates a block of 32 and one of 64 bytes there, writes over the
+/// second, and frees both into the heap's bins. 0, or `NULL`.
 #[unsafe(no_mangle)]
-pub extern "C" fn stale_view_grow() -> u32 {
-    wait_for(SPINNING);
-    let large = Layout::from_size_align(70_000, 8).unwrap();
+pub extern "C" fn stale_view_grow(heap: u32) -> u32 {
     let resized = Layout::from_size_align(32, 8).unwrap();
     let zeroed = Layout::from_size_align(64, 8).unwrap();
-    // SAFETY: layouts of non-zero size.
-    let blocks = unsafe {
-        [
-            STALE.alloc(large),
-            STALE.alloc(resized),
-            STALE.alloc(zeroed),
-        ]
-    };
-    if blocks.iter().any(|block| block.is_null()) {
-        return NULL;
+    for round in 0..STALE_ROUNDS {
+        if !wait_for(SPINNING) {
+            return 0;
+        }
+        let Some(grown) = grow_into(heap, round) else {
+            return failed(NULL);
+        };
+        // Blocks in the new pages: any of the bins' taken elsewhere (the
+        // claimed heap's static regions) are left allocated.
+        let in_grown = |layout| loop {
+            // SAFETY: a layout of non-zero size.
+            let block = unsafe { stale_heap(heap).alloc(layout) };
+            if block.is_null() || block.addr() >= grown {
+                break block;
+            }
+        };
+        let blocks = [in_grown(resized), in_grown(zeroed)];
+        if blocks.iter().any(|block| block.is_null()) {
+            return failed(NULL);
+        }
+        // SAFETY: the blocks just allocated, with their layouts.
+        unsafe {
+            blocks[1].write_bytes(0xa5, 64);
+            stale_heap(heap).dealloc(blocks[0], resized);
+            stale_heap(heap).dealloc(blocks[1], zeroed);
+        }
+        if heap == 1 {
+            // The claimed heap leaves the grown pages for the static region
+            // after them, below them: more than their region has left.
+            // SAFETY: a layout of non-zero size.
+            if unsafe { STALE_CLAIMED.alloc(Layout::from_size_align(25_000, 8).unwrap()) }.is_null()
+            {
+                return failed(NULL);
+            }
+        }
+        GROWN_PAGES.store(core::arch::wasm32::memory_size(0) as u32, SeqCst);
+        step(GROWN);
     }
-    // SAFETY: the blocks just allocated, with their layouts.
-    unsafe {
-        blocks[2].write_bytes(0xa5, 64);
-        STALE.dealloc(blocks[1], resized);
-        STALE.dealloc(blocks[2], zeroed);
-        STALE.dealloc(blocks[0], large);
-    }
-    step(GROWN);
     0
+}
+
+/// Makes `stale_view`'s heap `heap` carve from pages grown now: where they
+/// start, or `None`. Over wasm memory, a block larger than its region has
+/// left makes it grow the memory; the claimed heap is handed two pages
+/// this thread grows, then the round's static region, and a block that
+/// fills most of the pages (110,000 of 131,072 bytes).
+fn grow_into(heap: u32, round: usize) -> Option<usize> {
+    if heap == 0 {
+        let before = core::arch::wasm32::memory_size(0) << 16;
+        // SAFETY: a layout of non-zero size; the block is freed at once
+        // (the heap never reuses blocks this large).
+        unsafe {
+            let layout = Layout::from_size_align(70_000, 8).unwrap();
+            let block = STALE.alloc(layout);
+            if block.is_null() {
+                return None;
+            }
+            STALE.dealloc(block, layout);
+        }
+        return Some(before);
+    }
+    let old = core::arch::wasm32::memory_grow(0, 2);
+    if old == usize::MAX {
+        return None;
+    }
+    let grown: *mut u8 = core::ptr::with_exposed_provenance_mut(old << 16);
+    // SAFETY: pages this thread just grew, which nothing else uses, and
+    // the round's static region, only this heap's; each claimed once.
+    unsafe {
+        STALE_CLAIMED.claim(grown, 2 << 16);
+        STALE_CLAIMED.claim((&raw mut CLAIMED_AFTER[round]).cast(), 32768);
+    }
+    let layout = Layout::from_size_align(110_000, 8).unwrap();
+    // SAFETY: a layout of non-zero size; left allocated.
+    if unsafe { STALE_CLAIMED.alloc(layout) }.is_null() {
+        return None;
+    }
+    Some(old << 16)
 }
