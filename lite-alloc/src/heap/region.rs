@@ -19,7 +19,8 @@ pub struct Region<M, F> {
     /// What of `[top, end)` was handed out before (invariant 5).
     pub(super) fresh: F,
     /// With `growth = 1/N`: the bytes obtained from the memory source so
-    /// far. Unused without it.
+    /// far. Unused without it, and from a whole source ([`Memory::WHOLE`]),
+    /// which is never asked for a growth step.
     obtained: usize,
     /// The memory source.
     pub(super) memory: M,
@@ -385,7 +386,9 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             return;
         };
         self.stats.obtained(len);
-        if C::GROWTH > 0 {
+        // Read only by `grow_pages`, which a whole source never calls
+        // (`grow` takes its region as it comes): kept for the others alone.
+        if C::GROWTH > 0 && !<C::Memory as Memory>::WHOLE {
             // No overflow: the regions do not overlap, and none passes the
             // top of the address space.
             region.obtained += len;
