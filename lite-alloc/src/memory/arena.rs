@@ -88,6 +88,16 @@ impl ArenaCursor {
         self.given = true;
         // SAFETY: `storage` is valid (the caller's promise).
         let base = unsafe { base(storage) };
+        // The heap computes the region's end with a check for an overflow,
+        // which a region of wasm memory may have (up to `2^32` on wasm32)
+        // but no Rust allocation: told so, the compiler drops the check
+        // for the arena, whose address it does not know (4 B of `.text`
+        // on thumb for Default's configuration, 8 B with `realloc`).
+        //
+        // SAFETY: the arena is a static, an allocation of at least `BYTES`
+        // bytes, and every allocation's `base + size` is at most
+        // `usize::MAX` (the guarantees `core::ptr` lists for allocations).
+        unsafe { core::hint::assert_unchecked(base.addr().checked_add(BYTES).is_some()) };
         let start = NonNull::new(base)?;
         Some(NonNull::slice_from_raw_parts(start, BYTES))
     }
