@@ -950,6 +950,20 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                     }
                 }
             }
+            // The header's flags as they were: nothing above writes this
+            // chunk's header (the words written are the unused memory's,
+            // the free neighbour's links, the headers after this chunk and
+            // the tail's words). Built for size on a target with registers,
+            // read again here rather than kept from the start: across the
+            // calls in between (`bump`, `unlink`, `chunk_free`) the header
+            // took a register that survives calls, moved in and out around
+            // each, and one load is less (16 B on thumb). On wasm32, whose
+            // locals cost nothing to keep, the load is a byte more.
+            let header = if cfg!(opt_level_size) && !cfg!(target_arch = "wasm32") {
+                self.header(chunk)
+            } else {
+                header
+            };
             self.put(chunk, want | header.flags());
             true
         }
