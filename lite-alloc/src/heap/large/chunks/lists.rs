@@ -10,6 +10,26 @@ use super::{CHUNK_LISTS, Chunks, MAP_BITS, MAP_WORDS, MapWord};
 use crate::memory::Memory;
 use crate::stats::Record;
 
+/// List `list`'s bit in its word of the bitmap.
+///
+/// On ARM, a shift by a register takes the register's low byte as it is,
+/// so that `1 << (list % MAP_BITS)` keeps its mask, an instruction; a
+/// rotation is taken modulo the word's bits, so 1 rotated right by
+/// `-list` needs a negation instead, of half the bytes (2 B less on thumb,
+/// where inserting and unlinking share the code). Elsewhere the shift: its
+/// mask is free where shifts mask their amount themselves (wasm32, x86),
+/// and the rotation would cost the negation.
+#[inline(always)]
+fn list_bit(list: usize) -> MapWord {
+    if cfg!(target_arch = "arm") {
+        // The rotation is modulo `MAP_BITS`, whatever the truncation
+        // leaves above it.
+        (1 as MapWord).rotate_right(list.wrapping_neg() as u32)
+    } else {
+        1 << (list % MAP_BITS)
+    }
+}
+
 /// The list holding free chunks of `size` bytes (at least 16): the largest
 /// whose lower bound `size` reaches.
 ///
@@ -95,7 +115,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 let list = floor_list(size);
                 *self.large.lists.get_unchecked_mut(list) = self.region.at(next);
                 if next == 0 {
-                    *self.map_word(list) &= !(1 << (list % MAP_BITS));
+                    *self.map_word(list) &= !list_bit(list);
                 }
             } else {
                 self.field(prev, NEXT).write(next);
@@ -281,7 +301,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 self.field(head, PREV).write(chunk);
             }
         }
-        *self.map_word(list) |= 1 << (list % MAP_BITS);
+        *self.map_word(list) |= list_bit(list);
         self.listed(chunk, size);
     }
 
@@ -304,8 +324,15 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     fn map_word(&mut self, list: usize) -> &mut MapWord {
         // The index masked, which `MAP_WORDS` (a power of two) makes a
         // no-op for every list: fewer bytes than the division alone on
-        // wasm32, where the compiler cannot see that `list` is small.
-        let word = (list / MAP_BITS) & (MAP_WORDS - 1);
+        // wasm32, where the compiler cannot see that `list` is small. On
+        // ARM the mask is an instruction of its own (an extraction of the
+        // bits, where the division alone is a shift of half its bytes:
+        // 2 B on thumb).
+        let word = if cfg!(target_arch = "arm") {
+            list / MAP_BITS
+        } else {
+            (list / MAP_BITS) & (MAP_WORDS - 1)
+        };
         debug_assert_eq!(word, list / MAP_BITS);
         // SAFETY: `word` is below `MAP_WORDS`.
         unsafe { self.large.map.get_unchecked_mut(word) }
@@ -365,5 +392,17 @@ mod tests {
     #[test]
     fn opt_level_size_follows_the_build() {
         crate::__private::assert_built_for(option_env!("LITE_ALLOC_TEST_BUILT_FOR"));
+    }
+
+    /// `list_bit`'s rotation on ARM and its shift elsewhere give the same
+    /// bit for every list.
+    #[test]
+    fn a_lists_bit_is_its_rotation() {
+        use super::super::{CHUNK_LISTS, MAP_BITS, MapWord};
+        for list in 0..=CHUNK_LISTS {
+            let rotated = (1 as MapWord).rotate_right(list.wrapping_neg() as u32);
+            assert_eq!(rotated, 1 << (list % MAP_BITS), "{list}");
+            assert_eq!(super::list_bit(list), rotated, "{list}");
+        }
     }
 }
