@@ -457,6 +457,7 @@ fn arena(bytes: TokenStream, cfg: TokenStream, span: Span) -> TokenStream {
             const INIT: Self = Self(__la::ArenaCursor::INIT);
             const ZEROED: __la::bool = true;
             const WHOLE: __la::bool = true;
+            const ONE_REGION: __la::bool = true;
             #[inline]
             fn grow(&mut self, _: __la::usize) -> __la::Option<__la::NonNull<[__la::u8]>> {
                 // SAFETY: the arena is this type's own, and only this

@@ -193,6 +193,20 @@ pub unsafe trait Memory {
     /// otherwise.
     const WHOLE: bool = false;
 
+    /// Whether the source hands over one region at most until
+    /// [`reset`](Memory::reset), as a generated arena does (a
+    /// [`WHOLE`](Memory::WHOLE) source may have later regions; this one
+    /// has none). The heap then never gives a region up for another, and
+    /// carries no code to close one; and memory carved for the last block
+    /// is this region's, right after the block, whenever it is carved at
+    /// all. False unless the source says otherwise.
+    ///
+    /// Hidden: set by the generated arena, whose code size on firmware it
+    /// is for (24 B of `.text` on thumb for `lite_alloc::General`'s
+    /// configuration, 4 B for Default's with `realloc`).
+    #[doc(hidden)]
+    const ONE_REGION: bool = false;
+
     /// A new region: usually at least `bytes` bytes (`bytes > 0`), whole
     /// granules; or `None` when there is no more memory. A shorter region is
     /// accepted too (the allocator asks again for the rest), as is a longer

@@ -889,7 +889,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 // The last chunk: carve what is missing from the unused
                 // memory, if it continues this region.
                 let carved = self.grow_top(want - size);
-                if carved.addr() != next {
+                if !Self::grown_at(carved, next) {
                     // Null, or carved at the start of a new region (other
                     // code grew memory in between): those bytes are lost,
                     // and the region's chunks start after them (no chunk
