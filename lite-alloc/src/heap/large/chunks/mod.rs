@@ -214,10 +214,9 @@ unsafe impl LargeBlocks for Chunks {
         if unsafe { heap.free_at_top(block) } {
             return;
         }
-        let payload = heap.region.at(block.addr());
         // SAFETY: a block no bin serves is a chunk in use (or lies in one),
         // which the caller gives up.
-        unsafe { heap.chunk_free(payload, (block, size)) };
+        unsafe { heap.chunk_free((block, size)) };
     }
 
     #[inline(always)]
@@ -724,20 +723,26 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         block
     }
 
-    /// Frees the chunk whose payload is `payload` (or holds the
-    /// over-aligned block at `payload`), merging it with free neighbours (or
-    /// into the unused memory).
+    /// Frees the chunk whose payload is at `caller.0` (or holds the
+    /// over-aligned block there), merging it with free neighbours (or into
+    /// the unused memory).
+    ///
+    /// The block's address comes with the pointer and length that `write`
+    /// takes (one argument for both: fewer registers passed and kept on
+    /// thumb, 4 to 8 B): its owner's pointer and the block's length, or,
+    /// for a chunk the heap frees itself, a pointer to its payload and 0,
+    /// so that no word is written through it.
     ///
     /// # Safety
     ///
-    /// `payload` is the payload of a chunk of this heap in use, or an
-    /// over-aligned block inside one, which its owner gives up; `caller` is
-    /// the owner's pointer and length, or null.
-    unsafe fn chunk_free(&mut self, payload: *mut u8, caller: (*mut u8, usize)) {
+    /// `caller.0` is the payload of a chunk of this heap in use, or an
+    /// over-aligned block inside one, which its owner gives up; `caller`
+    /// is the owner's pointer and length, or the heap's pointer and 0.
+    unsafe fn chunk_free(&mut self, caller: (*mut u8, usize)) {
         // SAFETY: headers, footers and links of this heap's chunks (the
         // caller's promise and invariants 6 and 7).
         unsafe {
-            let mut chunk = chunk_of(payload.addr());
+            let mut chunk = chunk_of(caller.0.addr());
             let mut header = self.header(chunk);
             if header.is_marker() {
                 // An over-aligned block: the chunk's payload lies before it,
@@ -940,7 +945,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                     // new size below, as when it grows into the unused
                     // memory (one store for both).
                     self.put(chunk + want, rest | Header::IN_USE);
-                    self.chunk_free(self.region.at(tag::payload(chunk + want)), (null_mut(), 0));
+                    self.chunk_free((self.region.at(tag::payload(chunk + want)), 0));
                     // In a checked type, the free may have found the free
                     // chunk after the tail written (the lists were sound
                     // before: the checked layer resizes in place only then),
