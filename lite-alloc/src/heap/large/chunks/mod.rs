@@ -540,7 +540,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 // In a checked type, a chunk whose words a stale pointer
                 // wrote is left alone, and the request carved below.
                 if !C::CHECKED || self.may_unlink(chunk, have) {
-                    self.unlink(chunk, have);
+                    self.unlink(have, chunk);
                     // The chunk before a free chunk is in use (invariant 6),
                     // and a free chunk is never the last one.
                     let kept = self.split_chunk(chunk, have, size);
@@ -666,7 +666,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 // The rest is free, and the chunk after it already says so.
                 // Inserted directly rather than freed: a free would look at
                 // neighbours whose state is known.
-                self.insert(chunk + size, rest, (null_mut(), 0));
+                self.insert(rest, chunk + size, (null_mut(), 0));
             } else {
                 self.mark_prev_in_use(chunk + have);
             }
@@ -773,7 +773,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 if !cfg!(opt_level_size) && self.grow_free(chunk, before, size, caller) {
                     return;
                 }
-                self.unlink(chunk, before);
+                self.unlink(before, chunk);
             }
             let next = chunk + size;
             if next == self.region.top.addr() {
@@ -790,7 +790,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                 return;
             }
             if !after.in_use() {
-                self.unlink(next, after.free_size());
+                self.unlink(after.free_size(), next);
                 size += after.free_size();
             }
             // The chunk after says that this one is free. Written also when
@@ -799,7 +799,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             // (`MIN_CHUNK` or more past its start, so past its links, and
             // before its footer), which nothing reads.
             self.put(next, after.0 | Header::PREV_FREE);
-            self.insert(chunk, size, caller);
+            self.insert(size, chunk, caller);
         }
     }
 
@@ -921,7 +921,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
                     if total < want {
                         return false;
                     }
-                    self.unlink(next, after.free_size());
+                    self.unlink(after.free_size(), next);
                     // The chunk takes the free chunk whole, and is then cut
                     // below as a shrinking chunk is: one copy of the cut
                     // (built for size, `split_chunk` is then inlined into
