@@ -181,8 +181,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
     /// one region ([`Memory::ONE_REGION`]), whatever is carved is: the
     /// heap has its one region, from which `bump` carves at `top`, `end`,
     /// or nothing; only null is not, which one test says without `end`
-    /// (thumb then keeps no register for it across the call: 12 B for
-    /// General's configuration, 4 B for Default's with `realloc`).
+    /// (thumb then keeps no register for `end` across the call).
     #[inline(always)]
     pub(super) fn grown_at(carved: *mut u8, end: usize) -> bool {
         if <C::Memory as Memory>::ONE_REGION {
@@ -425,8 +424,7 @@ impl<C: Config<N>, const N: usize> Heap<C, N> {
             }
             // A source of one region hands it over while the heap has
             // none (before the first region, or the first after `reset`),
-            // and never another: nothing to close, and no code for it
-            // (12 B on thumb).
+            // and never another: nothing to close, and no code for it.
             if !<C::Memory as Memory>::ONE_REGION {
                 // SAFETY: `top` and `end` are the current region's (null
                 // and 0 before the first), which the heap gives up for

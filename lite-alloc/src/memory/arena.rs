@@ -91,8 +91,7 @@ impl ArenaCursor {
         // The heap computes the region's end with a check for an overflow,
         // which a region of wasm memory may have (up to `2^32` on wasm32)
         // but no Rust allocation: told so, the compiler drops the check
-        // for the arena, whose address it does not know (4 B of `.text`
-        // on thumb for Default's configuration, 8 B with `realloc`).
+        // for the arena, whose address it does not know.
         //
         // SAFETY: the arena is a static, an allocation of at least `BYTES`
         // bytes, and every allocation's `base + size` is at most

@@ -96,6 +96,12 @@ use core::ptr::NonNull;
 ///   it across;
 /// * reads as zero, if the source sets [`ZEROED`](Memory::ZEROED).
 ///
+/// A source that sets the hidden `ONE_REGION` (the attribute's arenas do;
+/// no other source should) returns a region from `grow` at most once until
+/// [`reset`](Memory::reset): the heap then takes any memory carved after
+/// its last block for that block's own, and would hand out bytes of a
+/// second region as if they continued the first.
+///
 /// [`GRANULE`](Memory::GRANULE) is a power of two, at most a quarter of the
 /// address space.
 ///
@@ -199,11 +205,11 @@ pub unsafe trait Memory {
     /// has none). The heap then never gives a region up for another, and
     /// carries no code to close one; and memory carved for the last block
     /// is this region's, right after the block, whenever it is carved at
-    /// all. False unless the source says otherwise.
+    /// all. False unless the source says otherwise; the heap's memory
+    /// safety rests on it when true (see `# Safety`).
     ///
-    /// Hidden: set by the generated arena, whose code size on firmware it
-    /// is for (24 B of `.text` on thumb for `lite_alloc::General`'s
-    /// configuration, 4 B for Default's with `realloc`).
+    /// Hidden: the attribute's arenas set it, so that a program whose
+    /// memory is an arena carries none of the code for later regions.
     #[doc(hidden)]
     const ONE_REGION: bool = false;
 

@@ -15,19 +15,24 @@ use crate::stats::Record;
 /// On ARM, a shift by a register takes the register's low byte as it is,
 /// so that `1 << (list % MAP_BITS)` keeps its mask, an instruction; a
 /// rotation is taken modulo the word's bits, so 1 rotated right by
-/// `-list` needs a negation instead, of half the bytes (2 B less on thumb,
-/// where inserting and unlinking share the code). Elsewhere the shift: its
+/// `-list` needs a negation instead, of half the bytes (on thumb, where
+/// inserting and unlinking share the code). Elsewhere the shift: its
 /// mask is free where shifts mask their amount themselves (wasm32, x86),
 /// and the rotation would cost the negation.
 #[inline(always)]
 fn list_bit(list: usize) -> MapWord {
     if cfg!(target_arch = "arm") {
-        // The rotation is modulo `MAP_BITS`, whatever the truncation
-        // leaves above it.
-        (1 as MapWord).rotate_right(list.wrapping_neg() as u32)
+        list_bit_by_rotation(list)
     } else {
         1 << (list % MAP_BITS)
     }
+}
+
+/// `list_bit` on ARM: 1 rotated right by `-list`. The rotation is modulo
+/// `MAP_BITS`, whatever the truncation leaves above it.
+#[inline(always)]
+fn list_bit_by_rotation(list: usize) -> MapWord {
+    (1 as MapWord).rotate_right(list.wrapping_neg() as u32)
 }
 
 /// The list holding free chunks of `size` bytes (at least 16): the largest
@@ -48,15 +53,15 @@ pub(super) fn floor_list(size: usize) -> usize {
     }
 }
 
-/// `class_of(size).0 - 16` for `floor_list` on ARM, whose count of leading
-/// zeros is one instruction: the size's top three bits `m` are shifted to
-/// the top of the word by its leading zeros and back down, rather than
-/// down by `log2(size) - 2`, a difference thumb computes before shifting
-/// by it (2 B less; either shift amount is masked, as the compiler cannot
-/// tell it is below the word's bits). Elsewhere `class_of`'s: x86 finds
-/// the highest bit set, `log2` itself, and would compute the leading zeros
-/// from it (the speed build's instructions on i686 and x86_64 rose by up
-/// to 2.6%).
+/// `class_of(size).0 - 16` for `floor_list` on ARM, which counts leading
+/// zeros (one instruction from ARMv7-M up, a call to compiler_builtins on
+/// ARMv6-M, with either formula): the size's top three bits `m` are
+/// shifted to the top of the word by its leading zeros and back down,
+/// rather than down by `log2(size) - 2`, a difference thumb computes
+/// before shifting by it (either shift amount is masked, as the compiler
+/// cannot tell it is below the word's bits). Elsewhere `class_of`'s: x86
+/// finds the highest bit set, `log2` itself, and would compute the leading
+/// zeros from it, more instructions in the speed build.
 #[inline(always)]
 fn floor_list_by_zeros(size: usize) -> usize {
     let zeros = size.leading_zeros();
@@ -69,7 +74,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     ///
     /// The size comes first, as in `insert`: it is `floor_list`'s argument,
     /// which then finds it in the register it takes it in (built for
-    /// size, 16 B less on thumb over the two).
+    /// size, fewer moves on thumb in both).
     ///
     /// # Safety
     ///
@@ -330,15 +335,18 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // no-op for every list: fewer bytes than the division alone on
         // wasm32, where the compiler cannot see that `list` is small. On
         // ARM the mask is an instruction of its own (an extraction of the
-        // bits, where the division alone is a shift of half its bytes:
-        // 2 B on thumb).
+        // bits, where the division alone is a shift of half its bytes).
         let word = if cfg!(target_arch = "arm") {
             list / MAP_BITS
         } else {
             (list / MAP_BITS) & (MAP_WORDS - 1)
         };
         debug_assert_eq!(word, list / MAP_BITS);
-        // SAFETY: `word` is below `MAP_WORDS`.
+        // SAFETY: `word` is below `MAP_WORDS`: masked to it, or, on ARM,
+        // `list / MAP_BITS` for a list below `CHUNK_LISTS` (every caller
+        // passes `floor_list` of a size, whose largest, at `usize::MAX`, is
+        // `CHUNK_LISTS - 1`, as `check.rs`'s tests assert), and
+        // `CHUNK_LISTS < MAP_WORDS * MAP_BITS` (asserted at compile time).
         unsafe { self.large.map.get_unchecked_mut(word) }
     }
 
@@ -402,9 +410,9 @@ mod tests {
     /// bit for every list.
     #[test]
     fn a_lists_bit_is_its_rotation() {
-        use super::super::{CHUNK_LISTS, MAP_BITS, MapWord};
+        use super::super::{CHUNK_LISTS, MAP_BITS};
         for list in 0..=CHUNK_LISTS {
-            let rotated = (1 as MapWord).rotate_right(list.wrapping_neg() as u32);
+            let rotated = super::list_bit_by_rotation(list);
             assert_eq!(rotated, 1 << (list % MAP_BITS), "{list}");
             assert_eq!(super::list_bit(list), rotated, "{list}");
         }

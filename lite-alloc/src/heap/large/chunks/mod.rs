@@ -729,7 +729,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
     ///
     /// The block's address comes with the pointer and length that `write`
     /// takes (one argument for both: fewer registers passed and kept on
-    /// thumb, 4 to 8 B): its owner's pointer and the block's length, or,
+    /// thumb): its owner's pointer and the block's length, or,
     /// for a chunk the heap frees itself, a pointer to its payload and 0,
     /// so that no word is written through it.
     ///
@@ -962,7 +962,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
             // read again here rather than kept from the start: across the
             // calls in between (`bump`, `unlink`, `chunk_free`) the header
             // took a register that survives calls, moved in and out around
-            // each, and one load is less (16 B on thumb). On wasm32, whose
+            // each, and one load is less code there. On wasm32, whose
             // locals cost nothing to keep, the load is a byte more.
             let header = if cfg!(opt_level_size) && !cfg!(target_arch = "wasm32") {
                 self.header(chunk)
