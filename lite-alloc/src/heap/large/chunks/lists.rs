@@ -363,7 +363,7 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         // `list`, and `list` moved to the next word's first list when
         // none is left (shifted by 0 then). A first word masked before
         // the loop, and the loop over the words after it, took a second
-        // load of a word and a second test: 12 B more on thumb and on
+        // load of a word and a second test: more code on thumb and on
         // wasm32, built for size.
         let mut list = list;
         loop {
