@@ -350,12 +350,9 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         unsafe { self.large.map.get_unchecked_mut(word) }
     }
 
-    /// The first list at or after `list` that holds a chunk.
-    ///
-    /// # Safety
-    ///
-    /// `list` is at most `CHUNK_LISTS`.
-    pub(super) unsafe fn find(&self, list: usize) -> Option<usize> {
+    /// The first list at or after `list` that holds a chunk: below
+    /// `CHUNK_LISTS`, as only those lists' bits are ever set.
+    pub(super) fn find(&self, list: usize) -> Option<usize> {
         debug_assert!(list <= CHUNK_LISTS);
         let bits = MAP_BITS;
         // One loop over the words from `list`'s own: each word shifted

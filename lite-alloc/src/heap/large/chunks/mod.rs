@@ -524,16 +524,16 @@ impl<C: Config<N, Large = Chunks>, const N: usize> Heap<C, N> {
         } else if !cfg!(opt_level_size) && self.no_free_chunk() {
             None
         } else {
-            // SAFETY: `own` is below `CHUNK_LISTS`.
-            unsafe { self.find(own + 1) }
+            self.find(own + 1)
         };
         // The chunk and its size: from a list, or carved. Its header is
         // written below, one store for both.
         let mut taken = None;
         if let Some(list) = list {
-            // SAFETY: `list` is below `CHUNK_LISTS`; its head is a free
-            // chunk at least `size` bytes long (checked, or in a list above
-            // `own`, whose lower bound is above `size`).
+            // SAFETY: `list` is below `CHUNK_LISTS` (`own`, or what `find`
+            // returns); its head is a free chunk at least `size` bytes long
+            // (checked, or in a list above `own`, whose lower bound is above
+            // `size`).
             unsafe {
                 let chunk = (*self.large.lists.get_unchecked(list)).addr();
                 let have = self.header(chunk).free_size();
