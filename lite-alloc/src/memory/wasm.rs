@@ -94,9 +94,9 @@ fn in_memory(addr: usize, len: usize) -> Option<bool> {
 /// store of the new pages works at once, but `memory.copy` and
 /// `memory.fill` check their bounds against that kept size (and
 /// `memory.size` returns it) until the engine refreshes it, which entering
-/// a function was seen to do and a loop, such as a spin lock's, not: a
-/// `realloc` that waited for the lock while the thread holding it grew the
-/// memory traps when it copies into the new pages. `memory.grow` by no
+/// a function was seen to do every time and a loop, such as a spin lock's,
+/// mostly not: a `realloc` that waited for the lock while the thread
+/// holding it grew the memory traps when it copies into the new pages. `memory.grow` by no
 /// pages refreshes the kept size. It is a call into the runtime, so it is
 /// made only when `memory.size` is below `end`: on an engine whose size is
 /// always current, never.
