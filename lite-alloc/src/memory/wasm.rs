@@ -74,14 +74,20 @@ fn grow_pages(bytes: usize) -> Option<core::ptr::NonNull<[u8]>> {
     Some(core::ptr::NonNull::slice_from_raw_parts(start, pages << 16))
 }
 
+/// Where linear memory ends, as this instance sees it (`memory.size`), in
+/// 64 bits: a memory of 65536 pages ends at 2^32.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+fn memory_end() -> u64 {
+    (core::arch::wasm32::memory_size(0) as u64) << 16
+}
+
 /// Whether the `len` bytes at `addr` lie in linear memory, one allocated
 /// object (`Memory::holds`).
 #[cfg(target_arch = "wasm32")]
 #[inline]
 fn in_memory(addr: usize, len: usize) -> Option<bool> {
-    // In 64 bits: a memory of 65536 pages ends at 2^32.
-    let size = (core::arch::wasm32::memory_size(0) as u64) << 16;
-    Some(addr as u64 + len as u64 <= size)
+    Some(addr as u64 + len as u64 <= memory_end())
 }
 
 /// Makes this thread's instance of the module see linear memory up to
@@ -96,15 +102,14 @@ fn in_memory(addr: usize, len: usize) -> Option<bool> {
 /// `memory.size` returns it) until the engine refreshes it, which entering
 /// a function was seen to do every time and a loop, such as a spin lock's,
 /// mostly not: a `realloc` that waited for the lock while the thread
-/// holding it grew the memory traps when it copies into the new pages. `memory.grow` by no
-/// pages refreshes the kept size. It is a call into the runtime, so it is
-/// made only when `memory.size` is below `end`: on an engine whose size is
-/// always current, never.
+/// holding it grew the memory traps when it copies into the new pages.
+/// `memory.grow` by no pages refreshes the kept size. It is a call into
+/// the runtime, so it is made only when `memory.size` is below `end`: on
+/// an engine whose size is always current, never.
 #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
 #[inline(always)]
 pub(crate) fn see_up_to(end: usize) {
-    // In 64 bits: a memory of 65536 pages ends at 2^32.
-    if ((core::arch::wasm32::memory_size(0) as u64) << 16) < end as u64 {
+    if memory_end() < end as u64 {
         core::arch::wasm32::memory_grow(0, 0);
     }
 }
