@@ -3301,6 +3301,213 @@ fn a_stale_write_into_the_tables_header_is_a_use_after_free() {
     unsafe { StaleTableHeader::reset() };
 }
 
+#[lite_alloc(bins = [], large = coalesce, check, memory = arena(4 << 20))]
+struct StaleTableSlots;
+
+/// Words in the table's slots once it has grown to 2048 (three words each,
+/// `a_table_in_a_freed_block`).
+const TABLE_WORDS: usize = 2048 * 3;
+
+/// The call of a test that meets the table's slots written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Finder {
+    Alloc,
+    Dealloc,
+    Realloc,
+    Verify,
+    /// The block freed before the write leaves the quarantine.
+    Release,
+}
+
+/// The one misuse that the table's slots found written makes, with what
+/// the layer counts: a use after free naming no block and no header but
+/// the table at `slots`, during `finder`'s call.
+fn assert_table_written(seen: &[Misuse], slots: usize, finder: Finder, what: &str) {
+    assert_eq!(seen.len(), 1, "{what}: {seen:#?}");
+    let misuse = &seen[0];
+    assert_eq!(
+        (
+            misuse.kind,
+            misuse.block,
+            misuse.header,
+            misuse.table.map(|t| t.get())
+        ),
+        (Kind::UseAfterFree, None, None, Some(slots)),
+        "{what}"
+    );
+    let call = match finder {
+        Finder::Alloc => check::Call::Alloc,
+        Finder::Dealloc | Finder::Release => check::Call::Dealloc,
+        Finder::Realloc => check::Call::Realloc { new_size: 100 },
+        Finder::Verify => check::Call::Verify,
+    };
+    assert_eq!(misuse.call, call, "{what}");
+    assert!(
+        misuse
+            .to_string()
+            .contains("use after free: the checked layer's own table, at "),
+        "{what}: {misuse}"
+    );
+}
+
+/// Whether the `len` bytes at `block` all hold `byte`.
+///
+/// # Safety
+///
+/// `block` is valid for `len` bytes.
+unsafe fn filled(block: *const u8, len: usize, byte: u8) -> bool {
+    // SAFETY: the caller's promise.
+    count_other(unsafe { std::slice::from_raw_parts(block, len) }, byte) == 0
+}
+
+/// After the table was found written the layer checks and reports
+/// nothing, and the program goes on: blocks handed out, written, moved
+/// with their contents, freed (twice, unseen), and `verify()` quiet; the
+/// layer holds nothing.
+///
+/// # Safety
+///
+/// The serial lock is held; `StaleTableSlots` went blind.
+unsafe fn goes_on_blind(what: &str) {
+    // SAFETY: blocks of the type with their layouts; the double free is
+    // one that no check sees any more, of a block leaked by the first.
+    unsafe {
+        let more: Vec<_> = (0..600)
+            .map(|_| StaleTableSlots.alloc(layout(40)))
+            .collect();
+        for (i, &block) in more.iter().enumerate() {
+            assert!(!block.is_null(), "{what}");
+            block.write_bytes(i as u8, 40);
+        }
+        let moved = StaleTableSlots.realloc(more[1], layout(40), 4000);
+        assert!(!moved.is_null(), "{what}");
+        assert!(filled(moved, 40, 1), "{what}: moved with its contents");
+        StaleTableSlots.dealloc(moved, layout(4000));
+        for (i, &block) in more.iter().enumerate().filter(|&(i, _)| i != 1) {
+            assert!(filled(block, 40, i as u8), "{what}");
+            StaleTableSlots.dealloc(block, layout(40));
+        }
+        StaleTableSlots.dealloc(more[0], layout(40));
+        StaleTableSlots::verify();
+    }
+    assert!(take().is_empty(), "{what}");
+    let checks = StaleTableSlots::checks();
+    assert_eq!(
+        (
+            checks.live_blocks,
+            checks.quarantined_blocks,
+            checks.spare_blocks
+        ),
+        (0, 0, 0),
+        "{what}"
+    );
+}
+
+/// A stale write over the whole of the checked layer's own table (the
+/// table in a freed block's memory: `a_table_in_a_freed_block`), with
+/// bytes that read as blocks in every slot (a search for a block went on
+/// for ever, and `verify()` read outside the heap's memory and crashed),
+/// or with zeros (every block gone: the free of a live block was a
+/// foreign pointer, and `verify()` panicked with the layer's own
+/// corruption). Found by the first call that looks the table up, or whose
+/// block finds no empty slot in it: one use after free naming the table
+/// (a `realloc` made then moves the block with its contents), then
+/// nothing more (`goes_on_blind`).
+#[test]
+fn a_stale_write_into_the_tables_slots_is_one_use_after_free() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    for fill in [0x41_u8, 0] {
+        let finders = [
+            Finder::Alloc,
+            Finder::Dealloc,
+            Finder::Realloc,
+            Finder::Verify,
+        ];
+        // Zeros leave every slot empty: a block then finds one.
+        for finder in finders
+            .into_iter()
+            .filter(|&f| fill != 0 || f != Finder::Alloc)
+        {
+            let what = format!("{fill:#x}, {finder:?}");
+            // SAFETY: the serial lock is held, the type is this test's
+            // alone, reset before each pass; live blocks with their
+            // layouts. The stale write is the misuse under test, inside the
+            // freed block's memory (the table lies in it).
+            unsafe {
+                StaleTableSlots::reset();
+                let rest = a_table_in_a_freed_block(&StaleTableSlots);
+                let live = StaleTableSlots.alloc(layout(40));
+                assert!(!live.is_null());
+                live.write_bytes(7, 40);
+                let misuses = StaleTableSlots::checks().misuses;
+                let slots = rest.add(1);
+                slots.cast::<u8>().write_bytes(fill, TABLE_WORDS * w);
+                match finder {
+                    Finder::Alloc => assert!(!StaleTableSlots.alloc(layout(40)).is_null()),
+                    Finder::Dealloc => StaleTableSlots.dealloc(live, layout(40)),
+                    Finder::Realloc => {
+                        let moved = StaleTableSlots.realloc(live, layout(40), 100);
+                        assert!(!moved.is_null(), "{what}");
+                        assert!(filled(moved, 40, 7), "{what}: its contents");
+                    }
+                    Finder::Verify | Finder::Release => StaleTableSlots::verify(),
+                }
+                assert_table_written(&take(), slots.addr(), finder, &what);
+                assert_eq!(StaleTableSlots::checks().misuses, misuses + 1, "{what}");
+                goes_on_blind(&what);
+            }
+        }
+    }
+    // SAFETY: nothing of the type is used after.
+    unsafe { StaleTableSlots::reset() };
+}
+
+/// A stale write into one word of the table: the size recorded for a
+/// block, made far larger than the heap. Found, where the layer followed
+/// it, before it is: by `verify()` (which read the block's canary that far
+/// past it), by the block's free (a wrong layout, said so, where the
+/// layout was right), and, the block freed before the write, as it leaves
+/// the quarantine (the layer read that many bytes for the filling, and
+/// would have given the heap a block of that size).
+#[test]
+fn a_stale_write_into_a_size_in_the_table_is_one_use_after_free() {
+    let _serial = serial();
+    for finder in [Finder::Verify, Finder::Dealloc, Finder::Release] {
+        let what = format!("{finder:?}");
+        // SAFETY: as above; the slot written is the block's own, found by
+        // its address in the table's words.
+        unsafe {
+            StaleTableSlots::reset();
+            let rest = a_table_in_a_freed_block(&StaleTableSlots);
+            let live = StaleTableSlots.alloc(layout(40));
+            assert!(!live.is_null());
+            if finder == Finder::Release {
+                StaleTableSlots.dealloc(live, layout(40));
+            }
+            assert!(take().is_empty());
+            let misuses = StaleTableSlots::checks().misuses;
+            let slots = rest.add(1);
+            let slot = (0..TABLE_WORDS / 3)
+                .find(|&i| slots.add(3 * i).read() == live.addr())
+                .expect("the block's entry");
+            slots.add(3 * slot + 1).write(usize::MAX / 4);
+            match finder {
+                Finder::Verify => StaleTableSlots::verify(),
+                Finder::Dealloc => StaleTableSlots.dealloc(live, layout(40)),
+                // The blocks the quarantine holds, the block first, pushed
+                // out by as many.
+                _ => push_out(&StaleTableSlots),
+            }
+            assert_table_written(&take(), slots.addr(), finder, &what);
+            assert_eq!(StaleTableSlots::checks().misuses, misuses + 1, "{what}");
+            goes_on_blind(&what);
+        }
+    }
+    // SAFETY: nothing of the type is used after.
+    unsafe { StaleTableSlots::reset() };
+}
+
 #[cfg(debug_assertions)]
 #[lite_alloc(bins = [16, 32, 64, 128], large = coalesce, check, memory = arena(4 << 20))]
 struct StaleSlabHeader;

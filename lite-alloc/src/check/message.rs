@@ -173,6 +173,12 @@ impl<'a> Text<'a> {
                     self.call(misuse)
                 }
             }
+            (Kind::UseAfterFree, None) if misuse.table.is_some() => {
+                self.s("the checked layer's own table, at ");
+                self.hex(misuse.table.map_or(0, NonZeroUsize::get));
+                self.s(", was written (through a pointer to a block freed earlier, or past the end of the block before it); without it the layer can no longer tell the blocks apart, and checks and reports nothing more; the heap's free lists are no longer used; found by ");
+                self.call(misuse)
+            }
             (Kind::UseAfterFree, None) if misuse.header.is_some() => {
                 self.s("the heap's header of the checked layer's own table, at ");
                 self.hex(misuse.header.map_or(0, NonZeroUsize::get));

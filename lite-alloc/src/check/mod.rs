@@ -197,6 +197,13 @@ pub struct Misuse {
     /// address. With no `block`, the block in use is the checked layer's
     /// own table.
     pub header: Option<NonZeroUsize>,
+    /// For a use after free found in the checked layer's own table (its
+    /// slots, which lie in the heap's memory like a block's and may lie
+    /// where a block freed earlier was, written through a stale pointer or
+    /// past the end of the block before): the table's address. The layer
+    /// then checks and reports nothing more: without its table it cannot
+    /// tell the blocks apart.
+    pub table: Option<NonZeroUsize>,
 }
 
 impl Misuse {
@@ -217,6 +224,7 @@ impl Misuse {
             block: None,
             offset: None,
             header: None,
+            table: None,
         }
     }
 }

@@ -26,6 +26,11 @@ impl State {
         if self.table.has_room() {
             return Ok(true);
         }
+        // Every block is moved, and the sum of their seals made again from
+        // them: slots found written now, never later.
+        if !self.table.intact() {
+            return Err(self.table_written(site));
+        }
         let count = match self.table.slots() {
             0 => MIN_SLOTS,
             slots => match slots.checked_mul(2) {
@@ -112,8 +117,12 @@ impl State {
     /// block's link in its lists was written after it left the quarantine,
     /// and the lists cannot be trusted any more. From now on they are not
     /// used (see `poisoned`). The misuse: a use after free naming that
-    /// block.
+    /// block; or, the table not intact, the table written (the slot may be
+    /// one a stale write filled).
     fn poisoned_by(&mut self, slot: usize, site: Site) -> Misuse {
+        if !self.table.intact() {
+            return self.table_written(site);
+        }
         self.poisoned = true;
         let entry = self.table.entry(slot);
         let known = Some(Block {
@@ -221,6 +230,10 @@ impl State {
         }
         let entry = self.table.entry(slot);
         let at = Self::header_change(heap, &entry)?;
+        // The tag compared is the entry's: the table written, not the word.
+        if !self.table.intact() {
+            return Some(self.table_written(site));
+        }
         Some(self.header_misuse(&entry, at, site))
     }
 
@@ -276,7 +289,7 @@ impl State {
     /// # Safety
     ///
     /// `size` and `align` make a valid layout, not zero-sized.
-    unsafe fn heap_alloc<C: Config<N>, const N: usize>(
+    pub(super) unsafe fn heap_alloc<C: Config<N>, const N: usize>(
         &self,
         heap: &mut Heap<C, N>,
         size: usize,
@@ -367,6 +380,10 @@ impl State {
             pointer: 0,
             layout: Some(layout),
         };
+        if self.blind || self.table.damaged() {
+            // SAFETY: forwarded from the caller.
+            return unsafe { self.blind_alloc(heap, layout, zeroed, site) };
+        }
         let Some(inner) = inner_size::<C, N>(size, align) else {
             heap.stats.failed();
             return Ok((null_mut(), None));
@@ -379,6 +396,12 @@ impl State {
         // SAFETY: the block holds `inner >= size + CANARY` bytes; the table
         // has room.
         unsafe { self.handed_out(heap, block, size, align) };
+        // Its entry found no empty slot: the table was written (the block,
+        // sound, is handed out all the same). With a misuse already found,
+        // the next call reports it.
+        if self.table.damaged() && found.is_none() {
+            return Ok((block, Some(self.table_written(site))));
+        }
         Ok((block, found))
     }
 
@@ -477,7 +500,7 @@ impl State {
         let address = site.pointer;
         let Some(slot) = self.table.find(address) else {
             let block = self.containing(address);
-            return Err(self.misuse(Kind::ForeignPointer, site, block));
+            return Err(self.through_table(Kind::ForeignPointer, site, block));
         };
         let entry = self.table.entry(slot);
         let known = Some(Block {
@@ -486,10 +509,10 @@ impl State {
             freed: entry.freed(),
         });
         if entry.freed() {
-            return Err(self.misuse(Kind::DoubleFree, site, known));
+            return Err(self.through_table(Kind::DoubleFree, site, known));
         }
         if Some(entry.layout()) != site.layout {
-            return Err(self.misuse(Kind::WrongLayout, site, known));
+            return Err(self.through_table(Kind::WrongLayout, site, known));
         }
         // SAFETY: a live block of this heap holds its canary after its
         // `size` bytes; read with the heap's provenance (the caller's
@@ -502,6 +525,18 @@ impl State {
                 misuse.offset = Some(entry.size + at);
                 Err(misuse)
             }
+        }
+    }
+
+    /// A misuse found in what the table says of the caller's pointer (none
+    /// there, freed, another layout): that misuse when the table is intact;
+    /// else the table written (the layer goes blind), and the caller's
+    /// call is made again, blind.
+    fn through_table(&mut self, kind: Kind, site: Site, block: Option<Block>) -> Misuse {
+        if self.table.intact() {
+            self.misuse(kind, site, block)
+        } else {
+            self.table_written(site)
         }
     }
 
@@ -540,8 +575,13 @@ impl State {
             pointer: block.addr(),
             layout: Some(layout),
         };
+        if self.blind || self.table.damaged() {
+            return self.blind_dealloc(heap, layout, site);
+        }
         let slot = match self.validate(heap, site) {
             Ok(slot) => slot,
+            // The table found written: made again, blind.
+            Err(misuse) if self.blind => return Err(misuse),
             Err(misuse) => return Ok(((), Some(misuse))),
         };
         if let Some(misuse) = self.header_written(heap, slot, site) {
@@ -571,8 +611,14 @@ impl State {
             pointer: block.addr(),
             layout: Some(layout),
         };
+        if self.blind || self.table.damaged() {
+            // SAFETY: forwarded from the caller.
+            return unsafe { self.blind_realloc(heap, block, layout, new_size, site) };
+        }
         let slot = match self.validate(heap, site) {
             Ok(slot) => slot,
+            // As in `dealloc`.
+            Err(misuse) if self.blind => return Err(misuse),
             Err(misuse) => return Ok(((null_mut(), None), Some(misuse))),
         };
         // As in `dealloc`: made again, the block moves.
@@ -634,15 +680,18 @@ impl State {
             self.handed_out(heap, new, new_size, align);
         }
         heap.freed(old_size, align);
-        // The table may have moved: the old block's slot again.
-        let slot = self.table.find(block.addr());
-        debug_assert!(slot.is_some());
-        let mut second = None;
-        if let Some(slot) = slot {
+        // The table may have moved: the old block's slot again. Validated,
+        // the block is in an intact table; with the new block's entry found
+        // no empty slot, the table was written, and the old block is left
+        // alone (not found then, that is why).
+        let second = match self.table.find(block.addr()) {
             // SAFETY: the old block, live and validated, which the caller
             // gives up now that its bytes are copied.
-            second = unsafe { self.quarantine(heap, slot, block, site) };
-        }
+            Some(slot) if !self.table.damaged() => unsafe {
+                self.quarantine(heap, slot, block, site)
+            },
+            _ => Some(self.table_written(site)),
+        };
         // A misuse found by the quarantine comes second, when the new block
         // found one (the heap poisoned).
         match found {

@@ -31,11 +31,21 @@
 //!
 //! Here: `CheckedGlobal` and the layer's `State`; the checked calls in
 //! `calls`, the quarantine in `quarantine`, what `verify()` adds in
-//! `verify`, the table in `table`.
+//! `verify`, the table in `table`, and in `blind` what the layer does once
+//! the table's own slots are found written.
 //!
 //! [`FREED`]: crate::check::FREED
 //! [`QUARANTINE_BYTES`]: crate::check::QUARANTINE_BYTES
 
+// A `Misuse` is what the hook receives, by value: without an allocator of
+// its own the layer cannot box it, and it moves out of a call only when a
+// misuse was found.
+#![allow(
+    clippy::result_large_err,
+    reason = "a misuse is returned by value; it cannot be boxed here"
+)]
+
+mod blind;
 mod calls;
 mod quarantine;
 mod table;
@@ -69,8 +79,8 @@ pub struct State {
     /// The type's path, for messages.
     name: &'static str,
     table: Table,
-    /// The quarantine: addresses of freed blocks, oldest at `oldest`.
-    ring: [usize; QUARANTINE_BLOCKS],
+    /// The quarantine: the freed blocks, oldest at `oldest`.
+    ring: [Queued; QUARANTINE_BLOCKS],
     oldest: usize,
     queued: usize,
     /// Bytes of the blocks in the quarantine, canaries included.
@@ -101,6 +111,25 @@ pub struct State {
     /// covers that block, whose memory may have been a block freed
     /// earlier, and the heap follows the word when the table moves again.
     table_tag: usize,
+    /// The table's own slots were found written (`Table::intact`), through
+    /// a pointer to the block freed earlier whose memory the table took
+    /// over, or past the end of the block before it. Reported once; from
+    /// then on the layer has no table to tell the blocks apart, and checks
+    /// and reports nothing more: the table, the quarantine and the spares
+    /// are forgotten (never given back, counted as leaked), the heap is
+    /// poisoned, blocks are carved from its unused memory without a canary
+    /// or an entry, and a freed block is leaked (`blind_call`).
+    blind: bool,
+}
+
+/// A block in the quarantine: its address, and its entry's seal
+/// (`Entry::seal`) when it was queued, compared when it leaves (the entry
+/// does not change while it waits), so that a size a stale write changed
+/// in the table is never followed.
+#[derive(Clone, Copy)]
+struct Queued {
+    address: usize,
+    seal: usize,
 }
 
 /// What `alloc` and `realloc` give back under the lock: the result and a
@@ -173,7 +202,10 @@ impl State {
         State {
             name,
             table: Table::EMPTY,
-            ring: [0; QUARANTINE_BLOCKS],
+            ring: [Queued {
+                address: 0,
+                seal: 0,
+            }; QUARANTINE_BLOCKS],
             oldest: 0,
             queued: 0,
             queued_bytes: 0,
@@ -183,6 +215,7 @@ impl State {
             spares: 0,
             poisoned: false,
             table_tag: 0,
+            blind: false,
         }
     }
 
@@ -249,14 +282,22 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// misuse is reported, each once; every interruption took a block out
     /// of the quarantine or of the spares for good, or poisoned the heap
     /// (once, and a poisoned heap's table grows in memory no block was
-    /// in), so this ends.
+    /// in), so this ends. A call that found the table written (the layer
+    /// goes blind, once) forgets the table under the lock.
     fn call<R: Copy>(
         &self,
         refused: R,
         mut call: impl FnMut(&mut Heap<C, N>, &mut State) -> Step<R>,
     ) -> R {
+        let mut checked = |heap: &mut Heap<C, N>, state: &mut State| {
+            let step = call(heap, state);
+            if state.blind {
+                state.forget(heap);
+            }
+            step
+        };
         loop {
-            match self.with(|| Ok((refused, None)), &mut call) {
+            match self.with(|| Ok((refused, None)), &mut checked) {
                 Ok((result, found)) => return Self::reported(result, found),
                 Err(misuse) => check::report(&misuse),
             }
@@ -362,11 +403,27 @@ impl<C: Config<N>, const N: usize> CheckedGlobal<C, N> {
     /// for the chunk before), was written by a
     /// stale pointer after its block left the quarantine: a use after free,
     /// reported first, which poisons the heap, rather than the heap's
-    /// fault.
+    /// fault. Before all that, the table's own slots found written (see
+    /// `Table::intact`) are a use after free too, and the layer's last
+    /// report (see `blind`): nothing in the table is followed then. A
+    /// blind layer checks nothing.
     pub fn verify(&self) {
         let (checked, damaged, found) = self.with(
             || (Ok(()), None, None),
             |heap, state| {
+                if state.blind {
+                    return (Ok(()), None, None);
+                }
+                if !state.table.intact() {
+                    let site = Site {
+                        call: Call::Verify,
+                        pointer: state.table.memory().0.addr(),
+                        layout: None,
+                    };
+                    let misuse = state.table_written(site);
+                    state.forget(heap);
+                    return (Ok(()), Some(misuse), None);
+                }
                 // A header a stale pointer wrote poisons the heap; a
                 // poisoned heap's lists lead anywhere a stale pointer
                 // wrote: not walked (see `poisoned`).

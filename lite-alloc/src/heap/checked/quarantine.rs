@@ -3,7 +3,7 @@
 
 use core::ptr::null_mut;
 
-use super::{Site, State, first_other, inner_size, spilled};
+use super::{Queued, Site, State, first_other, inner_size, spilled};
 use crate::check::{Block, CANARY, FREED, Kind, Misuse, QUARANTINE_BLOCKS, QUARANTINE_BYTES};
 use crate::heap::{Config, Heap};
 use crate::stats::Record;
@@ -42,7 +42,10 @@ impl State {
         if self.queued == QUARANTINE_BLOCKS {
             found = self.release_oldest(heap, site);
         }
-        self.ring[(self.oldest + self.queued) % QUARANTINE_BLOCKS] = entry.address;
+        self.ring[(self.oldest + self.queued) % QUARANTINE_BLOCKS] = Queued {
+            address: entry.address,
+            seal: entry.seal(),
+        };
         self.queued += 1;
         self.queued_bytes += entry.size + CANARY;
         while found.is_none() && self.queued > 1 && self.queued_bytes > QUARANTINE_BYTES {
@@ -55,20 +58,24 @@ impl State {
     /// holds `FREED` only and frees it in the heap (or keeps it as a spare);
     /// a block written since it was freed is reported and never freed (it
     /// stays out of circulation: a stale pointer may write to it again).
+    /// Its entry not found, or not the one queued, the table was written
+    /// (the layer goes blind), and nothing of the entry is followed.
     pub(super) fn release_oldest<C: Config<N>, const N: usize>(
         &mut self,
         heap: &mut Heap<C, N>,
         site: Site,
     ) -> Option<Misuse> {
         debug_assert!(self.queued > 0);
-        let address = self.ring[self.oldest % QUARANTINE_BLOCKS];
+        let Queued { address, seal } = self.ring[self.oldest % QUARANTINE_BLOCKS];
         self.oldest = (self.oldest + 1) % QUARANTINE_BLOCKS;
         self.queued -= 1;
         let Some(slot) = self.table.find(address) else {
-            debug_assert!(false, "a quarantined block is in the table");
-            return None;
+            return Some(self.table_written(site));
         };
         let mut entry = self.table.entry(slot);
+        if entry.seal() != seal {
+            return Some(self.table_written(site));
+        }
         let filled = entry.size + CANARY;
         self.queued_bytes -= filled;
         let block = heap.region.at(address);
@@ -150,11 +157,17 @@ impl State {
         if address == 0 || !address.is_multiple_of(align) {
             return (null_mut(), None);
         }
-        let Some(slot) = self.table.find(address) else {
-            debug_assert!(false, "a spare is in the table");
-            return (null_mut(), None);
+        // The spare's entry, not found or not a spare's, was written in the
+        // table: its size (which bounds the read below) is not followed.
+        let found = self
+            .table
+            .find(address)
+            .map(|slot| (slot, self.table.entry(slot)));
+        let Some((slot, entry)) =
+            found.filter(|(_, entry)| entry.spare() && spilled::<C, N>(entry.size, entry.align()))
+        else {
+            return (null_mut(), Some(self.table_written(site)));
         };
-        let entry = self.table.entry(slot);
         let block = heap.region.at(address);
         // SAFETY: a spare holds `size + CANARY` bytes, the first word the
         // link, the rest `FREED` as it left the quarantine.
@@ -178,6 +191,11 @@ impl State {
         self.spare = next;
         if changed.is_none() && linked {
             return (block, None);
+        }
+        // The link to a spare not found, or the spare found changed, may be
+        // the table's slots written rather than the spare.
+        if !self.table.intact() {
+            return (null_mut(), Some(self.table_written(site)));
         }
         if !linked {
             self.drop_spares();

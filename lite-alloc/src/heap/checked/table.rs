@@ -2,6 +2,13 @@
 //! released from the quarantine, by address, with its layout. Open
 //! addressing with linear probing, at most half full, in memory the heap
 //! hands out (the layer grows it: see `State::reserve`).
+//!
+//! That memory may have been a block freed earlier, whose owner may still
+//! write to it through a stale pointer: the slots are not trusted. Every
+//! probe is bounded, so that slots written full never make a search loop,
+//! and the table keeps, outside its slots, the count of its blocks and the
+//! sum of their seals (`Entry::seal`), which [`Table::intact`] compares
+//! with the slots.
 
 use core::alloc::Layout;
 use core::ptr::null_mut;
@@ -76,6 +83,16 @@ impl Entry {
         self.meta |= FREED | SPARE;
     }
 
+    /// A hash of the entry's three words, summed over the table's blocks
+    /// (`Table::intact`): a stale write that changes any word changes the
+    /// sum, but for one chance in `2^usize::BITS`.
+    pub fn seal(&self) -> usize {
+        const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+        let golden = (GOLDEN >> (64 - usize::BITS)) as usize;
+        let mix = |x: usize| (x ^ x >> (usize::BITS / 2)).wrapping_mul(golden);
+        mix(mix(mix(self.address) ^ self.size) ^ self.meta)
+    }
+
     /// The layout the block was allocated with.
     pub fn layout(&self) -> Layout {
         // SAFETY: recorded from a valid `Layout` (the alignment a power of
@@ -92,6 +109,11 @@ pub struct Table {
     /// `usize::BITS` minus the log2 of the slot count: the hash's shift.
     shift: u32,
     used: usize,
+    /// The wrapping sum of the blocks' seals (`Entry::seal`).
+    sealed: usize,
+    /// A block found no empty slot within the probes an intact table needs
+    /// (`insert`): its slots were written.
+    damaged: bool,
 }
 
 /// The smallest table.
@@ -104,6 +126,8 @@ impl Table {
         mask: 0,
         shift: 0,
         used: 0,
+        sealed: 0,
+        damaged: false,
     };
 
     /// Blocks in the table.
@@ -151,13 +175,38 @@ impl Table {
         unsafe { self.slots.add(slot).write(entry) }
     }
 
-    /// The slot holding `address`, if any.
+    /// Whether the slots hold what the layer put there: `used` blocks
+    /// whose seals add up to the sum kept outside them, and no block found
+    /// without an empty slot (`damaged`). A walk of every slot: on error
+    /// paths only, before a misuse found through the table is reported,
+    /// and wherever the layer walks the table anyway.
+    pub fn intact(&self) -> bool {
+        let (mut count, mut sum) = (0usize, 0usize);
+        for slot in 0..self.slots() {
+            let entry = self.get(slot);
+            if entry.address != 0 {
+                count += 1;
+                sum = sum.wrapping_add(entry.seal());
+            }
+        }
+        !self.damaged && count == self.used && sum == self.sealed
+    }
+
+    /// Whether a block found no empty slot (see `damaged`).
+    pub fn damaged(&self) -> bool {
+        self.damaged
+    }
+
+    /// The slot holding `address`, if any. In an intact table the blocks
+    /// from `address`'s home slot up to the first empty one are at most
+    /// `used`, so the search ends within `used + 1` probes: one that does
+    /// not has met slots written (and `intact` says so).
     pub fn find(&self, address: usize) -> Option<usize> {
         if self.slots.is_null() || address == 0 {
             return None;
         }
         let mut slot = self.home(address);
-        loop {
+        for _ in 0..=self.used {
             let entry = self.get(slot);
             if entry.address == address {
                 return Some(slot);
@@ -167,6 +216,7 @@ impl Table {
             }
             slot = (slot + 1) & self.mask;
         }
+        None
     }
 
     /// The block in `slot` (found with `find`).
@@ -176,11 +226,19 @@ impl Table {
 
     /// Replaces the block in `slot` with `entry`, at the same address.
     pub fn update(&mut self, slot: usize, entry: Entry) {
-        debug_assert_eq!(self.get(slot).address, entry.address);
+        let old = self.get(slot);
+        debug_assert_eq!(old.address, entry.address);
+        self.sealed = self
+            .sealed
+            .wrapping_sub(old.seal())
+            .wrapping_add(entry.seal());
         self.set(slot, entry);
     }
 
-    /// Adds a block whose address is not in the table.
+    /// Adds a block whose address is not in the table, in the first empty
+    /// slot from its home. In an intact table with room, one of the first
+    /// `used + 1`; when none is, the slots were written: the block is not
+    /// added, and the table is `damaged`.
     ///
     /// # Panics
     ///
@@ -189,19 +247,28 @@ impl Table {
     pub fn insert(&mut self, entry: Entry) {
         debug_assert!(self.has_room() && entry.address != 0);
         let mut slot = self.home(entry.address);
-        while self.get(slot).address != 0 {
+        for _ in 0..=self.used {
+            if self.get(slot).address == 0 {
+                self.set(slot, entry);
+                self.used += 1;
+                self.sealed = self.sealed.wrapping_add(entry.seal());
+                return;
+            }
             slot = (slot + 1) & self.mask;
         }
-        self.set(slot, entry);
-        self.used += 1;
+        self.damaged = true;
     }
 
     /// Takes the block in `slot` out, shifting back the blocks after it
-    /// that would otherwise no longer be found (no tombstones).
+    /// that would otherwise no longer be found (no tombstones). The walk
+    /// ends at the first empty slot, within `used` slots in an intact
+    /// table (its blocks are at most `used`), and after `used` in any.
     pub fn remove(&mut self, slot: usize) {
+        let removed = self.get(slot);
+        self.sealed = self.sealed.wrapping_sub(removed.seal());
         let mut hole = slot;
         let mut next = (hole + 1) & self.mask;
-        loop {
+        for _ in 0..self.used {
             let entry = self.get(next);
             if entry.address == 0 {
                 break;
@@ -221,18 +288,22 @@ impl Table {
             next = (next + 1) & self.mask;
         }
         self.set(hole, Entry::EMPTY);
-        self.used -= 1;
+        // Saturating: in a table whose slots were written, `find` may give
+        // a slot that no block of the count holds.
+        self.used = self.used.saturating_sub(1);
     }
 
     /// Moves every block into `slots`, `count` empty slots (a power of two,
-    /// zeroed), and returns the old memory and its size in bytes.
+    /// zeroed), and returns the old memory and its size in bytes. The table
+    /// is intact (the caller checked): the sum is made again from the
+    /// blocks moved, so that slots written before would pass for sound.
     ///
     /// # Safety
     ///
     /// `slots` is valid for `count` entries, aligned, and zeroed; `count`
     /// is a power of two larger than twice the blocks.
     pub unsafe fn move_to(&mut self, slots: *mut Entry, count: usize) -> (*mut u8, usize) {
-        debug_assert!(count.is_power_of_two() && count >= 2 * self.used);
+        debug_assert!(count.is_power_of_two() && count >= 2 * self.used && self.intact());
         let old = core::mem::replace(
             self,
             Table {
@@ -240,6 +311,8 @@ impl Table {
                 mask: count - 1,
                 shift: usize::BITS - count.trailing_zeros(),
                 used: 0,
+                sealed: 0,
+                damaged: false,
             },
         );
         for slot in 0..old.slots() {
@@ -256,5 +329,69 @@ impl Table {
         (0..self.slots())
             .map(|slot| (slot, self.get(slot)))
             .filter(|(_, entry)| entry.address != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Entry, Table};
+
+    const SLOTS: usize = 64;
+
+    /// A table over `slots` holding 20 blocks.
+    fn table(slots: &mut [Entry; SLOTS]) -> Table {
+        let mut table = Table::EMPTY;
+        // SAFETY: `SLOTS` empty entries, aligned, a power of two.
+        unsafe { table.move_to(slots.as_mut_ptr(), SLOTS) };
+        for i in 1..=20 {
+            table.insert(Entry::live(i * 64, i, 8, i));
+        }
+        table
+    }
+
+    /// Any bit of any word written in a slot that holds a block, or of an
+    /// empty slot's address, is seen; an empty slot's other words are never
+    /// read (the slot stays empty), and are not.
+    #[test]
+    fn every_written_word_is_seen() {
+        let words = size_of::<Entry>() / size_of::<usize>();
+        for word in 0..SLOTS * words {
+            for bit in [0, 5, usize::BITS - 1] {
+                let mut slots = [Entry::EMPTY; SLOTS];
+                let table = table(&mut slots);
+                assert!(table.intact());
+                let (slot, at) = (word / words, word % words);
+                // SAFETY: a word of the table's slots, written as a stale
+                // pointer would.
+                let held = unsafe {
+                    let slot = table.slots.add(slot);
+                    let held = (*slot).address != 0;
+                    *slot.cast::<usize>().add(at) ^= 1 << bit;
+                    held
+                };
+                assert_eq!(table.intact(), !held && at != 0, "word {word}, bit {bit}");
+            }
+        }
+    }
+
+    /// Slots written full: no search, insertion or removal goes on for
+    /// ever, and the table says it was written.
+    #[test]
+    fn written_full_it_ends() {
+        let mut slots = [Entry::EMPTY; SLOTS];
+        let mut table = table(&mut slots);
+        // SAFETY: the table's slots, every byte written.
+        unsafe {
+            table
+                .slots
+                .cast::<u8>()
+                .write_bytes(0x41, size_of::<[Entry; SLOTS]>())
+        };
+        assert!(!table.intact());
+        assert_eq!(table.find(64), None);
+        table.insert(Entry::live(4096, 8, 8, 0));
+        assert!(table.damaged() && table.used() == 20);
+        table.remove(3);
+        assert_eq!(table.used(), 19);
     }
 }

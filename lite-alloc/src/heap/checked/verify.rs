@@ -158,12 +158,15 @@ impl State {
             self.spare,
         )?;
         for i in 0..self.queued {
-            let address = self.ring[(self.oldest + i) % QUARANTINE_BLOCKS];
-            let entry = self.table.find(address).map(|slot| self.table.entry(slot));
+            let queued = self.ring[(self.oldest + i) % QUARANTINE_BLOCKS];
+            let entry = self
+                .table
+                .find(queued.address)
+                .map(|slot| self.table.entry(slot));
             ensure(
-                entry.is_some_and(|entry| entry.freed()),
+                entry.is_some_and(|entry| entry.freed() && entry.seal() == queued.seal),
                 "the quarantine holds a block that is not a freed block of the table",
-                address,
+                queued.address,
             )?;
         }
         Ok(())
