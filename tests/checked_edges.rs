@@ -3372,9 +3372,7 @@ unsafe fn goes_on_blind(what: &str) {
     // SAFETY: blocks of the type with their layouts; the double free is
     // one that no check sees any more, of a block leaked by the first.
     unsafe {
-        let more: Vec<_> = (0..600)
-            .map(|_| StaleTableSlots.alloc(layout(40)))
-            .collect();
+        let more: Vec<_> = (0..64).map(|_| StaleTableSlots.alloc(layout(40))).collect();
         for (i, &block) in more.iter().enumerate() {
             assert!(!block.is_null(), "{what}");
             block.write_bytes(i as u8, 40);
@@ -3463,49 +3461,178 @@ fn a_stale_write_into_the_tables_slots_is_one_use_after_free() {
     unsafe { StaleTableSlots::reset() };
 }
 
-/// A stale write into one word of the table: the size recorded for a
-/// block, made far larger than the heap. Found, where the layer followed
-/// it, before it is: by `verify()` (which read the block's canary that far
-/// past it), by the block's free (a wrong layout, said so, where the
-/// layout was right), and, the block freed before the write, as it leaves
-/// the quarantine (the layer read that many bytes for the filling, and
-/// would have given the heap a block of that size).
+/// A fresh table in a freed block's memory (`a_table_in_a_freed_block`),
+/// and a live block of 40 bytes: the table's slots, the block, and its
+/// slot.
+///
+/// # Safety
+///
+/// As for `a_table_in_a_freed_block`, on `StaleTableSlots`.
+unsafe fn a_block_in_a_table_in_a_freed_block() -> (*mut usize, *mut u8, usize) {
+    // SAFETY: the caller's promise; the words read are the table's.
+    unsafe {
+        StaleTableSlots::reset();
+        let rest = a_table_in_a_freed_block(&StaleTableSlots);
+        let live = StaleTableSlots.alloc(layout(40));
+        assert!(!live.is_null());
+        let slots = rest.add(1);
+        let slot = (0..TABLE_WORDS / 3)
+            .find(|&i| slots.add(3 * i).read() == live.addr())
+            .expect("the block's entry");
+        (slots, live, slot)
+    }
+}
+
+/// A stale write into one word of a block's entry in the table: its size,
+/// made far larger than the heap, or its alignment and state (`meta`),
+/// every bit set. Found, where the layer followed it, before it is: by
+/// `verify()` (which read the block's canary that far past it), by the
+/// block's free (a wrong layout, said so, where the layout was right; with
+/// `meta` written, a layout of an alignment past any, which was undefined
+/// behaviour, and on 32-bit targets a shift that overflowed), and, the
+/// block freed before the write, as it leaves the quarantine (the layer
+/// read that many bytes for the filling, and would have given the heap a
+/// block of that size).
 #[test]
-fn a_stale_write_into_a_size_in_the_table_is_one_use_after_free() {
+fn a_stale_write_into_an_entry_of_the_table_is_one_use_after_free() {
     let _serial = serial();
-    for finder in [Finder::Verify, Finder::Dealloc, Finder::Release] {
-        let what = format!("{finder:?}");
-        // SAFETY: as above; the slot written is the block's own, found by
-        // its address in the table's words.
-        unsafe {
-            StaleTableSlots::reset();
-            let rest = a_table_in_a_freed_block(&StaleTableSlots);
-            let live = StaleTableSlots.alloc(layout(40));
-            assert!(!live.is_null());
-            if finder == Finder::Release {
-                StaleTableSlots.dealloc(live, layout(40));
+    for (word, value) in [(1, usize::MAX / 4), (2, usize::MAX)] {
+        for finder in [Finder::Verify, Finder::Dealloc, Finder::Release] {
+            let what = format!("word {word}, {finder:?}");
+            // SAFETY: as above; the slot written is the block's own.
+            unsafe {
+                let (slots, live, slot) = a_block_in_a_table_in_a_freed_block();
+                if finder == Finder::Release {
+                    StaleTableSlots.dealloc(live, layout(40));
+                }
+                assert!(take().is_empty());
+                let misuses = StaleTableSlots::checks().misuses;
+                slots.add(3 * slot + word).write(value);
+                match finder {
+                    Finder::Verify => StaleTableSlots::verify(),
+                    Finder::Dealloc => StaleTableSlots.dealloc(live, layout(40)),
+                    // The blocks the quarantine holds, the block first, pushed
+                    // out by as many.
+                    _ => push_out(&StaleTableSlots),
+                }
+                assert_table_written(&take(), slots.addr(), finder, &what);
+                assert_eq!(StaleTableSlots::checks().misuses, misuses + 1, "{what}");
+                goes_on_blind(&what);
             }
-            assert!(take().is_empty());
-            let misuses = StaleTableSlots::checks().misuses;
-            let slots = rest.add(1);
-            let slot = (0..TABLE_WORDS / 3)
-                .find(|&i| slots.add(3 * i).read() == live.addr())
-                .expect("the block's entry");
-            slots.add(3 * slot + 1).write(usize::MAX / 4);
+        }
+    }
+    // SAFETY: nothing of the type is used after.
+    unsafe { StaleTableSlots::reset() };
+}
+
+/// A stale write of `0xFF` over three words of the table: one block's size
+/// and `meta`, and the address of the block in the next slot, which is
+/// then freed. Found by that free, whose search for the block scanned the
+/// table for a block holding the pointer (an overflow in the size with
+/// debug assertions) before it knew the table written.
+#[test]
+fn a_stale_write_into_two_neighbouring_entries_is_one_use_after_free() {
+    let _serial = serial();
+    // SAFETY: as above; the words written are the table's.
+    unsafe {
+        let (slots, _, _) = a_block_in_a_table_in_a_freed_block();
+        // Blocks of the test's own (the table has room for them, and does
+        // not grow), one of which is the next block.
+        let ours: Vec<_> = (0..64).map(|_| StaleTableSlots.alloc(layout(40))).collect();
+        let (first, next) = (0..TABLE_WORDS / 3 - 1)
+            .find_map(|i| {
+                let (a, b) = (slots.add(3 * i).read(), slots.add(3 * i + 3).read());
+                let next = ours.iter().find(|block| block.addr() == b)?;
+                (a != 0 && a < b).then_some((i, *next))
+            })
+            .expect("a block of ours in the slot after another's");
+        let size = slots.add(3 * first + 4).read();
+        let misuses = StaleTableSlots::checks().misuses;
+        slots
+            .add(3 * first + 1)
+            .cast::<u8>()
+            .write_bytes(0xFF, 3 * size_of::<usize>());
+        StaleTableSlots.dealloc(next, layout(size));
+        assert_table_written(&take(), slots.addr(), Finder::Dealloc, "0xFF");
+        assert_eq!(StaleTableSlots::checks().misuses, misuses + 1);
+        goes_on_blind("0xFF");
+        StaleTableSlots::reset();
+    }
+}
+
+/// A stale write that moves a block's entry to an empty slot of the table
+/// (the old owner's records swapped): every word as it was, the count and
+/// the sum of the entries' seals too, were the seals not mixed with their
+/// slots. Found by the block's free (which reported a foreign pointer) and
+/// by `verify()` (which panicked: "a block of the checked layer's table is
+/// not found where it is").
+#[test]
+fn a_stale_write_into_the_table_that_moves_an_entry_is_one_use_after_free() {
+    let _serial = serial();
+    for finder in [Finder::Dealloc, Finder::Verify] {
+        let what = format!("{finder:?}");
+        // SAFETY: as above; the words swapped are the table's.
+        unsafe {
+            let (slots, live, slot) = a_block_in_a_table_in_a_freed_block();
+            let n = TABLE_WORDS / 3;
+            // An empty slot far from the block's home.
+            let empty = (1..n)
+                .map(|d| (slot + n / 2 + d) % n)
+                .find(|&i| slots.add(3 * i).read() == 0)
+                .expect("an empty slot");
+            for word in 0..3 {
+                std::ptr::swap(slots.add(3 * slot + word), slots.add(3 * empty + word));
+            }
             match finder {
-                Finder::Verify => StaleTableSlots::verify(),
                 Finder::Dealloc => StaleTableSlots.dealloc(live, layout(40)),
-                // The blocks the quarantine holds, the block first, pushed
-                // out by as many.
-                _ => push_out(&StaleTableSlots),
+                _ => StaleTableSlots::verify(),
             }
             assert_table_written(&take(), slots.addr(), finder, &what);
-            assert_eq!(StaleTableSlots::checks().misuses, misuses + 1, "{what}");
             goes_on_blind(&what);
         }
     }
     // SAFETY: nothing of the type is used after.
     unsafe { StaleTableSlots::reset() };
+}
+
+/// A stale write into every empty slot of the table of records whose
+/// address is the block the heap hands out next, as an old owner that
+/// stored the heap's pointers would leave; then a `realloc` that moves.
+/// The heap hands out a block the table claims: the table is found
+/// written, and the call, blind from then on, moved the block and went on
+/// recording it, finding the table written a second time (a failed debug
+/// assertion under the lock, which was then never released; two reports
+/// without debug assertions).
+#[test]
+fn a_stale_write_into_the_tables_slots_found_by_a_moving_realloc() {
+    let _serial = serial();
+    // SAFETY: as above; the words written are the table's.
+    unsafe {
+        // Where the block lands when it moves, on a table not written.
+        let (_, live, _) = a_block_in_a_table_in_a_freed_block();
+        let guard = StaleTableSlots.alloc(layout(40));
+        let landing = StaleTableSlots.realloc(live, layout(40), 100);
+        assert!(!guard.is_null() && !landing.is_null() && landing != live);
+        assert!(take().is_empty());
+        // The same, with the table written.
+        let (slots, live, _) = a_block_in_a_table_in_a_freed_block();
+        assert_eq!(StaleTableSlots.alloc(layout(40)), guard);
+        live.write_bytes(7, 40);
+        for i in 0..TABLE_WORDS / 3 {
+            if slots.add(3 * i).read() == 0 {
+                slots.add(3 * i).write(landing.addr());
+                slots.add(3 * i + 1).write(40);
+            }
+        }
+        let moved = StaleTableSlots.realloc(live, layout(40), 100);
+        assert!(
+            !moved.is_null() && filled(moved, 40, 7),
+            "moved with its contents"
+        );
+        assert_table_written(&take(), slots.addr(), Finder::Realloc, "realloc");
+        goes_on_blind("realloc");
+        StaleTableSlots::reset();
+    }
 }
 
 #[cfg(debug_assertions)]

@@ -96,9 +96,19 @@ impl State {
         if !self.blind {
             return Err(self.table_written(site));
         }
+        self.blind_freed(heap, layout);
+        Ok(((), None))
+    }
+
+    /// A block allocated with `layout` freed once blind: leaked, counted as
+    /// freed (a double free, unseen now, is counted twice).
+    pub(super) fn blind_freed<C: Config<N>, const N: usize>(
+        &self,
+        heap: &mut Heap<C, N>,
+        layout: Layout,
+    ) {
         heap.freed(layout.size(), layout.align());
         heap.stats.leaked(layout.size());
-        Ok(((), None))
     }
 
     /// `realloc` once the table was found written: as `blind_alloc`;
@@ -134,8 +144,7 @@ impl State {
             // caller's promise), the new one for `new_size`, and they do
             // not overlap (the new one was just carved).
             unsafe { ptr::copy_nonoverlapping(block, new, layout.size().min(new_size)) };
-            heap.freed(layout.size(), layout.align());
-            heap.stats.leaked(layout.size());
+            self.blind_freed(heap, layout);
         }
         Ok(((new, None), None))
     }

@@ -393,6 +393,12 @@ impl State {
             heap.stats.failed();
             return Ok((null_mut(), found));
         }
+        // The table found written on the way (the heap handed out a block
+        // its slots claim): the layer is blind, and records nothing more.
+        if self.blind {
+            heap.allocated(size, align);
+            return Ok((block, found));
+        }
         // SAFETY: the block holds `inner >= size + CANARY` bytes; the table
         // has room.
         unsafe { self.handed_out(heap, block, size, align) };
@@ -499,8 +505,12 @@ impl State {
     ) -> Result<usize, Misuse> {
         let address = site.pointer;
         let Some(slot) = self.table.find(address) else {
+            // The table is scanned only once it is known intact.
+            if !self.table.intact() {
+                return Err(self.table_written(site));
+            }
             let block = self.containing(address);
-            return Err(self.through_table(Kind::ForeignPointer, site, block));
+            return Err(self.misuse(Kind::ForeignPointer, site, block));
         };
         let entry = self.table.entry(slot);
         let known = Some(Block {
@@ -511,7 +521,11 @@ impl State {
         if entry.freed() {
             return Err(self.through_table(Kind::DoubleFree, site, known));
         }
-        if Some(entry.layout()) != site.layout {
+        // The words themselves, not the layout they would make: an entry a
+        // stale write reached may make none (`Entry::layout`), and the size
+        // compared is the one the quarantine fills.
+        let layout = site.layout.unwrap_or(Layout::new::<u8>());
+        if (entry.size, entry.align()) != (layout.size(), layout.align()) {
             return Err(self.through_table(Kind::WrongLayout, site, known));
         }
         // SAFETY: a live block of this heap holds its canary after its
@@ -528,8 +542,8 @@ impl State {
         }
     }
 
-    /// A misuse found in what the table says of the caller's pointer (none
-    /// there, freed, another layout): that misuse when the table is intact;
+    /// A misuse found in what the table says of the caller's pointer (freed,
+    /// another layout): that misuse when the table is intact;
     /// else the table written (the layer goes blind), and the caller's
     /// call is made again, blind.
     fn through_table(&mut self, kind: Kind, site: Site, block: Option<Block>) -> Misuse {
@@ -546,7 +560,12 @@ impl State {
         self.table
             .entries()
             .map(|(_, entry)| entry)
-            .find(|entry| address > entry.address && address - entry.address < entry.size + CANARY)
+            .find(|entry| {
+                // Saturating: the table is intact, but this runs on error
+                // paths, where a wrap would only misname the block.
+                address > entry.address
+                    && address - entry.address < entry.size.saturating_add(CANARY)
+            })
             .map(|entry| Block {
                 address: entry.address,
                 layout: entry.layout(),
@@ -672,6 +691,15 @@ impl State {
         if new.is_null() {
             heap.stats.failed();
             return Ok(((null_mut(), None), found));
+        }
+        // As in `alloc`: blind, the block moves as `blind_realloc` moves it.
+        if self.blind {
+            // SAFETY: the old block is live (validated) and holds `old_size`
+            // bytes, the new one `new_inner`; they do not overlap.
+            unsafe { ptr::copy_nonoverlapping(block, new, old_size.min(new_size)) };
+            heap.allocated(new_size, align);
+            self.blind_freed(heap, layout);
+            return Ok(((new, None), found));
         }
         // SAFETY: both blocks are valid for the bytes copied and do not
         // overlap (the old one is live); the new one holds `new_inner`.

@@ -57,8 +57,10 @@ impl Entry {
         }
     }
 
+    /// The alignment recorded: masked to a shift that cannot overflow, as
+    /// a stale write may leave any bits in `meta`.
     pub fn align(&self) -> usize {
-        1 << (self.meta >> STATE_BITS & 63)
+        1 << (self.meta >> STATE_BITS & (usize::BITS as usize - 1))
     }
 
     /// The tag of the heap's word before the block (`LargeBlocks::tag`).
@@ -83,22 +85,38 @@ impl Entry {
         self.meta |= FREED | SPARE;
     }
 
-    /// A hash of the entry's three words, summed over the table's blocks
-    /// (`Table::intact`): a stale write that changes any word changes the
-    /// sum, but for one chance in `2^usize::BITS`.
+    /// A hash of the entry's three words, wherever it lies: a stale write
+    /// that changes any word changes it (`mix` is a bijection), which the
+    /// quarantine compares when a block leaves it.
     pub fn seal(&self) -> usize {
-        const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-        let golden = (GOLDEN >> (64 - usize::BITS)) as usize;
-        let mix = |x: usize| (x ^ x >> (usize::BITS / 2)).wrapping_mul(golden);
         mix(mix(mix(self.address) ^ self.size) ^ self.meta)
     }
 
-    /// The layout the block was allocated with.
+    /// The layout the block was allocated with. An entry a stale write
+    /// reached may hold a size and an alignment that make none: it reads as
+    /// a byte's, and no caller's layout is compared with this (`State::
+    /// validate` compares the words), only reported once the table is
+    /// known intact.
     pub fn layout(&self) -> Layout {
-        // SAFETY: recorded from a valid `Layout` (the alignment a power of
-        // two, the size rounded up to it at most `isize::MAX`).
-        unsafe { Layout::from_size_align_unchecked(self.size, self.align()) }
+        Layout::from_size_align(self.size, self.align()).unwrap_or(Layout::new::<u8>())
     }
+}
+
+/// Fibonacci hashing's multiplier, in a word.
+const GOLDEN: usize = (0x9E37_79B9_7F4A_7C15_u64 >> (64 - usize::BITS)) as usize;
+
+/// A bijection of a word that spreads every bit over the high half: the
+/// upper half folded into the lower, then a multiplication by an odd
+/// constant.
+fn mix(x: usize) -> usize {
+    (x ^ x >> (usize::BITS / 2)).wrapping_mul(GOLDEN)
+}
+
+/// What the block `entry` in `slot` adds to the table's sum: its seal mixed
+/// with the slot, so that an entry moved to another slot (two swapped, one
+/// moved into an empty slot) changes the sum, as a changed word does.
+fn term(slot: usize, entry: &Entry) -> usize {
+    mix(entry.seal() ^ slot)
 }
 
 /// The table: `mask + 1` slots (a power of two, or none), `used` of them
@@ -109,7 +127,8 @@ pub struct Table {
     /// `usize::BITS` minus the log2 of the slot count: the hash's shift.
     shift: u32,
     used: usize,
-    /// The wrapping sum of the blocks' seals (`Entry::seal`).
+    /// The wrapping sum of the blocks' seals, each mixed with its slot
+    /// (`term`).
     sealed: usize,
     /// A block found no empty slot within the probes an intact table needs
     /// (`insert`): its slots were written.
@@ -158,9 +177,7 @@ impl Table {
     /// The slot where the search for `address` starts (Fibonacci hashing
     /// of the address without its always-zero low bits).
     fn home(&self, address: usize) -> usize {
-        const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-        let golden = (GOLDEN >> (64 - usize::BITS)) as usize;
-        (address >> 2).wrapping_mul(golden) >> self.shift
+        (address >> 2).wrapping_mul(GOLDEN) >> self.shift
     }
 
     fn get(&self, slot: usize) -> Entry {
@@ -176,17 +193,18 @@ impl Table {
     }
 
     /// Whether the slots hold what the layer put there: `used` blocks
-    /// whose seals add up to the sum kept outside them, and no block found
-    /// without an empty slot (`damaged`). A walk of every slot: on error
-    /// paths only, before a misuse found through the table is reported,
-    /// and wherever the layer walks the table anyway.
+    /// whose seals, each mixed with its slot, add up to the sum kept
+    /// outside them, and no block found without an empty slot (`damaged`).
+    /// A walk of every slot: on error paths only, before a misuse found
+    /// through the table is reported, and wherever the layer walks the
+    /// table anyway.
     pub fn intact(&self) -> bool {
         let (mut count, mut sum) = (0usize, 0usize);
         for slot in 0..self.slots() {
             let entry = self.get(slot);
             if entry.address != 0 {
                 count += 1;
-                sum = sum.wrapping_add(entry.seal());
+                sum = sum.wrapping_add(term(slot, &entry));
             }
         }
         !self.damaged && count == self.used && sum == self.sealed
@@ -230,8 +248,8 @@ impl Table {
         debug_assert_eq!(old.address, entry.address);
         self.sealed = self
             .sealed
-            .wrapping_sub(old.seal())
-            .wrapping_add(entry.seal());
+            .wrapping_sub(term(slot, &old))
+            .wrapping_add(term(slot, &entry));
         self.set(slot, entry);
     }
 
@@ -251,7 +269,7 @@ impl Table {
             if self.get(slot).address == 0 {
                 self.set(slot, entry);
                 self.used += 1;
-                self.sealed = self.sealed.wrapping_add(entry.seal());
+                self.sealed = self.sealed.wrapping_add(term(slot, &entry));
                 return;
             }
             slot = (slot + 1) & self.mask;
@@ -265,7 +283,7 @@ impl Table {
     /// table (its blocks are at most `used`), and after `used` in any.
     pub fn remove(&mut self, slot: usize) {
         let removed = self.get(slot);
-        self.sealed = self.sealed.wrapping_sub(removed.seal());
+        self.sealed = self.sealed.wrapping_sub(term(slot, &removed));
         let mut hole = slot;
         let mut next = (hole + 1) & self.mask;
         for _ in 0..self.used {
@@ -283,6 +301,10 @@ impl Table {
             };
             if !stays {
                 self.set(hole, entry);
+                self.sealed = self
+                    .sealed
+                    .wrapping_sub(term(next, &entry))
+                    .wrapping_add(term(hole, &entry));
                 hole = next;
             }
             next = (next + 1) & self.mask;
@@ -372,6 +394,25 @@ mod tests {
                 assert_eq!(table.intact(), !held && at != 0, "word {word}, bit {bit}");
             }
         }
+    }
+
+    /// An entry moved to another slot, every word as it was, is seen: a
+    /// block's seal is mixed with its slot.
+    #[test]
+    fn a_moved_entry_is_seen() {
+        let mut slots = [Entry::EMPTY; SLOTS];
+        let table = table(&mut slots);
+        let full = (0..SLOTS).find(|&i| table.get(i).address != 0).unwrap();
+        for empty in (0..SLOTS).filter(|&i| table.get(i).address == 0) {
+            // SAFETY: two slots of the table, swapped as a stale pointer
+            // would, then put back.
+            unsafe {
+                core::ptr::swap(table.slots.add(full), table.slots.add(empty));
+                assert!(!table.intact(), "{full} to {empty}");
+                core::ptr::swap(table.slots.add(full), table.slots.add(empty));
+            }
+        }
+        assert!(table.intact());
     }
 
     /// Slots written full: no search, insertion or removal goes on for
