@@ -513,20 +513,22 @@ impl State {
             return Err(self.misuse(Kind::ForeignPointer, site, block));
         };
         let entry = self.table.entry(slot);
-        let known = Some(Block {
-            address,
-            layout: entry.layout(),
-            freed: entry.freed(),
-        });
+        let known = || {
+            Some(Block {
+                address,
+                layout: entry.layout(),
+                freed: entry.freed(),
+            })
+        };
         if entry.freed() {
-            return Err(self.through_table(Kind::DoubleFree, site, known));
+            return Err(self.through_table(Kind::DoubleFree, site, known()));
         }
         // The words themselves, not the layout they would make: an entry a
         // stale write reached may make none (`Entry::layout`), and the size
         // compared is the one the quarantine fills.
         let layout = site.layout.unwrap_or(Layout::new::<u8>());
         if (entry.size, entry.align()) != (layout.size(), layout.align()) {
-            return Err(self.through_table(Kind::WrongLayout, site, known));
+            return Err(self.through_table(Kind::WrongLayout, site, known()));
         }
         // SAFETY: a live block of this heap holds its canary after its
         // `size` bytes; read with the heap's provenance (the caller's
@@ -535,7 +537,7 @@ impl State {
         match changed {
             None => Ok(slot),
             Some(at) => {
-                let mut misuse = self.misuse(Kind::Overrun, site, known);
+                let mut misuse = self.misuse(Kind::Overrun, site, known());
                 misuse.offset = Some(entry.size + at);
                 Err(misuse)
             }

@@ -85,11 +85,14 @@ impl Entry {
         self.meta |= FREED | SPARE;
     }
 
-    /// A hash of the entry's three words, wherever it lies: a stale write
-    /// that changes any word changes it (`mix` is a bijection), which the
-    /// quarantine compares when a block leaves it.
+    /// The entry's three words in one, wherever it lies: the size and
+    /// `meta` turned by a third and two thirds of a word, so that a stale
+    /// write that changes one word changes the seal, and one that changes
+    /// several, unless the bits it changes line up. The quarantine compares
+    /// it when a block leaves it; the table mixes it with the slot.
     pub fn seal(&self) -> usize {
-        mix(mix(mix(self.address) ^ self.size) ^ self.meta)
+        let third = usize::BITS / 3;
+        self.address ^ self.size.rotate_left(third) ^ self.meta.rotate_left(2 * third)
     }
 
     /// The layout the block was allocated with. An entry a stale write
@@ -114,7 +117,9 @@ fn mix(x: usize) -> usize {
 
 /// What the block `entry` in `slot` adds to the table's sum: its seal mixed
 /// with the slot, so that an entry moved to another slot (two swapped, one
-/// moved into an empty slot) changes the sum, as a changed word does.
+/// moved into an empty slot) changes the sum, as a changed word does (`mix`
+/// is a bijection: one changed term always changes the sum; several cancel
+/// out by chance alone, one in `2^usize::BITS`).
 fn term(slot: usize, entry: &Entry) -> usize {
     mix(entry.seal() ^ slot)
 }
