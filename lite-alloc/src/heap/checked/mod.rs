@@ -118,7 +118,8 @@ pub struct State {
     /// and reports nothing more: the table, the quarantine and the spares
     /// are forgotten (never given back, counted as leaked), the heap is
     /// poisoned, blocks are carved from its unused memory without a canary
-    /// or an entry, and a freed block is leaked (`blind_call`).
+    /// or an entry, and a freed block is leaked (`blind_alloc` and the
+    /// others of `blind`).
     blind: bool,
 }
 
