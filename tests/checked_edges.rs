@@ -3656,6 +3656,113 @@ fn a_stale_write_into_the_tables_slots_found_by_a_moving_realloc() {
     }
 }
 
+/// A stale write that clears the freed state of a quarantined block's
+/// entry; then the block is freed again. The layer reported an overrun of
+/// a live block (its canary holds the freed pattern), found through the
+/// table before it knew the table written, and then, as the block left
+/// the quarantine, the table written: two reports for one write, the first
+/// wrong.
+#[test]
+fn a_stale_write_into_an_entrys_state_is_one_use_after_free() {
+    let _serial = serial();
+    // SAFETY: as above; the word written is the block's own entry's.
+    unsafe {
+        let (slots, live, slot) = a_block_in_a_table_in_a_freed_block();
+        StaleTableSlots.dealloc(live, layout(40));
+        assert!(take().is_empty());
+        let meta = slots.add(3 * slot + 2);
+        meta.write(meta.read() & !1);
+        StaleTableSlots.dealloc(live, layout(40));
+        assert_table_written(&take(), slots.addr(), Finder::Dealloc, "state");
+        push_out(&StaleTableSlots);
+        assert!(take().is_empty());
+        goes_on_blind("state");
+        StaleTableSlots::reset();
+    }
+}
+
+/// Bins only (`Default`'s line): large blocks never reused, spares kept.
+#[lite_alloc(check, memory = arena(1 << 20))]
+struct StaleSpareEntry;
+
+/// A write past the end of a block, skipping its canary, into the table
+/// the layer grew just above it, that copies the first spare's entry into
+/// the next empty slot of its cluster. Taking the spare removed its entry,
+/// left the copy, and handed the block out while the table claimed it (a
+/// failed debug assertion under the lock, which was then never released).
+/// The table is found written as the spare is taken. Natively only: the
+/// test reads the table's words at addresses it computes.
+#[test]
+#[cfg_attr(miri, ignore = "reads the table at computed addresses")]
+fn a_write_that_copies_a_spares_entry_is_one_use_after_free() {
+    let _serial = serial();
+    let w = size_of::<usize>();
+    // SAFETY: blocks of the type with their layouts; the write past the
+    // end of `below` is the misuse under test, inside the type's arena,
+    // whose provenance the block carries.
+    unsafe {
+        StaleSpareEntry::reset();
+        let spares: Vec<_> = (0..3).map(|_| StaleSpareEntry.alloc(layout(128))).collect();
+        for &spare in &spares {
+            StaleSpareEntry.dealloc(spare, layout(128));
+        }
+        push_out(&StaleSpareEntry);
+        assert_eq!(StaleSpareEntry::checks().spare_blocks, 3);
+        assert!(take().is_empty());
+        // Blocks of 200 bytes until the table grows right above one.
+        let (below, start, end) = {
+            let mut p = StaleSpareEntry.alloc(layout(200));
+            loop {
+                let q = StaleSpareEntry.alloc(layout(200));
+                assert!(!q.is_null());
+                if q.addr() - p.addr() > 1024 {
+                    break (p, p.addr() + 208, q.addr());
+                }
+                p = q;
+            }
+        };
+        let word = |i: usize| {
+            below
+                .add(start + i * w - below.addr())
+                .cast::<usize>()
+                .read()
+        };
+        let words = (end - start) / w;
+        let head = spares[2].addr();
+        let at = (0..words)
+            .step_by(3)
+            .find(|&i| word(i) == head && word(i + 1) == 128)
+            .expect("the first spare's entry");
+        let mut empty = at / 3;
+        while word(3 * empty) != 0 {
+            empty = (empty + 1) % (words / 3);
+        }
+        for k in 0..3 {
+            let copied = word(at + k);
+            below
+                .add(start + (3 * empty + k) * w - below.addr())
+                .cast::<usize>()
+                .write(copied);
+        }
+        let block = StaleSpareEntry.alloc(layout(128));
+        assert!(
+            !block.is_null() && block.addr() != head,
+            "not the spare the table claims"
+        );
+        let seen = take();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(
+            (seen[0].kind, seen[0].block, seen[0].call),
+            (Kind::UseAfterFree, None, check::Call::Alloc)
+        );
+        assert!(seen[0].table.is_some(), "{}", seen[0]);
+        StaleSpareEntry.dealloc(block, layout(128));
+        StaleSpareEntry::verify();
+        assert!(take().is_empty());
+        StaleSpareEntry::reset();
+    }
+}
+
 #[cfg(debug_assertions)]
 #[lite_alloc(bins = [16, 32, 64, 128], large = coalesce, check, memory = arena(4 << 20))]
 struct StaleSlabHeader;

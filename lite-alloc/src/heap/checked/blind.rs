@@ -29,7 +29,8 @@ impl State {
     /// blind, at the end of the call that found the table written: their
     /// blocks never go back to the poisoned heap, and are counted as the
     /// heap counts what it never reuses. Nothing is read from the table.
-    /// Once; the layer then holds nothing.
+    /// Run after every call once blind: the first forgets, and the layer
+    /// then holds nothing for the others to forget.
     #[cold]
     #[inline(never)]
     pub(super) fn forget<C: Config<N>, const N: usize>(&mut self, heap: &mut Heap<C, N>) {

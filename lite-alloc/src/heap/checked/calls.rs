@@ -536,16 +536,21 @@ impl State {
         let changed = unsafe { first_other_than_canary(heap.region.at(address + entry.size)) };
         match changed {
             None => Ok(slot),
+            // The entry says the block is live: through the table too (a
+            // stale write may have cleared a freed block's state).
             Some(at) => {
-                let mut misuse = self.misuse(Kind::Overrun, site, known());
-                misuse.offset = Some(entry.size + at);
+                let mut misuse = self.through_table(Kind::Overrun, site, known());
+                if !self.blind {
+                    misuse.offset = Some(entry.size + at);
+                }
                 Err(misuse)
             }
         }
     }
 
     /// A misuse found in what the table says of the caller's pointer (freed,
-    /// another layout): that misuse when the table is intact;
+    /// another layout, live with its canary changed): that misuse when the
+    /// table is intact;
     /// else the table written (the layer goes blind), and the caller's
     /// call is made again, blind.
     fn through_table(&mut self, kind: Kind, site: Site, block: Option<Block>) -> Misuse {

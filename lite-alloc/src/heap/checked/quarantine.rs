@@ -187,6 +187,11 @@ impl State {
                     .find(next)
                     .is_some_and(|slot| self.table.entry(slot).spare());
         self.table.remove(slot);
+        // Still found, its entry was copied into the table by a stale
+        // write: the block is not handed out while the table claims it.
+        if self.table.find(address).is_some() {
+            return (null_mut(), Some(self.table_written(site)));
+        }
         self.spares -= 1;
         self.spare = next;
         if changed.is_none() && linked {
