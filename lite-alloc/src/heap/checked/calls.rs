@@ -550,9 +550,8 @@ impl State {
 
     /// A misuse found in what the table says of the caller's pointer (freed,
     /// another layout, live with its canary changed): that misuse when the
-    /// table is intact;
-    /// else the table written (the layer goes blind), and the caller's
-    /// call is made again, blind.
+    /// table is intact; else the table written (the layer goes blind), and
+    /// the caller's call is made again, blind.
     fn through_table(&mut self, kind: Kind, site: Site, block: Option<Block>) -> Misuse {
         if self.table.intact() {
             self.misuse(kind, site, block)
